@@ -1,0 +1,228 @@
+"""GossipSub as ivcnet uses it: size limits, scoring, flood publish, own-message filter.
+
+Two subclasses of py-libp2p's classes (overrides, not module patches):
+- `IvcPubsub` checks every message a peer forwards before libp2p validates,
+  relays or delivers it, and hands delivered messages to `GossipGate`, which
+  knows who forwarded them (libp2p's subscription channels do not).
+- `IvcGossipSub` floods our own publishes to every peer subscribed to the topic
+  (go-libp2p's `floodPublish`), so a message published before the mesh forms is
+  not lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import trio
+from libp2p.peer.id import ID
+from libp2p.pubsub.gossipsub import GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+
+from p2p.scoring import Offence, PeerScores
+from p2p.topics import TOPIC_TRANSACTIONS, TopicSpec
+from p2p.txbatch import MalformedBatch, decode_tx_batch
+
+logger = logging.getLogger(__name__)
+
+PeerId = str  # base58 peer id, the form the rest of the node (and RPC) uses
+
+# The peer that handed us the message being processed. `Pubsub.push_msg` runs
+# each inbound message in its own task, so a context variable set there is seen
+# by `notify_subscriptions` in the same task and by no other message.
+_forwarder: contextvars.ContextVar[ID | None] = contextvars.ContextVar(
+    "ivcnet_gossip_forwarder", default=None
+)
+
+# Content check for a topic: raise or return False to reject the bytes.
+TopicValidator = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class GossipMessage:
+    topic: str
+    data: bytes
+    # The directly connected peer that sent it to us: the one to score.
+    from_peer: PeerId
+    # The signed originator (equal to from_peer unless relayed).
+    origin: PeerId
+
+
+def _check_tx_batch(data: bytes) -> bool:
+    decode_tx_batch(data)
+    return True
+
+
+@dataclass
+class GateStats:
+    delivered: int = 0
+    dropped_no_subscriber: int = 0
+    dropped_full_channel: int = 0
+    rejected: int = 0
+    ignored_banned: int = 0
+
+
+class GossipGate:
+    """Admission and delivery of gossip messages; no libp2p I/O of its own."""
+
+    def __init__(
+        self,
+        my_id: ID,
+        topics: dict[str, TopicSpec],
+        scores: PeerScores,
+        on_ban: Callable[[ID], None] | None = None,
+    ) -> None:
+        self.my_id = my_id
+        self.topics = topics
+        self.scores = scores
+        self.on_ban = on_ban
+        self._validators: dict[str, TopicValidator] = {TOPIC_TRANSACTIONS: _check_tx_batch}
+        self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
+        self.stats = GateStats()
+
+    def set_validator(self, topic: str, validator: TopicValidator) -> None:
+        """Add a content check run before a message is relayed or delivered."""
+        previous = self._validators.get(topic)
+        if previous is None:
+            self._validators[topic] = validator
+            return
+
+        def both(data: bytes) -> bool:
+            return previous(data) and validator(data)
+
+        self._validators[topic] = both
+
+    def add_subscriber(self, topic: str, channel: trio.MemorySendChannel[GossipMessage]) -> None:
+        self._subscribers.setdefault(topic, []).append(channel)
+
+    def penalize(self, peer: ID, offence: Offence, weight: float = 1.0) -> None:
+        if self.scores.penalize(peer.to_base58(), offence, weight):
+            logger.warning("peer %s banned after %s", peer, offence.value)
+            if self.on_ban is not None:
+                self.on_ban(peer)
+
+    def is_banned(self, peer: ID) -> bool:
+        return self.scores.is_banned(peer.to_base58())
+
+    def admit(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
+        """Decide whether a message a peer forwarded may go on into libp2p."""
+        if self.is_banned(forwarder):
+            self.stats.ignored_banned += 1
+            return False
+        # Rule: exactly one topic per message (ours never multi-topic).
+        if len(msg.topicIDs) != 1:
+            self.stats.rejected += 1
+            self.penalize(forwarder, Offence.MALFORMED)
+            return False
+        topic = msg.topicIDs[0]
+        spec = self.topics.get(topic)
+        if spec is None:
+            self.stats.rejected += 1
+            self.penalize(forwarder, Offence.UNKNOWN_TOPIC)
+            return False
+        # Rule: per-topic size limit.
+        if len(msg.data) > spec.max_size:
+            self.stats.rejected += 1
+            self.penalize(forwarder, Offence.OVERSIZED)
+            return False
+        validator = self._validators.get(topic)
+        if validator is not None:
+            try:
+                ok = validator(msg.data)
+            except MalformedBatch:
+                ok = False
+            except Exception as exc:  # a consumer's check must never crash the node
+                logger.debug("validator for %s raised %r", topic, exc)
+                ok = False
+            if not ok:
+                self.stats.rejected += 1
+                self.penalize(forwarder, Offence.MALFORMED)
+                return False
+        return True
+
+    def deliver(self, forwarder: ID | None, msg: rpc_pb2.Message) -> None:
+        origin = ID(msg.from_id)
+        # Rule: our own publishes come back through pubsub; consumers never see them.
+        if origin == self.my_id or forwarder is None or forwarder == self.my_id:
+            return
+        self.scores.reward(forwarder.to_base58())
+        for topic in msg.topicIDs:
+            channels = self._subscribers.get(topic)
+            if not channels:
+                self.stats.dropped_no_subscriber += 1
+                continue
+            item = GossipMessage(topic, msg.data, forwarder.to_base58(), origin.to_base58())
+            for channel in list(channels):
+                try:
+                    channel.send_nowait(item)
+                    self.stats.delivered += 1
+                except trio.WouldBlock:
+                    self.stats.dropped_full_channel += 1
+                    logger.warning("subscriber of %s is full; message dropped", topic)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    channels.remove(channel)
+
+
+class IvcPubsub(Pubsub):
+    """`Pubsub` whose inbound messages pass through a `GossipGate`."""
+
+    def __init__(self, *args: object, gate: GossipGate, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.gate = gate
+
+    async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        if msg_forwarder != self.my_id:
+            # Duplicates from other mesh peers are common; skip them before any work.
+            if self._is_msg_seen(msg):
+                return
+            if not self.gate.admit(msg_forwarder, msg):
+                return
+        token = _forwarder.set(msg_forwarder)
+        try:
+            await super().push_msg(msg_forwarder, msg)
+        finally:
+            _forwarder.reset(token)
+
+    def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
+        self.gate.deliver(_forwarder.get(), publish_message)
+
+    async def stream_handler(self, stream: object) -> None:
+        # A peer's undecodable RPC (bad protobuf, bad signature record) must end
+        # that peer's stream, not the node: catch everything libp2p lets through.
+        peer: ID | None = getattr(getattr(stream, "muxed_conn", None), "peer_id", None)
+        try:
+            await super().stream_handler(stream)  # type: ignore[arg-type]
+        except Exception as exc:
+            logger.info("pubsub stream from %s failed: %r", peer, exc)
+            if peer is not None:
+                self.gate.penalize(peer, Offence.MALFORMED)
+                self._handle_dead_peer(peer)
+            with contextlib.suppress(Exception):
+                await stream.reset()  # type: ignore[attr-defined]
+
+
+class IvcGossipSub(GossipSub):
+    """GossipSub that floods our own publishes to all subscribed peers."""
+
+    flood_publish: bool = True
+
+    def _get_peers_to_send(
+        self,
+        topic_ids: Iterable[str],
+        msg_forwarder: ID,
+        origin: ID,
+        msg_id: bytes | None = None,
+    ) -> Iterator[ID]:
+        topic_list = list(topic_ids)
+        peers = set(super()._get_peers_to_send(topic_list, msg_forwarder, origin, msg_id))
+        pubsub = self.pubsub
+        if self.flood_publish and pubsub is not None and origin == pubsub.my_id:
+            for topic in topic_list:
+                peers.update(pubsub.peer_topics.get(topic, ()))
+            peers.discard(msg_forwarder)
+            peers.discard(origin)
+        yield from peers

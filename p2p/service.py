@@ -1,0 +1,364 @@
+"""The p2p service: one libp2p host with gossip, request/response and a peer book.
+
+    async with open_p2p_service(config) as p2p:
+        p2p.subscribe(TOPIC_VOTES, on_vote)
+        p2p.register_handler(PROTOCOL_BLOCKS, serve_blocks)
+        await p2p.publish(TOPIC_VOTES, vote_bytes)
+        blocks = await p2p.request(peer, PROTOCOL_BLOCKS, query, timeout=5)
+
+Everything the service runs lives in a nursery opened by `open_p2p_service`;
+leaving the block stops it and closes every connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost
+from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.tools.anyio_service import background_trio_service
+
+from p2p import libp2p_patches
+from p2p.config import P2PConfig, parse_peer_addr
+from p2p.errors import MessageTooLarge, P2PConfigError, P2PError, PeerUnreachable, UnknownTopic
+from p2p.gossip import GossipGate, GossipMessage, IvcGossipSub, IvcPubsub, TopicValidator
+from p2p.identity import load_or_create_identity
+from p2p.reqresp import RequestHandler, RequestResponder, send_request
+from p2p.scoring import Offence, PeerScores
+from p2p.topics import TOPIC_TRANSACTIONS
+from p2p.txbatch import decode_tx_batch, encode_tx_batch
+
+logger = logging.getLogger(__name__)
+
+GossipHandler = Callable[[GossipMessage], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    """One row of `ivc_peers`."""
+
+    peer_id: str
+    addresses: tuple[str, ...]
+    connected: bool
+    score: float
+    banned: bool
+
+
+def _to_id(peer: str | ID) -> ID:
+    if isinstance(peer, ID):
+        return peer
+    try:
+        return ID.from_base58(peer)
+    except Exception as exc:
+        raise P2PError(f"not a peer id: {peer!r}") from exc
+
+
+class P2PService:
+    def __init__(
+        self,
+        config: P2PConfig,
+        host: IHost,
+        pubsub: IvcPubsub,
+        gate: GossipGate,
+        scores: PeerScores,
+        responder: RequestResponder,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.pubsub = pubsub
+        self.gate = gate
+        self.scores = scores
+        self._responder = responder
+        self._nursery = nursery
+        self._persistent: dict[ID, PeerInfo] = {}
+
+    # ---- identity and addresses -------------------------------------------------
+    @property
+    def peer_id(self) -> str:
+        return self.host.get_id().to_base58()
+
+    @property
+    def listen_addrs(self) -> list[str]:
+        """Dialable addresses with the /p2p/ suffix (the real port when 0 was asked)."""
+        return [str(a) for a in self.host.get_addrs()]
+
+    @property
+    def listen_port(self) -> int:
+        for addr in self.host.get_transport_addrs():
+            port = addr.value_for_protocol("tcp")
+            if port:
+                return int(port)
+        raise P2PError("host is not listening on TCP")
+
+    # ---- connections ------------------------------------------------------------
+    async def connect(self, addr: str | PeerInfo, attempts: int | None = None) -> str:
+        """Dial a peer with bounded retries and exponential backoff; return its id."""
+        info = parse_peer_addr(addr) if isinstance(addr, str) else addr
+        dial = self.config.dial
+        tries = attempts if attempts is not None else dial.attempts
+        delay = dial.backoff_initial_s
+        last: Exception | None = None
+        for attempt in range(max(tries, 1)):
+            if self.scores.is_banned(info.peer_id.to_base58()):
+                raise PeerUnreachable(f"peer {info.peer_id} is banned")
+            try:
+                with trio.fail_after(dial.connect_timeout_s):
+                    await self.host.connect(info)
+                break
+            except (trio.TooSlowError, Exception) as exc:
+                last = exc
+                logger.debug("dial %s attempt %d failed: %r", info.peer_id, attempt + 1, exc)
+            if attempt + 1 < tries:
+                await trio.sleep(delay)
+                delay = min(delay * 2, dial.backoff_max_s)
+        else:
+            raise PeerUnreachable(f"cannot dial {info.peer_id} after {tries} attempts: {last!r}")
+        # Wait until our pubsub stream to the peer exists so a publish right
+        # after `connect` returns is sent (or queued for its subscription).
+        try:
+            await self.pubsub.wait_for_peer(info.peer_id, timeout=dial.connect_timeout_s)
+        except trio.TooSlowError:
+            logger.warning("connected to %s but its pubsub stream is not up", info.peer_id)
+        return info.peer_id.to_base58()
+
+    def add_persistent_peer(self, addr: str) -> None:
+        """Keep a connection to this peer, redialing whenever it drops."""
+        info = parse_peer_addr(addr)
+        if info.peer_id in self._persistent:
+            return
+        self._persistent[info.peer_id] = info
+        self._nursery.start_soon(self._keep_connected, info)
+
+    async def _keep_connected(self, info: PeerInfo) -> None:
+        dial = self.config.dial
+        delay = dial.backoff_initial_s
+        while True:
+            if self.is_connected(info.peer_id) or self.scores.is_banned(info.peer_id.to_base58()):
+                delay = dial.backoff_initial_s
+                await trio.sleep(dial.reconnect_check_s)
+                continue
+            try:
+                await self.connect(info, attempts=1)
+                logger.info("connected to persistent peer %s", info.peer_id)
+                delay = dial.backoff_initial_s
+            except P2PError:
+                await trio.sleep(delay)
+                delay = min(delay * 2, dial.backoff_max_s)
+
+    async def _dial_bootstrap(self, addr: str) -> None:
+        try:
+            await self.connect(addr)
+        except P2PError as exc:
+            logger.warning("bootstrap peer %s unreachable: %s", addr, exc)
+
+    def is_connected(self, peer: str | ID) -> bool:
+        return bool(self.host.get_network().connections.get(_to_id(peer)))
+
+    async def disconnect(self, peer: str | ID) -> None:
+        try:
+            await self.host.disconnect(_to_id(peer))
+        except Exception as exc:
+            logger.debug("disconnect %s: %r", peer, exc)
+
+    def _on_ban(self, peer: ID) -> None:
+        self._nursery.start_soon(self.disconnect, peer)
+
+    async def _enforce_bans(self) -> None:
+        # A banned peer may dial us again; keep it off until the ban runs out.
+        while True:
+            await trio.sleep(self.config.dial.reconnect_check_s)
+            for peer in list(self.host.get_network().connections):
+                if self.scores.is_banned(peer.to_base58()):
+                    await self.disconnect(peer)
+
+    # ---- peers and scores -------------------------------------------------------
+    def peers(self) -> list[PeerStatus]:
+        """Connected peers and every peer with a score record (banned ones included)."""
+        connected = set(self.host.get_network().connections)
+        known = {*connected, *(ID.from_base58(p) for p in self.scores.known_peers())}
+        known.discard(self.host.get_id())
+        store = self.host.get_peerstore()
+        out = []
+        for peer in sorted(known, key=lambda p: p.to_base58()):
+            try:
+                addrs = tuple(str(a) for a in store.addrs(peer))
+            except Exception:
+                addrs = ()
+            key = peer.to_base58()
+            out.append(
+                PeerStatus(
+                    peer_id=key,
+                    addresses=addrs,
+                    connected=peer in connected,
+                    score=round(self.scores.score(key), 3),
+                    banned=self.scores.is_banned(key),
+                )
+            )
+        return out
+
+    def peer_count(self) -> int:
+        return sum(1 for conns in self.host.get_network().connections.values() if conns)
+
+    def report_peer(self, peer: str | ID, offence: Offence = Offence.INVALID) -> None:
+        """The consumer found a message from this peer invalid (bad signature, ...)."""
+        self.gate.penalize(_to_id(peer), offence)
+
+    # ---- gossip -----------------------------------------------------------------
+    def _check_topic(self, topic: str) -> None:
+        if topic not in self.config.topics:
+            raise UnknownTopic(f"unknown topic {topic!r}")
+
+    async def publish(self, topic: str, data: bytes) -> None:
+        self._check_topic(topic)
+        limit = self.config.topics[topic].max_size
+        if len(data) > limit:
+            raise MessageTooLarge(f"{len(data)} bytes on {topic} (limit {limit})")
+        if topic == TOPIC_TRANSACTIONS:
+            decode_tx_batch(data)
+        await self.pubsub.publish(topic, data)
+
+    async def publish_transactions(self, raw_txs: list[bytes]) -> None:
+        await self.publish(TOPIC_TRANSACTIONS, encode_tx_batch(raw_txs))
+
+    def subscribe(
+        self, topic: str, handler: GossipHandler | None = None
+    ) -> trio.MemoryReceiveChannel[GossipMessage] | None:
+        """Deliver (topic, data, from_peer) of every peer's message on `topic`.
+
+        With a handler, the service runs it for each message (exceptions are
+        logged, never raised); without one, the caller gets a receive channel.
+        """
+        self._check_topic(topic)
+        send, receive = trio.open_memory_channel[GossipMessage](
+            self.config.gossip.subscriber_buffer
+        )
+        self.gate.add_subscriber(topic, send)
+        if handler is None:
+            return receive
+        self._nursery.start_soon(self._run_handler, topic, receive, handler)
+        return None
+
+    async def _run_handler(
+        self,
+        topic: str,
+        receive: trio.MemoryReceiveChannel[GossipMessage],
+        handler: GossipHandler,
+    ) -> None:
+        async with receive:
+            async for msg in receive:
+                try:
+                    await handler(msg)
+                except Exception:
+                    logger.exception("gossip handler for %s failed", topic)
+
+    def set_topic_validator(self, topic: str, validator: TopicValidator) -> None:
+        """A cheap content check run before relaying; failing it scores the sender down."""
+        self._check_topic(topic)
+        self.gate.set_validator(topic, validator)
+
+    def mesh_peers(self, topic: str) -> list[str]:
+        """Peers known to be subscribed to `topic` (for tests and status)."""
+        return [p.to_base58() for p in self.pubsub.peer_topics.get(topic, ())]
+
+    async def wait_for_topic_peers(self, topic: str, count: int, timeout: float) -> None:
+        with trio.fail_after(timeout):
+            while len(self.pubsub.peer_topics.get(topic, ())) < count:
+                await trio.sleep(0.01)
+
+    # ---- request/response -------------------------------------------------------
+    def register_handler(self, protocol: str, handler: RequestHandler) -> None:
+        self._responder.register(protocol, handler)
+
+    async def request(
+        self, peer: str | ID, protocol: str, payload: bytes, timeout: float | None = None
+    ) -> bytes:
+        limits = self.config.reqresp
+        return await send_request(
+            self.host,
+            _to_id(peer),
+            protocol,
+            payload,
+            timeout if timeout is not None else limits.default_timeout_s,
+            limits,
+        )
+
+
+def _build_host(config: P2PConfig) -> IHost:
+    key_pair = load_or_create_identity(config.home)
+    # Noise only: the default also accepts secio and plaintext connections.
+    noise = NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)
+    return new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_PROTOCOL_ID: noise},
+        listen_addrs=[_listen_addr(config)],
+    )
+
+
+def _listen_addr(config: P2PConfig) -> multiaddr.Multiaddr:
+    try:
+        return multiaddr.Multiaddr(f"/ip4/{config.listen_host}/tcp/{config.listen_port}")
+    except Exception as exc:
+        raise P2PConfigError(f"bad listen address: {exc}") from exc
+
+
+@asynccontextmanager
+async def open_p2p_service(config: P2PConfig) -> AsyncIterator[P2PService]:
+    libp2p_patches.apply()
+    for addr in (*config.bootstrap_peers, *config.persistent_peers):
+        parse_peer_addr(addr)  # fail on a bad address before anything starts
+    host = _build_host(config)
+    scores = PeerScores(config.scores)
+    gcfg = config.gossip
+    router = IvcGossipSub(
+        [PROTOCOL_ID_V11, PROTOCOL_ID],
+        degree=gcfg.degree,
+        degree_low=gcfg.degree_low,
+        degree_high=gcfg.degree_high,
+        direct_peers=[PeerInfo(_to_id(p), []) for p in gcfg.direct_peers],
+        heartbeat_interval=gcfg.heartbeat_interval_s,
+        spam_protection_enabled=False,
+        adaptive_gossip_enabled=False,
+        # All devnet peers share 127.0.0.1; IP-diversity grafting only churns the mesh.
+        eclipse_protection_enabled=False,
+    )
+    router.flood_publish = gcfg.flood_publish
+    gate = GossipGate(host.get_id(), config.topics, scores)
+    pubsub = IvcPubsub(host, router, gate=gate, max_inbound_rpc_size=gcfg.max_rpc_size)
+    responder = RequestResponder(host, config.reqresp, gate.penalize, gate.is_banned)
+
+    async with (
+        host.run([_listen_addr(config)]),
+        background_trio_service(pubsub),
+        background_trio_service(router),
+    ):
+        await pubsub.wait_until_ready()
+        async with trio.open_nursery() as nursery:
+            service = P2PService(config, host, pubsub, gate, scores, responder, nursery)
+            gate.on_ban = service._on_ban
+            # Join every topic now, so meshes form before consumers attach.
+            for topic in config.topics:
+                await pubsub.subscribe(topic)
+            nursery.start_soon(service._enforce_bans)
+            for addr in config.bootstrap_peers:
+                nursery.start_soon(service._dial_bootstrap, addr)
+            for addr in config.persistent_peers:
+                service.add_persistent_peer(addr)
+            try:
+                yield service
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+__all__ = ["GossipHandler", "P2PService", "PeerStatus", "open_p2p_service"]
