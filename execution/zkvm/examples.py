@@ -1,0 +1,37 @@
+"""The example guests shipped with the SDK (guests/*.c and their checked-in *.elf).
+
+`python -m execution.zkvm.examples` rebuilds every checked-in ELF from its source with the
+same toolchain `ivcnet guest build` uses; a test checks the checked-in files are up to date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from execution.zkvm.toolchain import GUESTS_DIR, build_guest
+
+EXAMPLE_GUESTS: tuple[str, ...] = ("fibonacci", "sha256", "sort", "matmul", "sieve", "rv32im")
+
+
+def example_source(name: str) -> Path:
+    return GUESTS_DIR / f"{name}.c"
+
+
+def example_elf(name: str) -> Path:
+    return GUESTS_DIR / f"{name}.elf"
+
+
+def build_examples(out_dir: Path = GUESTS_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [build_guest([example_source(n)], out_dir / f"{n}.elf") for n in EXAMPLE_GUESTS]
+
+
+def main() -> int:
+    for path in build_examples():
+        print(f"built {path} ({path.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
