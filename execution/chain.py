@@ -1,0 +1,210 @@
+"""A chain on disk: genesis, the head, and committing blocks atomically.
+
+Everything one block commit writes (trie nodes, the block, its receipts, the transaction
+index and the new head) goes into one LevelDB WriteBatch written with sync=True, so a kill -9
+at any instant leaves either the old head or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from execution.state import Account, State, ValidatorRecord
+from execution.transition import BlockContext, apply_block, execute_transactions
+from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
+from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
+from execution.types.hashing import keccak256
+from execution.types.receipt import Receipt, decode_receipts, encode_receipts, receipts_root
+from genesis.document import Genesis
+from storage import block_store, schema
+from storage.database import Database
+from storage.errors import StorageError
+from storage.mpt import Trie
+
+
+class ChainError(ExecutionError):
+    """The database does not belong to this genesis, or is damaged."""
+
+
+def genesis_block(genesis: Genesis, state_root: bytes) -> Block:
+    header = Header(
+        chain_id=genesis.eth_chain_id,
+        height=0,
+        time_ms=genesis.genesis_time_ms,
+        parent_hash=ZERO_HASH,
+        proposer=b"\x00" * 20,
+        state_root=state_root,
+        transactions_root=transactions_root([]),
+        receipts_root=receipts_root([]),
+        last_commit_hash=keccak256(b""),
+        evidence_root=evidence_root([]),
+        gas_used=0,
+    )
+    return Block(header)
+
+
+def genesis_state(genesis: Genesis, trie: Trie) -> State:
+    state = State(trie)
+    for acct in genesis.accounts:
+        state.set_account(acct.address, Account(0, acct.balance))
+    state.set_validators(
+        [ValidatorRecord(v.address, v.bls_public_key, v.power) for v in genesis.validators]
+    )
+    return state
+
+
+class Chain:
+    def __init__(self, db: Database, genesis: Genesis, head: Block, state: State) -> None:
+        self.db = db
+        self.genesis = genesis
+        self.head = head
+        self._state = state
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, genesis: Genesis) -> Chain:
+        """Open (or create from `genesis`) the chain database at `path`."""
+        db = Database.open(path)
+        try:
+            return cls._open(db, genesis)
+        except BaseException:
+            db.close()
+            raise
+
+    @classmethod
+    def _open(cls, db: Database, genesis: Genesis) -> Chain:
+        stored_genesis = db.get(schema.genesis_hash())
+        if stored_genesis is None:
+            state = genesis_state(genesis, Trie(cls._reader(db)))
+            with db.batch() as batch:
+                root = state.commit(batch)
+                block = genesis_block(genesis, root)
+                block_store.put_block(batch, 0, block.hash, block.encode(), [], encode_receipts([]))
+                batch.put(schema.genesis_hash(), genesis.hash)
+            return cls(db, genesis, block, state)
+        if stored_genesis != genesis.hash:
+            raise ChainError(
+                f"database {db.path} was created from another genesis "
+                f"({stored_genesis.hex()[:16]}..., this one is {genesis.hash.hex()[:16]}...)"
+            )
+        head_ref = block_store.get_head(db)
+        if head_ref is None:
+            raise ChainError(f"database {db.path} has a genesis record but no head")
+        head = cls._load_block(db, head_ref[1])
+        state = State(Trie(cls._reader(db), head.header.state_root))
+        try:
+            state.root()  # loads the root node: a missing one means a damaged database
+            state.trie.get(b"\x00" * 32)
+        except StorageError as exc:
+            raise ChainError(f"state of head block {head.height} is unreadable: {exc}") from exc
+        return cls(db, genesis, head, state)
+
+    @staticmethod
+    def _reader(db: Database):  # type: ignore[no-untyped-def]
+        def read(node_hash: bytes) -> bytes | None:
+            return db.get(schema.trie_node(node_hash))
+
+        return read
+
+    @staticmethod
+    def _load_block(db: Database, block_hash: bytes) -> Block:
+        raw = block_store.block_bytes(db, block_hash)
+        if raw is None:
+            raise ChainError(f"block {block_hash.hex()} is missing from {db.path}")
+        try:
+            return Block.decode(raw)
+        except DecodingError as exc:
+            raise ChainError(f"block {block_hash.hex()} is corrupt: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def height(self) -> int:
+        return self.head.height
+
+    @property
+    def chain_id(self) -> int:
+        return self.genesis.eth_chain_id
+
+    def state(self) -> State:
+        """A copy of the head state: reads and speculative writes never touch the head."""
+        return self._state.copy()
+
+    def state_at(self, height: int) -> State:
+        block = self.block_at(height)
+        if block is None:
+            raise ChainError(f"no block at height {height}")
+        return State(Trie(self._reader(self.db), block.header.state_root))
+
+    def block_at(self, height: int) -> Block | None:
+        block_hash = block_store.hash_at(self.db, height)
+        return None if block_hash is None else self._load_block(self.db, block_hash)
+
+    def block_by_hash(self, block_hash: bytes) -> Block | None:
+        raw = block_store.block_bytes(self.db, block_hash)
+        return None if raw is None else Block.decode(raw)
+
+    def receipts(self, block_hash: bytes) -> list[Receipt] | None:
+        raw = block_store.receipts_bytes(self.db, block_hash)
+        return None if raw is None else decode_receipts(raw)
+
+    def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        return block_store.tx_location(self.db, tx_hash)
+
+    # -- building and committing ------------------------------------------------------------
+    def build_block(
+        self,
+        transactions: list[bytes],
+        proposer: bytes,
+        time_ms: int,
+        last_commit: bytes = b"",
+        evidence: tuple[bytes, ...] = (),
+    ) -> Block:
+        """The next block with these transactions, its roots computed (for a proposer)."""
+        state = self.state()
+        height = self.height + 1
+        ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
+        receipts = execute_transactions(state, transactions, ctx)
+        header = Header(
+            chain_id=self.chain_id,
+            height=height,
+            time_ms=time_ms,
+            parent_hash=self.head.hash,
+            proposer=proposer,
+            state_root=state.root(),
+            transactions_root=transactions_root(transactions),
+            receipts_root=receipts_root(receipts),
+            last_commit_hash=keccak256(last_commit),
+            evidence_root=evidence_root(evidence),
+            gas_used=receipts[-1].cumulative_gas_used if receipts else 0,
+        )
+        return Block(header, tuple(transactions), last_commit, tuple(evidence))
+
+    def validate_next(self, block: Block) -> None:
+        header = block.header
+        if header.height != self.height + 1:
+            raise InvalidBlock("bad_height", f"expected {self.height + 1}, got {header.height}")
+        if header.parent_hash != self.head.hash:
+            raise InvalidBlock("bad_parent_hash")
+        if header.time_ms <= self.head.header.time_ms:
+            raise InvalidBlock("bad_time", "block time must increase")
+
+    def commit_block(self, block: Block) -> list[Receipt]:
+        """Validate and apply `block` on the head and write it, all or nothing."""
+        self.validate_next(block)
+        new_state, receipts = apply_block(self._state, block, self.chain_id, self.genesis.params)
+        with self.db.batch() as batch:
+            new_state.commit(batch)
+            block_store.put_block(
+                batch,
+                block.height,
+                block.hash,
+                block.encode(),
+                [keccak256(tx) for tx in block.transactions],
+                encode_receipts(receipts),
+            )
+        self.head = block
+        self._state = new_state
+        return receipts

@@ -1,0 +1,269 @@
+"""The world state: accounts, programs, tasks and validators in one Merkle Patricia trie.
+
+Keys are 32 bytes. Accounts sit at keccak(address) with Ethereum's account encoding
+[nonce, balance, storage_root, code_hash], so `eth_getProof` answers are Ethereum's own;
+programs, tasks and the validator set sit at keccak of a domain tag and their id.
+Reads go through an overlay of decoded records; writes stay in the overlay until `commit`,
+so a block that fails half-way leaves the state it started from untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+import rusty_rlp
+
+from execution.types.errors import DecodingError
+from execution.types.hashing import keccak256
+from storage.database import WriteBatch
+from storage.mpt import EMPTY_ROOT, Trie
+
+EMPTY_CODE_HASH = keccak256(b"")
+
+
+def _int(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def _uint(item: object, what: str) -> int:
+    if not isinstance(item, bytes) or item[:1] == b"\x00":
+        raise DecodingError(f"corrupt {what}")
+    return int.from_bytes(item, "big")
+
+
+def _decode_list(raw: bytes, n: int, what: str) -> list[bytes]:
+    try:
+        items = rusty_rlp.decode_raw(raw, True, False)[0]
+    except rusty_rlp.DecodingError as exc:
+        raise DecodingError(f"corrupt {what}: {exc}") from exc
+    if not isinstance(items, list) or len(items) != n or not all(isinstance(i, bytes) for i in items):
+        raise DecodingError(f"corrupt {what}")
+    return items
+
+
+@dataclass(frozen=True)
+class Account:
+    nonce: int = 0
+    balance: int = 0
+
+    def encode(self) -> bytes:
+        return rusty_rlp.encode_raw([_int(self.nonce), _int(self.balance), EMPTY_ROOT, EMPTY_CODE_HASH])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Account:
+        nonce, balance, _storage, _code = _decode_list(raw, 4, "account")
+        return cls(_uint(nonce, "account nonce"), _uint(balance, "account balance"))
+
+
+@dataclass(frozen=True)
+class Program:
+    image_id: bytes
+    elf_hash: bytes
+    elf_size: int
+    deployer: bytes
+    height: int
+
+    @property
+    def address(self) -> bytes:
+        return program_address(self.image_id)
+
+    def encode(self) -> bytes:
+        return rusty_rlp.encode_raw(
+            [self.image_id, self.elf_hash, _int(self.elf_size), self.deployer, _int(self.height)]
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Program:
+        image_id, elf_hash, size, deployer, height = _decode_list(raw, 5, "program")
+        return cls(image_id, elf_hash, _uint(size, "program"), deployer, _uint(height, "program"))
+
+
+class TaskStatus(IntEnum):
+    PENDING = 0
+    PROVEN = 1
+    EXPIRED = 2
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: bytes
+    image_id: bytes
+    submitter: bytes
+    input: bytes
+    max_cycles: int
+    fee_per_cycle: int
+    escrow: int
+    status: TaskStatus
+    submitted_height: int
+    deadline_height: int
+    exit_code: int = 0
+    output: bytes = b""
+    cycles: int = 0
+    prover: bytes = b""
+
+    def encode(self) -> bytes:
+        return rusty_rlp.encode_raw(
+            [
+                self.task_id,
+                self.image_id,
+                self.submitter,
+                self.input,
+                _int(self.max_cycles),
+                _int(self.fee_per_cycle),
+                _int(self.escrow),
+                _int(int(self.status)),
+                _int(self.submitted_height),
+                _int(self.deadline_height),
+                _int(self.exit_code),
+                self.output,
+                _int(self.cycles),
+                self.prover,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Task:
+        f = _decode_list(raw, 14, "task")
+        status = _uint(f[7], "task status")
+        if status not in TaskStatus._value2member_map_:
+            raise DecodingError("corrupt task status")
+        return cls(
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            _uint(f[4], "task"),
+            _uint(f[5], "task"),
+            _uint(f[6], "task"),
+            TaskStatus(status),
+            _uint(f[8], "task"),
+            _uint(f[9], "task"),
+            _uint(f[10], "task"),
+            f[11],
+            _uint(f[12], "task"),
+            f[13],
+        )
+
+    def with_result(self, exit_code: int, output: bytes, cycles: int, prover: bytes) -> Task:
+        return replace(
+            self, status=TaskStatus.PROVEN, exit_code=exit_code, output=output, cycles=cycles, prover=prover
+        )
+
+
+@dataclass(frozen=True)
+class ValidatorRecord:
+    address: bytes
+    bls_public_key: bytes
+    power: int
+
+
+def account_key(address: bytes) -> bytes:
+    return keccak256(address)
+
+
+def program_key(image_id: bytes) -> bytes:
+    return keccak256(b"ivcnet/program/" + image_id)
+
+
+def task_key(task_id: bytes) -> bytes:
+    return keccak256(b"ivcnet/task/" + task_id)
+
+
+VALIDATORS_KEY = keccak256(b"ivcnet/validators")
+
+
+def program_address(image_id: bytes) -> bytes:
+    """The 20-byte address a deploy receipt reports for a program."""
+    return keccak256(b"ivcnet/program-address/" + image_id)[12:]
+
+
+class State:
+    """A mutable view of the state at one root. Not thread-safe; one block at a time."""
+
+    def __init__(self, trie: Trie) -> None:
+        self._trie = trie
+        self._accounts: dict[bytes, Account] = {}
+        self._dirty: dict[bytes, bytes] = {}  # trie key -> encoded record
+
+    def copy(self) -> State:
+        """An independent state at the same root, sharing loaded trie nodes."""
+        other = State(self._trie.copy())
+        other._accounts = dict(self._accounts)
+        other._dirty = dict(self._dirty)
+        return other
+
+    # -- accounts ---------------------------------------------------------------------------
+    def account(self, address: bytes) -> Account:
+        acct = self._accounts.get(address)
+        if acct is None:
+            raw = self._trie.get(account_key(address))
+            acct = Account.decode(raw) if raw is not None else Account()
+            self._accounts[address] = acct
+        return acct
+
+    def set_account(self, address: bytes, account: Account) -> None:
+        self._accounts[address] = account
+        self._dirty[account_key(address)] = b""  # encoded at commit: accounts change often
+
+    # -- programs, tasks, validators --------------------------------------------------------
+    def _record(self, key: bytes) -> bytes | None:
+        if key in self._dirty:
+            return self._dirty[key]
+        return self._trie.get(key)
+
+    def program(self, image_id: bytes) -> Program | None:
+        raw = self._record(program_key(image_id))
+        return Program.decode(raw) if raw else None
+
+    def set_program(self, program: Program) -> None:
+        self._dirty[program_key(program.image_id)] = program.encode()
+
+    def task(self, task_id: bytes) -> Task | None:
+        raw = self._record(task_key(task_id))
+        return Task.decode(raw) if raw else None
+
+    def set_task(self, task: Task) -> None:
+        self._dirty[task_key(task.task_id)] = task.encode()
+
+    def validators(self) -> list[ValidatorRecord]:
+        raw = self._record(VALIDATORS_KEY)
+        if not raw:
+            return []
+        try:
+            items = rusty_rlp.decode_raw(raw, True, False)[0]
+            return [ValidatorRecord(a, k, _uint(p, "validator power")) for a, k, p in items]
+        except (rusty_rlp.DecodingError, ValueError, TypeError) as exc:
+            raise DecodingError(f"corrupt validator set: {exc}") from exc
+
+    def set_validators(self, validators: list[ValidatorRecord]) -> None:
+        self._dirty[VALIDATORS_KEY] = rusty_rlp.encode_raw(
+            [[v.address, v.bls_public_key, _int(v.power)] for v in validators]
+        )
+
+    # -- commitment ---------------------------------------------------------------------------
+    def _flush(self) -> None:
+        for address, acct in self._accounts.items():
+            key = account_key(address)
+            if key in self._dirty and self._dirty[key] == b"":
+                self._dirty[key] = acct.encode()
+        for key, raw in self._dirty.items():
+            self._trie.put(key, raw)
+        self._dirty.clear()
+
+    def root(self) -> bytes:
+        self._flush()
+        return self._trie.root_hash()
+
+    def commit(self, batch: WriteBatch) -> bytes:
+        """Write every changed trie node into `batch`; return the new state root."""
+        self._flush()
+        return self._trie.commit(batch)
+
+    def prove_account(self, address: bytes) -> tuple[Account, list[bytes]]:
+        self._flush()
+        return self.account(address), self._trie.prove(account_key(address))
+
+    @property
+    def trie(self) -> Trie:
+        return self._trie

@@ -1,0 +1,204 @@
+"""The native state transition: transfers, program deploys and task registrations.
+
+`apply_block` reads as the protocol: check the block's own commitments, apply every
+transaction in order, then check the roots the header claims. Any invalid transaction makes
+the whole block invalid (a proposer includes only valid ones; the mempool filters them), and
+because all writes go to a copy of the state, nothing of a failed block is applied.
+
+Fees follow EIP-1559 with a protocol-fixed base fee: the sender pays gas_used times
+min(max_fee, base_fee + tip); the base fee part is burned and the tip goes to the proposer.
+A task submission also escrows max_cycles * fee_per_cycle until the task is proven (the fee
+then pays the prover) or expires (the escrow is refunded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from execution.programs import image_id_of_elf
+from execution.state import Account, Program, State, Task, TaskStatus, program_address
+from execution.types.block import Block, evidence_root, transactions_root
+from execution.types.errors import DecodingError, InvalidBlock, InvalidTransaction
+from execution.types.hashing import keccak256
+from execution.types.receipt import Receipt, receipts_root
+from execution.types.transaction import TaskRequest, Transaction, TxKind
+from genesis.params import ProtocolParams
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    chain_id: int
+    height: int
+    proposer: bytes
+    params: ProtocolParams
+
+
+def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
+    zeros = tx.data.count(0)
+    gas = (
+        params.tx_base_gas
+        + zeros * params.data_zero_byte_gas
+        + (len(tx.data) - zeros) * params.data_nonzero_byte_gas
+    )
+    if tx.kind is TxKind.DEPLOY:
+        gas += len(tx.data) * params.program_byte_gas
+    return gas
+
+
+def check_transaction_static(tx: Transaction, chain_id: int, params: ProtocolParams) -> None:
+    """Checks that need no state: chain, signature, fee fields, gas, payload shape."""
+    if tx.chain_id != chain_id:
+        raise InvalidTransaction("wrong_chain", f"signed for chain {tx.chain_id}, this is {chain_id}")
+    _ = tx.sender  # raises bad_signature
+    if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        raise InvalidTransaction("fee_tip_above_cap", "max_priority_fee_per_gas > max_fee_per_gas")
+    if tx.max_fee_per_gas < params.base_fee_per_gas:
+        raise InvalidTransaction(
+            "fee_cap_below_base_fee", f"max_fee_per_gas {tx.max_fee_per_gas} < {params.base_fee_per_gas}"
+        )
+    needed = intrinsic_gas(tx, params)
+    if tx.gas_limit < needed:
+        raise InvalidTransaction("intrinsic_gas", f"gas_limit {tx.gas_limit} < {needed}")
+    if tx.gas_limit > params.block_gas_limit:
+        raise InvalidTransaction("gas_limit_above_block", f"gas_limit {tx.gas_limit}")
+    kind = tx.kind
+    if kind is TxKind.TRANSFER and tx.data:
+        raise InvalidTransaction("malformed_data", "a transfer carries no data")
+    if kind is not TxKind.TRANSFER and tx.value:
+        raise InvalidTransaction("malformed_data", "only transfers carry value")
+    if kind is TxKind.DEPLOY and len(tx.data) > params.max_program_bytes:
+        raise InvalidTransaction("malformed_data", f"program of {len(tx.data)} bytes is too large")
+    if kind is TxKind.TASK:
+        req = TaskRequest.decode(tx.data)
+        if not 1 <= req.max_cycles <= params.max_task_cycles:
+            raise InvalidTransaction("task_cycles", f"max_cycles must be in [1, {params.max_task_cycles}]")
+        if len(req.input) > params.max_task_input_bytes:
+            raise InvalidTransaction("task_input_too_large", f"{len(req.input)} bytes")
+        if req.fee_per_cycle < params.min_fee_per_cycle:
+            raise InvalidTransaction("task_fee_too_low", f"fee_per_cycle < {params.min_fee_per_cycle}")
+
+
+def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple[int, int, bytes]:
+    """Apply one transaction to `state`; return (gas_used, fee_paid, created).
+
+    Raises InvalidTransaction before touching the state when the transaction cannot apply.
+    """
+    params = ctx.params
+    check_transaction_static(tx, ctx.chain_id, params)
+    sender = tx.sender
+    account = state.account(sender)
+    if tx.nonce != account.nonce:
+        reason = "nonce_too_low" if tx.nonce < account.nonce else "nonce_too_high"
+        raise InvalidTransaction(reason, f"expected nonce {account.nonce}, got {tx.nonce}")
+
+    gas_used = intrinsic_gas(tx, params)
+    price = min(tx.max_fee_per_gas, params.base_fee_per_gas + tx.max_priority_fee_per_gas)
+    fee = gas_used * price
+    tip = gas_used * (price - params.base_fee_per_gas)
+    kind = tx.kind
+    escrow = 0
+    created = b""
+    request: TaskRequest | None = None
+    image_id = b""
+    if kind is TxKind.TASK:
+        request = TaskRequest.decode(tx.data)
+        if state.program(request.image_id) is None:
+            raise InvalidTransaction("unknown_program", request.image_id.hex())
+        escrow = request.max_cycles * request.fee_per_cycle
+    elif kind is TxKind.DEPLOY:
+        image_id = image_id_of_elf(tx.data)
+        if state.program(image_id) is not None:
+            raise InvalidTransaction("program_exists", image_id.hex())
+    # The sender must afford the worst case it signed for, not just what it ends up paying.
+    worst_case = tx.value + tx.gas_limit * tx.max_fee_per_gas + escrow
+    if account.balance < worst_case:
+        raise InvalidTransaction("insufficient_balance", f"balance {account.balance} < {worst_case}")
+
+    # -- from here on nothing can fail -------------------------------------------------------
+    state.set_account(sender, Account(account.nonce + 1, account.balance - tx.value - fee - escrow))
+    if kind is TxKind.TRANSFER:
+        to = state.account(tx.to)
+        state.set_account(tx.to, Account(to.nonce, to.balance + tx.value))
+    elif kind is TxKind.DEPLOY:
+        state.set_program(Program(image_id, keccak256(tx.data), len(tx.data), sender, ctx.height))
+        created = program_address(image_id)
+    else:
+        assert request is not None
+        task_id = tx.hash
+        state.set_task(
+            Task(
+                task_id=task_id,
+                image_id=request.image_id,
+                submitter=sender,
+                input=request.input,
+                max_cycles=request.max_cycles,
+                fee_per_cycle=request.fee_per_cycle,
+                escrow=escrow,
+                status=TaskStatus.PENDING,
+                submitted_height=ctx.height,
+                deadline_height=ctx.height + params.task_deadline_blocks,
+            )
+        )
+        created = task_id
+    if tip:
+        proposer = state.account(ctx.proposer)
+        state.set_account(ctx.proposer, Account(proposer.nonce, proposer.balance + tip))
+    return gas_used, fee, created
+
+
+def execute_transactions(
+    state: State, raw_transactions: tuple[bytes, ...] | list[bytes], ctx: BlockContext
+) -> list[Receipt]:
+    """Apply transactions in order to `state`; InvalidBlock names the first bad one."""
+    receipts: list[Receipt] = []
+    cumulative = 0
+    for index, raw in enumerate(raw_transactions):
+        try:
+            tx = Transaction.decode(raw)
+            gas_used, fee, created = apply_transaction(state, tx, ctx)
+        except DecodingError as exc:
+            raise InvalidBlock("invalid_transaction", f"#{index}: malformed_transaction: {exc}") from exc
+        except InvalidTransaction as exc:
+            raise InvalidBlock("invalid_transaction", f"#{index}: {exc}") from exc
+        cumulative += gas_used
+        if cumulative > ctx.params.block_gas_limit:
+            raise InvalidBlock("block_gas_limit", f"exceeded at transaction #{index}")
+        receipts.append(Receipt(tx.hash, int(tx.kind), 1, gas_used, cumulative, fee, created))
+    return receipts
+
+
+def apply_block(
+    state: State, block: Block, chain_id: int, params: ProtocolParams
+) -> tuple[State, list[Receipt]]:
+    """Apply `block` to a copy of `state`; return the new state and the receipts.
+
+    The header's own commitments (transactions, evidence, last commit) and the roots it claims
+    (state, receipts, gas used) must all match, or InvalidBlock is raised and `state` is
+    unchanged. Parent linkage, height and time are the chain's to check (execution.chain).
+    """
+    header = block.header
+    if header.chain_id != chain_id:
+        raise InvalidBlock("wrong_chain", f"header chain id {header.chain_id}, expected {chain_id}")
+    if transactions_root(block.transactions) != header.transactions_root:
+        raise InvalidBlock("bad_transactions_root")
+    if evidence_root(block.evidence) != header.evidence_root:
+        raise InvalidBlock("bad_evidence_root")
+    if keccak256(block.last_commit) != header.last_commit_hash:
+        raise InvalidBlock("bad_last_commit_hash")
+    if len(block.universal_proofs) != len(header.universal_proofs):
+        raise InvalidBlock("universal_proofs_mismatch", "body and header list different proofs")
+    for ref, proof in zip(header.universal_proofs, block.universal_proofs, strict=True):
+        if keccak256(proof) != ref.digest:
+            raise InvalidBlock("universal_proofs_mismatch", f"proof of block {ref.height}")
+    new_state = state.copy()
+    ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
+    receipts = execute_transactions(new_state, block.transactions, ctx)
+    gas_used = receipts[-1].cumulative_gas_used if receipts else 0
+    if gas_used != header.gas_used:
+        raise InvalidBlock("bad_gas_used", f"header says {header.gas_used}, block used {gas_used}")
+    if receipts_root(receipts) != header.receipts_root:
+        raise InvalidBlock("bad_receipts_root")
+    if new_state.root() != header.state_root:
+        raise InvalidBlock("bad_state_root")
+    return new_state, receipts
+

@@ -1,0 +1,122 @@
+"""Protocol parameters: fixed at genesis, identical on every node."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from genesis.errors import GenesisError
+
+GWEI = 10**9
+ETHER = 10**18
+
+
+@dataclass(frozen=True)
+class ProofParams:
+    """FRI parameters every task proof of the chain must name (see docs/stark.md)."""
+
+    profile: str = "conjectured"
+    log_blowup: int = 2
+    num_queries: int = 43
+    grinding_bits: int = 16
+
+    def validate(self, where: str) -> None:
+        if self.profile not in ("conjectured", "proven"):
+            raise GenesisError(f"{where}.profile: must be 'conjectured' or 'proven'")
+        _check_range(f"{where}.log_blowup", self.log_blowup, 1, 6)
+        _check_range(f"{where}.num_queries", self.num_queries, 1, 512)
+        _check_range(f"{where}.grinding_bits", self.grinding_bits, 0, 32)
+
+
+@dataclass(frozen=True)
+class ProtocolParams:
+    base_fee_per_gas: int = GWEI
+    block_gas_limit: int = 60_000_000
+    tx_base_gas: int = 21_000
+    data_zero_byte_gas: int = 4
+    data_nonzero_byte_gas: int = 16
+    program_byte_gas: int = 200
+    max_program_bytes: int = 1 << 20
+    max_task_input_bytes: int = 1 << 16
+    max_task_cycles: int = 1 << 20
+    min_fee_per_cycle: int = 1
+    task_deadline_blocks: int = 100
+    block_interval_ms: int = 1000
+    proof: ProofParams = field(default_factory=ProofParams)
+
+    def validate(self) -> None:
+        for name in (
+            "base_fee_per_gas",
+            "tx_base_gas",
+            "data_zero_byte_gas",
+            "data_nonzero_byte_gas",
+            "program_byte_gas",
+        ):
+            _check_range(f"params.{name}", getattr(self, name), 0, 1 << 64)
+        _check_range("params.block_gas_limit", self.block_gas_limit, 21_000, 1 << 63)
+        _check_range("params.max_program_bytes", self.max_program_bytes, 64, 16 << 20)
+        _check_range("params.max_task_input_bytes", self.max_task_input_bytes, 0, 16 << 20)
+        _check_range("params.max_task_cycles", self.max_task_cycles, 1, 1 << 32)
+        _check_range("params.min_fee_per_cycle", self.min_fee_per_cycle, 0, 1 << 64)
+        _check_range("params.task_deadline_blocks", self.task_deadline_blocks, 1, 1 << 32)
+        _check_range("params.block_interval_ms", self.block_interval_ms, 1, 3_600_000)
+        self.proof.validate("params.proof")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ProtocolParams:
+        if not isinstance(obj, dict):
+            raise GenesisError("params: must be an object")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(obj) - known
+        if unknown:
+            raise GenesisError(f"params.{sorted(unknown)[0]}: unknown parameter")
+        values: dict[str, Any] = {}
+        for name, value in obj.items():
+            if name == "proof":
+                values[name] = _proof_from_json(value)
+            else:
+                values[name] = _int_field(f"params.{name}", value)
+        params = cls(**values)
+        params.validate()
+        return params
+
+
+def _proof_from_json(obj: Any) -> ProofParams:
+    if not isinstance(obj, dict):
+        raise GenesisError("params.proof: must be an object")
+    unknown = set(obj) - set(ProofParams.__dataclass_fields__)
+    if unknown:
+        raise GenesisError(f"params.proof.{sorted(unknown)[0]}: unknown parameter")
+    values: dict[str, Any] = {}
+    for name, value in obj.items():
+        if name == "profile":
+            if not isinstance(value, str):
+                raise GenesisError("params.proof.profile: must be a string")
+            values[name] = value
+        else:
+            values[name] = _int_field(f"params.proof.{name}", value)
+    return ProofParams(**values)
+
+
+def _int_field(where: str, value: Any) -> int:
+    # JSON numbers above 2^53 lose precision in many tools, so large values may be strings.
+    if isinstance(value, bool):
+        raise GenesisError(f"{where}: must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            pass
+    raise GenesisError(f"{where}: must be an integer")
+
+
+def _check_range(where: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise GenesisError(f"{where}: must be an integer")
+    if not low <= value <= high:
+        raise GenesisError(f"{where}: {value} is outside [{low}, {high}]")

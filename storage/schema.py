@@ -1,0 +1,60 @@
+"""Every LevelDB key of the node, built here and nowhere else.
+
+Namespaces are one-byte prefixes. Integers in keys are 8-byte big-endian so that LevelDB's
+byte order is height order.
+"""
+
+from __future__ import annotations
+
+NS_META = b"m"
+NS_TRIE_NODE = b"n"
+NS_BLOCK_BY_HASH = b"b"
+NS_HASH_BY_HEIGHT = b"h"
+NS_RECEIPTS = b"r"
+NS_TX_LOCATION = b"t"
+NS_BLOB = b"c"
+NS_PROOF = b"p"
+
+
+def _height(height: int) -> bytes:
+    return height.to_bytes(8, "big")
+
+
+def head() -> bytes:
+    """Height and hash of the last committed block."""
+    return NS_META + b"head"
+
+
+def genesis_hash() -> bytes:
+    """Hash of the genesis document the database was created from."""
+    return NS_META + b"genesis"
+
+
+def trie_node(node_hash: bytes) -> bytes:
+    return NS_TRIE_NODE + node_hash
+
+
+def block_by_hash(block_hash: bytes) -> bytes:
+    return NS_BLOCK_BY_HASH + block_hash
+
+
+def hash_by_height(height: int) -> bytes:
+    return NS_HASH_BY_HEIGHT + _height(height)
+
+
+def receipts(block_hash: bytes) -> bytes:
+    return NS_RECEIPTS + block_hash
+
+
+def tx_location(tx_hash: bytes) -> bytes:
+    """(block height, index in block) of a committed transaction."""
+    return NS_TX_LOCATION + tx_hash
+
+
+def blob(content_hash: bytes) -> bytes:
+    """Content-addressed large values (program ELF files) kept out of the state trie."""
+    return NS_BLOB + content_hash
+
+
+def proof(proof_id: bytes) -> bytes:
+    return NS_PROOF + proof_id
