@@ -173,6 +173,7 @@ class IvcPubsub(Pubsub):
     def __init__(self, *args: object, gate: GossipGate, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.gate = gate
+        self.closing = False
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         if msg_forwarder != self.my_id:
@@ -197,10 +198,16 @@ class IvcPubsub(Pubsub):
         try:
             await super().stream_handler(stream)  # type: ignore[arg-type]
         except Exception as exc:
-            logger.info("pubsub stream from %s failed: %r", peer, exc)
-            if peer is not None:
-                self.gate.penalize(peer, Offence.MALFORMED)
-                self._handle_dead_peer(peer)
+            # During shutdown the pubsub task nursery closes while connections
+            # still deliver RPCs; libp2p then raises RuntimeError from run_task.
+            if self.closing or not self.manager.is_running:
+                logger.debug("pubsub stream from %s ended at shutdown: %r", peer, exc)
+            else:
+                logger.info("pubsub stream from %s failed: %r", peer, exc)
+                if peer is not None:
+                    self.gate.penalize(peer, Offence.MALFORMED)
+                    with contextlib.suppress(RuntimeError):
+                        self._handle_dead_peer(peer)
             with contextlib.suppress(Exception):
                 await stream.reset()  # type: ignore[attr-defined]
 

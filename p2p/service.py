@@ -344,6 +344,7 @@ async def open_p2p_service(config: P2PConfig) -> AsyncIterator[P2PService]:
         background_trio_service(router),
     ):
         await pubsub.wait_until_ready()
+        await _stop_auto_connector(host)
         async with trio.open_nursery() as nursery:
             service = P2PService(config, host, pubsub, gate, scores, responder, nursery)
             gate.on_ban = service._on_ban
@@ -359,6 +360,29 @@ async def open_p2p_service(config: P2PConfig) -> AsyncIterator[P2PService]:
                 yield service
             finally:
                 nursery.cancel_scope.cancel()
+        # Close connections while pubsub still runs: RPCs arriving after its task
+        # nursery closed would otherwise fail inside libp2p's connection tasks.
+        pubsub.closing = True
+        with trio.CancelScope(deadline=trio.current_time() + 2, shield=True):
+            for peer in list(host.get_network().connections):
+                await service.disconnect(peer)
+
+
+async def _stop_auto_connector(host: IHost) -> None:
+    """Turn off libp2p's AutoConnector.
+
+    It redials every peer in the peerstore (banned ones too, and the other side
+    of a partition) to reach 100 connections, polling often while under 50.
+    ivcnet dials only configured and persistent peers. `Swarm.run` starts it in
+    a task of its own, so wait until it has started before stopping it.
+    """
+    connector = getattr(host.get_network(), "auto_connector", None)
+    if connector is None:
+        return
+    with trio.move_on_after(2):
+        while not getattr(connector, "_started", True):
+            await trio.sleep(0.005)
+    await connector.stop()
 
 
 __all__ = ["GossipHandler", "P2PService", "PeerStatus", "open_p2p_service"]

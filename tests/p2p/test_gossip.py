@@ -1,0 +1,183 @@
+"""Gossip between real libp2p hosts on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from p2p import (
+    TOPIC_PROPOSALS,
+    TOPIC_TRANSACTIONS,
+    TOPIC_VOTES,
+    GossipMessage,
+    MessageTooLarge,
+    Offence,
+    P2PService,
+    UnknownTopic,
+    decode_tx_batch,
+)
+
+from .conftest import ConfigFactory, connect_all, open_nodes
+
+pytestmark = pytest.mark.trio
+
+
+async def drain(
+    channel: trio.MemoryReceiveChannel[GossipMessage], count: int, timeout: float
+) -> list[GossipMessage]:
+    got: list[GossipMessage] = []
+    with trio.move_on_after(timeout):
+        while len(got) < count:
+            got.append(await channel.receive())
+    return got
+
+
+async def test_three_hosts_each_receive_every_burst(make_config: ConfigFactory) -> None:
+    burst = 200
+    async with open_nodes([make_config(n) for n in "abc"]) as nodes:
+        channels = [n.subscribe(TOPIC_VOTES) for n in nodes]
+        await connect_all(nodes)
+        for node in nodes:
+            await node.wait_for_topic_peers(TOPIC_VOTES, 2, timeout=5)
+
+        async def blast(i: int, node: P2PService) -> None:
+            for k in range(burst):
+                await node.publish(TOPIC_VOTES, b"%d:%04d:" % (i, k) + b"v" * 100)
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for i, node in enumerate(nodes):
+                    nursery.start_soon(blast, i, node)
+            for i, (node, channel) in enumerate(zip(nodes, channels, strict=True)):
+                assert channel is not None
+                got = await drain(channel, 2 * burst, timeout=20)
+                senders = {m.origin for m in got}
+                # Nothing dropped, nothing of its own, each message once.
+                assert len(got) == 2 * burst, f"node {i} got {len(got)}"
+                assert node.peer_id not in senders
+                assert len({m.data for m in got}) == 2 * burst
+                assert senders == {n.peer_id for n in nodes} - {node.peer_id}
+
+
+async def test_publish_right_after_connect_is_delivered(make_config: ConfigFactory) -> None:
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        inbox = b.subscribe(TOPIC_PROPOSALS)
+        assert inbox is not None
+        with trio.fail_after(10):
+            await a.connect(b.listen_addrs[0])
+            await a.publish(TOPIC_PROPOSALS, b"first proposal")
+            msg = await inbox.receive()
+        assert msg == GossipMessage(TOPIC_PROPOSALS, b"first proposal", a.peer_id, a.peer_id)
+
+
+async def test_own_messages_are_not_delivered_back(make_config: ConfigFactory) -> None:
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        own = a.subscribe(TOPIC_VOTES)
+        theirs = b.subscribe(TOPIC_VOTES)
+        assert own is not None and theirs is not None
+        await connect_all([a, b])
+        with trio.fail_after(10):
+            await a.publish(TOPIC_VOTES, b"mine")
+            await b.publish(TOPIC_VOTES, b"yours")
+            assert (await theirs.receive()).data == b"mine"
+            assert (await own.receive()).data == b"yours"
+        with trio.move_on_after(0.5):
+            extra = await own.receive()
+            pytest.fail(f"unexpected delivery {extra}")
+
+
+async def test_handler_subscription_and_tx_batches(make_config: ConfigFactory) -> None:
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        got: list[list[bytes]] = []
+        done = trio.Event()
+
+        async def on_batch(msg: GossipMessage) -> None:
+            if msg.data == b"boom":
+                raise RuntimeError("a failing handler must not stop delivery")
+            got.append(decode_tx_batch(msg.data))
+            done.set()
+
+        b.subscribe(TOPIC_TRANSACTIONS, on_batch)
+        await connect_all([a, b])
+        with trio.fail_after(10):
+            await a.publish_transactions([b"tx1", b"tx2", b"tx3"])
+            await done.wait()
+        assert got == [[b"tx1", b"tx2", b"tx3"]]
+
+
+async def test_publish_checks_topic_and_size(make_config: ConfigFactory) -> None:
+    async with open_nodes([make_config("a")]) as (a,):
+        with pytest.raises(UnknownTopic):
+            await a.publish("/nope/1", b"x")
+        with pytest.raises(MessageTooLarge):
+            await a.publish(TOPIC_VOTES, b"x" * (a.config.topics[TOPIC_VOTES].max_size + 1))
+        with pytest.raises(UnknownTopic):
+            a.subscribe("/nope/1")
+
+
+async def test_oversized_message_dropped_and_sender_scored_down(
+    make_config: ConfigFactory,
+) -> None:
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        inbox = b.subscribe(TOPIC_VOTES)
+        assert inbox is not None
+        await connect_all([a, b])
+        await b.wait_for_topic_peers(TOPIC_VOTES, 1, timeout=5)
+        limit = b.config.topics[TOPIC_VOTES].max_size
+        with trio.fail_after(10):
+            # Bypass the sender's own checks, as a misbehaving peer would.
+            await a.pubsub.publish(TOPIC_VOTES, b"x" * (limit + 1))
+            await a.publish(TOPIC_VOTES, b"ok")
+            msg = await inbox.receive()
+        assert msg.data == b"ok"  # the oversized one never arrived
+        record = b.scores.snapshot(a.peer_id)
+        assert record.offences == {"oversized": 1}
+        assert record.score < 0
+        assert b.gate.stats.rejected == 1
+
+
+async def test_garbage_spammer_is_disconnected_while_honest_traffic_flows(
+    make_config: ConfigFactory,
+) -> None:
+    async with open_nodes([make_config(n) for n in ("victim", "spammer", "honest")]) as nodes:
+        victim, spammer, honest = nodes
+        inbox = victim.subscribe(TOPIC_TRANSACTIONS)
+        assert inbox is not None
+        await victim.connect(spammer.listen_addrs[0])
+        await victim.connect(honest.listen_addrs[0])
+        await spammer.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=5)
+        await honest.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=5)
+
+        with trio.fail_after(20):
+            sent = 0
+            # Undecodable batches; the ban threshold needs 5 at the default weights.
+            while victim.is_connected(spammer.peer_id) and sent < 200:
+                await spammer.pubsub.publish(TOPIC_TRANSACTIONS, b"\xff\x00garbage%d" % sent)
+                sent += 1
+                await honest.publish_transactions([b"honest-%d" % sent])
+                await trio.sleep(0.02)
+            assert not victim.is_connected(spammer.peer_id)
+            status = {p.peer_id: p for p in victim.peers()}
+            assert status[spammer.peer_id].banned
+            assert status[spammer.peer_id].score <= victim.config.scores.ban_threshold
+            assert not status[honest.peer_id].banned
+            # The spammer's messages are ignored while banned, even if it reconnects.
+            await victim.connect(honest.listen_addrs[0])
+            await honest.publish_transactions([b"after-ban"])
+            seen: list[bytes] = []
+            while b"after-ban" not in seen:
+                msg = await inbox.receive()
+                assert msg.from_peer == honest.peer_id
+                seen.extend(decode_tx_batch(msg.data))
+
+
+async def test_consumer_can_report_a_peer(make_config: ConfigFactory) -> None:
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        await connect_all([a, b])
+        for _ in range(3):
+            b.report_peer(a.peer_id, Offence.INVALID)
+        with trio.fail_after(5):
+            while b.is_connected(a.peer_id):
+                await trio.sleep(0.05)
+        assert b.scores.is_banned(a.peer_id)
+        assert b.peer_count() == 0
