@@ -345,12 +345,13 @@ class Tendermint:
     # ---- broadcasting (the node receives its own messages at once) ------------------------
 
     def _broadcast_vote(self, vote_type: VoteType, value_id: bytes, out: list[Action]) -> None:
+        if self.my_index is None:
+            return  # an observer follows the steps but has no vote
         value = None
         if vote_type == VoteType.PRECOMMIT and value_id != NIL:
             value = self._proposals[self.round].value
         out.append(BroadcastVote(self.height, self.round, vote_type, value_id, value))
-        if self.my_index is not None:
-            self._accept_vote(VoteEvent(self.height, self.round, vote_type, value_id, self.my_index))
+        self._accept_vote(VoteEvent(self.height, self.round, vote_type, value_id, self.my_index))
 
     def _schedule(self, step: Step, out: list[Action]) -> None:
         out.append(
