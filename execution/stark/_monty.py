@@ -33,12 +33,13 @@ def to_monty_int(x: int) -> int:
 @njit(inline="always", cache=True)
 def add_mod(a: np.uint64, b: np.uint64) -> np.uint64:
     s = a + b
-    return s - P if s >= P else s
+    # The mask tells LLVM the result fits 32 bits, so later products use vpmuludq.
+    return (s - P if s >= P else s) & MASK32
 
 
 @njit(inline="always", cache=True)
 def sub_mod(a: np.uint64, b: np.uint64) -> np.uint64:
-    return a - b if a >= b else a + P - b
+    return (a - b if a >= b else a + P - b) & MASK32
 
 
 @njit(inline="always", cache=True)
@@ -46,12 +47,14 @@ def monty_mul(a: np.uint64, b: np.uint64) -> np.uint64:
     t = a * b
     m = ((t & MASK32) * MU) & MASK32
     u = (t + m * P) >> SHIFT32
-    return u - P if u >= P else u
+    return (u - P if u >= P else u) & MASK32
 
 
 @njit(inline="always", cache=True)
 def reduce36(x: np.uint64) -> np.uint64:
     """x mod p for x < 2^37, using 2^31 = 2^27 - 1 (mod p) twice (no division)."""
-    x = (x & MASK31) + (x >> SHIFT31) * ((np.uint64(1) << SHIFT27) - np.uint64(1))
-    x = (x & MASK31) + (x >> SHIFT31) * ((np.uint64(1) << SHIFT27) - np.uint64(1))
-    return x - P if x >= P else x
+    hi = x >> SHIFT31
+    x = (x & MASK31) + (hi << SHIFT27) - hi
+    hi = x >> SHIFT31
+    x = (x & MASK31) + (hi << SHIFT27) - hi
+    return (x - P if x >= P else x) & MASK32
