@@ -1,0 +1,85 @@
+"""The node's JSON-RPC 2.0 server (Ethereum `eth_`/`net_`/`web3_` methods and `ivc_` methods).
+
+The server reads the chain only through `ChainView`; see chain_view.py for its contract and
+docs/rpc.md for the method table.
+"""
+
+from node.rpc.app import RpcApp
+from node.rpc.block_tags import BUILTIN_TAGS, BlockRef
+from node.rpc.chain_view import (
+    EMPTY_CODE_HASH,
+    EMPTY_TRIE_ROOT,
+    AccountProof,
+    CallRequest,
+    ChainView,
+    ChainViewError,
+    NodeStatus,
+    PeerInfo,
+    RpcBlock,
+    RpcReceipt,
+    RpcTransaction,
+    StateUnavailable,
+    SyncStatus,
+    TransactionRejected,
+    ValidatorInfo,
+)
+from node.rpc.context import Handler, MethodTable, RpcContext, TagResolver
+from node.rpc.dispatch import Dispatcher
+from node.rpc.errors import (
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    RpcError,
+    ServerError,
+)
+from node.rpc.params import Params
+from node.rpc.server import (
+    RpcConfig,
+    RpcEndpoint,
+    build_app,
+    default_methods,
+    open_rpc_server,
+    serve_rpc,
+)
+
+__all__ = [
+    "BUILTIN_TAGS",
+    "EMPTY_CODE_HASH",
+    "EMPTY_TRIE_ROOT",
+    "AccountProof",
+    "BlockRef",
+    "CallRequest",
+    "ChainView",
+    "ChainViewError",
+    "Dispatcher",
+    "Handler",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "MethodNotFound",
+    "MethodTable",
+    "NodeStatus",
+    "Params",
+    "ParseError",
+    "PeerInfo",
+    "RpcApp",
+    "RpcBlock",
+    "RpcConfig",
+    "RpcContext",
+    "RpcEndpoint",
+    "RpcError",
+    "RpcReceipt",
+    "RpcTransaction",
+    "ServerError",
+    "StateUnavailable",
+    "SyncStatus",
+    "TagResolver",
+    "TransactionRejected",
+    "ValidatorInfo",
+    "build_app",
+    "default_methods",
+    "open_rpc_server",
+    "serve_rpc",
+]
