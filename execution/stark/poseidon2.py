@@ -58,7 +58,7 @@ def _monty_array(values: object) -> np.ndarray:
         [[to_monty_int(int(v)) for v in row] for row in values]  # type: ignore[attr-defined]
         if isinstance(values, list) and values and isinstance(values[0], list)
         else [to_monty_int(int(v)) for v in values],  # type: ignore[attr-defined]
-        dtype=np.uint64,
+        dtype=np.uint32,
     )
 
 
@@ -148,7 +148,7 @@ def _external_linear(st: np.ndarray) -> None:
 def _external_round(st: np.ndarray, rc: np.ndarray) -> None:
     lanes = st.shape[1]
     for i in range(16):
-        c = rc[i]
+        c = np.uint64(rc[i])
         row = st[i]
         for lane in range(lanes):
             row[lane] = np.uint32(_sbox(add_mod(np.uint64(row[lane]), c)))
@@ -157,16 +157,62 @@ def _external_round(st: np.ndarray, rc: np.ndarray) -> None:
 
 @njit(cache=True)
 def _internal_round(st: np.ndarray, c: np.uint64, diag: np.ndarray) -> None:
+    # Written out lane by lane with scalars so that LLVM vectorizes across lanes.
     lanes = st.shape[1]
-    row0 = st[0]
+    d0 = np.uint64(diag[0])
+    d1 = np.uint64(diag[1])
+    d2 = np.uint64(diag[2])
+    d3 = np.uint64(diag[3])
+    d4 = np.uint64(diag[4])
+    d5 = np.uint64(diag[5])
+    d6 = np.uint64(diag[6])
+    d7 = np.uint64(diag[7])
+    d8 = np.uint64(diag[8])
+    d9 = np.uint64(diag[9])
+    d10 = np.uint64(diag[10])
+    d11 = np.uint64(diag[11])
+    d12 = np.uint64(diag[12])
+    d13 = np.uint64(diag[13])
+    d14 = np.uint64(diag[14])
+    d15 = np.uint64(diag[15])
     for lane in range(lanes):
-        row0[lane] = np.uint32(_sbox(add_mod(np.uint64(row0[lane]), c)))
-    for lane in range(lanes):
-        total = np.uint64(0)
-        for i in range(16):
-            total += np.uint64(st[i, lane])
-        for i in range(16):
-            st[i, lane] = np.uint32(reduce36(total + monty_mul(np.uint64(st[i, lane]), diag[i])))
+        x0 = _sbox(add_mod(np.uint64(st[0, lane]), c))
+        x1 = np.uint64(st[1, lane])
+        x2 = np.uint64(st[2, lane])
+        x3 = np.uint64(st[3, lane])
+        x4 = np.uint64(st[4, lane])
+        x5 = np.uint64(st[5, lane])
+        x6 = np.uint64(st[6, lane])
+        x7 = np.uint64(st[7, lane])
+        x8 = np.uint64(st[8, lane])
+        x9 = np.uint64(st[9, lane])
+        x10 = np.uint64(st[10, lane])
+        x11 = np.uint64(st[11, lane])
+        x12 = np.uint64(st[12, lane])
+        x13 = np.uint64(st[13, lane])
+        x14 = np.uint64(st[14, lane])
+        x15 = np.uint64(st[15, lane])
+        total = (
+            ((x0 + x1) + (x2 + x3))
+            + ((x4 + x5) + (x6 + x7))
+            + (((x8 + x9) + (x10 + x11)) + ((x12 + x13) + (x14 + x15)))
+        )
+        st[0, lane] = np.uint32(reduce36(total + monty_mul(x0, d0)))
+        st[1, lane] = np.uint32(reduce36(total + monty_mul(x1, d1)))
+        st[2, lane] = np.uint32(reduce36(total + monty_mul(x2, d2)))
+        st[3, lane] = np.uint32(reduce36(total + monty_mul(x3, d3)))
+        st[4, lane] = np.uint32(reduce36(total + monty_mul(x4, d4)))
+        st[5, lane] = np.uint32(reduce36(total + monty_mul(x5, d5)))
+        st[6, lane] = np.uint32(reduce36(total + monty_mul(x6, d6)))
+        st[7, lane] = np.uint32(reduce36(total + monty_mul(x7, d7)))
+        st[8, lane] = np.uint32(reduce36(total + monty_mul(x8, d8)))
+        st[9, lane] = np.uint32(reduce36(total + monty_mul(x9, d9)))
+        st[10, lane] = np.uint32(reduce36(total + monty_mul(x10, d10)))
+        st[11, lane] = np.uint32(reduce36(total + monty_mul(x11, d11)))
+        st[12, lane] = np.uint32(reduce36(total + monty_mul(x12, d12)))
+        st[13, lane] = np.uint32(reduce36(total + monty_mul(x13, d13)))
+        st[14, lane] = np.uint32(reduce36(total + monty_mul(x14, d14)))
+        st[15, lane] = np.uint32(reduce36(total + monty_mul(x15, d15)))
 
 
 @njit(cache=True)
@@ -178,7 +224,7 @@ def _permute_block(
     for r in range(rc_init.shape[0]):
         _external_round(st, rc_init[r])
     for r in range(rc_int.shape[0]):
-        _internal_round(st, rc_int[r], diag)
+        _internal_round(st, np.uint64(rc_int[r]), diag)
     for r in range(rc_final.shape[0]):
         _external_round(st, rc_final[r])
 
