@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from execution.zkvm import DEFAULT_LAYOUT, Machine, Program, RamSegment
+from execution.zkvm.asm import b_type, i_type, j_type, li, r_type, s_type, u_type
 
 BASE_REG = 31  # points into the scratch window, never written by the body
 TEMP_REG = 30  # address temporary of the data-dependent access groups
@@ -47,58 +48,6 @@ I_OPS = {"addi": 0, "slti": 2, "sltiu": 3, "xori": 4, "ori": 6, "andi": 7}
 LOADS = {"lb": (0, 1), "lh": (1, 2), "lw": (2, 4), "lbu": (4, 1), "lhu": (5, 2)}
 STORES = {"sb": (0, 1), "sh": (1, 2), "sw": (2, 4)}
 BRANCHES = {"beq": 0, "bne": 1, "blt": 4, "bge": 5, "bltu": 6, "bgeu": 7}
-
-
-def r_type(f7: int, rs2: int, rs1: int, f3: int, rd: int, opcode: int = 0x33) -> int:
-    return (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opcode
-
-
-def i_type(imm: int, rs1: int, f3: int, rd: int, opcode: int) -> int:
-    return ((imm & 0xFFF) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opcode
-
-
-def s_type(imm: int, rs2: int, rs1: int, f3: int) -> int:
-    imm &= 0xFFF
-    return ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1F) << 7) | 0x23
-
-
-def b_type(offset: int, rs2: int, rs1: int, f3: int) -> int:
-    o = offset & 0x1FFF
-    return (
-        (((o >> 12) & 1) << 31)
-        | (((o >> 5) & 0x3F) << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (f3 << 12)
-        | (((o >> 1) & 0xF) << 8)
-        | (((o >> 11) & 1) << 7)
-        | 0x63
-    )
-
-
-def u_type(imm20: int, rd: int, opcode: int) -> int:
-    return ((imm20 & 0xFFFFF) << 12) | (rd << 7) | opcode
-
-
-def j_type(offset: int, rd: int) -> int:
-    o = offset & 0x1FFFFF
-    return (
-        (((o >> 20) & 1) << 31)
-        | (((o >> 1) & 0x3FF) << 21)
-        | (((o >> 11) & 1) << 20)
-        | (((o >> 12) & 0xFF) << 12)
-        | (rd << 7)
-        | 0x6F
-    )
-
-
-def li(rd: int, value: int) -> list[int]:
-    """LUI + ADDI loading a 32-bit constant (the usual split with the sign carry)."""
-    value &= 0xFFFF_FFFF
-    lo = value & 0xFFF
-    lo_signed = lo - 0x1000 if lo >= 0x800 else lo
-    hi = ((value - lo_signed) >> 12) & 0xFFFFF
-    return [u_type(hi, rd, 0x37), i_type(lo_signed, rd, 0, rd, 0x13)]
 
 
 def generate(rng: random.Random, body_len: int) -> list[int]:
