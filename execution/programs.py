@@ -8,13 +8,16 @@ refused for a named reason when the ELF is not a program the zkVM would run.
 from __future__ import annotations
 
 from execution.types.errors import InvalidTransaction
+from execution.zkvm import ZkvmError, image_id, load_elf
 
 
-def image_id_of_elf(elf: bytes) -> bytes:
-    """32-byte image id of an ELF file; InvalidTransaction("malformed_data") if it is not one."""
-    from execution.zkvm import ZkvmError, image_id_of_elf as zkvm_image_id
+def image_id_bytes_of_elf(elf: bytes) -> bytes:
+    """32-byte image id (8 little-endian uint32 field elements) of an ELF file.
 
+    Raises InvalidTransaction("malformed_data") when the bytes are not a loadable program.
+    """
     try:
-        return zkvm_image_id(elf)
+        program = load_elf(elf)
     except ZkvmError as exc:
         raise InvalidTransaction("malformed_data", f"not a loadable program: {exc}") from exc
+    return image_id(program).astype("<u4").tobytes()

@@ -37,7 +37,11 @@ def _decode_list(raw: bytes, n: int, what: str) -> list[bytes]:
         items = rusty_rlp.decode_raw(raw, True, False)[0]
     except rusty_rlp.DecodingError as exc:
         raise DecodingError(f"corrupt {what}: {exc}") from exc
-    if not isinstance(items, list) or len(items) != n or not all(isinstance(i, bytes) for i in items):
+    if (
+        not isinstance(items, list)
+        or len(items) != n
+        or not all(isinstance(i, bytes) for i in items)
+    ):
         raise DecodingError(f"corrupt {what}")
     return items
 
@@ -48,7 +52,9 @@ class Account:
     balance: int = 0
 
     def encode(self) -> bytes:
-        return rusty_rlp.encode_raw([_int(self.nonce), _int(self.balance), EMPTY_ROOT, EMPTY_CODE_HASH])
+        return rusty_rlp.encode_raw(
+            [_int(self.nonce), _int(self.balance), EMPTY_ROOT, EMPTY_CODE_HASH]
+        )
 
     @classmethod
     def decode(cls, raw: bytes) -> Account:
@@ -147,7 +153,12 @@ class Task:
 
     def with_result(self, exit_code: int, output: bytes, cycles: int, prover: bytes) -> Task:
         return replace(
-            self, status=TaskStatus.PROVEN, exit_code=exit_code, output=output, cycles=cycles, prover=prover
+            self,
+            status=TaskStatus.PROVEN,
+            exit_code=exit_code,
+            output=output,
+            cycles=cycles,
+            prover=prover,
         )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from execution.programs import image_id_of_elf
+from execution.programs import image_id_bytes_of_elf
 from execution.state import Account, Program, State, Task, TaskStatus, program_address
 from execution.types.block import Block, evidence_root, transactions_root
 from execution.types.errors import DecodingError, InvalidBlock, InvalidTransaction
@@ -48,13 +48,16 @@ def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
 def check_transaction_static(tx: Transaction, chain_id: int, params: ProtocolParams) -> None:
     """Checks that need no state: chain, signature, fee fields, gas, payload shape."""
     if tx.chain_id != chain_id:
-        raise InvalidTransaction("wrong_chain", f"signed for chain {tx.chain_id}, this is {chain_id}")
+        raise InvalidTransaction(
+            "wrong_chain", f"signed for chain {tx.chain_id}, this is {chain_id}"
+        )
     _ = tx.sender  # raises bad_signature
     if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
         raise InvalidTransaction("fee_tip_above_cap", "max_priority_fee_per_gas > max_fee_per_gas")
     if tx.max_fee_per_gas < params.base_fee_per_gas:
         raise InvalidTransaction(
-            "fee_cap_below_base_fee", f"max_fee_per_gas {tx.max_fee_per_gas} < {params.base_fee_per_gas}"
+            "fee_cap_below_base_fee",
+            f"max_fee_per_gas {tx.max_fee_per_gas} < {params.base_fee_per_gas}",
         )
     needed = intrinsic_gas(tx, params)
     if tx.gas_limit < needed:
@@ -71,11 +74,15 @@ def check_transaction_static(tx: Transaction, chain_id: int, params: ProtocolPar
     if kind is TxKind.TASK:
         req = TaskRequest.decode(tx.data)
         if not 1 <= req.max_cycles <= params.max_task_cycles:
-            raise InvalidTransaction("task_cycles", f"max_cycles must be in [1, {params.max_task_cycles}]")
+            raise InvalidTransaction(
+                "task_cycles", f"max_cycles must be in [1, {params.max_task_cycles}]"
+            )
         if len(req.input) > params.max_task_input_bytes:
             raise InvalidTransaction("task_input_too_large", f"{len(req.input)} bytes")
         if req.fee_per_cycle < params.min_fee_per_cycle:
-            raise InvalidTransaction("task_fee_too_low", f"fee_per_cycle < {params.min_fee_per_cycle}")
+            raise InvalidTransaction(
+                "task_fee_too_low", f"fee_per_cycle < {params.min_fee_per_cycle}"
+            )
 
 
 def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple[int, int, bytes]:
@@ -106,13 +113,15 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
             raise InvalidTransaction("unknown_program", request.image_id.hex())
         escrow = request.max_cycles * request.fee_per_cycle
     elif kind is TxKind.DEPLOY:
-        image_id = image_id_of_elf(tx.data)
+        image_id = image_id_bytes_of_elf(tx.data)
         if state.program(image_id) is not None:
             raise InvalidTransaction("program_exists", image_id.hex())
     # The sender must afford the worst case it signed for, not just what it ends up paying.
     worst_case = tx.value + tx.gas_limit * tx.max_fee_per_gas + escrow
     if account.balance < worst_case:
-        raise InvalidTransaction("insufficient_balance", f"balance {account.balance} < {worst_case}")
+        raise InvalidTransaction(
+            "insufficient_balance", f"balance {account.balance} < {worst_case}"
+        )
 
     # -- from here on nothing can fail -------------------------------------------------------
     state.set_account(sender, Account(account.nonce + 1, account.balance - tx.value - fee - escrow))
@@ -157,7 +166,9 @@ def execute_transactions(
             tx = Transaction.decode(raw)
             gas_used, fee, created = apply_transaction(state, tx, ctx)
         except DecodingError as exc:
-            raise InvalidBlock("invalid_transaction", f"#{index}: malformed_transaction: {exc}") from exc
+            raise InvalidBlock(
+                "invalid_transaction", f"#{index}: malformed_transaction: {exc}"
+            ) from exc
         except InvalidTransaction as exc:
             raise InvalidBlock("invalid_transaction", f"#{index}: {exc}") from exc
         cumulative += gas_used
@@ -201,4 +212,3 @@ def apply_block(
     if new_state.root() != header.state_root:
         raise InvalidBlock("bad_state_root")
     return new_state, receipts
-

@@ -22,7 +22,12 @@ from typing import Any
 import sha3
 
 from genesis.errors import GenesisError
-from genesis.keys import parse_hex, to_checksum_address, validator_address, verify_proof_of_possession
+from genesis.keys import (
+    parse_hex,
+    to_checksum_address,
+    validator_address,
+    verify_proof_of_possession,
+)
 from genesis.params import ProtocolParams, _int_field
 
 CHAIN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
@@ -32,7 +37,10 @@ MAX_GENESIS_BYTES = 64 << 20
 
 def default_eth_chain_id(chain_id: str) -> int:
     """A stable EIP-155 id derived from the chain's name, so two devnets rarely collide."""
-    return 1_000_000 + int.from_bytes(sha3.keccak_256(chain_id.encode()).digest()[:4], "big") % 1_000_000_000
+    return (
+        1_000_000
+        + int.from_bytes(sha3.keccak_256(chain_id.encode()).digest()[:4], "big") % 1_000_000_000
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,9 @@ class Genesis:
             raise GenesisError(
                 "chain_id: must be 1-48 characters of lowercase letters, digits, '.', '_', '-'"
             )
-        eth_chain_id = _int_field("eth_chain_id", obj.get("eth_chain_id", default_eth_chain_id(chain_id)))
+        eth_chain_id = _int_field(
+            "eth_chain_id", obj.get("eth_chain_id", default_eth_chain_id(chain_id))
+        )
         if not 1 <= eth_chain_id < 1 << 63:
             raise GenesisError("eth_chain_id: must be between 1 and 2^63 - 1")
         genesis_time_ms = _int_field("genesis_time_ms", obj["genesis_time_ms"])

@@ -1,10 +1,10 @@
 """Create the folders of a local chain: one genesis, funded accounts, one home per validator.
 
-    NETWORK/genesis.json             the chain's genesis document
-    NETWORK/accounts.json            private keys of the funded accounts (a devnet's secrets)
-    NETWORK/node<i>/genesis.json     a copy: each node home is self-contained
-    NETWORK/node<i>/config/validator_key.json
-    NETWORK/node<i>/data/            created by the node (LevelDB, WAL, logs)
+NETWORK/genesis.json             the chain's genesis document
+NETWORK/accounts.json            private keys of the funded accounts (a devnet's secrets)
+NETWORK/node<i>/genesis.json     a copy: each node home is self-contained
+NETWORK/node<i>/config/validator_key.json
+NETWORK/node<i>/data/            created by the node (LevelDB, WAL, logs)
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from typing import Any
 import coincurve
 import milagro_bls_binding as milagro
 import sha3
-from py_ecc.bls import G2ProofOfPossession
+from eth_typing import BLSPubkey, BLSSignature
+from py_ecc.bls.ciphersuites import G2ProofOfPossession
 
 from genesis.errors import GenesisError
 
@@ -110,7 +111,7 @@ class ValidatorKey:
 
 def verify_proof_of_possession(public_key: bytes, proof: bytes) -> bool:
     try:
-        return bool(G2ProofOfPossession.PopVerify(public_key, proof))
+        return bool(G2ProofOfPossession.PopVerify(BLSPubkey(public_key), BLSSignature(proof)))
     except Exception:  # py_ecc raises assorted errors on points off the curve
         return False
 
@@ -131,7 +132,9 @@ def to_checksum_address(address: bytes) -> str:
     """EIP-55 mixed-case hex address."""
     hex_addr = address.hex()
     digest = _keccak(hex_addr.encode()).hex()
-    return "0x" + "".join(c.upper() if int(digest[i], 16) >= 8 else c for i, c in enumerate(hex_addr))
+    return "0x" + "".join(
+        c.upper() if int(digest[i], 16) >= 8 else c for i, c in enumerate(hex_addr)
+    )
 
 
 def write_key_file(path: Path, obj: dict[str, Any]) -> None:

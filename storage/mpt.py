@@ -27,8 +27,8 @@ from storage.errors import MissingNode, StorageError
 
 EMPTY_ROOT = sha3.keccak_256(rlp.encode(b"")).digest()
 
-Struct = Union[bytes, list["Struct"]]
-Child = Union[None, bytes, "Node"]  # None: empty slot; bytes: hash of a node not yet loaded
+Struct = Union[bytes, list["Struct"]]  # noqa: UP007 - a recursive alias needs Union
+Child = Union[None, bytes, "Node"]  # noqa: UP007  # None: empty slot; bytes: hash of a node not yet loaded
 NodeReader = Callable[[bytes], bytes | None]
 
 
@@ -161,6 +161,7 @@ class Trie:
                 node.child = self._resolve(node.child)  # caching a load changes no encoding
                 node = node.child
             else:
+                assert isinstance(node, Branch)  # the three node kinds are exhaustive
                 if not path:
                     return node.value or None
                 slot = path[0]
@@ -189,6 +190,7 @@ class Trie:
                 node.child = self._resolve(node.child)
                 node = node.child
             else:
+                assert isinstance(node, Branch)
                 if not path:
                     break
                 node.children[path[0]] = self._resolve(node.children[path[0]])
@@ -226,6 +228,7 @@ class Trie:
             )
             _place(branch, path[common:], value)
             return branch if common == 0 else Extension(path[:common], branch)
+        assert isinstance(node, Branch)
         children = list(node.children)
         if not path:
             return Branch(children, value)
@@ -251,7 +254,9 @@ class Trie:
             return self._root
         _collect_new(self._root, batch)
         root = _hash(self._root)
-        batch.put(schema.trie_node(root), _encode(self._root))  # the root is stored even when under 32 bytes
+        batch.put(
+            schema.trie_node(root), _encode(self._root)
+        )  # the root is stored even when under 32 bytes
         return root
 
 

@@ -84,8 +84,22 @@ class Header:
 
     @classmethod
     def from_list(cls, items: list) -> Header:  # type: ignore[type-arg]
-        *fields, refs = items
-        return cls(*fields, universal_proofs=tuple(UniversalProofRef(h, d) for h, d in refs))
+        if len(items) != 12:
+            raise DecodingError("a header has 12 fields")
+        return cls(
+            chain_id=items[0],
+            height=items[1],
+            time_ms=items[2],
+            parent_hash=items[3],
+            proposer=items[4],
+            state_root=items[5],
+            transactions_root=items[6],
+            receipts_root=items[7],
+            last_commit_hash=items[8],
+            evidence_root=items[9],
+            gas_used=items[10],
+            universal_proofs=tuple(UniversalProofRef(h, d) for h, d in items[11]),
+        )
 
     def encode(self) -> bytes:
         return rlp.encode(self.to_list(), sedes=self.SEDES)
@@ -137,7 +151,9 @@ class Block:
         if len(data) > MAX_BLOCK_BYTES:
             raise DecodingError(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
         header, txs, last_commit, evidence, proofs = _decode(data, cls.SEDES, "block")
-        return cls(Header.from_list(header), tuple(txs), last_commit, tuple(evidence), tuple(proofs))
+        return cls(
+            Header.from_list(header), tuple(txs), last_commit, tuple(evidence), tuple(proofs)
+        )
 
 
 def transactions_root(raw_transactions: tuple[bytes, ...] | list[bytes]) -> Hash32:

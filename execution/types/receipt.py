@@ -27,7 +27,15 @@ class Receipt:
     created: bytes = b""
 
     SEDES = List(
-        [hash32, big_endian_int, big_endian_int, big_endian_int, big_endian_int, big_endian_int, binary],
+        [
+            hash32,
+            big_endian_int,
+            big_endian_int,
+            big_endian_int,
+            big_endian_int,
+            big_endian_int,
+            binary,
+        ],
         strict=True,
     )
 

@@ -19,9 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--home", required=True, type=Path, help="folder to create the chain in")
     p.add_argument("--chain-id", default="ivc-devnet", help="chain name (default ivc-devnet)")
-    p.add_argument("--eth-chain-id", type=int, default=None, help="EIP-155 chain id (default: derived from the name)")
+    p.add_argument(
+        "--eth-chain-id",
+        type=int,
+        default=None,
+        help="EIP-155 chain id (default: derived from the name)",
+    )
     p.add_argument("--validators", type=int, default=4, help="number of validators (default 4)")
-    p.add_argument("--accounts", type=int, default=10, help="number of funded accounts (default 10)")
+    p.add_argument(
+        "--accounts", type=int, default=10, help="number of funded accounts (default 10)"
+    )
     p.set_defaults(func=run)
 
 

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run_new(args: argparse.Namespace) -> int:
     if args.out.exists():
         raise CliError(f"{args.out} already exists; refusing to overwrite a key")
-    key: AccountKey | ValidatorKey = AccountKey.generate() if args.type == "account" else ValidatorKey.generate()
+    key: AccountKey | ValidatorKey = (
+        AccountKey.generate() if args.type == "account" else ValidatorKey.generate()
+    )
     try:
         write_key_file(args.out, key.to_json())
     except OSError as exc:

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chain_helpers import account_keys, make_genesis, validator_key
+
+from execution.chain import Chain, ChainError
+from execution.types import Transaction
+from genesis import GWEI
+from storage import DatabaseLocked
+
+KEYS = account_keys(4)
+
+
+def _transfer(nonce: int) -> bytes:
+    return (
+        Transaction(31337, nonce, GWEI, 2 * GWEI, 21_000, KEYS[1].address, 5, b"")
+        .sign(KEYS[0].private_key)
+        .raw
+    )
+
+
+def test_commit_survives_reopen_with_index_and_receipts(tmp_path: Path) -> None:
+    genesis = make_genesis()
+    chain = Chain.open(tmp_path / "c", genesis)
+    hashes = []
+    for i in range(3):
+        block = chain.build_block([_transfer(i)], validator_key()[0].address, 2000 + i)
+        chain.commit_block(block)
+        hashes.append(block.hash)
+    root = chain.head.header.state_root
+    chain.close()
+
+    chain = Chain.open(tmp_path / "c", genesis)
+    try:
+        assert chain.height == 3 and chain.head.header.state_root == root
+        assert [chain.block_at(h + 1).hash for h in range(3)] == hashes  # type: ignore[union-attr]
+        tx_hash = Transaction.decode(_transfer(1)).hash
+        assert chain.transaction_location(tx_hash) == (2, 0)
+        receipts = chain.receipts(hashes[1])
+        assert receipts is not None and receipts[0].tx_hash == tx_hash
+        assert chain.state().account(KEYS[0].address).nonce == 3
+        # Historical state stays queryable.
+        assert chain.state_at(1).account(KEYS[0].address).nonce == 1
+        assert (
+            chain.state_at(0).account(KEYS[1].address).balance
+            < chain.state().account(KEYS[1].address).balance
+        )
+    finally:
+        chain.close()
+
+
+def test_database_of_another_genesis_is_refused(tmp_path: Path) -> None:
+    Chain.open(tmp_path / "c", make_genesis(4)).close()
+    with pytest.raises(ChainError, match="another genesis"):
+        Chain.open(tmp_path / "c", make_genesis(5))
+
+
+def test_second_open_in_process_is_refused(tmp_path: Path) -> None:
+    chain = Chain.open(tmp_path / "c", make_genesis())
+    try:
+        with pytest.raises(DatabaseLocked):
+            Chain.open(tmp_path / "c", make_genesis())
+    finally:
+        chain.close()
+
+
+def test_validators_and_accounts_in_genesis_state(tmp_path: Path) -> None:
+    genesis = make_genesis()
+    chain = Chain.open(tmp_path / "c", genesis)
+    try:
+        (v,) = chain.state().validators()
+        assert v.bls_public_key == genesis.validators[0].bls_public_key and v.power == 10
+        account, proof = chain.state().prove_account(KEYS[0].address)
+        assert account.balance == genesis.accounts[0].balance and proof
+    finally:
+        chain.close()
