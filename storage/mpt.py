@@ -28,7 +28,7 @@ from storage.errors import MissingNode, StorageError
 EMPTY_ROOT = sha3.keccak_256(rlp.encode(b"")).digest()
 
 Struct = Union[bytes, list["Struct"]]  # noqa: UP007 - a recursive alias needs Union
-Child = Union[None, bytes, "Node"]  # noqa: UP007  # None: empty slot; bytes: hash of a node not yet loaded
+Child = Union[None, bytes, "Node"]  # None: empty slot; bytes: hash of a node not yet loaded
 NodeReader = Callable[[bytes], bytes | None]
 
 
