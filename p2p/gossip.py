@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -174,6 +175,12 @@ class IvcPubsub(Pubsub):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.gate = gate
         self.closing = False
+        # Message ids are (origin, seqno) and libp2p starts seqno at the Unix time
+        # in seconds, +1 per publish: a node restarted within a few seconds (or
+        # after publishing faster than 1/s) reused seqnos, and peers dropped its new
+        # messages as already seen for the 120 s seen-TTL. Nanoseconds leave room
+        # for 10^9 publishes per second of downtime.
+        self.counter = time.time_ns()
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         if msg_forwarder != self.my_id:

@@ -12,6 +12,7 @@ leaving the block stops it and closes every connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -360,12 +361,27 @@ async def open_p2p_service(config: P2PConfig) -> AsyncIterator[P2PService]:
                 yield service
             finally:
                 nursery.cancel_scope.cancel()
-        # Close connections while pubsub still runs: RPCs arriving after its task
-        # nursery closed would otherwise fail inside libp2p's connection tasks.
         pubsub.closing = True
-        with trio.CancelScope(deadline=trio.current_time() + 2, shield=True):
-            for peer in list(host.get_network().connections):
-                await service.disconnect(peer)
+        with trio.CancelScope(deadline=trio.current_time() + 3, shield=True):
+            await _close_network(host)
+
+
+async def _close_network(host: IHost) -> None:
+    """Close connections and listening sockets before the libp2p services stop.
+
+    libp2p's own cleanup runs inside the already-cancelled stop path, so its
+    awaits are cancelled at once: the listening socket stayed open (SO_REUSEPORT
+    let a restarted node bind the same port and the kernel then handed half the
+    new connections to the dead listener). Closing connections while pubsub
+    still runs also keeps late RPCs from failing inside libp2p's tasks.
+    """
+    network = host.get_network()
+    for peer in list(network.connections):
+        with contextlib.suppress(Exception):
+            await host.disconnect(peer)
+    for listener in list(network.listeners.values()):
+        with contextlib.suppress(Exception):
+            await listener.close()
 
 
 async def _stop_auto_connector(host: IHost) -> None:
