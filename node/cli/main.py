@@ -16,6 +16,8 @@ from node.cli.errors import CliError
 COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.init_cmd",
     "node.cli.keys_cmd",
+    "node.cli.run_cmd",
+    "node.cli.guest_cmd",
 )
 
 
