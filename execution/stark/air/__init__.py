@@ -10,6 +10,7 @@ from execution.stark.air.evaluate import (
     NumpyExtOps,
     PointInputs,
     eval_base_nodes,
+    evaluate_on_domain,
     fold_at_point,
     fold_on_domain,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "compile_air",
     "const",
     "eval_base_nodes",
+    "evaluate_on_domain",
     "fold_at_point",
     "fold_on_domain",
     "perturb_constraint",

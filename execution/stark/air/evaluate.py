@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -26,6 +27,7 @@ __all__ = [
     "NumpyExtOps",
     "PointInputs",
     "eval_base_nodes",
+    "evaluate_on_domain",
     "fold_at_point",
     "fold_on_domain",
 ]
@@ -100,8 +102,14 @@ def _promote(a: object, ae: bool, b: object, be: bool) -> tuple[L.U64, L.U64]:
     return a2, b2  # type: ignore[return-value]
 
 
-def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int) -> L.U64:
-    """sum_i alpha^i * C_i(x) over the domain, shape (n, 4)."""
+def evaluate_on_domain(
+    c: CompiledAir, d: DomainInputs, n: int, on_constraint: Callable[[int, object, bool], None]
+) -> None:
+    """Evaluate the DAG once over the domain; call on_constraint(i, value, is_ext) per constraint.
+
+    Intermediates are freed after their last use, so peak memory stays a few columns above the
+    inputs however large the DAG.
+    """
     uses = [0] * len(c.nodes)
     for node in c.nodes:
         for a in node.args:
@@ -110,9 +118,8 @@ def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int)
     for i, r in enumerate(c.constraints):
         roots.setdefault(r, []).append(i)
     values: dict[int, object] = {}
-    acc = np.zeros((n, 4), dtype=np.uint64)
     for idx, node in enumerate(c.nodes):
-        if node.op in (Op.NEG,):
+        if node.op == Op.NEG:
             v = values[node.args[0]]
             val: object = (np.uint64(L.P) - v) % L.P  # type: ignore[operator]
         elif node.args:
@@ -125,15 +132,24 @@ def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int)
             if uses[a] == 0:
                 del values[a]
         for ci in roots.get(idx, ()):
-            term = (
-                L.e_mul(val, alpha_powers[ci])  # type: ignore[arg-type]
-                if node.is_ext
-                else L.e_mul_base(alpha_powers[ci][None, :], np.broadcast_to(val, (n,)))  # type: ignore[arg-type]
-            )
-            acc = (acc + term) % L.P
+            on_constraint(ci, val, node.is_ext)
         if uses[idx] > 0:
             values[idx] = val
-    return acc
+
+
+def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int) -> L.U64:
+    """sum_i alpha^i * C_i(x) over the domain, shape (n, 4)."""
+    acc = [np.zeros((n, 4), dtype=np.uint64)]
+
+    def fold(ci: int, val: object, is_ext: bool) -> None:
+        if is_ext:
+            term = L.e_mul(np.broadcast_to(val, (n, 4)), alpha_powers[ci])  # type: ignore[arg-type]
+        else:
+            term = L.e_mul_base(alpha_powers[ci][None, :], np.broadcast_to(val, (n,)))  # type: ignore[arg-type]
+        acc[0] = (acc[0] + term) % L.P
+
+    evaluate_on_domain(c, d, n, fold)
+    return acc[0]
 
 
 def eval_base_nodes(

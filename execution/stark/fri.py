@@ -1,0 +1,210 @@
+"""FRI over BabyBear^4: commit phase, proof of work, query phase, final polynomial in the clear.
+
+Inputs are extension-field codewords of several heights 2^h (one per distinct table height),
+each in the bit-reversed row order of the LDE. Folding treats row i of a codeword of height 2^h
+as the point z = w_{2^h}^bitrev(i) of the subgroup (a coset shift only relabels the points of a
+polynomial, it does not change its degree), so rows 2i and 2i+1 hold z and -z and
+    fold(f)(z^2) = (f(z) + f(-z)) / 2 + beta * (f(z) - f(-z)) / (2z).
+A round of arity 2^a commits rows of 2^a adjacent values (a coset of the 2^a-th roots) and folds
+a times with beta, beta^2, beta^4, ... (which equals one 2^a-ary fold with beta). When the folded
+codeword reaches the height of another input, that input is added times beta^(2^a) (Plonky3's
+"roll-in"); round heights are chosen so that every input height is reached exactly. Folding stops
+at 2^log_final_poly_len coefficients (or at the smallest input), whose coefficients are sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.stark import lanes as L
+from execution.stark.challenger import Challenger
+from execution.stark.domain import bitrev_permutation, bitrev_vec, pow_vec
+from execution.stark.errors import InvalidProof
+from execution.stark.field import two_adic_generator
+from execution.stark.merkle import MerkleTree, verify_batch
+from execution.stark.ntt import intt
+from execution.stark.params import FriParams
+
+__all__ = [
+    "FriCommitment",
+    "FriProof",
+    "fold_schedule",
+    "fri_commit",
+    "fri_open",
+    "fri_verify",
+    "sample_queries",
+]
+
+_INV2 = np.uint64((L.P + 1) // 2)
+U32 = npt.NDArray[np.uint32]
+
+
+@dataclass
+class FriProof:
+    """What FRI adds to a proof. Per round r: query_rows[r] (q, 2^a_r * 4) and paths (q, h_r, 8)."""
+
+    commit_roots: list[U32]
+    final_poly: U32  # (len, 4)
+    pow_nonce: int
+    query_rows: list[U32]
+    query_paths: list[U32]
+
+
+@dataclass
+class FriCommitment:
+    trees: list[MerkleTree]
+    final_poly: U32
+    log_final_height: int
+
+
+def final_log_height(log_max: int, input_logs: set[int], params: FriParams) -> int:
+    return min(params.log_blowup + params.log_final_poly_len, min(input_logs), log_max)
+
+
+def fold_schedule(input_logs: set[int], params: FriParams) -> list[int]:
+    """log2 of each round's folding arity, so that every input height is hit exactly."""
+    h = max(input_logs)
+    final = final_log_height(h, input_logs, params)
+    arities = []
+    while h > final:
+        target = max(h - params.max_log_arity, final)
+        between = [x for x in input_logs if target < x < h]
+        if between:
+            target = max(between)
+        arities.append(h - target)
+        h = target
+    return arities
+
+
+def _fold_once(f: L.U64, beta: L.U64, log_h: int) -> L.U64:
+    lo = f[0::2]
+    hi = f[1::2]
+    # z for pair i is w_{2^h}^bitrev_{h-1}(i); its inverse is w_{2^h}^-bitrev_{h-1}(i).
+    w_inv = pow(two_adic_generator(log_h), L.P - 2, L.P)
+    inv_z = L.powers(w_inv, 1 << (log_h - 1))[bitrev_permutation(log_h - 1)]
+    even = (lo + hi) % L.P * _INV2 % L.P
+    odd = L.e_mul_base(L.e_sub(lo, hi), inv_z * _INV2 % L.P)
+    return L.e_add(even, L.e_mul(odd, beta[None, :]))
+
+
+def _to_u32(a: L.U64) -> U32:
+    return np.ascontiguousarray(a, dtype=np.uint32)
+
+
+def fri_commit(
+    inputs: dict[int, L.U64], params: FriParams, ch: Challenger
+) -> tuple[FriCommitment, list[U32]]:
+    """Commit phase. inputs maps log height -> (2^h, 4) codeword. Returns data and roots."""
+    logs = set(inputs)
+    h = max(logs)
+    f = inputs[h]
+    trees: list[MerkleTree] = []
+    roots: list[U32] = []
+    for a in fold_schedule(logs, params):
+        leaves = _to_u32(f).reshape(1 << (h - a), (1 << a) * 4)
+        tree = MerkleTree.build(leaves)
+        trees.append(tree)
+        roots.append(_to_u32(tree.root))
+        ch.observe_digest(tree.root)
+        beta = L.to64(ch.sample_ext())
+        b = beta
+        for i in range(a):
+            f = _fold_once(f, b, h - i)
+            b = L.e_mul(b, b)
+        h -= a
+        if h in inputs:
+            f = L.e_add(f, L.e_mul(inputs[h], b[None, :]))
+    final_len = 1 << (h - params.log_blowup) if h > params.log_blowup else 1
+    natural = _to_u32(f[bitrev_permutation(h)])
+    coeffs = intt(natural, axis=0)
+    final_poly = np.ascontiguousarray(coeffs[:final_len], dtype=np.uint32)
+    ch.observe(final_poly.reshape(-1))
+    return FriCommitment(trees, final_poly, h), roots
+
+
+def sample_queries(ch: Challenger, params: FriParams, log_max: int) -> list[int]:
+    """Draw the query indices (after the proof of work was observed)."""
+    return [int(ch.sample_bits(log_max)) for _ in range(params.num_queries)]
+
+
+def fri_open(
+    com: FriCommitment, input_logs: set[int], params: FriParams, indices: npt.NDArray[np.int64]
+) -> tuple[list[U32], list[U32]]:
+    rows_out: list[U32] = []
+    paths_out: list[U32] = []
+    idx = indices.copy()
+    for tree, a in zip(com.trees, fold_schedule(input_logs, params), strict=True):
+        idx = idx >> a
+        rows, paths = tree.open(idx)
+        rows_out.append(_to_u32(rows))
+        paths_out.append(_to_u32(paths))
+    return rows_out, paths_out
+
+
+def fri_verify(
+    proof: FriProof,
+    params: FriParams,
+    betas: list[L.U64],
+    indices: npt.NDArray[np.int64],
+    initial: dict[int, L.U64],
+) -> None:
+    """Query phase check. initial maps log height -> (q, 4) reduced openings at each query.
+
+    Raises InvalidProof. All Merkle paths of one round are checked in one batched call.
+    """
+    logs = set(initial)
+    arities = fold_schedule(logs, params)
+    q = len(indices)
+    if len(proof.commit_roots) != len(arities) or len(betas) != len(arities):
+        raise InvalidProof("fri: wrong number of commit rounds")
+    if len(proof.query_rows) != len(arities) or len(proof.query_paths) != len(arities):
+        raise InvalidProof("fri: wrong number of query rounds")
+    h = max(logs)
+    final_h = final_log_height(h, logs, params)
+    exp_len = 1 << (final_h - params.log_blowup) if final_h > params.log_blowup else 1
+    if proof.final_poly.shape != (exp_len, 4):
+        raise InvalidProof("fri: final polynomial has the wrong length")
+    idx = indices.astype(np.int64).copy()
+    value = initial[h]
+    for r, a in enumerate(arities):
+        rows = proof.query_rows[r]
+        paths = proof.query_paths[r]
+        width = 1 << a
+        if rows.shape != (q, width * 4) or paths.shape != (q, h - a, 8):
+            raise InvalidProof(f"fri: round {r} openings have the wrong shape")
+        leaf = idx >> a
+        if not verify_batch(proof.commit_roots[r], h - a, leaf, rows, paths):
+            raise InvalidProof(f"fri: round {r} Merkle paths do not verify")
+        group = L.to64(rows).reshape(q, width, 4)
+        pos = (idx & (width - 1)).astype(np.int64)
+        if not np.array_equal(group[np.arange(q), pos], value):
+            raise InvalidProof(f"fri: round {r} opening disagrees with the folded value")
+        b = betas[r]
+        cur = group
+        for k in range(a):
+            hc = h - k
+            half = cur.shape[1] // 2
+            lo = cur[:, 0::2]
+            hi = cur[:, 1::2]
+            gi = (leaf[:, None] << (a - k - 1)) + np.arange(half, dtype=np.int64)[None, :]
+            w_inv = pow(two_adic_generator(hc), L.P - 2, L.P)
+            inv_z = pow_vec(w_inv, bitrev_vec(gi, hc - 1))
+            even = (lo + hi) % L.P * _INV2 % L.P
+            odd = L.e_mul_base(L.e_sub(lo, hi), inv_z * _INV2 % L.P)
+            cur = L.e_add(even, L.e_mul(odd, b[None, None, :]))
+            b = L.e_mul(b, b)
+        value = cur[:, 0]
+        h -= a
+        idx = leaf
+        if h in initial:
+            value = L.e_add(value, L.e_mul(initial[h], b[None, :]))
+    # The final polynomial (coefficients in z) must agree with every folded value.
+    z = pow_vec(two_adic_generator(h), bitrev_vec(idx, h)) if h else np.ones(q, dtype=np.uint64)
+    acc = np.zeros((q, 4), dtype=np.uint64)
+    for coeff in L.to64(proof.final_poly)[::-1]:
+        acc = L.e_add(L.e_mul_base(acc, z), coeff[None, :])
+    if not np.array_equal(acc, value):
+        raise InvalidProof("fri: final polynomial disagrees with the folded values")

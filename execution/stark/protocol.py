@@ -1,0 +1,97 @@
+"""Pieces of the protocol that the prover and the verifier must compute identically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.stark import lanes as L
+from execution.stark.air.compiled import CompiledAir
+from execution.stark.challenger import Challenger
+from execution.stark.field import GENERATOR
+from execution.stark.merkle import MerkleTree
+from execution.stark.ntt import coset_lde
+from execution.stark.params import FriParams
+
+__all__ = [
+    "DOMAIN_TAG",
+    "PreprocessedData",
+    "combine_ext_columns",
+    "digest_elements",
+    "ext_basis",
+    "preprocessed_data",
+    "start_transcript",
+]
+
+# "IVCSTARK" as two field elements: separates this transcript from any other Poseidon2 use.
+DOMAIN_TAG = np.array([0x49564353, 0x5441524B], dtype=np.uint32) % np.uint32(L.P)
+U32 = npt.NDArray[np.uint32]
+
+
+def digest_elements(digest: bytes) -> U32:
+    words = np.frombuffer(digest, dtype="<u4").astype(np.uint64)
+    return (words % np.uint64(L.P)).astype(np.uint32)
+
+
+def start_transcript(
+    params: FriParams, airs: list[CompiledAir], log_ns: list[int], publics: list[list[int]]
+) -> Challenger:
+    """Bind the statement: protocol tag, parameters, each AIR, its height and public values."""
+    ch = Challenger()
+    ch.observe(DOMAIN_TAG)
+    ch.observe(np.frombuffer(params.to_bytes(), dtype=np.uint8).astype(np.uint32))
+    ch.observe(np.array([len(airs)], dtype=np.uint32))
+    for air, log_n, pub in zip(airs, log_ns, publics, strict=True):
+        ch.observe(digest_elements(air.digest))
+        ch.observe(np.array([log_n, len(pub)], dtype=np.uint32))
+        if pub:
+            ch.observe(np.array([v % L.P for v in pub], dtype=np.uint32))
+    return ch
+
+
+def ext_basis() -> L.U64:
+    """The four extension elements 1, X, X^2, X^3."""
+    return np.eye(4, dtype=np.uint64)
+
+
+def combine_ext_columns(values: L.U64) -> L.U64:
+    """Openings of 4k base columns that flatten k extension columns -> k extension values."""
+    k = values.shape[0] // 4
+    basis = ext_basis()
+    out = np.zeros((k, 4), dtype=np.uint64)
+    for j in range(k):
+        for c in range(4):
+            out[j] = L.e_add(out[j], L.e_mul(values[4 * j + c], basis[c]))
+    return out
+
+
+@dataclass
+class PreprocessedData:
+    trace: U32  # (n, w) on the trace domain
+    lde: U32  # (n * blowup, w), bit-reversed coset order
+    tree: MerkleTree
+
+
+_PREP_CACHE: dict[tuple[bytes, int, int], PreprocessedData] = {}
+
+
+def preprocessed_data(air: CompiledAir, log_n: int, log_blowup: int) -> PreprocessedData | None:
+    """The committed fixed columns of `air` at height 2^log_n (the verifying key's part)."""
+    if air.preprocessed_width == 0:
+        return None
+    key = (air.digest, log_n, log_blowup)
+    hit = _PREP_CACHE.get(key)
+    if hit is not None:
+        return hit
+    trace = air.air.preprocessed_trace(log_n)
+    if trace is None or trace.shape != (1 << log_n, air.preprocessed_width):
+        raise ValueError(f"{air.name}: preprocessed_trace({log_n}) has the wrong shape")
+    trace = np.ascontiguousarray(trace, dtype=np.uint32)
+    lde = coset_lde(trace, log_blowup, GENERATOR)
+    data = PreprocessedData(trace, lde, MerkleTree.build(lde))
+    if len(_PREP_CACHE) > 16:
+        _PREP_CACHE.clear()
+    _PREP_CACHE[key] = data
+    return data

@@ -1,0 +1,472 @@
+"""The STARK prover for one or more tables (AIRs) connected by LogUp buses.
+
+Protocol (the verifier replays the same transcript; see verifier.py):
+ 1. Observe the statement: parameters, each AIR's digest, height and public values.
+ 2. Per table: commit the main trace LDE (the preprocessed LDE is fixed by the AIR and observed).
+ 3. If any table has LogUp interactions: sample gamma, beta; per such table commit the LogUp
+    columns (helper columns and running sum) and observe its final sum.
+ 4. Sample alpha; per table evaluate sum_i alpha^i C_i / Z_H on the quotient coset (the first
+    n * 2^log_qd rows of the bit-reversed LDE), split the quotient into 2^log_qd polynomials of
+    degree < n, commit their LDEs.
+ 5. Sample zeta; open every committed column at zeta (and main, preprocessed and LogUp columns
+    also at zeta * g) and observe the openings.
+ 6. Sample the DEEP batching challenge; per table form sum_k a^k (p_k(X) - p_k(z)) / (X - z) over
+    the LDE; run FRI on these codewords (one per distinct height); grind; sample the queries;
+    open every tree at the queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.stark import lanes as L
+from execution.stark.air.compiled import CompiledAir
+from execution.stark.air.evaluate import (
+    DomainInputs,
+    eval_base_nodes,
+    evaluate_on_domain,
+    fold_on_domain,
+)
+from execution.stark.domain import bitrev_permutation, coset_points_bitrev
+from execution.stark.errors import ProvingError
+from execution.stark.field import GENERATOR, two_adic_generator
+from execution.stark.fri import FriProof, fri_commit, fri_open, sample_queries
+from execution.stark.merkle import MerkleTree
+from execution.stark.ntt import coset_lde, intt, ntt
+from execution.stark.params import FriParams
+from execution.stark.proof import Proof, TableProof
+from execution.stark.protocol import preprocessed_data, start_transcript
+
+__all__ = ["prove"]
+
+U32 = npt.NDArray[np.uint32]
+
+
+@dataclass
+class _Committed:
+    """A committed matrix: its values on the trace domain H (natural order) and its LDE."""
+
+    on_h: U32
+    lde: U32
+    tree: MerkleTree
+
+
+def _lde_commit(on_h: U32, log_blowup: int) -> _Committed:
+    on_h = np.ascontiguousarray(on_h, dtype=np.uint32)
+    lde = coset_lde(on_h, log_blowup, GENERATOR)
+    return _Committed(on_h, lde, MerkleTree.build(lde))
+
+
+def _check_inputs(
+    airs: list[CompiledAir], traces: list[U32], publics: list[list[int]], params: FriParams
+) -> list[U32]:
+    if not airs or not (len(airs) == len(traces) == len(publics)):
+        raise ProvingError("need one trace and one public-value list per AIR")
+    out = []
+    for air, trace, pub in zip(airs, traces, publics, strict=True):
+        t = np.asarray(trace)
+        if t.ndim != 2 or t.shape[1] != air.width:
+            raise ProvingError(f"{air.name}: trace must have shape (n, {air.width})")
+        n = t.shape[0]
+        if n < 2 or n & (n - 1):
+            raise ProvingError(f"{air.name}: trace height must be a power of two >= 2")
+        if t.size and (int(t.min()) < 0 or int(t.max()) >= L.P):
+            raise ProvingError(f"{air.name}: trace values must be canonical field elements")
+        if len(pub) != air.num_public_values:
+            raise ProvingError(f"{air.name}: expected {air.num_public_values} public values")
+        if air.log_quotient_degree > params.log_blowup:
+            raise ProvingError(f"{air.name}: constraint degree too high for this blowup")
+        out.append(np.ascontiguousarray(t, dtype=np.uint32))
+    return out
+
+
+def _columns(m: U32) -> L.U64:
+    """(n, w) uint32 rows -> (w, n) uint64 columns."""
+    return np.ascontiguousarray(m.T, dtype=np.uint64)
+
+
+def _logup_trace(
+    air: CompiledAir, main_h: U32, prep_h: U32 | None, pub: list[int], challenges: L.U64
+) -> tuple[U32, L.U64]:
+    """LogUp helper columns and running sum on H, flattened to (n, 4 * (K + 1)); final sum."""
+    n = main_h.shape[0]
+    wanted = [v for _, vals, m in air.interactions for v in (*vals, m)]
+    vals = eval_base_nodes(
+        air, wanted, _columns(main_h), None if prep_h is None else _columns(prep_h), pub, n
+    )
+    gamma, beta = challenges[0], challenges[1]
+    k = air.num_interactions
+    h = np.zeros((n, k + 1, 4), dtype=np.uint64)
+    dens = np.zeros((k, n, 4), dtype=np.uint64)
+    for i, (bus, vnodes, _) in enumerate(air.interactions):
+        fp = np.zeros((n, 4), dtype=np.uint64)
+        fp[:, 0] = bus % L.P
+        power = beta
+        for v in vnodes:
+            fp = L.e_add(fp, L.e_mul_base(power[None, :], vals[v]))
+            power = L.e_mul(power, beta)
+        dens[i] = L.e_sub(np.broadcast_to(gamma, (n, 4)), fp)
+    try:
+        invs = L.e_inv(dens.reshape(k * n, 4)).reshape(k, n, 4)
+    except ZeroDivisionError as exc:
+        raise ProvingError(f"{air.name}: LogUp denominator vanished (retry)") from exc
+    for i, (_, _, mnode) in enumerate(air.interactions):
+        h[:, i] = L.e_mul_base(invs[i], vals[mnode])
+    row_sum = h[:, :k].sum(axis=1) % L.P
+    h[:, k] = np.cumsum(row_sum, axis=0) % L.P
+    final_sum = h[n - 1, k].copy()
+    return h.reshape(n, 4 * (k + 1)).astype(np.uint32), final_sum
+
+
+def _selectors_on_coset(log_n: int, log_qd: int) -> tuple[L.U64, L.U64, L.U64, L.U64]:
+    """is_first_row, is_last_row, is_transition and 1/Z_H on the coset GENERATOR * <w_{n qd}>."""
+    n = 1 << log_n
+    big = n << log_qd
+    x = L.powers(two_adic_generator(log_n + log_qd), big) * np.uint64(GENERATOR) % np.uint64(L.P)
+    # x^n = GENERATOR^n * w_qd^k takes only 2^log_qd distinct values.
+    xn_small = (
+        L.powers(two_adic_generator(log_qd), 1 << log_qd)
+        * np.uint64(pow(GENERATOR, n, L.P))
+        % np.uint64(L.P)
+    )
+    zh_small = (xn_small + np.uint64(L.P - 1)) % np.uint64(L.P)
+    zh = np.tile(zh_small, n)
+    inv_zh = np.tile(L.b_inv(zh_small), n)
+    g_inv = pow(two_adic_generator(log_n), L.P - 2, L.P)
+    x_minus_one = (x + np.uint64(L.P - 1)) % np.uint64(L.P)
+    x_minus_ginv = (x + np.uint64(L.P - g_inv)) % np.uint64(L.P)
+    first = zh * L.b_inv(x_minus_one) % np.uint64(L.P)
+    last = zh * L.b_inv(x_minus_ginv) % np.uint64(L.P)
+    return first, last, x_minus_ginv, inv_zh
+
+
+def _quotient(
+    air: CompiledAir,
+    log_n: int,
+    main: _Committed,
+    prep: _Committed | None,
+    perm: _Committed | None,
+    pub: list[int],
+    challenges: L.U64,
+    final_sum: L.U64,
+    alpha: L.U64,
+    log_blowup: int,
+) -> U32:
+    """Quotient chunks on H, flattened to (n, 4 * 2^log_qd) base columns."""
+    log_qd = air.log_quotient_degree
+    n = 1 << log_n
+    big = n << log_qd
+    nat = bitrev_permutation(log_n + log_qd)
+    qd = 1 << log_qd
+
+    def on_coset(c: _Committed | None) -> tuple[L.U64, L.U64]:
+        if c is None:
+            e = np.zeros((0, big), dtype=np.uint64)
+            return e, e
+        cols = _columns(c.lde[:big][nat])
+        return cols, np.roll(cols, -qd, axis=1)
+
+    main_c, main_n = on_coset(main)
+    prep_c, prep_n = on_coset(prep)
+    if perm is not None:
+        pc, pn = on_coset(perm)
+        perm_c = pc.reshape(-1, 4, big).transpose(0, 2, 1).copy()
+        perm_n = pn.reshape(-1, 4, big).transpose(0, 2, 1).copy()
+    else:
+        perm_c = perm_n = np.zeros((0, big, 4), dtype=np.uint64)
+    first, last, trans, inv_zh = _selectors_on_coset(log_n, log_qd)
+    inputs = DomainInputs(
+        main=main_c,
+        main_next=main_n,
+        prep=prep_c,
+        prep_next=prep_n,
+        perm=perm_c,
+        perm_next=perm_n,
+        publics=np.array([v % L.P for v in pub], dtype=np.uint64),
+        challenges=challenges,
+        final_sum=final_sum,
+        is_first_row=first,
+        is_last_row=last,
+        is_transition=trans,
+    )
+    alpha_pows = L.e_powers(alpha, len(air.constraints))
+    folded = fold_on_domain(air, inputs, alpha_pows, big)
+    del inputs, main_c, main_n, prep_c, prep_n, perm_c, perm_n
+    q = L.e_mul_base(folded, inv_zh)
+    # Coefficients of Q(GENERATOR * y) in y, then undo the shift: c_k = c'_k * GENERATOR^-k.
+    coeffs = L.to64(intt(q.astype(np.uint32), axis=0))
+    shift_inv = pow(GENERATOR, L.P - 2, L.P)
+    coeffs = coeffs * L.powers(shift_inv, big)[:, None] % np.uint64(L.P)
+    chunks = [ntt(coeffs[j * n : (j + 1) * n].astype(np.uint32), axis=0) for j in range(qd)]
+    return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.uint32)
+
+
+def _check_constraints(
+    air: CompiledAir,
+    main_h: U32,
+    prep_h: U32 | None,
+    perm_h: U32 | None,
+    pub: list[int],
+    challenges: L.U64,
+    final_sum: L.U64,
+) -> None:
+    """Evaluate every constraint on the trace rows; raise ProvingError naming one that fails."""
+    n = main_h.shape[0]
+    first = np.zeros(n, dtype=np.uint64)
+    first[0] = 1
+    last = np.zeros(n, dtype=np.uint64)
+    last[-1] = 1
+    trans = 1 - last
+    main_c = _columns(main_h)
+    prep_c = _columns(prep_h) if prep_h is not None else np.zeros((0, n), dtype=np.uint64)
+    if perm_h is not None:
+        pc = _columns(perm_h)
+        perm_c = pc.reshape(-1, 4, n).transpose(0, 2, 1).copy()
+    else:
+        perm_c = np.zeros((0, n, 4), dtype=np.uint64)
+    inputs = DomainInputs(
+        main=main_c,
+        main_next=np.roll(main_c, -1, axis=1),
+        prep=prep_c,
+        prep_next=np.roll(prep_c, -1, axis=1),
+        perm=perm_c,
+        perm_next=np.roll(perm_c, -1, axis=1),
+        publics=np.array([v % L.P for v in pub], dtype=np.uint64),
+        challenges=challenges,
+        final_sum=final_sum,
+        is_first_row=first,
+        is_last_row=last,
+        is_transition=trans,
+    )
+    failures: list[tuple[int, int]] = []
+
+    def check(ci: int, val: object, is_ext: bool) -> None:
+        v = np.broadcast_to(np.asarray(val), (n, 4) if is_ext else (n,))
+        bad = np.nonzero(v.reshape(n, -1).any(axis=1))[0]
+        if bad.size:
+            failures.append((ci, int(bad[0])))
+
+    evaluate_on_domain(air, inputs, n, check)
+    if failures:
+        ci, row = min(failures)
+        raise ProvingError(f"{air.name}: {air.constraint_labels[ci]} fails at row {row}")
+
+
+def _barycentric_weights(log_n: int, z: L.U64) -> L.U64:
+    """c_i with p(z) = sum_i c_i p(w^i) for deg p < n: c_i = (z^n - 1)/n * w^i / (z - w^i)."""
+    n = 1 << log_n
+    w = L.powers(two_adic_generator(log_n), n)
+    diff = L.e_sub(np.broadcast_to(z, (n, 4)), L.e_from_base(w))
+    inv = L.e_inv(diff)
+    zn1 = L.e_sub(L.e_pow(z, n), np.array([1, 0, 0, 0], dtype=np.uint64))
+    scale = L.e_mul_base(zn1, np.uint64(pow(n, L.P - 2, L.P)))
+    return L.e_mul(L.e_mul_base(inv, w), scale[None, :])
+
+
+def _open_at(c: _Committed | None, weights: L.U64) -> U32:
+    if c is None:
+        return np.zeros((0, 4), dtype=np.uint32)
+    return L.mat_dot_ext(np.ascontiguousarray(c.on_h.T), weights).astype(np.uint32)
+
+
+def prove(
+    airs: list[CompiledAir],
+    traces: list[U32],
+    publics: list[list[int]],
+    params: FriParams,
+    *,
+    check: bool = True,
+) -> Proof:
+    """Prove that each trace satisfies its AIR with the given public values.
+
+    check=False skips the row-by-row constraint check (the soundness tests use it to build
+    proofs of false statements, which the verifier must then reject).
+    """
+    traces = _check_inputs(airs, traces, publics, params)
+    lb = params.log_blowup
+    log_ns = [t.shape[0].bit_length() - 1 for t in traces]
+    ch = start_transcript(params, airs, log_ns, publics)
+
+    preps = []
+    mains = []
+    for air, trace, log_n in zip(airs, traces, log_ns, strict=True):
+        pd = preprocessed_data(air, log_n, lb)
+        prep = None if pd is None else _Committed(pd.trace, pd.lde, pd.tree)
+        if prep is not None:
+            ch.observe_digest(prep.tree.root)
+        main = _lde_commit(trace, lb)
+        ch.observe_digest(main.tree.root)
+        preps.append(prep)
+        mains.append(main)
+
+    any_logup = any(a.num_interactions for a in airs)
+    challenges = (
+        np.stack([L.to64(ch.sample_ext()) for _ in range(2)])
+        if any_logup
+        else np.zeros((0, 4), dtype=np.uint64)
+    )
+    perms: list[_Committed | None] = []
+    final_sums: list[L.U64] = []
+    for air, main, prep, pub in zip(airs, mains, preps, publics, strict=True):
+        if not air.num_interactions:
+            perms.append(None)
+            final_sums.append(np.zeros(4, dtype=np.uint64))
+            continue
+        perm_h, fsum = _logup_trace(
+            air, main.on_h, None if prep is None else prep.on_h, pub, challenges
+        )
+        perm = _lde_commit(perm_h, lb)
+        ch.observe_digest(perm.tree.root)
+        ch.observe(fsum.astype(np.uint32))
+        perms.append(perm)
+        final_sums.append(fsum)
+
+    if check:
+        for i, air in enumerate(airs):
+            prep = preps[i]
+            perm = perms[i]
+            _check_constraints(
+                air,
+                mains[i].on_h,
+                None if prep is None else prep.on_h,
+                None if perm is None else perm.on_h,
+                publics[i],
+                challenges,
+                final_sums[i],
+            )
+        if any_logup:
+            total = np.zeros(4, dtype=np.uint64)
+            for fs in final_sums:
+                total = L.e_add(total, fs)
+            if total.any():
+                raise ProvingError("LogUp buses do not balance across tables")
+
+    alpha = L.to64(ch.sample_ext())
+    quots = []
+    for i, air in enumerate(airs):
+        q_h = _quotient(
+            air,
+            log_ns[i],
+            mains[i],
+            preps[i],
+            perms[i],
+            publics[i],
+            challenges,
+            final_sums[i],
+            alpha,
+            lb,
+        )
+        quot = _lde_commit(q_h, lb)
+        ch.observe_digest(quot.tree.root)
+        quots.append(quot)
+
+    zeta = L.to64(ch.sample_ext())
+    tables: list[TableProof] = []
+    openings: list[list[tuple[_Committed | None, list[tuple[L.U64, U32]]]]] = []
+    for i, air in enumerate(airs):
+        log_n = log_ns[i]
+        g = two_adic_generator(log_n)
+        zeta_next = L.e_mul_base(zeta, np.uint64(g))
+        w_z = _barycentric_weights(log_n, zeta)
+        w_zn = _barycentric_weights(log_n, zeta_next)
+        per_matrix: list[tuple[_Committed | None, list[tuple[L.U64, U32]]]] = []
+        vals: dict[str, U32] = {}
+        for name, com, two in (
+            ("prep", preps[i], True),
+            ("main", mains[i], True),
+            ("perm", perms[i], True),
+            ("quotient", quots[i], False),
+        ):
+            local = _open_at(com, w_z)
+            pts = [(zeta, local)]
+            if two:
+                nxt = _open_at(com, w_zn)
+                pts.append((zeta_next, nxt))
+                vals[f"{name}_local"] = local
+                vals[f"{name}_next"] = nxt
+            else:
+                vals[name] = local
+            for _, v in pts:
+                ch.observe(v.reshape(-1))
+            per_matrix.append((com, pts))
+        openings.append(per_matrix)
+        tables.append(
+            TableProof(
+                air_digest=air.digest,
+                log_n=log_n,
+                main_root=mains[i].tree.root.reshape(1, 8).astype(np.uint32),
+                perm_root=(
+                    np.zeros((0, 8), dtype=np.uint32)
+                    if perms[i] is None
+                    else perms[i].tree.root.reshape(1, 8).astype(np.uint32)  # type: ignore[union-attr]
+                ),
+                quotient_root=quots[i].tree.root.reshape(1, 8).astype(np.uint32),
+                final_sum=(
+                    np.zeros((0, 4), dtype=np.uint32)
+                    if perms[i] is None
+                    else final_sums[i].reshape(1, 4).astype(np.uint32)
+                ),
+                **vals,
+            )
+        )
+
+    # DEEP: one reduced codeword per distinct LDE height. Column k of the batch (tables in
+    # order, matrices prep/main/perm/quotient, points zeta then zeta*g, columns in order) gets
+    # fri_alpha^k; the verifier assigns the same powers.
+    fri_alpha = L.to64(ch.sample_ext())
+    inputs: dict[int, L.U64] = {}
+    power = np.array([1, 0, 0, 0], dtype=np.uint64)
+    for i in range(len(airs)):
+        log_h = log_ns[i] + lb
+        x = L.e_from_base(coset_points_bitrev(log_h, GENERATOR))
+        nums: list[L.U64] = []
+        points: list[L.U64] = []
+        for com, pts in openings[i]:
+            if com is None:
+                continue
+            w = com.lde.shape[1]
+            for p_idx, (z, y) in enumerate(pts):
+                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power[None, :])
+                power = L.e_mul(power, L.e_pow(fri_alpha, w))
+                num = L.mat_dot_ext(com.lde, coeffs)
+                y_sum = L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P
+                num = L.e_sub(num, y_sum[None, :])
+                if p_idx < len(nums):
+                    nums[p_idx] = L.e_add(nums[p_idx], num)
+                else:
+                    nums.append(num)
+                    points.append(z)
+        acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
+        for num, z in zip(nums, points, strict=True):
+            acc = L.e_add(acc, L.e_mul(num, L.e_inv(L.e_sub(x, z[None, :]))))
+        inputs[log_h] = acc
+
+    fri_com, roots = fri_commit(inputs, params, ch)
+    nonce = int(ch.grind(params.pow_bits))
+    log_max = max(inputs)
+    indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
+    for i, tp in enumerate(tables):
+        local_idx = indices >> (log_max - (log_ns[i] + lb))
+        for name, com in (
+            ("prep", preps[i]),
+            ("main", mains[i]),
+            ("perm", perms[i]),
+            ("quotient", quots[i]),
+        ):
+            if com is None:
+                continue
+            rows, paths = com.tree.open(local_idx)
+            setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
+            setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
+    q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)
+    fri = FriProof(
+        commit_roots=roots,
+        final_poly=fri_com.final_poly,
+        pow_nonce=nonce,
+        query_rows=q_rows,
+        query_paths=q_paths,
+    )
+    return Proof(params=params, tables=tables, fri=fri)
