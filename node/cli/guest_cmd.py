@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from execution.zkvm import ZkvmError, build_guest, image_id_hex, load_elf_file
 from node.cli.errors import CliError
 
 
@@ -26,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_build(args: argparse.Namespace) -> int:
+    # Imported here: loading numba and the zkVM is not needed by other commands.
+    from execution.zkvm import ZkvmError, build_guest, image_id_hex, load_elf_file
+
     if args.output.parent and not args.output.parent.exists():
         raise CliError(f"output directory {args.output.parent} does not exist")
     try:

@@ -96,3 +96,10 @@ def test_faulting_guest_reports_pc(tmp_path: Path) -> None:
     proc = ivcnet("run", str(elf))
     assert proc.returncode == 1
     assert "store to program ROM" in proc.stderr and "pc=0x" in proc.stderr
+
+
+def test_cli_default_cycle_limit_matches_executor() -> None:
+    from execution.zkvm import DEFAULT_MAX_CYCLES
+    from node.cli.run_cmd import DEFAULT_MAX_CYCLES as CLI_DEFAULT
+
+    assert CLI_DEFAULT == DEFAULT_MAX_CYCLES
