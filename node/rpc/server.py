@@ -67,6 +67,8 @@ class RpcConfig:
     cors_origins: tuple[str, ...] = ("*",)
     client_version: str = field(default_factory=default_client_version)
     keep_alive_timeout: float = 30.0
+    # A client that stops sending mid-request is dropped after this long (slowloris).
+    read_timeout: int = 60
     extra_methods: Mapping[str, Handler] = field(default_factory=dict)
     extra_block_tags: Mapping[str, TagResolver] = field(default_factory=dict)
 
@@ -101,6 +103,7 @@ def _hypercorn_config(config: RpcConfig) -> HypercornConfig:
     hc.accesslog = None
     hc.errorlog = logging.getLogger("node.rpc.http")
     hc.keep_alive_timeout = config.keep_alive_timeout
+    hc.read_timeout = config.read_timeout
     # Hypercorn closes a keep-alive connection after 1,000 requests by default; a wallet
     # polling for receipts should not pay a reconnect for that.
     hc.keep_alive_max_requests = 1_000_000

@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+import trio
+
+from node.rpc import RpcConfig, serve_rpc
 
 ADDRESS = "0x" + "01" * 20
 
@@ -248,7 +251,7 @@ async def test_get_gives_usage(rpc: Any) -> None:
     assert response.status_code == 405
     assert "POST" in response.headers["allow"]
     assert "application/json" in response.text
-    for method in ("PUT", "DELETE", "PATCH"):
+    for method in ("PUT", "DELETE", "PATCH", "HEAD"):
         response = await rpc.http.request(method, rpc.url)
         assert response.status_code == 405
     await rpc.assert_up()
@@ -328,4 +331,31 @@ async def test_many_abuses_then_still_up(rpc: Any) -> None:
     for body in bodies * 5:
         response = await post_bytes(rpc, body)
         assert response.status_code in (200, 204)
+    await rpc.assert_up()
+
+
+async def test_stalled_and_abandoned_bodies(rpc: Any, nursery: trio.Nursery) -> None:
+    """A client that stops mid-body is dropped after read_timeout; one that hangs up mid-body
+    costs nothing; the server keeps answering others."""
+    config = RpcConfig(port=0, read_timeout=1)
+    endpoint = await nursery.start(serve_rpc, config, rpc.chain)
+    head = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"jsonrpc"'
+    )
+    stalled = await trio.open_tcp_stream("127.0.0.1", endpoint.port)
+    await stalled.send_all(head)
+    abandoned = await trio.open_tcp_stream("127.0.0.1", endpoint.port)
+    await abandoned.send_all(head)
+    await abandoned.aclose()
+    with trio.fail_after(10):
+        # The server closes the stalled connection (EOF or reset), without answering it.
+        try:
+            data = await stalled.receive_some(1000)
+        except trio.BrokenResourceError:
+            data = b""
+    assert data == b""
+    await stalled.aclose()
+    response = await rpc.http.post(endpoint.url, json=req("eth_chainId", []))
+    assert response.json()["result"] == "0x539"
     await rpc.assert_up()
