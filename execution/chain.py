@@ -202,7 +202,7 @@ class Chain:
                 block.height,
                 block.hash,
                 block.encode(),
-                [keccak256(tx) for tx in block.transactions],
+                [r.tx_hash for r in receipts],
                 encode_receipts(receipts),
             )
         self.head = block

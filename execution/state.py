@@ -194,13 +194,15 @@ class State:
 
     def __init__(self, trie: Trie) -> None:
         self._trie = trie
-        self._accounts: dict[bytes, Account] = {}
+        self._accounts: dict[bytes, Account] = {}  # decoded accounts read or written
+        self._dirty_accounts: set[bytes] = set()  # addresses written since the last flush
         self._dirty: dict[bytes, bytes] = {}  # trie key -> encoded record
 
     def copy(self) -> State:
         """An independent state at the same root, sharing loaded trie nodes."""
         other = State(self._trie.copy())
         other._accounts = dict(self._accounts)
+        other._dirty_accounts = set(self._dirty_accounts)
         other._dirty = dict(self._dirty)
         return other
 
@@ -215,7 +217,7 @@ class State:
 
     def set_account(self, address: bytes, account: Account) -> None:
         self._accounts[address] = account
-        self._dirty[account_key(address)] = b""  # encoded at commit: accounts change often
+        self._dirty_accounts.add(address)  # encoded once at flush: accounts change often
 
     # -- programs, tasks, validators --------------------------------------------------------
     def _record(self, key: bytes) -> bytes | None:
@@ -254,12 +256,11 @@ class State:
 
     # -- commitment ---------------------------------------------------------------------------
     def _flush(self) -> None:
-        for address, acct in self._accounts.items():
-            key = account_key(address)
-            if key in self._dirty and self._dirty[key] == b"":
-                self._dirty[key] = acct.encode()
+        for address in self._dirty_accounts:
+            self._trie.put(account_key(address), self._accounts[address].encode())
         for key, raw in self._dirty.items():
             self._trie.put(key, raw)
+        self._dirty_accounts.clear()
         self._dirty.clear()
 
     def root(self) -> bytes:

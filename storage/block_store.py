@@ -8,6 +8,7 @@ one atomic write.
 from __future__ import annotations
 
 import rlp
+import rusty_rlp
 
 from storage import schema
 from storage.database import Database, WriteBatch
@@ -26,7 +27,7 @@ def put_block(
     batch.put(schema.hash_by_height(height), block_hash)
     batch.put(schema.receipts(block_hash), receipts_bytes)
     for index, tx_hash in enumerate(tx_hashes):
-        batch.put(schema.tx_location(tx_hash), rlp.encode([height, index]))
+        batch.put(schema.tx_location(tx_hash), _encode_location(height, index))
     batch.put(schema.head(), rlp.encode([height, block_hash]))
 
 
@@ -59,3 +60,10 @@ def tx_location(db: Database, tx_hash: bytes) -> tuple[int, int] | None:
         return None
     height, index = rlp.decode(raw)
     return int.from_bytes(height, "big"), int.from_bytes(index, "big")
+
+
+def _encode_location(height: int, index: int) -> bytes:
+    # rlp([height, index]) through the Rust encoder: pyrlp spends ~20 us inferring sedes.
+    h = height.to_bytes((height.bit_length() + 7) // 8, "big")
+    i = index.to_bytes((index.bit_length() + 7) // 8, "big")
+    return bytes(rusty_rlp.encode_raw([h, i]))

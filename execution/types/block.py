@@ -13,6 +13,7 @@ from functools import cached_property
 import rlp
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
+from execution.types import rlp_fast
 from execution.types.errors import DecodingError
 from execution.types.hashing import Hash32, keccak256, merkle_root
 
@@ -102,7 +103,7 @@ class Header:
         )
 
     def encode(self) -> bytes:
-        return rlp.encode(self.to_list(), sedes=self.SEDES)
+        return rlp_fast.encode(self.to_list())  # type: ignore[arg-type]
 
     @classmethod
     def decode(cls, data: bytes) -> Header:
@@ -135,15 +136,14 @@ class Block:
         return self.header.height
 
     def encode(self) -> bytes:
-        return rlp.encode(
+        return rlp_fast.encode(
             [
-                self.header.to_list(),
+                self.header.to_list(),  # type: ignore[list-item]
                 list(self.transactions),
                 self.last_commit,
                 list(self.evidence),
                 list(self.universal_proofs),
-            ],
-            sedes=self.SEDES,
+            ]
         )
 
     @classmethod

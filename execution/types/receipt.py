@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import rlp
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
+from execution.types import rlp_fast
 from execution.types.errors import DecodingError
 from execution.types.hashing import Hash32, keccak256, merkle_root
 
@@ -51,7 +52,7 @@ class Receipt:
         ]
 
     def encode(self) -> bytes:
-        return rlp.encode(self.to_list())
+        return rlp_fast.encode(self.to_list())  # type: ignore[arg-type]
 
     @classmethod
     def decode(cls, data: bytes) -> Receipt:
@@ -65,7 +66,7 @@ RECEIPT_LIST = CountableList(Receipt.SEDES)
 
 
 def encode_receipts(receipts: list[Receipt]) -> bytes:
-    return rlp.encode([r.to_list() for r in receipts])
+    return rlp_fast.encode([r.to_list() for r in receipts])  # type: ignore[misc]
 
 
 def decode_receipts(data: bytes) -> list[Receipt]:

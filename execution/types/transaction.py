@@ -19,6 +19,7 @@ import coincurve
 import rlp
 from rlp.sedes import Binary, List, big_endian_int, binary
 
+from execution.types import rlp_fast
 from execution.types.errors import DecodingError, InvalidTransaction
 from execution.types.hashing import Hash32, keccak256
 
@@ -96,12 +97,12 @@ class Transaction:
         ]
 
     def signing_hash(self) -> Hash32:
-        payload = rlp.encode(self._unsigned_fields())
+        payload = rlp_fast.encode(self._unsigned_fields())  # type: ignore[arg-type]
         return keccak256(bytes([TX_TYPE_EIP1559]) + payload)
 
     def encode(self) -> bytes:
         fields = [*self._unsigned_fields(), self.y_parity, self.r, self.s]
-        return bytes([TX_TYPE_EIP1559]) + rlp.encode(fields)
+        return bytes([TX_TYPE_EIP1559]) + rlp_fast.encode(fields)  # type: ignore[arg-type]
 
     @cached_property
     def raw(self) -> bytes:
@@ -152,7 +153,7 @@ class Transaction:
             _uint(s, "s", 32),
         )
         # Re-encoding must give the same bytes: the hash of a transaction must be unique.
-        if rlp.encode(items) != raw[1:]:
+        if rlp_fast.encode(items) != raw[1:]:
             raise DecodingError("non-canonical transaction encoding")
         tx.__dict__["raw"] = raw
         return tx
