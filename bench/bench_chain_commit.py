@@ -12,18 +12,15 @@ import cProfile
 import json
 import pstats
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from execution.chain import Chain  # noqa: E402
-from execution.types import Transaction  # noqa: E402
-from genesis import GWEI, Genesis, GenesisAccount, GenesisValidator, ValidatorKey  # noqa: E402
-from genesis.keys import AccountKey  # noqa: E402
-from genesis.params import ETHER, ProtocolParams  # noqa: E402
+from execution.chain import Chain
+from execution.types import Transaction
+from genesis import GWEI, Genesis, GenesisAccount, GenesisValidator, ValidatorKey
+from genesis.keys import AccountKey
+from genesis.params import ETHER, ProtocolParams
 
 N_ACCOUNTS = 10_000
 BLOCK_TXS = 1_000
@@ -31,7 +28,17 @@ BLOCKS = 8
 
 
 def emit(name: str, value: float, unit: str, **params: object) -> None:
-    print(json.dumps({"bench": "chain_commit", "name": name, "value": round(value, 4), "unit": unit, **params}))
+    print(
+        json.dumps(
+            {
+                "bench": "chain_commit",
+                "name": name,
+                "value": round(value, 4),
+                "unit": unit,
+                **params,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -39,7 +46,9 @@ def main() -> None:
     keys = [AccountKey((i + 1).to_bytes(32, "big")) for i in range(N_ACCOUNTS)]
     vk = ValidatorKey((5).to_bytes(32, "big"))
     genesis = Genesis(
-        "ivc-bench", 4242, 1000,
+        "ivc-bench",
+        4242,
+        1000,
         (GenesisValidator("v0", vk.public_key, vk.proof_of_possession(), 10),),
         tuple(GenesisAccount(k.address, 10**6 * ETHER) for k in keys),
         ProtocolParams(),
@@ -86,22 +95,51 @@ def main() -> None:
 
     steady = latencies[1:-1]  # the first pays cold trie loads; the last ran under the profiler
     steady_cpu = cpu_times[1:-1]
-    emit("transfers_committed_per_s", BLOCK_TXS * len(steady) / sum(steady), "tx/s",
-         clock="wall", block_txs=BLOCK_TXS, accounts=N_ACCOUNTS, blocks=len(steady), cores=1)
-    emit("transfers_committed_per_cpu_s", BLOCK_TXS * len(steady_cpu) / sum(steady_cpu), "tx/s",
-         clock="process cpu time (less sensitive to other load on a shared machine)")
-    emit("block_commit_latency_p50", sorted(steady)[len(steady) // 2] * 1000, "ms", block_txs=BLOCK_TXS)
+    emit(
+        "transfers_committed_per_s",
+        BLOCK_TXS * len(steady) / sum(steady),
+        "tx/s",
+        clock="wall",
+        block_txs=BLOCK_TXS,
+        accounts=N_ACCOUNTS,
+        blocks=len(steady),
+        cores=1,
+    )
+    emit(
+        "transfers_committed_per_cpu_s",
+        BLOCK_TXS * len(steady_cpu) / sum(steady_cpu),
+        "tx/s",
+        clock="process cpu time (less sensitive to other load on a shared machine)",
+    )
+    emit(
+        "block_commit_latency_p50",
+        sorted(steady)[len(steady) // 2] * 1000,
+        "ms",
+        block_txs=BLOCK_TXS,
+    )
     emit("first_block_commit_latency", latencies[0] * 1000, "ms", note="cold trie cache")
-    emit("leveldb_bytes_per_transfer", written / (BLOCK_TXS * BLOCKS), "bytes",
-         note="payload handed to LevelDB: trie nodes, block, receipts, tx index")
+    emit(
+        "leveldb_bytes_per_transfer",
+        written / (BLOCK_TXS * BLOCKS),
+        "bytes",
+        note="payload handed to LevelDB: trie nodes, block, receipts, tx index",
+    )
     stats = pstats.Stats(profiler)
     total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
     by_func: dict[str, float] = {}
     for (file, _line, func), v in stats.stats.items():  # type: ignore[attr-defined]
         by_func[f"{Path(file).name}:{func}"] = by_func.get(f"{Path(file).name}:{func}", 0) + v[2]
     top = sorted(by_func.items(), key=lambda kv: -kv[1])[:8]
-    print(json.dumps({"bench": "chain_commit", "name": "commit_profile_self_time_share",
-                      "value": {k: round(v / total, 3) for k, v in top}, "unit": "fraction"}))
+    print(
+        json.dumps(
+            {
+                "bench": "chain_commit",
+                "name": "commit_profile_self_time_share",
+                "value": {k: round(v / total, 3) for k, v in top},
+                "unit": "fraction",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
