@@ -1,6 +1,6 @@
 """ivcnet p2p: libp2p host, gossip topics with limits and peer scoring, request/response."""
 
-from p2p.config import DialConfig, GossipConfig, P2PConfig, parse_peer_addr
+from p2p.config import DialConfig, GossipConfig, P2PConfig, parse_peer_addr, parse_peer_list
 from p2p.errors import (
     FrameTooLarge,
     MessageTooLarge,
@@ -74,4 +74,5 @@ __all__ = [
     "load_or_create_identity",
     "open_p2p_service",
     "parse_peer_addr",
+    "parse_peer_list",
 ]

@@ -65,3 +65,11 @@ def parse_peer_addr(addr: str) -> PeerInfo:
         raise P2PConfigError(
             f"bad peer address {addr!r} (expected /ip4/HOST/tcp/PORT/p2p/PEER_ID): {exc}"
         ) from exc
+
+
+def parse_peer_list(text: str) -> tuple[str, ...]:
+    """A comma- or whitespace-separated list of peer multiaddrs (command line, config file)."""
+    addrs = tuple(part for part in text.replace(",", " ").split() if part)
+    for addr in addrs:
+        parse_peer_addr(addr)
+    return addrs

@@ -20,6 +20,7 @@ from p2p import (
     identity_path,
     load_or_create_identity,
     parse_peer_addr,
+    parse_peer_list,
 )
 from p2p.framing import read_frame, write_frame
 from p2p.identity import peer_id_of
@@ -118,3 +119,13 @@ def test_bad_peer_address_is_a_clear_error() -> None:
     for bad in ["", "/ip4/127.0.0.1/tcp/1", "hello", "/ip4/1.2.3.4/tcp/1/p2p/notapeer"]:
         with pytest.raises(P2PConfigError):
             parse_peer_addr(bad)
+
+
+def test_peer_list_from_command_line() -> None:
+    a = "/ip4/127.0.0.1/tcp/26656/p2p/12D3KooWGEnnjPs6eUwosCnS2zpBNhdfYRd75Jojvn5JiQWmm2Vt"
+    b = "/ip4/127.0.0.1/tcp/26657/p2p/12D3KooWMv8upJDtiFM4fBCEKLsr4uR6V9caFe9xFRRMWWeadi1F"
+    assert parse_peer_list(f"{a}, {b}") == (a, b)
+    assert parse_peer_list(f"{a}\n{b}\n") == (a, b)
+    assert parse_peer_list("") == ()
+    with pytest.raises(P2PConfigError):
+        parse_peer_list(f"{a},/ip4/127.0.0.1/tcp/1")
