@@ -191,11 +191,25 @@ class Chain:
         if header.time_ms <= self.head.header.time_ms:
             raise InvalidBlock("bad_time", "block time must increase")
 
-    def commit_block(self, block: Block) -> list[Receipt]:
-        """Validate and apply `block` on the head and write it, all or nothing."""
+    def commit_at(self, height: int) -> bytes | None:
+        """The commit certificate that decided block `height` (opaque consensus bytes), kept so
+        that a syncing peer can verify the head block before a successor carries it."""
+        return block_store.commit_at(self.db, height)
+
+    def check_block(self, block: Block) -> None:
+        """Everything commit_block checks, without writing: for a validator judging a proposal."""
+        self.validate_next(block)
+        apply_block(self._state, block, self.chain_id, self.genesis.params)
+
+    def commit_block(self, block: Block, commit: bytes | None = None) -> list[Receipt]:
+        """Validate and apply `block` on the head and write it, all or nothing.
+
+        `commit` is the certificate that decided it, stored in the same batch when given."""
         self.validate_next(block)
         new_state, receipts = apply_block(self._state, block, self.chain_id, self.genesis.params)
         with self.db.batch() as batch:
+            if commit is not None:
+                batch.put(schema.commit_at(block.height), commit)
             new_state.commit(batch)
             block_store.put_block(
                 batch,

@@ -31,6 +31,10 @@ def put_block(
     batch.put(schema.head(), rlp.encode([height, block_hash]))
 
 
+def commit_at(db: Database, height: int) -> bytes | None:
+    return db.get(schema.commit_at(height))
+
+
 def get_head(db: Database) -> tuple[int, bytes] | None:
     raw = db.get(schema.head())
     if raw is None:

@@ -14,6 +14,7 @@ NS_RECEIPTS = b"r"
 NS_TX_LOCATION = b"t"
 NS_BLOB = b"c"
 NS_PROOF = b"p"
+NS_COMMIT = b"d"
 
 
 def _height(height: int) -> bytes:
@@ -40,6 +41,11 @@ def block_by_hash(block_hash: bytes) -> bytes:
 
 def hash_by_height(height: int) -> bytes:
     return NS_HASH_BY_HEIGHT + _height(height)
+
+
+def commit_at(height: int) -> bytes:
+    """The commit certificate (consensus-encoded) that decided the block at `height`."""
+    return NS_COMMIT + _height(height)
 
 
 def receipts(block_hash: bytes) -> bytes:

@@ -76,3 +76,16 @@ def test_validators_and_accounts_in_genesis_state(tmp_path: Path) -> None:
         assert account.balance == genesis.accounts[0].balance and proof
     finally:
         chain.close()
+
+
+def test_commit_certificate_is_stored_with_its_block(tmp_path: Path) -> None:
+    chain = Chain.open(tmp_path / "c", make_genesis())
+    try:
+        block = chain.build_block([_transfer(0)], validator_key()[0].address, 2000)
+        chain.commit_block(block, commit=b"certificate-bytes")
+        assert chain.commit_at(1) == b"certificate-bytes" and chain.commit_at(2) is None
+        nxt = chain.build_block([_transfer(1)], validator_key()[0].address, 3000)
+        chain.check_block(nxt)  # checking writes nothing
+        assert chain.height == 1
+    finally:
+        chain.close()
