@@ -26,6 +26,7 @@ from consensus.messages import NIL, Proposal, ProposalBundle, Vote, VoteType
 from consensus.signer import PrivValidator
 from consensus.state_machine import (
     MAX_ROUNDS_AHEAD,
+    MAX_VALUES_PER_SENDER,
     Action,
     BroadcastProposal,
     BroadcastVote,
@@ -130,7 +131,11 @@ class ConsensusDriver:
         self.my_index: int | None = None
         self._max_buffered = max_buffered
         self._future: list[Vote | ProposalBundle] = []
-        self._votes: dict[tuple[int, VoteType, int], Vote] = {}
+        # Every verified vote by (round, type, validator, block hash); the first per
+        # (round, type, validator) is kept apart as the reference for evidence.
+        self._votes: dict[tuple[int, VoteType, int, bytes], Vote] = {}
+        self._first: dict[tuple[int, VoteType, int], Vote] = {}
+        self._n_values: dict[tuple[int, VoteType, int], int] = {}
         self._own: list[SendProposal | SendVote] = []
         self._evidence_seen: set[bytes] = set()
 
@@ -140,6 +145,8 @@ class ConsensusDriver:
         self.height = height
         self.validators = validators
         self._votes = {}
+        self._first = {}
+        self._n_values = {}
         self._own = []
         self.my_index = None
         restored: list[RestoredMessage] = []
@@ -156,7 +163,7 @@ class ConsensusDriver:
                         restored.append(
                             RestoredVote(m.round, m.vote_type, m.block_hash, rec.value or None)
                         )
-                        self._votes[(m.round, m.vote_type, m.validator_index)] = m
+                        self._remember(m)
                         self._own.append(SendVote(m))
         self.core.my_index = self.my_index
         # Own messages from the WAL go out again first: peers may never have received them.
@@ -182,16 +189,21 @@ class ConsensusDriver:
         if idx >= len(vset) or vote.round > self.core.round + MAX_ROUNDS_AHEAD:
             return []
         key = (vote.round, vote.vote_type, idx)
-        first = self._votes.get(key)
-        if first is not None:
-            if first.block_hash == vote.block_hash:
-                return []  # a re-delivery
-            return self._equivocation(first, vote, vset)
-        if not self.signatures.verify(vset.validators[idx].public_key, vote.sign_bytes(), vote.signature):
+        if (*key, vote.block_hash) in self._votes:
+            return []  # a re-delivery
+        if self._n_values.get(key, 0) >= MAX_VALUES_PER_SENDER:
+            return []  # an equivocator past the cap: already reported
+        if not self.signatures.verify(
+            vset.validators[idx].public_key, vote.sign_bytes(), vote.signature
+        ):
             return []
-        self._votes[key] = vote
+        first = self._first.get(key)
+        self._remember(vote)
+        out: list[Output] = []
+        if first is not None:
+            out += self._evidence(first, vote)
         ev = VoteEvent(vote.height, vote.round, vote.vote_type, vote.block_hash, idx)
-        return self._translate(self.core.on_vote(ev))
+        return out + self._translate(self.core.on_vote(ev))
 
     def on_proposal(self, bundle: ProposalBundle) -> list[Output]:
         p = bundle.proposal
@@ -231,10 +243,13 @@ class ConsensusDriver:
             self._future.append(msg)
         return True
 
-    def _equivocation(self, first: Vote, second: Vote, vset: ValidatorSet) -> list[Output]:
-        key = vset.validators[second.validator_index].public_key
-        if not self.signatures.verify(key, second.sign_bytes(), second.signature):
-            return []
+    def _remember(self, vote: Vote) -> None:
+        key = (vote.round, vote.vote_type, vote.validator_index)
+        self._votes[(*key, vote.block_hash)] = vote
+        self._first.setdefault(key, vote)
+        self._n_values[key] = self._n_values.get(key, 0) + 1
+
+    def _evidence(self, first: Vote, second: Vote) -> list[Output]:
         ev = DuplicateVoteEvidence.create(first, second)
         h = ev.hash()
         if h in self._evidence_seen:
@@ -263,7 +278,7 @@ class ConsensusDriver:
             signed = self.signer.sign_vote(vote, a.value)
         except DoubleSignRefused as exc:
             return [SignRefused(str(exc))]
-        self._votes[(a.round, a.vote_type, self.my_index)] = signed
+        self._remember(signed)
         msg = SendVote(signed)
         self._own.append(msg)
         return [msg]
@@ -287,8 +302,8 @@ class ConsensusDriver:
         precommits = [
             v
             for i in d.signers
-            if (v := self._votes.get((d.round, VoteType.PRECOMMIT, i))) is not None
-            and v.block_hash == d.value_id != NIL
+            if (v := self._votes.get((d.round, VoteType.PRECOMMIT, i, d.value_id))) is not None
+            and d.value_id != NIL
         ]
         commit = build_commit(precommits, len(vset))
         return Decided(d.height, d.round, d.value, d.value_id, commit)

@@ -22,8 +22,9 @@ import heapq
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from consensus import bls
 from consensus.commit import Commit, verify_commit
 from consensus.driver import (
     ConsensusDriver,
@@ -34,7 +35,8 @@ from consensus.driver import (
     SendVote,
 )
 from consensus.evidence import DuplicateVoteEvidence
-from consensus.signer import PrivValidator
+from consensus.messages import Proposal, ProposalBundle, Vote
+from consensus.signer import MemorySignerStore, PrivValidator
 from consensus.state_machine import (
     Action,
     BroadcastProposal,
@@ -46,11 +48,17 @@ from consensus.state_machine import (
     TimeoutConfig,
     TimeoutEvent,
     VoteEvent,
+    keccak256,
 )
 from consensus.validator_set import ValidatorSet
 
 FAST_TIMEOUTS = TimeoutConfig(
-    propose=0.3, propose_delta=0.1, prevote=0.2, prevote_delta=0.1, precommit=0.2, precommit_delta=0.1
+    propose=0.3,
+    propose_delta=0.1,
+    prevote=0.2,
+    prevote_delta=0.1,
+    precommit=0.2,
+    precommit_delta=0.1,
 )
 
 
@@ -94,6 +102,21 @@ class Evidence:
 Effect = Broadcast | Unicast | Timer | Decision | Evidence
 
 
+class _HeightSets:
+    """The validator set of each height for a set that never changes: priorities advance by
+    one increment per height (ValidatorSet.next_height)."""
+
+    def __init__(self, genesis: ValidatorSet) -> None:
+        self._sets = {1: genesis}
+
+    def at(self, height: int) -> ValidatorSet:
+        top = max(self._sets)
+        while top < height:
+            self._sets[top + 1] = self._sets[top].next_height()
+            top += 1
+        return self._sets[height]
+
+
 class SimNode(Protocol):
     index: int
     height: int
@@ -122,6 +145,7 @@ class CoreNode:
     ) -> None:
         self.index = index
         self.validators = validators
+        self.sets = _HeightSets(validators)
         self.height = 0
         gv = get_value or (lambda h: f"block h={h} by {index}".encode())
         self.core = Tendermint(my_index=index, get_value=gv, is_valid=is_valid, timeouts=timeouts)
@@ -149,7 +173,7 @@ class CoreNode:
     def start(self, height: int) -> list[Effect]:
         self.height = height
         self._sent = []
-        out = self._effects(self.core.start_height(height, self.validators))
+        out = self._effects(self.core.start_height(height, self.sets.at(height)))
         pending, self._next = self._next, []
         for m in pending:
             out += self.receive(m)
@@ -194,6 +218,7 @@ class DriverNode:
         self.index = index
         self.chain_id = chain_id
         self.validators = validators
+        self.sets = _HeightSets(validators)
         self.height = 0
         gv = get_value or (lambda h: f"block h={h} by {index}".encode())
         self.driver = ConsensusDriver(
@@ -224,11 +249,9 @@ class DriverNode:
 
     def start(self, height: int) -> list[Effect]:
         self.height = height
-        return self._effects(self.driver.start_height(height, self.validators))
+        return self._effects(self.driver.start_height(height, self.sets.at(height)))
 
     def receive(self, message: object) -> list[Effect]:
-        from consensus.messages import ProposalBundle, Vote
-
         if isinstance(message, Vote):
             return self._effects(self.driver.on_vote(message))
         if isinstance(message, ProposalBundle):
@@ -245,7 +268,7 @@ class DriverNode:
         # Block sync: accept a decided height only with a commit that verifies.
         if height != self.height or commit is None:
             return []
-        verify_commit(commit, self.validators, self.chain_id, height=height)
+        verify_commit(commit, self.sets.at(height), self.chain_id, height=height)
         return [Decision(height, -1, value, commit)]
 
 
@@ -373,8 +396,11 @@ class Network:
         nodes: Sequence[int] | None = None,
     ) -> bool:
         """Run until every live node (or those in `nodes`) decided `until_height`."""
-        watch = [n for n in (nodes if nodes is not None else [x.index for x in self.nodes])
-                 if n not in self.crashed]
+        watch = [
+            n
+            for n in (nodes if nodes is not None else [x.index for x in self.nodes])
+            if n not in self.crashed
+        ]
         by_index = {n.index: n for n in self.nodes}
         events = 0
         while self._queue and events < max_events:
@@ -425,3 +451,101 @@ class Network:
                         break
                 self._apply(node, node.start(h + 1))
 
+
+# ---- Byzantine nodes ----------------------------------------------------------------------
+
+
+def _variants(value: bytes) -> tuple[bytes, bytes]:
+    return value + b"#0", value + b"#1"
+
+
+class EquivocatingCoreNode(CoreNode):
+    """A faulty validator: proposes two different values and votes for both of them.
+
+    It follows the rounds with an honest core but, as gossip would, sends every peer both
+    variants of each of its proposals and, for each vote, a vote for each variant (or for the
+    value and for nil), so that different peers count different first messages from it.
+    """
+
+    _proposed: set[int]
+
+    def start(self, height: int) -> list[Effect]:
+        self._proposed = set()
+        return super().start(height)
+
+    def _effects(self, actions: list[Action]) -> list[Effect]:
+        out: list[Effect] = []
+        for e in super()._effects(actions):
+            msg = e.message if isinstance(e, Broadcast) else None
+            if isinstance(msg, ProposalEvent):
+                self._proposed.add(msg.round)
+                for variant in _variants(msg.value):
+                    out.append(
+                        Broadcast(ProposalEvent(msg.height, msg.round, variant, -1, self.index))
+                    )
+            elif isinstance(msg, VoteEvent):
+                props = self.core._proposals.get(msg.round, [])
+                own = props[0] if props and msg.round in self._proposed else None
+                if own is not None and own.value_id == msg.value_id:
+                    ids = [keccak256(v) for v in _variants(own.value)]
+                else:
+                    ids = [msg.value_id, b""]
+                for vid in ids:
+                    out.append(
+                        Broadcast(VoteEvent(msg.height, msg.round, msg.vote_type, vid, self.index))
+                    )
+            else:
+                out.append(e)
+        return out
+
+
+class EquivocatingDriverNode(DriverNode):
+    """The same faulty behaviour with real signatures: its BLS key signs conflicting
+    proposals and votes directly, bypassing the double-sign guard an honest node has."""
+
+    def __init__(
+        self,
+        index: int,
+        chain_id: int,
+        validators: ValidatorSet,
+        secret_key: bytes,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            index, chain_id, validators, PrivValidator(secret_key, MemorySignerStore()), **kwargs
+        )
+        self._sk = secret_key
+        self._own_values: dict[tuple[int, int], bytes] = {}
+
+    def _effects(self, outputs: list[Output]) -> list[Effect]:
+        out: list[Effect] = []
+        for e in super()._effects(outputs):
+            msg = e.message if isinstance(e, Broadcast) else None
+            if isinstance(msg, ProposalBundle):
+                p = msg.proposal
+                self._own_values[(p.height, p.round)] = msg.value
+                for variant in _variants(msg.value):
+                    q = Proposal(
+                        p.chain_id,
+                        p.height,
+                        p.round,
+                        keccak256(variant),
+                        p.valid_round,
+                        p.proposer_index,
+                    )
+                    q = q.with_signature(bls.sign(self._sk, q.sign_bytes()))
+                    out.append(Broadcast(ProposalBundle(q, variant)))
+            elif isinstance(msg, Vote):
+                own = self._own_values.get((msg.height, msg.round))
+                if own is not None and keccak256(own) == msg.block_hash:
+                    hashes = [keccak256(v) for v in _variants(own)]
+                else:
+                    hashes = [msg.block_hash, b"" if msg.block_hash else b"\x66" * 32]
+                for bh in hashes:
+                    v = Vote(
+                        msg.chain_id, msg.height, msg.round, msg.vote_type, bh, msg.validator_index
+                    )
+                    out.append(Broadcast(v.with_signature(bls.sign(self._sk, v.sign_bytes()))))
+            else:
+                out.append(e)
+        return out

@@ -25,6 +25,14 @@ from consensus.validator_set import ValidatorSet
 # make us store one tally per round it invents. Honest validators are never that far ahead.
 MAX_ROUNDS_AHEAD = 1000
 
+# Algorithm 1 counts messages, so an equivocating validator's conflicting votes each count
+# toward the value they name (dropping all but the first can stall honest validators that
+# saw different first votes: the simulation tests found exactly that). Its power counts once
+# toward "2f+1 of any value". The number of distinct values kept per validator, round and
+# vote type, and of proposals per round, is capped to bound memory; the driver turns the
+# second value into duplicate-vote evidence.
+MAX_VALUES_PER_SENDER = 4
+
 
 def keccak256(data: bytes) -> bytes:
     return bytes(sha3.keccak_256(data).digest())
@@ -160,22 +168,27 @@ Action = BroadcastProposal | BroadcastVote | ScheduleTimeout | Decide
 
 @dataclass(slots=True)
 class _Tally:
-    """The first vote of each validator for one (round, type), with power per value id."""
+    """The votes of one (round, type): per validator the value ids it voted for (one for an
+    honest validator), power per value id, and the power of distinct voters."""
 
-    votes: dict[int, bytes] = field(default_factory=dict)
+    votes: dict[int, list[bytes]] = field(default_factory=dict)
     power_by_id: dict[bytes, int] = field(default_factory=dict)
     power: int = 0
 
     def add(self, sender: int, value_id: bytes, power: int) -> bool:
-        if sender in self.votes:
+        ids = self.votes.get(sender)
+        if ids is None:
+            self.votes[sender] = [value_id]
+            self.power += power
+        elif value_id in ids or len(ids) >= MAX_VALUES_PER_SENDER:
             return False
-        self.votes[sender] = value_id
+        else:
+            ids.append(value_id)
         self.power_by_id[value_id] = self.power_by_id.get(value_id, 0) + power
-        self.power += power
         return True
 
     def signers_for(self, value_id: bytes) -> tuple[int, ...]:
-        return tuple(sorted(s for s, v in self.votes.items() if v == value_id))
+        return tuple(sorted(s for s, ids in self.votes.items() if value_id in ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +226,8 @@ class Tendermint:
         self.locked_round = -1
         self.valid_value: bytes | None = None
         self.valid_round = -1
-        self._proposals: dict[int, _Proposal] = {}
+        # Proposals by round, in arrival order (several only from an equivocating proposer).
+        self._proposals: dict[int, list[_Proposal]] = {}
         self._prevotes: dict[int, _Tally] = {}
         self._precommits: dict[int, _Tally] = {}
         self._senders: dict[int, set[int]] = {}  # round -> validators heard from in it
@@ -310,13 +324,28 @@ class Tendermint:
         if not self._in_window(ev.height, ev.round, ev.sender):
             return False
         # Only proposer(h, r) proposes in round r, and only its first proposal counts.
-        if ev.sender != self._vset.proposer_index(ev.round) or ev.round in self._proposals:
+        if ev.sender != self._vset.proposer_index(ev.round):
             return False
         if not -1 <= ev.valid_round < ev.round:
             return False
-        self._proposals[ev.round] = _Proposal(ev.value, self._value_id(ev.value), ev.valid_round)
+        if not self._add_proposal(
+            ev.round, _Proposal(ev.value, self._value_id(ev.value), ev.valid_round)
+        ):
+            return False
         self._senders.setdefault(ev.round, set()).add(ev.sender)
         return True
+
+    def _add_proposal(self, round_: int, p: _Proposal) -> bool:
+        known = self._proposals.setdefault(round_, [])
+        if len(known) >= MAX_VALUES_PER_SENDER or any(
+            k.value_id == p.value_id and k.valid_round == p.valid_round for k in known
+        ):
+            return False
+        known.append(p)
+        return True
+
+    def _proposal_for(self, round_: int, value_id: bytes) -> _Proposal | None:
+        return next((p for p in self._proposals.get(round_, ()) if p.value_id == value_id), None)
 
     def _accept_vote(self, ev: VoteEvent) -> bool:
         if not self._in_window(ev.height, ev.round, ev.sender):
@@ -349,7 +378,8 @@ class Tendermint:
             return  # an observer follows the steps but has no vote
         value = None
         if vote_type == VoteType.PRECOMMIT and value_id != NIL:
-            value = self._proposals[self.round].value
+            p = self._proposal_for(self.round, value_id)
+            value = p.value if p is not None else None
         out.append(BroadcastVote(self.height, self.round, vote_type, value_id, value))
         self._accept_vote(VoteEvent(self.height, self.round, vote_type, value_id, self.my_index))
 
@@ -394,8 +424,10 @@ class Tendermint:
 
     def _rule_22_proposal_no_valid_round(self, out: list[Action]) -> bool:
         """upon <PROPOSAL, h, round_p, v, -1> from proposer(h, round_p) while step = propose."""
-        p = self._proposals.get(self.round)
-        if self.step != Step.PROPOSE or p is None or p.valid_round != -1:
+        if self.step != Step.PROPOSE:
+            return False
+        p = next((q for q in self._proposals.get(self.round, ()) if q.valid_round == -1), None)
+        if p is None:
             return False
         if self._valid(p) and (self.locked_round == -1 or self.locked_value == p.value):
             self._broadcast_vote(VoteType.PREVOTE, p.value_id, out)
@@ -407,10 +439,18 @@ class Tendermint:
     def _rule_28_proposal_with_valid_round(self, out: list[Action]) -> bool:
         """upon <PROPOSAL, h, round_p, v, vr> from proposer(h, round_p) AND 2f+1
         <PREVOTE, h, vr, id(v)> while step = propose and (vr >= 0 and vr < round_p)."""
-        p = self._proposals.get(self.round)
-        if self.step != Step.PROPOSE or p is None or not 0 <= p.valid_round < self.round:
+        if self.step != Step.PROPOSE:
             return False
-        if not self._two_thirds(self._prevotes.get(p.valid_round), p.value_id):
+        p = next(
+            (
+                q
+                for q in self._proposals.get(self.round, ())
+                if 0 <= q.valid_round < self.round
+                and self._two_thirds(self._prevotes.get(q.valid_round), q.value_id)
+            ),
+            None,
+        )
+        if p is None:
             return False
         if self._valid(p) and (self.locked_round <= p.valid_round or self.locked_value == p.value):
             self._broadcast_vote(VoteType.PREVOTE, p.value_id, out)
@@ -434,10 +474,17 @@ class Tendermint:
         """upon <PROPOSAL, h, round_p, v, *> from proposer(h, round_p) AND 2f+1
         <PREVOTE, h, round_p, id(v)> while valid(v) and step >= prevote for the first time."""
         r = self.round
-        p = self._proposals.get(r)
-        if self.step < Step.PREVOTE or p is None or r in self._done_36:
+        if self.step < Step.PREVOTE or r in self._done_36:
             return False
-        if not self._two_thirds(self._prevotes.get(r), p.value_id) or not self._valid(p):
+        p = next(
+            (
+                q
+                for q in self._proposals.get(r, ())
+                if self._two_thirds(self._prevotes.get(r), q.value_id) and self._valid(q)
+            ),
+            None,
+        )
+        if p is None:
             return False
         self._done_36.add(r)
         if self.step == Step.PREVOTE:
@@ -467,13 +514,13 @@ class Tendermint:
     def _rule_49_decide(self, out: list[Action]) -> bool:
         """upon <PROPOSAL, h, r, v, *> from proposer(h, r) AND 2f+1 <PRECOMMIT, h, r, id(v)>
         while decision_p[h] = nil (any round r, not only the current one)."""
-        for r, p in sorted(self._proposals.items()):
-            if self._two_thirds(self._precommits.get(r), p.value_id) and self._valid(p):
-                self.step = Step.DECIDED
-                out.append(
-                    Decide(self.height, r, p.value, p.value_id, self.precommit_signers(r, p.value_id))
-                )
-                return True
+        for r, props in sorted(self._proposals.items()):
+            for p in props:
+                if self._two_thirds(self._precommits.get(r), p.value_id) and self._valid(p):
+                    self.step = Step.DECIDED
+                    signers = self.precommit_signers(r, p.value_id)
+                    out.append(Decide(self.height, r, p.value, p.value_id, signers))
+                    return True
         return False
 
     def _rule_55_round_skip(self, out: list[Action]) -> bool:
@@ -512,7 +559,7 @@ class Tendermint:
         step_at_top = Step.PROPOSE
         for m in restored:
             if isinstance(m, RestoredProposal):
-                self._proposals.setdefault(
+                self._add_proposal(
                     m.round, _Proposal(m.value, self._value_id(m.value), m.valid_round)
                 )
                 self._senders.setdefault(m.round, set()).add(me)
@@ -521,7 +568,8 @@ class Tendermint:
             if m.vote_type == VoteType.PRECOMMIT and m.value_id != NIL and m.value is not None:
                 # A non-nil precommit was signed together with lockedValue := v (line 40);
                 # the value is needed to decide it (line 49) and to re-propose it.
-                self._proposals.setdefault(m.round, _Proposal(m.value, m.value_id, -1))
+                if self._proposal_for(m.round, m.value_id) is None:
+                    self._add_proposal(m.round, _Proposal(m.value, m.value_id, -1))
                 if m.round >= self.locked_round:
                     self.locked_value, self.locked_round = m.value, m.round
                 if m.round >= self.valid_round:

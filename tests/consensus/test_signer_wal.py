@@ -1,0 +1,173 @@
+"""The last-signed guard and the WAL: refusal rules, durability, torn tails, driver replay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from consensus import (
+    WAL,
+    ConsensusDriver,
+    DoubleSignRefused,
+    FileSignerStore,
+    PrivValidator,
+    Proposal,
+    SendProposal,
+    SendVote,
+    ValidatorSet,
+    Vote,
+    VoteType,
+    WALError,
+    WalRecord,
+    keccak256,
+    sign,
+)
+from consensus.wal import frame
+
+CHAIN = 4242
+A, B = b"\xaa" * 32, b"\xbb" * 32
+
+
+def pv(sk: bytes, home: Path) -> PrivValidator:
+    return PrivValidator(sk, FileSignerStore(home))
+
+
+def prevote(h: int, r: int, block: bytes, idx: int = 0) -> Vote:
+    return Vote(CHAIN, h, r, VoteType.PREVOTE, block, idx)
+
+
+def precommit(h: int, r: int, block: bytes, idx: int = 0) -> Vote:
+    return Vote(CHAIN, h, r, VoteType.PRECOMMIT, block, idx)
+
+
+def test_guard_refuses_conflicts_and_going_back(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    s1 = signer.sign_vote(prevote(3, 1, A))
+    assert s1.verify(signer.public_key)
+    # Identical sign bytes at the same (h, r, step): the same signature, nothing new logged.
+    assert signer.sign_vote(prevote(3, 1, A)).signature == s1.signature
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_vote(prevote(3, 1, B))
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_vote(prevote(3, 1, b""))
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_vote(prevote(3, 0, A))  # earlier round
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_proposal(Proposal(CHAIN, 3, 1, A, -1, 0), b"x")  # earlier step
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_vote(prevote(2, 9, A))  # earlier height
+    signer.sign_vote(precommit(3, 1, A), b"value A")
+    signer.sign_proposal(Proposal(CHAIN, 3, 2, B, 1, 0), b"value B")
+    assert [r.hrs for r in signer.wal_records(3)] == [(3, 1, 2), (3, 1, 3), (3, 2, 1)]
+
+
+def test_guard_survives_restart(tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(precommit(4, 2, A), b"value A")
+    restarted = pv(sk, tmp_path)
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (4, 2, 3)
+    with pytest.raises(DoubleSignRefused):
+        restarted.sign_vote(precommit(4, 2, B))
+    with pytest.raises(DoubleSignRefused):
+        restarted.sign_vote(prevote(4, 2, A))
+    recs = restarted.wal_records(4)
+    assert [r.value for r in recs] == [b"value A"]
+
+
+def test_guard_taken_from_wal_when_state_file_lags(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    """A kill between the WAL fsync and the state-file rename loses nothing."""
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(5, 0, A))
+    state_before = (tmp_path / "signer_state").read_bytes()
+    signer.sign_vote(precommit(5, 0, A), b"value A")
+    (tmp_path / "signer_state").write_bytes(state_before)  # as if the rename never happened
+    restarted = pv(sk, tmp_path)
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (5, 0, 3)
+    with pytest.raises(DoubleSignRefused):
+        restarted.sign_vote(precommit(5, 0, B))
+
+
+def test_torn_tail_is_cut_and_corruption_inside_is_an_error(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(1, 0, A))
+    signer.sign_vote(precommit(1, 0, A), b"A")
+    wal_path = tmp_path / "wal"
+    good = wal_path.read_bytes()
+    extra = frame(WalRecord(prevote(1, 1, B)).encode())
+    for torn in (extra[:3], extra[:10], extra[:-1], extra[:-1] + b"\x00"):
+        wal_path.write_bytes(good + torn)
+        wal = WAL(wal_path)
+        assert len(wal.records) == 2 and wal.repaired_bytes == len(torn)
+        wal.close()
+        assert wal_path.read_bytes() == good
+    # A damaged record followed by more records is not a torn write: refuse to guess.
+    damaged = bytearray(good)
+    damaged[12] ^= 0xFF
+    wal_path.write_bytes(bytes(damaged))
+    with pytest.raises(WALError):
+        WAL(wal_path)
+    wal_path.write_bytes(good)
+    (tmp_path / "signer_state").write_bytes(b"\x00\x00\x00\x05garbage")
+    with pytest.raises(WALError):
+        FileSignerStore(tmp_path).load()
+
+
+def test_prune_keeps_current_height(tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    for h in (1, 2, 3):
+        signer.sign_vote(prevote(h, 0, A))
+    signer.prune_below(3)
+    restarted = pv(sk, tmp_path)
+    assert [r.height for r in restarted.store.load()[1]] == [3]
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (3, 0, 2)
+
+
+def test_driver_replays_wal_after_restart(
+    tmp_path: Path,
+    keys: Callable[[int], tuple[bytes, ...]],
+    make_vset: Callable[..., ValidatorSet],
+) -> None:
+    """Validator 0 proposes and locks in round 0, restarts, and resumes with the same lock,
+    re-sending exactly the messages it signed before (same bytes), never new ones."""
+    sks = keys(4)
+    vset = make_vset(1, 1, 1, 1)
+    counter = iter(range(100))
+
+    def fresh_value(h: int) -> bytes:  # a different value at every call, as a mempool gives
+        return b"block %d" % next(counter)
+
+    def driver() -> ConsensusDriver:
+        return ConsensusDriver(
+            CHAIN, signer=pv(sks[0], tmp_path), get_value=fresh_value, is_valid=lambda v: True
+        )
+
+    d = driver()
+    out = d.start_height(1, vset)
+    sent = [o for o in out if isinstance(o, SendProposal | SendVote)]
+    assert len(sent) == 2  # proposal and own prevote
+    value = sent[0].bundle.value if isinstance(sent[0], SendProposal) else b""
+    vid = keccak256(value)
+    for i in (1, 2):
+        v = prevote(1, 0, vid, i)
+        d.on_vote(v.with_signature(sign(sks[i], v.sign_bytes())))
+    before = d.own_messages()
+    assert isinstance(before[-1], SendVote) and before[-1].vote.vote_type == VoteType.PRECOMMIT
+
+    d2 = driver()  # restart: new process state, same files
+    out2 = d2.start_height(1, vset)
+    resent = [o for o in out2 if isinstance(o, SendProposal | SendVote)]
+    assert resent == before  # byte-identical, nothing newly signed
+    assert (d2.core.locked_value, d2.core.locked_round) == (value, 0)
