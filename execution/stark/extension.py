@@ -48,12 +48,12 @@ def ext_from_base(b: ArrayLike) -> np.ndarray:
 
 def ext_add(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     s = _ext(a) + _ext(b)
-    return np.where(s >= _P64, s - _P64, s).astype(np.uint32)
+    return (s - _P64 * (s >= _P64)).astype(np.uint32)
 
 
 def ext_sub(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     s = _ext(a) + (_P64 - _ext(b))
-    return np.where(s >= _P64, s - _P64, s).astype(np.uint32)
+    return (s - _P64 * (s >= _P64)).astype(np.uint32)
 
 
 def ext_neg(a: ArrayLike) -> np.ndarray:

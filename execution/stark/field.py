@@ -45,12 +45,12 @@ def is_canonical(a: np.ndarray) -> bool:
 
 def add(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     s = _u64(a) + _u64(b)
-    return np.where(s >= _P64, s - _P64, s).astype(np.uint32)
+    return (s - _P64 * (s >= _P64)).astype(np.uint32)
 
 
 def sub(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     s = _u64(a) + (_P64 - _u64(b))
-    return np.where(s >= _P64, s - _P64, s).astype(np.uint32)
+    return (s - _P64 * (s >= _P64)).astype(np.uint32)
 
 
 def neg(a: ArrayLike) -> np.ndarray:
