@@ -68,7 +68,16 @@ NUM_OPS = 49
 # has a 33rd slot that absorbs those writes, so the loop needs no rd != 0 test.
 ZERO_SINK = 32
 
-_MASK32 = 0xFFFF_FFFF
+_RS2_OPS = np.array(
+    [
+        *(ADD, SUB, SLL, SLT, SLTU, XOR, SRL, SRA, OR, AND),
+        *(MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU),
+        *(SB, SH, SW, BEQ, BNE, BLT, BGE, BLTU, BGEU),
+    ]
+)
+_RS1_ONLY_OPS = np.array(
+    [JALR, LB, LH, LW, LBU, LHU, ADDI, SLTI, SLTIU, XORI, ORI, ANDI, SLLI, SRLI, SRAI]
+)
 
 
 @dataclass(frozen=True)
@@ -165,10 +174,14 @@ def decode_words(words: np.ndarray) -> DecodedProgram:
     put(w == 0x0010_0073, EBREAK, None)
 
     rd_out = np.where(rd == 0, ZERO_SINK, rd)
+    # Register fields that are immediate bits in a format read x0 instead, so the trace's
+    # rs1/rs2 value columns are 0 wherever the instruction has no such operand.
+    uses_rs2 = np.isin(op, _RS2_OPS)
+    uses_rs1 = uses_rs2 | np.isin(op, _RS1_ONLY_OPS)
     return DecodedProgram(
         op=op.astype(np.uint8),
         rd=rd_out.astype(np.uint8),
-        rs1=rs1.astype(np.uint8),
-        rs2=rs2.astype(np.uint8),
+        rs1=np.where(uses_rs1, rs1, 0).astype(np.uint8),
+        rs2=np.where(uses_rs2, rs2, 0).astype(np.uint8),
         imm=imm,
     )
