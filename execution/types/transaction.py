@@ -17,6 +17,7 @@ from functools import cached_property
 
 import coincurve
 import rlp
+import rusty_rlp
 from rlp.sedes import Binary, List, big_endian_int, binary
 
 from execution.types import rlp_fast
@@ -97,8 +98,11 @@ class Transaction:
         ]
 
     def signing_hash(self) -> Hash32:
-        payload = rlp_fast.encode(self._unsigned_fields())  # type: ignore[arg-type]
-        return keccak256(bytes([TX_TYPE_EIP1559]) + payload)
+        cached: Hash32 | None = self.__dict__.get("_signing_hash")
+        if cached is None:
+            payload = rlp_fast.encode(self._unsigned_fields())  # type: ignore[arg-type]
+            cached = self.__dict__["_signing_hash"] = keccak256(bytes([TX_TYPE_EIP1559]) + payload)
+        return cached
 
     def encode(self) -> bytes:
         fields = [*self._unsigned_fields(), self.y_parity, self.r, self.s]
@@ -156,6 +160,10 @@ class Transaction:
         if rlp_fast.encode(items) != raw[1:]:
             raise DecodingError("non-canonical transaction encoding")
         tx.__dict__["raw"] = raw
+        # The signed payload is the first nine items as they arrived: no int re-encoding.
+        tx.__dict__["_signing_hash"] = keccak256(
+            bytes([TX_TYPE_EIP1559]) + bytes(rusty_rlp.encode_raw(items[:9]))
+        )
         return tx
 
     # -- meaning ----------------------------------------------------------------------------
