@@ -35,6 +35,7 @@ from node.rpc.errors import (
     ServerError,
 )
 from node.rpc.params import Params
+from node.rpc.rejections import GETH_MESSAGES, rejected, rejection_message
 from node.rpc.server import (
     RpcConfig,
     RpcEndpoint,
@@ -48,6 +49,7 @@ __all__ = [
     "BUILTIN_TAGS",
     "EMPTY_CODE_HASH",
     "EMPTY_TRIE_ROOT",
+    "GETH_MESSAGES",
     "AccountProof",
     "BlockRef",
     "CallRequest",
@@ -81,5 +83,7 @@ __all__ = [
     "build_app",
     "default_methods",
     "open_rpc_server",
+    "rejected",
+    "rejection_message",
     "serve_rpc",
 ]

@@ -39,12 +39,15 @@ class TransactionRejected(ChainViewError):
 
     `reason` is shown to the client verbatim as the JSON-RPC error message (code -32000), so it
     should read like geth's ("nonce too low: next nonce 4, tx nonce 3", "insufficient funds ...")
-    because wallets match on those words.
+    because wallets match on those words; `name` is the chain's stable reason name
+    ("nonce_too_low"), sent as the error's `data.reason`. `node.rpc.rejections.rejected()`
+    builds both from the chain core's `InvalidTransaction(reason, detail)`.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, name: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.name = name
 
 
 class StateUnavailable(ChainViewError):

@@ -158,6 +158,7 @@ class Dispatcher:
         try:
             return await handler(self.ctx, Params(method, raw_params))
         except TransactionRejected as exc:
-            raise ServerError(exc.reason) from None
+            data = None if exc.name is None else {"reason": exc.name}
+            raise ServerError(exc.reason, data) from None
         except ChainViewError as exc:
             raise ServerError(str(exc)) from None

@@ -35,8 +35,8 @@ from node.rpc import (
     RpcTransaction,
     StateUnavailable,
     SyncStatus,
-    TransactionRejected,
     ValidatorInfo,
+    rejected,
     serve_rpc,
 )
 
@@ -203,23 +203,23 @@ class FakeChain:
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         tx = decode_raw_transaction(raw)
         if tx.hash in self.mempool or tx.hash in self.txs:
-            raise TransactionRejected("already known")
+            raise rejected("already_known")
         if tx.chain_id != CHAIN_ID:
-            raise TransactionRejected(f"invalid chain id: have {tx.chain_id}, want {CHAIN_ID}")
+            raise rejected("wrong_chain", f"have {tx.chain_id}, want {CHAIN_ID}")
         expected = await self.nonce(tx.sender, None)
         if tx.nonce < expected:
-            raise TransactionRejected(f"nonce too low: next nonce {expected}, tx nonce {tx.nonce}")
+            raise rejected("nonce_too_low", f"next nonce {expected}, tx nonce {tx.nonce}")
         if tx.nonce > expected:
-            raise TransactionRejected(f"nonce too high: next nonce {expected}, tx nonce {tx.nonce}")
+            raise rejected("nonce_too_high", f"next nonce {expected}, tx nonce {tx.nonce}")
         balance = await self.balance(tx.sender, None)
         if tx.value + tx.gas * tx.max_fee_per_gas > balance:
-            raise TransactionRejected("insufficient funds for gas * price + value")
+            raise rejected("insufficient_balance")
         self.mempool[tx.hash] = Pending(tx, raw)
         return tx.hash
 
     async def estimate_gas(self, call: CallRequest) -> int:
         if call.sender is not None and call.value > await self.balance(call.sender, None):
-            raise TransactionRejected("insufficient funds for transfer")
+            raise rejected("insufficient_balance")
         return TRANSFER_GAS + 16 * len(call.data)
 
     async def suggested_priority_fee(self) -> int:
@@ -283,14 +283,14 @@ def _replace_tx(tx: RpcTransaction, block: RpcBlock, index: int, price: int) -> 
 def decode_raw_transaction(raw: bytes) -> RpcTransaction:
     """An EIP-1559 envelope (type 2), its sender recovered from the signature."""
     if not raw or raw[0] != 2:
-        raise TransactionRejected("transaction type not supported")
+        raise rejected("malformed_transaction", "transaction type not supported")
     try:
         fields = rlp.decode(raw[1:])
         sender_hex = Account.recover_transaction(raw)
     except Exception as exc:
-        raise TransactionRejected(f"invalid transaction: {type(exc).__name__}") from None
+        raise rejected("malformed_transaction", type(exc).__name__) from None
     if not isinstance(fields, list) or len(fields) != 12:
-        raise TransactionRejected("invalid transaction: wrong number of fields")
+        raise rejected("malformed_transaction", "wrong number of fields")
     chain_id, nonce, tip, max_fee, gas, to, value, data, _access, y_parity, r, s = fields
 
     def num(b: bytes) -> int:

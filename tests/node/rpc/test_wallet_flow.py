@@ -104,19 +104,24 @@ async def test_rejected_transactions_are_server_errors(rpc: Any) -> None:
     await rpc.call("eth_sendRawTransaction", raw)
 
     error = await rpc.error("eth_sendRawTransaction", raw)
-    assert error == {"code": -32000, "message": "already known"}
+    assert error == {
+        "code": -32000,
+        "message": "already known",
+        "data": {"reason": "already_known"},
+    }
 
     stale = await build_and_sign(rpc, 2, nonce=0)
     error = await rpc.error(
         "eth_sendRawTransaction", "0x" + stale.raw_transaction.hex().removeprefix("0x")
     )
-    assert error["code"] == -32000 and error["message"].startswith("nonce too low")
+    assert error["code"] == -32000 and error["message"].startswith("nonce too low: ")
+    assert error["data"] == {"reason": "nonce_too_low"}
 
     other_chain = await build_and_sign(rpc, 3, chainId=1)
     error = await rpc.error(
         "eth_sendRawTransaction", "0x" + other_chain.raw_transaction.hex().removeprefix("0x")
     )
-    assert error["code"] == -32000 and "chain id" in error["message"]
+    assert error["code"] == -32000 and "invalid chain id" in error["message"]
 
     rich = await build_and_sign(rpc, 10**24, gas=21_000)
     error = await rpc.error(
@@ -130,5 +135,5 @@ async def test_rejected_transactions_are_server_errors(rpc: Any) -> None:
     error = await rpc.error("eth_sendRawTransaction", "0x" + bytes(tampered).hex())
     assert error["code"] == -32000
     error = await rpc.error("eth_sendRawTransaction", "0x02deadbeef")
-    assert error["code"] == -32000 and "invalid transaction" in error["message"]
+    assert error["code"] == -32000 and "invalid transaction encoding" in error["message"]
     await rpc.assert_up()
