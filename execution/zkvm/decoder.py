@@ -11,46 +11,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Operation codes of the predecoded program. Numbered in the order the interpreter tests
-# them (most frequent first); the numbers are internal and never serialized.
+# Operation codes of the predecoded program, internal and never serialized. Numbered in the
+# order the interpreter tests them (the most frequent in compiled guests first), with each of
+# loads, stores and branches contiguous so that one range test selects the group.
 ILLEGAL = 0
 ADDI = 1
-LW = 2
-SW = 3
-ADD = 4
-BNE = 5
-BEQ = 6
-ANDI = 7
-SLLI = 8
-SRLI = 9
-LBU = 10
-SB = 11
-XOR = 12
-OR = 13
-AND = 14
-SUB = 15
-LUI = 16
-AUIPC = 17
-JAL = 18
-JALR = 19
-BLT = 20
-BGE = 21
-BLTU = 22
-BGEU = 23
-SLTI = 24
-SLTIU = 25
-XORI = 26
-ORI = 27
-SRAI = 28
-SLL = 29
-SLT = 30
-SLTU = 31
-SRL = 32
-SRA = 33
-LB = 34
-LH = 35
-LHU = 36
-SH = 37
+ADD = 2
+XOR = 3
+SRLI = 4
+SLLI = 5
+OR = 6
+AND = 7
+LW = 8
+LBU = 9
+LB = 10
+LH = 11
+LHU = 12
+SW = 13
+SB = 14
+SH = 15
+BNE = 16
+BEQ = 17
+BLT = 18
+BGE = 19
+BLTU = 20
+BGEU = 21
+ANDI = 22
+SUB = 23
+LUI = 24
+AUIPC = 25
+JAL = 26
+JALR = 27
+SLTI = 28
+SLTIU = 29
+XORI = 30
+ORI = 31
+SRAI = 32
+SLL = 33
+SLT = 34
+SLTU = 35
+SRL = 36
+SRA = 37
 MUL = 38
 MULH = 39
 MULHSU = 40

@@ -115,8 +115,9 @@ class Machine:
         if self.halted:
             return True
         dec = self._dec
+        kernel = core.run_traced if self.record_trace else core.run_plain
         while True:
-            status = core.run_kernel(
+            status = kernel(
                 dec.op,
                 dec.rd,
                 dec.rs1,
@@ -133,7 +134,6 @@ class Machine:
                 self._out,
                 self._log,
                 until_cycles,
-                self.record_trace,
                 self._tr,
                 self._io,
                 self._sy,
