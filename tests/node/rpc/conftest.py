@@ -364,6 +364,11 @@ async def _proven(view: Any) -> int:
 
 
 @pytest.fixture
+def chain() -> FakeChain:
+    return FakeChain()
+
+
+@pytest.fixture
 async def rpc(nursery: trio.Nursery) -> AsyncIterator[RpcClient]:
     chain = FakeChain()
     config = RpcConfig(
