@@ -19,11 +19,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import rlp
+import sha3
+from rlp.sedes import CountableList, List, big_endian_int, binary
+
 from consensus import bls
-from consensus.errors import InvalidValidatorSet
+from consensus.errors import DecodeError, InvalidValidatorSet
+from consensus.messages import rlp_decode
 
 # Keeps priority arithmetic far from any 64-bit bound another implementation might use.
 MAX_TOTAL_POWER = 2**60
+MAX_VALIDATORS = 2**16
+
+_MEMBERS_SEDES = CountableList(List([binary, big_endian_int], strict=True))
+_STATE_SEDES = CountableList(List([binary, big_endian_int, big_endian_int], strict=True))
+
+
+def _zigzag(n: int) -> int:
+    return 2 * n if n >= 0 else -2 * n - 1
+
+
+def _unzigzag(z: int) -> int:
+    return z // 2 if z % 2 == 0 else -(z + 1) // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +77,8 @@ class ValidatorSet:
                 raise InvalidValidatorSet(f"validator {i} public key is not a valid G1 point")
             by_key[v.public_key] = i
             total += v.power
+        if len(validators) > MAX_VALIDATORS:
+            raise InvalidValidatorSet("more than 2**16 validators")
         if total > MAX_TOTAL_POWER:
             raise InvalidValidatorSet("total voting power exceeds 2**60")
         if priorities is None:
@@ -71,6 +90,42 @@ class ValidatorSet:
         self.total_power = total
         self._by_key = by_key
         self._proposers: dict[int, int] = {}
+
+    # ---- encodings ----------------------------------------------------------------------
+
+    def members_encoding(self) -> bytes:
+        """RLP [[public_key, power], ...]: the membership, without priorities."""
+        return bytes(
+            rlp.encode([[v.public_key, v.power] for v in self.validators], sedes=_MEMBERS_SEDES)
+        )
+
+    def hash(self) -> bytes:
+        """keccak-256 of members_encoding(): what a header commits to (priorities excluded,
+        as in CometBFT, because they follow from the membership history)."""
+        return bytes(sha3.keccak_256(self.members_encoding()).digest())
+
+    def encode(self) -> bytes:
+        """RLP [[public_key, power, zigzag(priority)], ...]: the full state of one height,
+        for a node to persist so that it never replays the priority history."""
+        rows = [
+            [v.public_key, v.power, _zigzag(p)]
+            for v, p in zip(self.validators, self.priorities, strict=True)
+        ]
+        return bytes(rlp.encode(rows, sedes=_STATE_SEDES))
+
+    @classmethod
+    def decode(cls, data: bytes, *, check_keys: bool = True) -> ValidatorSet:
+        rows = rlp_decode(data, _STATE_SEDES, "validator set")
+        if len(rows) > MAX_VALIDATORS:
+            raise DecodeError("validator set: too many validators")
+        try:
+            return cls(
+                [Validator(pk, power) for pk, power, _ in rows],
+                [_unzigzag(z) for _, _, z in rows],
+                check_keys=check_keys,
+            )
+        except InvalidValidatorSet as exc:
+            raise DecodeError(f"validator set: {exc}") from exc
 
     def __len__(self) -> int:
         return len(self.validators)

@@ -93,3 +93,18 @@ def test_invalid_sets_rejected(make_vset: VSetFactory) -> None:
         ValidatorSet([Validator(b"\x8f" + b"\x11" * 47, 1)])  # not on the curve
     with pytest.raises(InvalidValidatorSet):
         ValidatorSet([Validator(pk, 2**61)])
+
+
+def test_encoding_round_trip_and_hash(make_vset: VSetFactory) -> None:
+    vset = make_vset(3, 1, 2).at_height(5)
+    assert any(p < 0 for p in vset.priorities)  # negative priorities survive the encoding
+    decoded = ValidatorSet.decode(vset.encode())
+    assert decoded == vset
+    assert [decoded.proposer_index(r) for r in range(6)] == [vset.proposer_index(r) for r in range(6)]
+    assert vset.hash() == make_vset(3, 1, 2).hash()  # priorities are not in the hash
+    assert vset.hash() != make_vset(3, 1, 3).hash()
+    from consensus import DecodeError
+
+    for bad in (b"", b"\xc0", vset.encode()[:-1], b"\xc3\xc2\x01\x01"):
+        with pytest.raises(DecodeError):
+            ValidatorSet.decode(bad)
