@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from execution.stark._monty import P_INT, R_INT, add_mod, monty_mul, sub_mod, to_monty_int
+from execution.stark._threads import threads_for
 from execution.stark.field import GENERATOR, TWO_ADICITY, two_adic_generator
 
 _ONE_M = np.uint64(R_INT)  # 1 in Montgomery form: monty_mul(x, _ONE_M) == x
@@ -224,10 +225,11 @@ def _transform(values: np.ndarray, axis: int, inverse: bool) -> np.ndarray:
         raise ValueError(f"NTT length 2^{log_n} exceeds BabyBear's two-adicity")
     if cols.shape[0] == 0:
         return np.moveaxis(cols.reshape(shape), -1, axis)
-    _dif_rows(cols, _twiddles(log_n, inverse))
     factor = pow(n, P_INT - 2, P_INT) if inverse else 1
     out = np.empty_like(cols)
-    _permute_scale_rows(cols, out, bit_reverse_indices(log_n), np.uint64(to_monty_int(factor)))
+    with threads_for(cols.size >> 6):
+        _dif_rows(cols, _twiddles(log_n, inverse))
+        _permute_scale_rows(cols, out, bit_reverse_indices(log_n), np.uint64(to_monty_int(factor)))
     return np.moveaxis(out.reshape(shape), -1, axis)
 
 
@@ -263,19 +265,20 @@ def coset_lde(trace: np.ndarray, log_blowup: int, shift: int = GENERATOR) -> np.
     out = np.empty((w, big_n), dtype=np.uint32)
     if w == 0:
         return out.T
-    if arr.flags.f_contiguous:
-        cols = arr.T
-    else:
-        cols = np.empty((w, n), dtype=np.uint32)
-        _transpose(np.ascontiguousarray(arr), cols)
-    _lde_rows(
-        cols,
-        out,
-        _twiddles(log_n, True),
-        _twiddles(log_n, False),
-        bit_reverse_indices(log_n),
-        _lde_scale(log_n, log_blowup, shift),
-    )
+    with threads_for(out.size >> 6):
+        if arr.flags.f_contiguous:
+            cols = arr.T
+        else:
+            cols = np.empty((w, n), dtype=np.uint32)
+            _transpose(np.ascontiguousarray(arr), cols)
+        _lde_rows(
+            cols,
+            out,
+            _twiddles(log_n, True),
+            _twiddles(log_n, False),
+            bit_reverse_indices(log_n),
+            _lde_scale(log_n, log_blowup, shift),
+        )
     return out.T
 
 

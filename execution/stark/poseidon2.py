@@ -32,6 +32,7 @@ from execution.stark._monty import (
     reduce36,
     to_monty_int,
 )
+from execution.stark._threads import threads_for
 
 WIDTH = 16
 RATE = 8
@@ -316,7 +317,8 @@ def permute(states: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected states of shape (n, 16), got {arr.shape}")
     out = np.empty_like(arr)
     if arr.shape[0]:
-        _permute_rows_kernel(arr, out, np.uint64(0), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+        with threads_for(arr.shape[0]):
+            _permute_rows_kernel(arr, out, np.uint64(0), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
     return out
 
 
@@ -336,7 +338,8 @@ def compress_pairs(pairs: np.ndarray, domain: int = COMPRESS_DOMAIN_NODE) -> np.
         raise ValueError(f"expected (n, 16) digest pairs, got {arr.shape}")
     out = np.empty((arr.shape[0], DIGEST_SIZE), dtype=np.uint32)
     if arr.shape[0]:
-        _permute_rows_kernel(arr, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+        with threads_for(arr.shape[0]):
+            _permute_rows_kernel(arr, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
     return out
 
 
@@ -353,7 +356,8 @@ def hash_rows(matrix: np.ndarray, domain: int = SPONGE_DOMAIN_HASH) -> np.ndarra
         raise ValueError("row too long for the sponge's length field")
     cols = np.ascontiguousarray(arr.T)
     out = np.empty((arr.shape[0], DIGEST_SIZE), dtype=np.uint32)
-    _hash_columns_kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+    with threads_for(arr.shape[0] * max(1, (arr.shape[1] + 7) // 8)):
+        _hash_columns_kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
     return out
 
 
