@@ -114,6 +114,12 @@ class P2PService:
         for attempt in range(max(tries, 1)):
             if self.scores.is_banned(info.peer_id.to_base58()):
                 raise PeerUnreachable(f"peer {info.peer_id} is banned")
+            # The swarm refuses for 60 s to dial a peer whose addresses all failed
+            # once ("negative cache"): a persistent peer back after a crash would
+            # wait a minute. Our own backoff governs redials instead.
+            unblock = getattr(self.host.get_network(), "unblock_peer", None)
+            if unblock is not None:
+                unblock(info.peer_id)
             try:
                 with trio.fail_after(dial.connect_timeout_s):
                     await self.host.connect(info)
@@ -316,6 +322,30 @@ def _listen_addr(config: P2PConfig) -> multiaddr.Multiaddr:
 
 @asynccontextmanager
 async def open_p2p_service(config: P2PConfig) -> AsyncIterator[P2PService]:
+    """Run a p2p service for the duration of the block.
+
+    An exception raised in the block crosses five nurseries (libp2p's services
+    and ours); when it is the only real failure it is re-raised unwrapped, so the
+    caller sees its own error instead of a nested exception group.
+    """
+    try:
+        async with _run_service(config) as service:
+            yield service
+    except BaseExceptionGroup as group:
+        leaves = [e for e in _leaves(group) if not isinstance(e, trio.Cancelled)]
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+@asynccontextmanager
+async def _run_service(config: P2PConfig) -> AsyncIterator[P2PService]:
     libp2p_patches.apply()
     for addr in (*config.bootstrap_peers, *config.persistent_peers):
         parse_peer_addr(addr)  # fail on a bad address before anything starts

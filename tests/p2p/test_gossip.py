@@ -38,19 +38,19 @@ async def test_three_hosts_each_receive_every_burst(make_config: ConfigFactory) 
         channels = [n.subscribe(TOPIC_VOTES) for n in nodes]
         await connect_all(nodes)
         for node in nodes:
-            await node.wait_for_topic_peers(TOPIC_VOTES, 2, timeout=5)
+            await node.wait_for_topic_peers(TOPIC_VOTES, 2, timeout=15)
 
         async def blast(i: int, node: P2PService) -> None:
             for k in range(burst):
                 await node.publish(TOPIC_VOTES, b"%d:%04d:" % (i, k) + b"v" * 100)
 
-        with trio.fail_after(30):
+        with trio.fail_after(90):
             async with trio.open_nursery() as nursery:
                 for i, node in enumerate(nodes):
                     nursery.start_soon(blast, i, node)
             for i, (node, channel) in enumerate(zip(nodes, channels, strict=True)):
                 assert channel is not None
-                got = await drain(channel, 2 * burst, timeout=20)
+                got = await drain(channel, 2 * burst, timeout=60)
                 senders = {m.origin for m in got}
                 # Nothing dropped, nothing of its own, each message once.
                 assert len(got) == 2 * burst, f"node {i} got {len(got)}"
@@ -63,7 +63,7 @@ async def test_publish_right_after_connect_is_delivered(make_config: ConfigFacto
     async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
         inbox = b.subscribe(TOPIC_PROPOSALS)
         assert inbox is not None
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             await a.connect(b.listen_addrs[0])
             await a.publish(TOPIC_PROPOSALS, b"first proposal")
             msg = await inbox.receive()
@@ -76,7 +76,7 @@ async def test_own_messages_are_not_delivered_back(make_config: ConfigFactory) -
         theirs = b.subscribe(TOPIC_VOTES)
         assert own is not None and theirs is not None
         await connect_all([a, b])
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             await a.publish(TOPIC_VOTES, b"mine")
             await b.publish(TOPIC_VOTES, b"yours")
             assert (await theirs.receive()).data == b"mine"
@@ -99,7 +99,7 @@ async def test_handler_subscription_and_tx_batches(make_config: ConfigFactory) -
 
         b.subscribe(TOPIC_TRANSACTIONS, on_batch)
         await connect_all([a, b])
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             await a.publish_transactions([b"tx1", b"tx2", b"tx3"])
             await done.wait()
         assert got == [[b"tx1", b"tx2", b"tx3"]]
@@ -122,9 +122,9 @@ async def test_oversized_message_dropped_and_sender_scored_down(
         inbox = b.subscribe(TOPIC_VOTES)
         assert inbox is not None
         await connect_all([a, b])
-        await b.wait_for_topic_peers(TOPIC_VOTES, 1, timeout=5)
+        await b.wait_for_topic_peers(TOPIC_VOTES, 1, timeout=15)
         limit = b.config.topics[TOPIC_VOTES].max_size
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             # Bypass the sender's own checks, as a misbehaving peer would.
             await a.pubsub.publish(TOPIC_VOTES, b"x" * (limit + 1))
             await a.publish(TOPIC_VOTES, b"ok")
@@ -145,10 +145,10 @@ async def test_garbage_spammer_is_disconnected_while_honest_traffic_flows(
         assert inbox is not None
         await victim.connect(spammer.listen_addrs[0])
         await victim.connect(honest.listen_addrs[0])
-        await spammer.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=5)
-        await honest.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=5)
+        await spammer.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=15)
+        await honest.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=15)
 
-        with trio.fail_after(20):
+        with trio.fail_after(40):
             sent = 0
             # Undecodable batches; the ban threshold needs 5 at the default weights.
             while victim.is_connected(spammer.peer_id) and sent < 200:
@@ -176,7 +176,7 @@ async def test_consumer_can_report_a_peer(make_config: ConfigFactory) -> None:
         await connect_all([a, b])
         for _ in range(3):
             b.report_peer(a.peer_id, Offence.INVALID)
-        with trio.fail_after(5):
+        with trio.fail_after(15):
             while b.is_connected(a.peer_id):
                 await trio.sleep(0.05)
         assert b.scores.is_banned(a.peer_id)

@@ -41,16 +41,18 @@ async def test_round_trip_small_and_4mb(make_config: ConfigFactory) -> None:
         server.register_handler(PROTOCOL_BLOCKS, blocks)
         server.register_handler(PROTOCOL_PROOF, proof)
         await connect_all([client, server])
-        with trio.fail_after(20):
+        with trio.fail_after(40):
             query = (5).to_bytes(8, "big") + (9).to_bytes(8, "big")
             reply = await client.request(server.peer_id, PROTOCOL_BLOCKS, query, timeout=5)
             assert reply == b"".join(h.to_bytes(8, "big") for h in range(5, 9))
             assert seen == [(client.peer_id, 16)]
             # 4 MB each way: the request up, the echo back.
             assert (
-                await client.request(server.peer_id, PROTOCOL_PROOF, big, timeout=15) == (big[::-1])
+                await client.request(server.peer_id, PROTOCOL_PROOF, big, timeout=30) == (big[::-1])
             )
-            assert await client.request(server.peer_id, PROTOCOL_PROOF, b"proof-1") == big
+            assert (
+                await client.request(server.peer_id, PROTOCOL_PROOF, b"proof-1", timeout=30) == big
+            )
             # Requests run concurrently on separate streams.
             results: list[bytes] = []
 
@@ -83,7 +85,7 @@ async def test_errors_are_typed(make_config: ConfigFactory) -> None:
         server.register_handler("/test/slow/1", slow)
         server.register_handler("/test/huge/1", huge)
         await connect_all([client, server])
-        with trio.fail_after(20):
+        with trio.fail_after(40):
             with pytest.raises(RemoteError, match="no block at height 7"):
                 await client.request(server.peer_id, "/test/fail/1", b"q")
             with pytest.raises(RequestTimeout):
@@ -102,7 +104,7 @@ async def test_errors_are_typed(make_config: ConfigFactory) -> None:
 async def test_unreachable_peer(make_config: ConfigFactory, tmp_path: object) -> None:
     async with open_nodes([make_config("client")]) as (client,):
         stranger = peer_id_of(load_or_create_identity(make_config("stranger").home))
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             with pytest.raises(PeerUnreachable):
                 await client.request(stranger.to_base58(), PROTOCOL_BLOCKS, b"q", timeout=3)
             # A port nobody listens on: bounded retries, then a clear error.
@@ -128,7 +130,7 @@ async def test_oversized_request_frame_is_refused_and_scored(
 
         server.register_handler(PROTOCOL_PROOF, echo)
         await connect_all([client, server])
-        with trio.fail_after(10):
+        with trio.fail_after(30):
             # The client allows 16 MiB; the server refuses anything past 1 KiB.
             with pytest.raises(RemoteError, match="refused"):
                 await client.request(server.peer_id, PROTOCOL_PROOF, b"x" * 5000)
