@@ -387,6 +387,20 @@ class Network:
     def crash(self, index: int) -> None:
         self.crashed.add(index)
 
+    def restart(self, node: SimNode, height: int | None = None) -> None:
+        """Replace a crashed node by a new incarnation (e.g. a DriverNode on the same signer
+        files) and start it at `height`, by default the one after its last decision."""
+        idx = node.index
+        self.crashed.discard(idx)
+        self.nodes = [node if n.index == idx else n for n in self.nodes]
+        # Timers and height starts of the dead incarnation die with it; messages in flight
+        # to it stay in flight.
+        self._queue = [e for e in self._queue if e.node != idx or e.kind == "msg"]
+        heapq.heapify(self._queue)
+        if height is None:
+            height = max(self.decisions[idx], default=0) + 1
+        self._apply(node, node.start(height))
+
     def run(
         self,
         *,
@@ -394,8 +408,10 @@ class Network:
         max_time: float = 3600.0,
         max_events: int = 10_000_000,
         nodes: Sequence[int] | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> bool:
-        """Run until every live node (or those in `nodes`) decided `until_height`."""
+        """Run until every live node (or those in `nodes`) decided `until_height`, or until
+        `stop_when()` holds (checked after every event; the result is then False)."""
         watch = [
             n
             for n in (nodes if nodes is not None else [x.index for x in self.nodes])
@@ -430,6 +446,8 @@ class Network:
                 assert isinstance(ev.payload, int)
                 if node.height < ev.payload:
                     self._apply(node, node.start(ev.payload))
+            if stop_when is not None and stop_when():
+                return False
         return all(until_height in self.decisions[i] for i in watch)
 
     def _gossip(self, by_index: dict[int, SimNode]) -> None:

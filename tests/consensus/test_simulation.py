@@ -5,19 +5,24 @@ liveness under delays, reordering, drops, crashes, partitions and a Byzantine pr
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from consensus import (
+    FileSignerStore,
     MemorySignerStore,
     PrivValidator,
+    SendVote,
     Step,
     ValidatorSet,
+    Vote,
     verify_commit,
     verify_evidence,
 )
 from consensus.driver import SignatureCache
 from consensus.simulation import (
+    Broadcast,
     CoreNode,
     DriverNode,
     EquivocatingCoreNode,
@@ -187,3 +192,43 @@ def test_bls_equivocating_validator_yields_evidence_and_no_fork(
     for ev in net.evidence:
         assert ev.validator_index == 0
         verify_evidence(ev, vset, CHAIN)
+
+
+def test_crashed_validator_restarts_from_its_wal_without_double_signing(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]], make_vset: Callable[..., ValidatorSet]
+) -> None:
+    sks = keys(4)
+    vset = make_vset(1, 1, 1, 1)
+    cache = SignatureCache()
+
+    def node(i: int) -> DriverNode:
+        signer = PrivValidator(sks[i], FileSignerStore(tmp_path / f"node{i}"))
+        return DriverNode(i, CHAIN, vset, signer, driver_kwargs={"signatures": cache})
+
+    net = Network([node(i) for i in range(4)], seed=11, max_delay=0.05)
+    net.record_trace = True
+    net.start()
+
+    def node2_prevoted_at_3() -> bool:
+        n2 = net.nodes[2]
+        assert isinstance(n2, DriverNode)
+        return n2.height == 3 and any(
+            isinstance(m, SendVote) for m in n2.driver.own_messages()
+        )
+
+    assert not net.run(until_height=5, stop_when=node2_prevoted_at_3)
+    net.crash(2)  # killed in the middle of height 3, after its prevote went out
+    assert net.run(until_height=4, nodes=[0, 1, 3])
+    net.restart(node(2))  # a new process on the same files
+    assert net.run(until_height=6)
+    assert len({net.decisions[i][6] for i in range(4)}) == 1
+
+    signed: dict[tuple[int, int, int], set[bytes]] = {}
+    after_restart = 0
+    for _, idx, effect in net.trace:
+        if idx == 2 and isinstance(effect, Broadcast) and isinstance(effect.message, Vote):
+            v = effect.message
+            signed.setdefault((v.height, v.round, v.vote_type), set()).add(v.block_hash)
+            after_restart += v.height >= 4
+    assert all(len(hashes) == 1 for hashes in signed.values()), signed
+    assert after_restart > 0  # it signs again after catching up
