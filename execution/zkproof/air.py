@@ -1,0 +1,283 @@
+"""The zkVM AIR: four tables on three LogUp buses (design and soundness: docs/zkvm-prover.md).
+
+- CpuAir: one row per executed instruction (then padding). Fetches its decoded instruction
+  from the program table, reads rs1 and rs2 and writes rd through the register bus, checks the
+  adder, the branch condition and the next pc.
+- ProgramAir: the ROM as preprocessed columns (program_table), one multiplicity column.
+- RegisterAir: 32 rows, one per register: the initial (value 0, time 0) write and the final
+  read that close the register memory argument.
+- RangeAir: 2^16 preprocessed rows, receiving 16-bit and 8-bit range lookups.
+
+Register values travel as two 16-bit limbs (a u32 may exceed p). Register memory checking is
+the offline argument: every access receives (reg, old value, old time) and sends (reg, new
+value, now) with old time < now (16 + 8-bit range check of the difference); times are
+4 * clk + port, so they are distinct and increase along the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.stark.air.builder import Air, AirBuilder
+from execution.stark.air.expr import Expr
+from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS
+
+__all__ = [
+    "BUS_PROGRAM",
+    "BUS_RANGE16",
+    "BUS_REG",
+    "BUS_U8",
+    "CPU_COLUMNS",
+    "CPU_PUBLICS",
+    "CpuAir",
+    "ProgramAir",
+    "RangeAir",
+    "RegisterAir",
+    "cpu_col",
+]
+
+BUS_PROGRAM = 1
+BUS_REG = 2
+BUS_RANGE16 = 3
+BUS_U8 = 4
+
+CPU_COLUMNS: tuple[str, ...] = (
+    "is_real",
+    "clk",
+    *FETCH_FIELDS,
+    "a0",
+    "a1",  # rs1 value limbs
+    "b0",
+    "b1",  # rs2 value limbs
+    "c0",
+    "c1",  # adder result limbs (a + op_b, or a - b)
+    "cy0",
+    "cy1",  # adder carries (cy1 is the borrow, i.e. a <u b, in subtract mode)
+    "is_eq",
+    "eq_inv",
+    "lowbit",  # JALR: bit 0 of rs1 + imm, cleared for the target
+    "next_pc",
+    "w0",
+    "w1",  # value written to rd
+    "t1p",
+    "e1",  # rs1 port: previous access time, high part of the time difference
+    "t2p",
+    "e2",
+    "t3p",
+    "p0",
+    "p1",
+    "e3",  # rd port: previous time, previous value limbs, high part
+)
+_CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
+
+# Public values of the CPU table. The statement digests are not used by any constraint: they
+# are public so that the transcript (and so every challenge) depends on them.
+CPU_PUBLICS: tuple[str, ...] = (
+    "entry",
+    "exit_lo",
+    "exit_hi",
+    "cycles",
+    *(f"image_id{i}" for i in range(8)),
+    *(f"input_digest{i}" for i in range(8)),
+    *(f"output_digest{i}" for i in range(8)),
+)
+_PUB_INDEX = {name: i for i, name in enumerate(CPU_PUBLICS)}
+
+LIMB = 1 << 16
+JALR_BOUND_SHIFT = 1 << 15  # c1 + 2^15 < 2^16 bounds a JALR target below 2^31 < p
+
+
+def cpu_col(name: str) -> int:
+    return _CPU_INDEX[name]
+
+
+class CpuAir(Air):
+    name = "zkvm_cpu_v1"
+    width = len(CPU_COLUMNS)
+    num_public_values = len(CPU_PUBLICS)
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _CPU_INDEX.items()}
+        nx = {n: b.next[i] for n, i in _CPU_INDEX.items()}
+        pub = {n: b.public[i] for n, i in _PUB_INDEX.items()}
+        real, clk = c["is_real"], c["clk"]
+
+        # Sequencing: row 0 is the first instruction at the entry point, rows are consecutive
+        # cycles, real rows form a prefix, and the last real row (only it) is the halt.
+        b.assert_bool(real)
+        b.when_first_row(real - 1)
+        b.when_first_row(clk)
+        b.when_first_row(c["pc"] - pub["entry"])
+        b.when_transition(nx["clk"] - clk - 1)
+        b.when_transition(nx["is_real"] * (1 - real))
+        b.when_transition(c["is_ecall"] - (real - nx["is_real"]))
+        b.when_last_row(c["is_ecall"] - real)
+        b.when_transition(nx["is_real"] * (nx["pc"] - c["next_pc"]))
+        # Padding rows may not write registers or request a JALR range check.
+        b.assert_zero((1 - real) * c["writes_rd"])
+        b.assert_zero((1 - real) * c["is_jalr"])
+
+        # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
+        #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
+        use_imm = c["use_imm"]
+        y0 = use_imm * c["imm_lo"] + (1 - use_imm) * c["b0"]
+        y1 = use_imm * c["imm_hi"] + (1 - use_imm) * c["b1"]
+        add_mode = c["is_add"] + c["is_jalr"]
+        sub_mode = (
+            c["is_sub"] + c["is_sltu"] + c["is_beq"] + c["is_bne"] + c["is_bltu"] + c["is_bgeu"]
+        )
+        cy0, cy1 = c["cy0"], c["cy1"]
+        b.assert_bool(cy0)
+        b.assert_bool(cy1)
+        b.assert_zero(add_mode * (c["a0"] + y0 - c["c0"] - LIMB * cy0))
+        b.assert_zero(add_mode * (c["a1"] + y1 + cy0 - c["c1"] - LIMB * cy1))
+        b.assert_zero(sub_mode * (c["c0"] + y0 - c["a0"] - LIMB * cy0))
+        b.assert_zero(sub_mode * (c["c1"] + y1 + cy0 - c["a1"] - LIMB * cy1))
+
+        # Value written to rd.
+        alu = c["is_add"] + c["is_sub"]
+        b.assert_zero(c["w0"] - (c["is_const"] * c["k_lo"] + c["is_sltu"] * cy1 + alu * c["c0"]))
+        b.assert_zero(c["w1"] - (c["is_const"] * c["k_hi"] + alu * c["c1"]))
+
+        # Equality of a and b: c = a - b is zero iff c0 + c1 = 0 (both limbs are 16-bit).
+        s = c["c0"] + c["c1"]
+        b.assert_zero(s * c["is_eq"])
+        b.assert_zero(1 - c["is_eq"] - s * c["eq_inv"])
+
+        # Next pc. A target outside the ROM or misaligned has no program-table row, so the
+        # next row's fetch fails; the halt row keeps its pc.
+        is_eq = c["is_eq"]
+        taken = (
+            c["is_beq"] * is_eq
+            + c["is_bne"] * (1 - is_eq)
+            + c["is_bltu"] * cy1
+            + c["is_bgeu"] * (1 - cy1)
+        )
+        pc, imm_f = c["pc"], c["imm_f"]
+        b.assert_bool(c["lowbit"])
+        jalr_target = c["c0"] + LIMB * c["c1"] - c["lowbit"]
+        expected = (
+            pc
+            + 4
+            + (c["is_jal"] + taken) * (imm_f - 4)
+            + c["is_jalr"] * (jalr_target - pc - 4)
+            - c["is_ecall"] * 4
+        )
+        # Not gated by is_real (that would raise the degree to 4 and double the quotient):
+        # padding rows carry pc = 0, next_pc = 4 and no flags, which satisfy it.
+        b.assert_zero(c["next_pc"] - expected)
+
+        # Halt: a7 (read on port 2) is 0; a0 (port 1) is the exit code; clk + 1 the cycles.
+        ecall = c["is_ecall"]
+        b.assert_zero(ecall * c["b0"])
+        b.assert_zero(ecall * c["b1"])
+        b.assert_zero(ecall * (c["a0"] - pub["exit_lo"]))
+        b.assert_zero(ecall * (c["a1"] - pub["exit_hi"]))
+        b.assert_zero(ecall * (clk + 1 - pub["cycles"]))
+
+        # Fetch.
+        b.send(BUS_PROGRAM, [c[f] for f in FETCH_FIELDS], real)
+
+        # Register ports (time = 4 clk + port).
+        a = (c["a0"], c["a1"])
+        bv = (c["b0"], c["b1"])
+        w = (c["w0"], c["w1"])
+        self._access(b, c["rs1"], a, a, c["t1p"], 1, c, "e1", real)
+        self._access(b, c["rs2"], bv, bv, c["t2p"], 2, c, "e2", real)
+        self._access(b, c["rd"], (c["p0"], c["p1"]), w, c["t3p"], 3, c, "e3", c["writes_rd"])
+
+        # Every result limb is 16-bit (so written values are canonical u32 limbs); a JALR sum
+        # is below 2^31 so its field value is the integer.
+        b.send(BUS_RANGE16, [c["c0"]], real)
+        b.send(BUS_RANGE16, [c["c1"]], real)
+        b.send(BUS_RANGE16, [c["c1"] + JALR_BOUND_SHIFT], c["is_jalr"])
+
+    @staticmethod
+    def _access(
+        b: AirBuilder,
+        reg: Expr,
+        old: tuple[Expr, Expr],
+        new: tuple[Expr, Expr],
+        prev_t: Expr,
+        port: int,
+        c: dict[str, Expr],
+        hi: str,
+        mult: Expr,
+    ) -> None:
+        now = 4 * c["clk"] + port
+        b.receive(BUS_REG, [reg, old[0], old[1], prev_t], mult)
+        b.send(BUS_REG, [reg, new[0], new[1], now], mult)
+        # now - prev_t - 1 = lo + 2^16 * e with lo 16-bit and e 8-bit: prev_t < now.
+        e = c[hi]
+        b.send(BUS_RANGE16, [now - prev_t - 1 - LIMB * e], mult)
+        b.send(BUS_U8, [e], mult)
+
+
+class ProgramAir(Air):
+    """The ROM of one image: preprocessed decoded rows, main column = fetch multiplicity."""
+
+    width = 1
+    preprocessed_width = len(PROGRAM_COLUMNS)
+    num_public_values = 0
+
+    def __init__(self, table: npt.NDArray[np.uint32], image_hex: str) -> None:
+        # The image id is in the name, so the AIR digest (and every cache keyed by it) differs
+        # per program even though the constraint DAG is the same.
+        self.name = f"zkvm_program_v1_{image_hex}"
+        self._table = np.ascontiguousarray(table, dtype=np.uint32)
+        self.log_height = int(self._table.shape[0]).bit_length() - 1
+
+    def eval(self, b: AirBuilder) -> None:
+        m = b.local[0]
+        b.assert_zero(m * (1 - b.prep_local[0]))
+        b.receive(BUS_PROGRAM, list(b.prep_local[1:]), m)
+
+    def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
+        if log_n != self.log_height:
+            raise ValueError("the program table has a fixed height")
+        return self._table
+
+
+class RegisterAir(Air):
+    """Register boundary: send (r, 0, 0, time 0) and receive the final (r, value, time)."""
+
+    name = "zkvm_registers_v1"
+    width = 3  # final value limbs, final time
+    preprocessed_width = 1
+    num_public_values = 0
+    log_height = 5
+
+    def eval(self, b: AirBuilder) -> None:
+        reg = b.prep_local[0]
+        f0, f1, ft = b.local
+        b.send(BUS_REG, [reg, 0, 0, 0], 1)
+        b.receive(BUS_REG, [reg, f0, f1, ft], 1)
+
+    def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
+        if log_n != self.log_height:
+            raise ValueError("the register table has 32 rows")
+        return np.arange(32, dtype=np.uint32).reshape(32, 1)
+
+
+class RangeAir(Air):
+    """Rows r = 0..2^16-1: 16-bit lookups with multiplicity m16; byte lookups (r < 256) m8."""
+
+    name = "zkvm_range_v1"
+    width = 2
+    preprocessed_width = 2
+    num_public_values = 0
+    log_height = 16
+
+    def eval(self, b: AirBuilder) -> None:
+        r, is_byte = b.prep_local
+        m16, m8 = b.local
+        b.assert_zero(m8 * (1 - is_byte))
+        b.receive(BUS_RANGE16, [r], m16)
+        b.receive(BUS_U8, [r], m8)
+
+    def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
+        if log_n != self.log_height:
+            raise ValueError("the range table has 2^16 rows")
+        r = np.arange(1 << 16, dtype=np.uint32)
+        return np.stack([r, (r < 256).astype(np.uint32)], axis=1)

@@ -1,0 +1,148 @@
+"""Which RV32IM operations this prover constrains, and the program table that decodes them.
+
+The program ROM becomes a preprocessed table with one row per ROM word: the word's pc and its
+decoded fields (register indices, immediate limbs, the constant a LUI/AUIPC/JAL/JALR writes,
+one-hot operation flags). The CPU table fetches each executed instruction by a LogUp lookup
+into it, so decoding is fixed by the image and never trusted from the prover.
+
+A ROM word whose operation is not in SUPPORTED_OPS (or an illegal word, or a padding row) gets
+`valid = 0`, and the program table's constraint `m * (1 - valid) = 0` makes it unfetchable: a
+run that executes it cannot be proven, whatever the prover does. The trace generator refuses
+such runs up front with UnsupportedInstruction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.zkvm import decoder as D
+from execution.zkvm.program import Program
+
+__all__ = [
+    "FETCH_FIELDS",
+    "FLAGS",
+    "OP_NAMES",
+    "PROGRAM_COLUMNS",
+    "SUPPORTED_OPS",
+    "program_table",
+]
+
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+
+OP_NAMES: dict[int, str] = {
+    v: k
+    for k, v in vars(D).items()
+    if isinstance(v, int) and k.isupper() and k not in ("NUM_OPS", "ZERO_SINK")
+}
+
+# One-hot operation flags (JAL and JALR also set is_const: they write the constant pc + 4).
+FLAGS: tuple[str, ...] = (
+    "is_add",  # ADD, ADDI: rd = rs1 + op_b
+    "is_sub",  # SUB: rd = rs1 - rs2
+    "is_sltu",  # SLTU, SLTIU: rd = rs1 <u op_b
+    "is_const",  # LUI, AUIPC, JAL, JALR: rd = k (fixed per instruction)
+    "is_jal",
+    "is_jalr",
+    "is_beq",
+    "is_bne",
+    "is_bltu",
+    "is_bgeu",
+    "is_ecall",  # halt only: a7 must be 0, a0 is the exit code
+)
+
+# The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
+FETCH_FIELDS: tuple[str, ...] = (
+    "pc",
+    "rs1",
+    "rs2",
+    "rd",
+    "imm_lo",
+    "imm_hi",
+    "imm_f",
+    "k_lo",
+    "k_hi",
+    "writes_rd",
+    "use_imm",
+    *FLAGS,
+)
+PROGRAM_COLUMNS: tuple[str, ...] = ("valid", *FETCH_FIELDS)
+
+SUPPORTED_OPS: frozenset[int] = frozenset(
+    {
+        D.ADD,
+        D.ADDI,
+        D.SUB,
+        D.SLTU,
+        D.SLTIU,
+        D.LUI,
+        D.AUIPC,
+        D.JAL,
+        D.JALR,
+        D.BEQ,
+        D.BNE,
+        D.BLTU,
+        D.BGEU,
+        D.ECALL,
+    }
+)
+
+# ECALL reads a0 (exit code) and a7 (syscall number) through the two register read ports.
+REG_A0 = 10
+REG_A7 = 17
+_MASK32 = (1 << 32) - 1
+
+
+def program_table(program: Program, p: int) -> U32:
+    """(2^k, len(PROGRAM_COLUMNS)) preprocessed rows, k = max(1, ceil(log2(rom words)))."""
+    dec = program.decoded
+    n_words = len(program.rom)
+    height = max(2, 1 << max(0, (n_words - 1).bit_length()))
+    op = dec.op.astype(np.int64)
+    imm = dec.imm.astype(np.int64)
+    pc = program.layout.rom_base + 4 * np.arange(n_words, dtype=np.int64)
+    col = {name: np.zeros(n_words, dtype=np.int64) for name in PROGRAM_COLUMNS}
+
+    def flag(name: str, *ops: int) -> npt.NDArray[np.bool_]:
+        mask = np.isin(op, ops)
+        col[name] = col[name] | mask.astype(np.int64)
+        return mask
+
+    flag("is_add", D.ADD, D.ADDI)
+    flag("is_sub", D.SUB)
+    flag("is_sltu", D.SLTU, D.SLTIU)
+    flag("is_const", D.LUI, D.AUIPC, D.JAL, D.JALR)
+    flag("is_jal", D.JAL)
+    flag("is_jalr", D.JALR)
+    flag("is_beq", D.BEQ)
+    flag("is_bne", D.BNE)
+    flag("is_bltu", D.BLTU)
+    flag("is_bgeu", D.BGEU)
+    ecall = flag("is_ecall", D.ECALL)
+
+    valid = np.isin(op, list(SUPPORTED_OPS))
+    col["valid"] = valid.astype(np.int64)
+    col["pc"] = pc
+    col["rs1"] = np.where(ecall, REG_A0, dec.rs1.astype(np.int64))
+    col["rs2"] = np.where(ecall, REG_A7, dec.rs2.astype(np.int64))
+    writes = valid & ~ecall & ~np.isin(op, [D.BEQ, D.BNE, D.BLTU, D.BGEU])
+    writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
+    col["writes_rd"] = writes.astype(np.int64)
+    col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
+    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.JALR]).astype(np.int64)
+    imm32 = imm & _MASK32
+    col["imm_lo"] = imm32 & 0xFFFF
+    col["imm_hi"] = imm32 >> 16
+    col["imm_f"] = imm % p  # signed offset as a field element (branches, JAL)
+    k = np.zeros(n_words, dtype=np.int64)
+    k = np.where(op == D.LUI, imm32, k)
+    k = np.where(op == D.AUIPC, (pc + imm) & _MASK32, k)
+    k = np.where(np.isin(op, [D.JAL, D.JALR]), (pc + 4) & _MASK32, k)
+    col["k_lo"] = k & 0xFFFF
+    col["k_hi"] = k >> 16
+    out = np.zeros((height, len(PROGRAM_COLUMNS)), dtype=np.uint32)
+    for j, name in enumerate(PROGRAM_COLUMNS):
+        # Unsupported words keep their decoded fields but valid = 0 makes them unfetchable.
+        out[:n_words, j] = (col[name] % p).astype(np.uint32)
+    return out

@@ -1,0 +1,234 @@
+"""prove / verify: the zkVM prover's API for the CLI and the network.
+
+    proof = prove(program_or_elf_bytes, input_bytes, profile="conjectured")
+    statement = verify(proof_or_bytes, expected_image_id)
+
+`prove` runs the executor with tracing, refuses runs this prover cannot constrain (typed
+errors), builds the four AIR traces and proves them with execution.stark. `verify` never
+trusts the proof's own claims: it recomputes the image id of the embedded program, requires it
+to equal the expected id, rebuilds the program table from it, checks the table heights and the
+parts of the statement this version constrains, then runs the STARK verifier with the
+statement as public values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from execution.stark.air.compiled import CompiledAir, compile_air
+from execution.stark.errors import InvalidProof, ProvingError
+from execution.stark.lanes import P
+from execution.stark.params import FriParams, ParamsError
+from execution.stark.params import profile as fri_profile
+from execution.stark.prover import prove as stark_prove
+from execution.stark.verifier import verify as stark_verify
+from execution.zkproof.air import CPU_PUBLICS, CpuAir, ProgramAir, RangeAir, RegisterAir
+from execution.zkproof.errors import InvalidTaskProof, ZkProofError
+from execution.zkproof.isa import program_table
+from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest, digest_words
+from execution.zkproof.task import TaskProof
+from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
+from execution.zkvm.elf_loader import load_elf
+from execution.zkvm.executor import execute
+from execution.zkvm.image import image_id
+from execution.zkvm.program import Program
+from execution.zkvm.trace import ExecutionTrace
+
+__all__ = [
+    "ProveReport",
+    "ZkvmAirs",
+    "airs_for",
+    "prove",
+    "prove_traces",
+    "public_values",
+    "statement_for_run",
+    "traces_for_run",
+    "verify",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ProveReport:
+    """Wall time of each phase in seconds (the STARK prover is one phase for now)."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ZkvmAirs:
+    cpu: CompiledAir
+    program: CompiledAir
+    registers: CompiledAir
+    range: CompiledAir
+    program_air: ProgramAir
+
+    def as_list(self) -> list[CompiledAir]:
+        return [self.cpu, self.program, self.registers, self.range]
+
+
+@lru_cache(maxsize=1)
+def _fixed_airs() -> tuple[CompiledAir, CompiledAir, CompiledAir]:
+    return compile_air(CpuAir()), compile_air(RegisterAir()), compile_air(RangeAir())
+
+
+def airs_for(program: Program) -> ZkvmAirs:
+    cpu, regs, rng = _fixed_airs()
+    img_hex = image_id(program).astype("<u4").tobytes().hex()
+    pa = ProgramAir(program_table(program, P), img_hex)
+    return ZkvmAirs(cpu, compile_air(pa), regs, rng, pa)
+
+
+def _as_program(program: Program | bytes) -> Program:
+    return load_elf(program) if isinstance(program, bytes | bytearray) else program
+
+
+def _params(profile: str | FriParams) -> FriParams:
+    # Only built-in profiles: the verifier looks the statement's profile name up.
+    return fri_profile(profile.name if isinstance(profile, FriParams) else profile)
+
+
+def public_values(statement: Statement, program: Program) -> list[list[int]]:
+    """Public values per table (only the CPU table has any), in CPU_PUBLICS order."""
+    code = statement.exit_code
+    pub = [
+        program.entry,
+        code & 0xFFFF,
+        code >> 16,
+        statement.cycles,
+        *digest_words(statement.image_id),
+        *digest_words(statement.input_digest),
+        *digest_words(statement.output_digest),
+    ]
+    if len(pub) != len(CPU_PUBLICS):
+        raise ZkProofError("internal: public value layout mismatch")
+    return [pub, [], [], []]
+
+
+def statement_for_run(
+    program: Program, input_bytes: bytes, output: bytes, exit_code: int, cycles: int, prof: str
+) -> Statement:
+    return Statement(
+        image_id=image_id(program).astype("<u4").tobytes(),
+        input_digest=bytes_digest(INPUT_DOMAIN, input_bytes),
+        output=output,
+        exit_code=exit_code,
+        cycles=cycles,
+        profile=prof,
+    )
+
+
+def traces_for_run(
+    program: Program, input_bytes: bytes, max_cycles: int = 1 << MAX_LOG_CYCLES
+) -> tuple[ExecutionTrace, Statement, ZkvmTraces, ZkvmAirs]:
+    """Execute, refuse what is not constrained, and build the AIR traces (profile unset)."""
+    res = execute(program, input_bytes, max_cycles=max_cycles, record_trace=True)
+    if res.trace is None:
+        raise ZkProofError("internal: executor returned no trace")
+    check_supported(program, res.trace)
+    airs = airs_for(program)
+    st = statement_for_run(program, input_bytes, res.output, res.exit_code, res.cycles, "")
+    table = airs.program_air.preprocessed_trace(airs.program_air.log_height)
+    traces = build_traces(program, table, res.trace)
+    return res.trace, st, traces, airs
+
+
+def prove_traces(
+    airs: ZkvmAirs,
+    traces: ZkvmTraces,
+    statement: Statement,
+    program: Program,
+    params: FriParams,
+    *,
+    check: bool = True,
+) -> TaskProof:
+    """Prove given AIR traces (the soundness tests pass forged ones with check=False)."""
+    pubs = public_values(statement, program)
+    try:
+        stark = stark_prove(airs.as_list(), traces.as_list(), pubs, params, check=check)
+    except ProvingError as exc:
+        raise ZkProofError(f"the trace does not satisfy the zkVM AIR: {exc}") from exc
+    return TaskProof(statement, program, stark)
+
+
+def prove(
+    program: Program | bytes,
+    input_bytes: bytes = b"",
+    profile: str | FriParams = "conjectured",
+    *,
+    progress: Progress | None = None,
+    report: ProveReport | None = None,
+) -> TaskProof:
+    """Prove one run of `program` (a Program or ELF bytes) on `input_bytes`."""
+    say = progress or (lambda _msg: None)
+    rep = report or ProveReport()
+    try:
+        params = _params(profile)
+    except ParamsError as exc:
+        raise ZkProofError(str(exc)) from exc
+    prog = _as_program(program)
+    t0 = time.perf_counter()
+    say("executing and generating the trace")
+    _, st, traces, airs = traces_for_run(prog, input_bytes)
+    st = Statement(st.image_id, st.input_digest, st.output, st.exit_code, st.cycles, params.name)
+    t1 = time.perf_counter()
+    rep.phases["trace"] = t1 - t0
+    say(f"proving {st.cycles} cycles ({traces.cpu.shape[0]} rows)")
+    proof = prove_traces(airs, traces, st, prog, params)
+    rep.phases["stark"] = time.perf_counter() - t1
+    return proof
+
+
+def _expected_id(expected: bytes | str | Program) -> bytes:
+    if isinstance(expected, Program):
+        return image_id(expected).astype("<u4").tobytes()
+    if isinstance(expected, str):
+        try:
+            raw = bytes.fromhex(expected.removeprefix("0x"))
+        except ValueError as exc:
+            raise InvalidTaskProof("image id is not hex") from exc
+        expected = raw
+    if len(expected) != 32:
+        raise InvalidTaskProof("an image id is 32 bytes")
+    return bytes(expected)
+
+
+def verify(proof: TaskProof | bytes, expected_image: bytes | str | Program) -> Statement:
+    """Return the proven statement, or raise InvalidTaskProof naming the failed check."""
+    tp = TaskProof.from_bytes(proof) if isinstance(proof, bytes | bytearray) else proof
+    st = tp.statement
+    want = _expected_id(expected_image)
+    if st.image_id != want:
+        raise InvalidTaskProof("the proof is for another image id")
+    if image_id(tp.program).astype("<u4").tobytes() != want:
+        raise InvalidTaskProof("the embedded program does not hash to the image id")
+    try:
+        params = fri_profile(st.profile)
+    except ParamsError as exc:
+        raise InvalidTaskProof(f"unknown proof profile {st.profile!r}") from exc
+    # This version constrains no output syscall, so the only provable output is empty.
+    if st.output:
+        raise InvalidTaskProof("this prover version proves only runs with empty output")
+    if not 1 <= st.cycles <= 1 << MAX_LOG_CYCLES:
+        raise InvalidTaskProof("cycle count out of range")
+    if st.exit_code >= 1 << 32:
+        raise InvalidTaskProof("exit code out of range")
+    airs = airs_for(tp.program)
+    tables = tp.stark.tables
+    if len(tables) != 4:
+        raise InvalidTaskProof("a zkVM proof has four tables")
+    want_logs = [None, airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
+    for tab, want_log in zip(tables, want_logs, strict=True):
+        if want_log is not None and tab.log_n != want_log:
+            raise InvalidTaskProof("a fixed table has the wrong height")
+    if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
+        raise InvalidTaskProof("CPU table height out of range")
+    try:
+        stark_verify(airs.as_list(), public_values(st, tp.program), tp.stark, params)
+    except InvalidProof as exc:
+        raise InvalidTaskProof(f"STARK proof rejected: {exc.reason}") from exc
+    return st

@@ -1,0 +1,72 @@
+"""Hand-built RV32IM programs that use only the instructions this prover constrains.
+
+Used by the tests, the benchmark and `ivcnet prove --sample` until the prover covers what
+compiled guests need (loads, stores, shifts, logic, output syscalls).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execution.zkvm import asm
+from execution.zkvm.layout import DEFAULT_LAYOUT
+from execution.zkvm.program import Program
+
+__all__ = ["CYCLES_PER_ITERATION", "fib_loop_program", "fib_loop_result", "words_program"]
+
+CYCLES_PER_ITERATION = 9
+_OVERHEAD = 13
+
+
+def words_program(words: list[int]) -> Program:
+    return Program(
+        layout=DEFAULT_LAYOUT,
+        entry=DEFAULT_LAYOUT.rom_base,
+        rom=np.array(words, dtype=np.uint32),
+        ram_init=(),
+    )
+
+
+def fib_loop_program(iterations: int) -> Program:
+    """Fibonacci mod 2^32 by a loop that calls a subroutine; exits with fib(iterations + 1).
+
+    Every supported instruction kind runs: LUI, ADDI, ADD, SUB, SLTU, SLTIU, AUIPC, JAL, JALR,
+    BNE (taken and not), BGEU, BLTU (not taken), BEQ (taken), ECALL halt.
+    """
+    if not 1 <= iterations < 1 << 31:
+        raise ValueError("iterations must be in 1..2^31-1")
+    r, i, b = asm.r_type, asm.i_type, asm.b_type
+    words = [
+        *asm.li(5, iterations),  # 0,1: x5 = counter
+        i(0, 0, 0, 6),  # 2: a = 0
+        i(1, 0, 0, 7),  # 3: b = 1
+        asm.j_type(4 * (18 - 4), 1),  # 4: loop: call fn (x8 = a + b)
+        i(0, 7, 0, 6),  # 5: a = b
+        i(0, 8, 0, 7),  # 6: b = x8
+        r(0, 7, 6, 3, 9),  # 7: x9 = a <u b (SLTU)
+        r(0x20, 6, 7, 0, 10),  # 8: x10 = b - a (SUB)
+        i(-1, 5, 0, 5),  # 9: counter -= 1
+        b(4 * (4 - 10), 0, 5, 1),  # 10: BNE counter, x0 -> loop
+        asm.u_type(0, 11, asm.AUIPC),  # 11: x11 = pc
+        b(8, 0, 11, 7),  # 12: BGEU x11, x0 -> 14 (taken)
+        i(1, 0, 0, 12),  # 13: skipped
+        b(8, 5, 0, 6),  # 14: BLTU x0, x5 (0 < 0: not taken)
+        b(8, 0, 5, 0),  # 15: BEQ x5, x0 -> 17 (taken)
+        i(2, 0, 3, 12),  # 16: skipped (SLTIU)
+        asm.j_type(4 * (20 - 17), 0),  # 17: jump to exit
+        r(0, 7, 6, 0, 8),  # 18: fn: x8 = a + b
+        i(0, 1, 0, 0, asm.JALR),  # 19: return
+        i(0, 7, 3, 13),  # 20: x13 = b <u 0 (SLTIU, 0)
+        i(0, 7, 0, 10),  # 21: a0 = b
+        i(0, 0, 0, 17),  # 22: a7 = HALT
+        asm.ECALL_WORD,  # 23
+    ]
+    return words_program(words)
+
+
+def fib_loop_result(iterations: int) -> tuple[int, int]:
+    """(exit code, cycles) of fib_loop_program(iterations), computed in Python."""
+    a, b = 0, 1
+    for _ in range(iterations):
+        a, b = b, (a + b) & 0xFFFF_FFFF
+    return b, CYCLES_PER_ITERATION * iterations + _OVERHEAD

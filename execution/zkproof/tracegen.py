@@ -1,0 +1,218 @@
+"""Trace generation: the executor's columnar trace -> the four AIR traces, vectorized.
+
+Nothing here loops over steps in Python: every column is a numpy expression over the run, and
+the register memory argument comes from one stable sort of all register accesses by
+(register, time). The generator takes the executor's values as given (pc, operands, written
+values, next pc) and derives everything else; a dishonest or mutated execution trace therefore
+yields AIR traces that violate a constraint or unbalance a bus, which is what the soundness
+tests exercise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.stark.field import batch_inv
+from execution.stark.lanes import P
+from execution.zkproof.air import CPU_COLUMNS, JALR_BOUND_SHIFT, cpu_col
+from execution.zkproof.errors import (
+    CycleLimitError,
+    UnsupportedInstruction,
+    UnsupportedSyscall,
+    ZkProofError,
+)
+from execution.zkproof.isa import FETCH_FIELDS, OP_NAMES, SUPPORTED_OPS
+from execution.zkvm.program import Program
+from execution.zkvm.trace import ExecutionTrace
+
+__all__ = ["MAX_LOG_CYCLES", "ZkvmTraces", "build_traces", "check_supported"]
+
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+
+# Times are 4 * clk + port < 2^22, and time differences are checked below 2^24 < p - 2^22, so a
+# "previous" time can never wrap around the field to look smaller than it is.
+MAX_LOG_CYCLES = 20
+_M32 = (1 << 32) - 1
+
+
+@dataclass
+class ZkvmTraces:
+    """Main traces in table order (cpu, program, registers, range) and the CPU publics."""
+
+    cpu: U32
+    program: U32
+    registers: U32
+    range: U32
+
+    def as_list(self) -> list[U32]:
+        return [self.cpu, self.program, self.registers, self.range]
+
+
+def check_supported(program: Program, trace: ExecutionTrace) -> None:
+    """Raise UnsupportedInstruction / UnsupportedSyscall / CycleLimitError for what the AIR
+    does not constrain yet, naming the first offending instruction."""
+    cycles = len(trace)
+    if cycles > 1 << MAX_LOG_CYCLES:
+        raise CycleLimitError(cycles, 1 << MAX_LOG_CYCLES)
+    pc = trace.pc.astype(np.int64)
+    op = program.decoded.op[(pc - program.layout.rom_base) // 4].astype(np.int64)
+    bad = ~np.isin(op, list(SUPPORTED_OPS))
+    if bad.any():
+        first = int(np.argmax(bad))
+        name = OP_NAMES.get(int(op[first]), f"op{int(op[first])}")
+        raise UnsupportedInstruction(name, int(pc[first]), int((op == op[first]).sum()))
+    sc = trace.syscalls
+    if sc.shape[1]:
+        nonhalt = sc[1] != 0
+        if nonhalt.any():
+            j = int(np.argmax(nonhalt))
+            raise UnsupportedSyscall(int(sc[1, j]), int(pc[int(sc[0, j])]))
+
+
+def _split(v: I64) -> tuple[I64, I64]:
+    return v & 0xFFFF, (v >> 16) & 0xFFFF
+
+
+def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> ZkvmTraces:
+    """AIR traces for `trace` (a run of `program`); prog_table is isa.program_table(program)."""
+    n = len(trace)
+    height = max(2, 1 << max(0, (n - 1).bit_length()))
+    steps = trace.steps.astype(np.int64)
+    pc, rs1_val, rs2_val, rd_val, next_pc = steps[0], steps[2], steps[3], steps[4], steps[8]
+    idx = (pc - program.layout.rom_base) // 4
+    if n == 0 or idx.min() < 0 or idx.max() >= len(program.rom):
+        raise ZkProofError("the trace fetches outside the program ROM")
+    fetch = prog_table[idx, 1:].astype(np.int64)
+    f = {name: fetch[:, j] for j, name in enumerate(FETCH_FIELDS)}
+
+    a = rs1_val.copy()
+    b = rs2_val.copy()
+    # ECALL reads a0 and a7 through the read ports; the executor keeps them in its syscall log.
+    sc = trace.syscalls.astype(np.int64)
+    if sc.shape[1]:
+        a[sc[0]] = sc[2]
+        b[sc[0]] = sc[1]
+    op_b = np.where(f["use_imm"] == 1, f["imm_lo"] | (f["imm_hi"] << 16), b)
+    add_mode = (f["is_add"] + f["is_jalr"]) > 0
+    sub_mode = (
+        f["is_sub"] + f["is_sltu"] + f["is_beq"] + f["is_bne"] + f["is_bltu"] + f["is_bgeu"]
+    ) > 0
+    c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
+    x = np.where(add_mode, a, np.where(sub_mode, c, 0))
+    cy0 = ((x & 0xFFFF) + (op_b & 0xFFFF)) >> 16
+    cy1 = (x + op_b) >> 32
+    cy0 = np.where(add_mode | sub_mode, cy0, 0)
+    cy1 = np.where(add_mode | sub_mode, cy1, 0)
+    c0, c1 = _split(c)
+    writes = f["writes_rd"] == 1
+    k = f["k_lo"] | (f["k_hi"] << 16)
+    alu = (f["is_add"] + f["is_sub"]) > 0
+    w_formula = np.where(f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1))
+    # The executor's written value is taken as claimed (x0 writes: it records 0, use the rule).
+    w = np.where(writes, rd_val, w_formula)
+    w0, w1 = _split(w)
+    lowbit = np.where(f["is_jalr"] == 1, c & 1, 0)
+
+    # Register memory argument: ports rs1 (time 4i+1), rs2 (4i+2), rd (4i+3, writes only).
+    clk = np.arange(n, dtype=np.int64)
+    regs = np.concatenate([f["rs1"], f["rs2"], f["rd"][writes]])
+    times = np.concatenate([4 * clk + 1, 4 * clk + 2, (4 * clk + 3)[writes]])
+    vals = np.concatenate([a, b, w[writes]])
+    order = np.lexsort((times, regs))
+    rs, ts, vs = regs[order], times[order], vals[order]
+    same = np.zeros(len(rs), dtype=bool)
+    same[1:] = rs[1:] == rs[:-1]
+    prev_t_sorted = np.where(same, np.roll(ts, 1), 0)
+    prev_v_sorted = np.where(same, np.roll(vs, 1), 0)
+    prev_t = np.empty_like(prev_t_sorted)
+    prev_v = np.empty_like(prev_v_sorted)
+    prev_t[order] = prev_t_sorted
+    prev_v[order] = prev_v_sorted
+    t1p, t2p = prev_t[:n], prev_t[n : 2 * n]
+    t3p = np.zeros(n, dtype=np.int64)
+    pv = np.zeros(n, dtype=np.int64)
+    t3p[writes] = prev_t[2 * n :]
+    pv[writes] = prev_v[2 * n :]
+    last = np.ones(len(rs), dtype=bool)
+    last[:-1] = rs[:-1] != rs[1:]
+    reg_final = np.zeros((32, 3), dtype=np.int64)
+    keep = last & (rs < 32)
+    reg_final[rs[keep], 0] = vs[keep] & 0xFFFF
+    reg_final[rs[keep], 1] = (vs[keep] >> 16) & 0xFFFF
+    reg_final[rs[keep], 2] = ts[keep]
+
+    diffs = [4 * clk + port - tp - 1 for port, tp in ((1, t1p), (2, t2p), (3, t3p))]
+    e = [d >> 16 for d in diffs]
+    lo = [d - (ei << 16) for d, ei in zip(diffs, e, strict=True)]
+
+    cols: dict[str, I64] = {
+        "is_real": np.ones(n, dtype=np.int64),
+        "clk": clk,
+        **f,
+        "a0": a & 0xFFFF,
+        "a1": (a >> 16) & 0xFFFF,
+        "b0": b & 0xFFFF,
+        "b1": (b >> 16) & 0xFFFF,
+        "c0": c0,
+        "c1": c1,
+        "cy0": cy0,
+        "cy1": cy1,
+        "lowbit": lowbit,
+        "next_pc": next_pc,
+        "w0": w0,
+        "w1": w1,
+        "t1p": t1p,
+        "e1": e[0],
+        "t2p": t2p,
+        "e2": e[1],
+        "t3p": t3p,
+        "p0": pv & 0xFFFF,
+        "p1": (pv >> 16) & 0xFFFF,
+        "e3": np.where(writes, e[2], 0),
+    }
+    cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.int64)
+    for name, col in cols.items():
+        cpu[:n, cpu_col(name)] = col
+    # Padding rows: clk keeps counting, pc = 0 and next_pc = 4 satisfy the next-pc rule.
+    cpu[:, cpu_col("clk")] = np.arange(height)
+    cpu[n:, cpu_col("next_pc")] = 4
+    s = cpu[:, cpu_col("c0")] + cpu[:, cpu_col("c1")]
+    nz = s != 0
+    cpu[:, cpu_col("is_eq")] = (~nz).astype(np.int64)
+    inv = np.zeros(height, dtype=np.int64)
+    if nz.any():
+        inv[nz] = batch_inv((s[nz] % P).astype(np.uint32)).astype(np.int64)
+    cpu[:, cpu_col("eq_inv")] = inv
+
+    # Multiplicities of the lookup tables.
+    prog_mult = np.bincount(idx, minlength=prog_table.shape[0]).astype(np.int64)
+    r16 = [lo[0], lo[1], lo[2][writes], c0, c1, c1[f["is_jalr"] == 1] + JALR_BOUND_SHIFT]
+    u8 = [e[0], e[1], e[2][writes]]
+    m16 = _counts(np.concatenate(r16), 1 << 16)
+    m8 = np.zeros(1 << 16, dtype=np.int64)
+    m8[:256] = _counts(np.concatenate(u8), 256)
+    rng = np.stack([m16, m8], axis=1)
+    return ZkvmTraces(
+        cpu=_field(cpu),
+        program=_field(prog_mult.reshape(-1, 1)),
+        registers=_field(reg_final),
+        range=_field(rng),
+    )
+
+
+def _counts(values: I64, size: int) -> I64:
+    # Out-of-range values (only in forged traces) are simply not counted: the bus then fails.
+    ok = (values >= 0) & (values < size)
+    return np.bincount(values[ok], minlength=size).astype(np.int64)
+
+
+def _field(m: I64) -> U32:
+    return (m % P).astype(np.uint32)
+
+
+def supported_op_names() -> list[str]:
+    return sorted(OP_NAMES[o] for o in SUPPORTED_OPS)
