@@ -107,6 +107,8 @@ class P2PService:
     async def connect(self, addr: str | PeerInfo, attempts: int | None = None) -> str:
         """Dial a peer with bounded retries and exponential backoff; return its id."""
         info = parse_peer_addr(addr) if isinstance(addr, str) else addr
+        if info.peer_id == self.host.get_id():
+            raise P2PConfigError(f"{info.peer_id} is this node's own peer id")
         dial = self.config.dial
         tries = attempts if attempts is not None else dial.attempts
         delay = dial.backoff_initial_s

@@ -11,6 +11,7 @@ from p2p import (
     PROTOCOL_BLOCKS,
     PROTOCOL_PROOF,
     FrameTooLarge,
+    P2PConfigError,
     PeerUnreachable,
     RemoteError,
     ReqRespLimits,
@@ -114,6 +115,8 @@ async def test_unreachable_peer(make_config: ConfigFactory, tmp_path: object) ->
             addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{stranger.to_base58()}"
             with pytest.raises(PeerUnreachable):
                 await client.connect(addr, attempts=2)
+            with pytest.raises(P2PConfigError):
+                await client.connect(client.listen_addrs[0])
 
 
 async def test_oversized_request_frame_is_refused_and_scored(
