@@ -17,8 +17,6 @@ from typing import Any
 import coincurve
 import milagro_bls_binding as milagro
 import sha3
-from eth_typing import BLSPubkey, BLSSignature
-from py_ecc.bls.ciphersuites import G2ProofOfPossession
 
 from genesis.errors import GenesisError
 
@@ -88,6 +86,8 @@ class ValidatorKey:
         return validator_address(self.public_key)
 
     def proof_of_possession(self) -> bytes:
+        from py_ecc.bls.ciphersuites import G2ProofOfPossession  # 1-2 s import: only when needed
+
         return bytes(G2ProofOfPossession.PopProve(int.from_bytes(self.secret_key, "big")))
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +110,9 @@ class ValidatorKey:
 
 
 def verify_proof_of_possession(public_key: bytes, proof: bytes) -> bool:
+    from eth_typing import BLSPubkey, BLSSignature
+    from py_ecc.bls.ciphersuites import G2ProofOfPossession  # 1-2 s import: only when needed
+
     try:
         return bool(G2ProofOfPossession.PopVerify(BLSPubkey(public_key), BLSSignature(proof)))
     except Exception:  # py_ecc raises assorted errors on points off the curve
