@@ -11,11 +11,21 @@ from pathlib import Path
 
 from execution.zkvm.toolchain import GUESTS_DIR, build_guest
 
-EXAMPLE_GUESTS: tuple[str, ...] = ("fibonacci", "sha256", "sort", "matmul", "sieve", "rv32im")
+EXAMPLE_GUESTS: tuple[str, ...] = (
+    "fibonacci",
+    "sha256",
+    "sort",
+    "matmul",
+    "sieve",
+    "rv32im",
+    "collatz_zig",
+)
 
 
 def example_source(name: str) -> Path:
-    return GUESTS_DIR / f"{name}.c"
+    """guests/<name>.c, or guests/<name>.zig for the Zig examples."""
+    c_source = GUESTS_DIR / f"{name}.c"
+    return c_source if c_source.exists() else GUESTS_DIR / f"{name}.zig"
 
 
 def example_elf(name: str) -> Path:

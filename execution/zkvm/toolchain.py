@@ -1,7 +1,10 @@
-"""`ivcnet guest build`: compile C guests with the ziglang package's clang.
+"""`ivcnet guest build`: compile C or Zig guests with the ziglang package.
 
 A user needs nothing but pip: `python -m ziglang cc` is a complete cross compiler and
-linker, and zig's compiler-rt supplies memcpy/memset and 64-bit division helpers.
+linker, and zig's compiler-rt supplies memcpy/memset and 64-bit division helpers. A Zig guest
+(one root .zig file, optionally with C/assembly files) is built by `zig build-exe` with the
+SDK's Zig module (sdk/ivcnet.zig) importable as "ivcnet", and the same start file and
+linker script as C guests.
 """
 
 from __future__ import annotations
@@ -59,21 +62,72 @@ def compiler_command(
     ]
 
 
+# zig build-exe's optimisation modes for the C-style levels.
+ZIG_MODES = {
+    "-O0": "Debug",
+    "-O1": "ReleaseSafe",
+    "-O2": "ReleaseFast",
+    "-O3": "ReleaseFast",
+    "-Os": "ReleaseSmall",
+    "-Oz": "ReleaseSmall",
+}
+
+
+def zig_command(
+    root: str | Path, others: Sequence[str | Path], output: str | Path, *, opt_level: str = "-O2"
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ziglang",
+        "build-exe",
+        "-target",
+        TARGET,
+        f"-mcpu={CPU}",
+        "-O",
+        ZIG_MODES[opt_level],
+        "-fstrip",
+        "-fno-unwind-tables",
+        "-z",
+        "max-page-size=16",
+        "--build-id=none",
+        "-I",
+        str(SDK_DIR),
+        str(SDK_DIR / "start.S"),
+        *(str(s) for s in others),
+        "--dep",
+        "ivcnet",
+        f"-Mroot={root}",
+        f"-Mivcnet={SDK_DIR / 'ivcnet.zig'}",
+        "-T",
+        str(SDK_DIR / "link.ld"),
+        f"-femit-bin={output}",
+    ]
+
+
 def build_guest(
     sources: Sequence[str | Path], output: str | Path, *, opt_level: str = "-O2"
 ) -> Path:
-    """Compile and link C guest sources into an ELF at `output`; return its path."""
+    """Compile and link guest sources (.c/.S, or one .zig plus optional .c/.S) into an ELF
+    at `output`; return its path."""
     if not sources:
         raise ToolchainError("no source files given")
     for src in sources:
         p = Path(src)
         if not p.is_file():
             raise ToolchainError(f"source file not found: {p}")
-        if p.suffix not in (".c", ".S", ".s"):
-            raise ToolchainError(f"unsupported source type {p.suffix!r} (expected .c or .S)")
-    if opt_level not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"):
+        if p.suffix not in (".c", ".S", ".s", ".zig"):
+            raise ToolchainError(f"unsupported source type {p.suffix!r} (expected .c, .S or .zig)")
+    if opt_level not in ZIG_MODES:
         raise ToolchainError(f"unknown optimisation level {opt_level!r}")
-    cmd = compiler_command(sources, output, opt_level=opt_level)
+    zig_roots = [s for s in sources if Path(s).suffix == ".zig"]
+    if len(zig_roots) > 1:
+        raise ToolchainError("a Zig guest has one root .zig file (import the others from it)")
+    if zig_roots:
+        others = [s for s in sources if Path(s).suffix != ".zig"]
+        cmd = zig_command(zig_roots[0], others, output, opt_level=opt_level)
+    else:
+        cmd = compiler_command(sources, output, opt_level=opt_level)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     except FileNotFoundError as exc:

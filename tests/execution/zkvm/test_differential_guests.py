@@ -16,6 +16,7 @@ _WINDOWS = (
 
 CASES: dict[str, bytes] = {
     "fibonacci": struct.pack("<I", 90),
+    "collatz_zig": struct.pack("<I", 40),
     "sha256": bytes(range(256)) + b"abc",
     "sort": struct.pack("<40i", *[(i * 7919) % 201 - 100 for i in range(40)]),
     "matmul": struct.pack("<I", 4) + struct.pack("<32i", *range(-16, 16)),
@@ -45,3 +46,7 @@ def test_guest_matches_unicorn(
     machine = differential(examples[name], CASES[name], chunk=512, windows=_WINDOWS)
     assert machine.exit_code == 0
     assert machine.cycles > 50
+
+
+def test_every_example_has_a_case(examples: dict[str, Program]) -> None:
+    assert set(CASES) == set(examples)

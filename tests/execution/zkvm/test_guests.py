@@ -73,6 +73,22 @@ def test_sieve(examples: dict[str, Program]) -> None:
         assert execute(examples["sieve"], struct.pack("<I", limit)).output == expected
 
 
+def test_collatz_zig(examples: dict[str, Program]) -> None:
+    for n in (1, 27, 300):
+        steps = []
+        for start in range(1, n + 1):
+            x, k = start, 0
+            while x != 1:
+                x = x // 2 if x % 2 == 0 else 3 * x + 1
+                k += 1
+            steps.append(k)
+        best = 1 + steps.index(max(steps))
+        result = execute(examples["collatz_zig"], struct.pack("<I", n))
+        assert result.output == struct.pack(f"<{n + 1}I", *steps, best)
+        assert result.log == b"collatz done"
+    assert execute(examples["collatz_zig"], struct.pack("<I", 0)).exit_code == 1
+
+
 def _rv32im_reference(a: int, b: int) -> list[int]:
     """The RISC-V unprivileged spec's semantics, written independently of the executor."""
     sa, sb = _s(a), _s(b)
