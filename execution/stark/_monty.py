@@ -51,6 +51,14 @@ def monty_mul(a: np.uint64, b: np.uint64) -> np.uint64:
 
 
 @njit(inline="always", cache=True)
+def monty_reduce(t: np.uint64) -> np.uint64:
+    """t * 2^-32 mod p for t < p * 2^32."""
+    m = ((t & MASK32) * MU) & MASK32
+    u = (t + m * P) >> SHIFT32
+    return (u - P if u >= P else u) & MASK32
+
+
+@njit(inline="always", cache=True)
 def reduce36(x: np.uint64) -> np.uint64:
     """x mod p for x < 2^37, using 2^31 = 2^27 - 1 (mod p) twice (no division)."""
     hi = x >> SHIFT31

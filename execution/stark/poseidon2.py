@@ -29,6 +29,7 @@ from execution.stark._monty import (
     R2_INT,
     add_mod,
     monty_mul,
+    monty_reduce,
     reduce36,
     to_monty_int,
 )
@@ -74,6 +75,14 @@ if int(_CONST["field_modulus"]) != P_INT or int(_CONST["width"]) != WIDTH:  # ty
 
 _R2 = np.uint64(R2_INT)
 _ONE = np.uint64(1)
+_TWO = np.uint64(2)
+_THREE = np.uint64(3)
+_FOUR = np.uint64(4)
+_P = np.uint64(P_INT)
+_K3 = np.uint64(3)
+_K4 = np.uint64(4)
+_K8 = np.uint64(8)
+_K27 = np.uint64(27)
 
 
 @njit(inline="always", cache=True)
@@ -156,26 +165,48 @@ def _external_round(st: np.ndarray, rc: np.ndarray) -> None:
     _external_linear(st)
 
 
+# Plonky3's internal diagonal is made of small multiples and signed powers of 1/2, so the kernel
+# multiplies by shifts, halvings and Montgomery reductions of shifted values instead of full
+# products. The constants file is checked against these exact values at import.
+_EXPECTED_DIAG = [
+    P_INT - 2,
+    1,
+    2,
+    (P_INT + 1) // 2,
+    3,
+    4,
+    (P_INT - 1) // 2,
+    P_INT - 3,
+    P_INT - 4,
+    P_INT - (P_INT - 1) // 2**8,
+    P_INT - (P_INT - 1) // 4,
+    P_INT - (P_INT - 1) // 8,
+    P_INT - (P_INT - 1) // 2**27,
+    (P_INT - 1) // 2**8,
+    (P_INT - 1) // 16,
+    (P_INT - 1) // 2**27,
+]
+if [int(v) for v in _CONST["internal_diagonal_V"]] != _EXPECTED_DIAG:  # type: ignore[attr-defined]
+    raise RuntimeError("internal_diagonal_V differs from the diagonal the kernel hard-codes")
+
+
+@njit(inline="always", cache=True)
+def _half(x: np.uint64) -> np.uint64:
+    """x / 2 mod p for x < p."""
+    return (x + (x & _ONE) * _P) >> _ONE
+
+
+@njit(inline="always", cache=True)
+def _div_pow2(x: np.uint64, k: np.uint64) -> np.uint64:
+    """x / 2^k mod p for x < p and 1 <= k <= 31: Montgomery-reduce x * 2^(32 - k)."""
+    return monty_reduce(x << (np.uint64(32) - k))
+
+
 @njit(cache=True)
 def _internal_round(st: np.ndarray, c: np.uint64, diag: np.ndarray) -> None:
-    # Written out lane by lane with scalars so that LLVM vectorizes across lanes.
+    # Written out lane by lane with scalars so that LLVM vectorizes across lanes. Every sum below
+    # stays under 21p < 2^37 before the single reduction.
     lanes = st.shape[1]
-    d0 = np.uint64(diag[0])
-    d1 = np.uint64(diag[1])
-    d2 = np.uint64(diag[2])
-    d3 = np.uint64(diag[3])
-    d4 = np.uint64(diag[4])
-    d5 = np.uint64(diag[5])
-    d6 = np.uint64(diag[6])
-    d7 = np.uint64(diag[7])
-    d8 = np.uint64(diag[8])
-    d9 = np.uint64(diag[9])
-    d10 = np.uint64(diag[10])
-    d11 = np.uint64(diag[11])
-    d12 = np.uint64(diag[12])
-    d13 = np.uint64(diag[13])
-    d14 = np.uint64(diag[14])
-    d15 = np.uint64(diag[15])
     for lane in range(lanes):
         x0 = _sbox(add_mod(np.uint64(st[0, lane]), c))
         x1 = np.uint64(st[1, lane])
@@ -198,22 +229,22 @@ def _internal_round(st: np.ndarray, c: np.uint64, diag: np.ndarray) -> None:
             + ((x4 + x5) + (x6 + x7))
             + (((x8 + x9) + (x10 + x11)) + ((x12 + x13) + (x14 + x15)))
         )
-        st[0, lane] = np.uint32(reduce36(total + monty_mul(x0, d0)))
-        st[1, lane] = np.uint32(reduce36(total + monty_mul(x1, d1)))
-        st[2, lane] = np.uint32(reduce36(total + monty_mul(x2, d2)))
-        st[3, lane] = np.uint32(reduce36(total + monty_mul(x3, d3)))
-        st[4, lane] = np.uint32(reduce36(total + monty_mul(x4, d4)))
-        st[5, lane] = np.uint32(reduce36(total + monty_mul(x5, d5)))
-        st[6, lane] = np.uint32(reduce36(total + monty_mul(x6, d6)))
-        st[7, lane] = np.uint32(reduce36(total + monty_mul(x7, d7)))
-        st[8, lane] = np.uint32(reduce36(total + monty_mul(x8, d8)))
-        st[9, lane] = np.uint32(reduce36(total + monty_mul(x9, d9)))
-        st[10, lane] = np.uint32(reduce36(total + monty_mul(x10, d10)))
-        st[11, lane] = np.uint32(reduce36(total + monty_mul(x11, d11)))
-        st[12, lane] = np.uint32(reduce36(total + monty_mul(x12, d12)))
-        st[13, lane] = np.uint32(reduce36(total + monty_mul(x13, d13)))
-        st[14, lane] = np.uint32(reduce36(total + monty_mul(x14, d14)))
-        st[15, lane] = np.uint32(reduce36(total + monty_mul(x15, d15)))
+        st[0, lane] = np.uint32(reduce36(total + _TWO * (_P - x0)))
+        st[1, lane] = np.uint32(reduce36(total + x1))
+        st[2, lane] = np.uint32(reduce36(total + _TWO * x2))
+        st[3, lane] = np.uint32(reduce36(total + _half(x3)))
+        st[4, lane] = np.uint32(reduce36(total + _THREE * x4))
+        st[5, lane] = np.uint32(reduce36(total + _FOUR * x5))
+        st[6, lane] = np.uint32(reduce36(total + (_P - _half(x6))))
+        st[7, lane] = np.uint32(reduce36(total + _THREE * (_P - x7)))
+        st[8, lane] = np.uint32(reduce36(total + _FOUR * (_P - x8)))
+        st[9, lane] = np.uint32(reduce36(total + _div_pow2(x9, _K8)))
+        st[10, lane] = np.uint32(reduce36(total + _half(_half(x10))))
+        st[11, lane] = np.uint32(reduce36(total + _div_pow2(x11, _K3)))
+        st[12, lane] = np.uint32(reduce36(total + _div_pow2(x12, _K27)))
+        st[13, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x13, _K8))))
+        st[14, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x14, _K4))))
+        st[15, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x15, _K27))))
 
 
 @njit(cache=True)
