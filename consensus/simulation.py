@@ -305,8 +305,12 @@ class Network:
         gossip_interval: float = 0.5,
         commit_delay: float = 0.0,
         blocked: Callable[[int, int, float], bool] | None = None,
+        relay: bool = True,
     ) -> None:
         self.nodes = list(nodes)
+        self.relay = relay
+        # Messages each node received, for relaying (the gossip property of the paper).
+        self._seen: dict[int, dict[object, None]] = {n.index: {} for n in self.nodes}
         self.rng = random.Random(seed)
         self.min_delay = min_delay
         self.max_delay = max_delay
@@ -437,6 +441,8 @@ class Network:
             node = by_index[ev.node]
             if ev.kind == "msg":
                 self.stats.delivered += 1
+                if self.relay:
+                    self._seen.setdefault(ev.node, {}).setdefault(ev.payload, None)
                 self._apply(node, node.receive(ev.payload))
             elif ev.kind == "timeout":
                 assert isinstance(ev.payload, TimeoutEvent)
@@ -450,11 +456,30 @@ class Network:
                 return False
         return all(until_height in self.decisions[i] for i in watch)
 
+    def _relay(self, node: SimNode) -> None:
+        """Re-send what this node received for its current height and forget older heights:
+        Algorithm 1's liveness assumes that a message one correct process receives reaches
+        every correct process, including a faulty sender's messages."""
+        seen = self._seen.setdefault(node.index, {})
+        keep: dict[object, None] = {}
+        for m in seen:
+            h = getattr(m, "height", None)
+            if h is None or h < node.height:
+                continue
+            keep[m] = None
+            if h == node.height:
+                for other in self.nodes:
+                    if other.index != node.index:
+                        self._send(node.index, other.index, m)
+        self._seen[node.index] = keep
+
     def _gossip(self, by_index: dict[int, SimNode]) -> None:
         for node in self.nodes:
             if node.index in self.crashed:
                 continue
             self._apply(node, node.regossip())
+            if self.relay:
+                self._relay(node)
             # A node behind gets the heights it missed from anyone who decided them.
             while True:
                 h = node.height
@@ -486,10 +511,15 @@ class EquivocatingCoreNode(CoreNode):
     """
 
     _proposed: set[int]
+    _byz_sent: list[Effect]
 
     def start(self, height: int) -> list[Effect]:
         self._proposed = set()
+        self._byz_sent = []
         return super().start(height)
+
+    def regossip(self) -> list[Effect]:
+        return list(self._byz_sent)
 
     def _effects(self, actions: list[Action]) -> list[Effect]:
         out: list[Effect] = []
@@ -514,6 +544,7 @@ class EquivocatingCoreNode(CoreNode):
                     )
             else:
                 out.append(e)
+        self._byz_sent += [e for e in out if isinstance(e, Broadcast)]
         return out
 
 

@@ -232,3 +232,29 @@ def test_crashed_validator_restarts_from_its_wal_without_double_signing(
             after_restart += v.height >= 4
     assert all(len(hashes) == 1 for hashes in signed.values()), signed
     assert after_restart > 0  # it signs again after catching up
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_chaos_equivocator_drops_and_partitions(
+    seed: int, make_vset: Callable[..., ValidatorSet]
+) -> None:
+    """Everything at once, seeded: an equivocating validator, uneven powers, 15% drops,
+    delays up to 0.3 s (longer than some timeouts) and a random partition that heals."""
+    import random
+
+    rng = random.Random(seed)
+    vset = make_vset(2, 3, 2, 2, 1)  # total 10: any 1 faulty of power <= 3 is < 1/3
+    byz = rng.randrange(5)
+    cut = set(rng.sample(range(5), 2))
+    heal = rng.uniform(2, 20)
+
+    def blocked(src: int, dst: int, now: float) -> bool:
+        return now < heal and (src in cut) != (dst in cut)
+
+    nodes = [EquivocatingCoreNode(i, vset) if i == byz else CoreNode(i, vset) for i in range(5)]
+    net = Network(nodes, seed=seed, drop_rate=0.15, max_delay=0.3, blocked=blocked)
+    net.start()
+    honest = [i for i in range(5) if i != byz]
+    assert net.run(until_height=15, nodes=honest, max_time=900)
+    for h in range(1, 16):
+        assert len({net.decisions[i][h] for i in honest}) == 1
