@@ -30,5 +30,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "# $$b"; $(PY) $$b || exit 1; done
 
+devnet: $(STAMP)
+	$(VENV)/bin/ivcnet devnet
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,269 @@
+"""`ChainView` over the real node: the chain database, the mempool and the p2p host.
+
+Every method runs on the node's trio loop and only does LevelDB point reads and small
+computations; a submitted transaction enters the mempool and is queued for batched gossip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+from execution.chain import ChainError
+from execution.transition import intrinsic_gas
+from execution.types.block import Block
+from execution.types.errors import ExecutionError
+from execution.types.receipt import Receipt
+from execution.types.transaction import Transaction, TxKind
+from node.mempool import MempoolRejected
+from node.rpc.chain_view import (
+    EMPTY_CODE_HASH,
+    EMPTY_TRIE_ROOT,
+    AccountProof,
+    CallRequest,
+    NodeStatus,
+    PeerInfo,
+    RpcBlock,
+    RpcReceipt,
+    RpcTransaction,
+    StateUnavailable,
+    SyncStatus,
+    TransactionRejected,
+    ValidatorInfo,
+)
+from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+_KIND_NAMES = {TxKind.TRANSFER: "transfer", TxKind.DEPLOY: "deploy", TxKind.TASK: "task"}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ivcnet")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def rpc_transaction(
+    tx: Transaction,
+    base_fee: int,
+    block: Block | None = None,
+    index: int | None = None,
+) -> RpcTransaction:
+    price = min(tx.max_fee_per_gas, base_fee + tx.max_priority_fee_per_gas)
+    return RpcTransaction(
+        hash=tx.hash,
+        nonce=tx.nonce,
+        sender=tx.sender,
+        to=tx.to or None,
+        value=tx.value,
+        input=tx.data,
+        gas=tx.gas_limit,
+        gas_price=price if block is not None else tx.max_fee_per_gas,
+        max_fee_per_gas=tx.max_fee_per_gas,
+        max_priority_fee_per_gas=tx.max_priority_fee_per_gas,
+        chain_id=tx.chain_id,
+        tx_type=2,
+        kind=_KIND_NAMES[tx.kind],
+        y_parity=tx.y_parity,
+        r=tx.r,
+        s=tx.s,
+        block_hash=None if block is None else block.hash,
+        block_number=None if block is None else block.height,
+        transaction_index=index,
+    )
+
+
+class NodeChainView:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @property
+    def _base_fee(self) -> int:
+        return int(self.node.chain.genesis.params.base_fee_per_gas)
+
+    async def chain_id(self) -> int:
+        return int(self.node.chain.chain_id)
+
+    async def head_height(self) -> int:
+        return int(self.node.chain.height)
+
+    def _state(self, height: int | None):  # type: ignore[no-untyped-def]
+        chain = self.node.chain
+        if height is None or height >= chain.height:
+            return self.node.mempool._state_now() if height is None else chain.state()
+        try:
+            return chain.state_at(height)
+        except (ChainError, StorageError) as exc:
+            raise StateUnavailable(height, str(exc)) from None
+
+    async def balance(self, address: bytes, height: int | None) -> int:
+        try:
+            return int(self._state(height).account(address).balance)
+        except StorageError as exc:
+            raise StateUnavailable(height or 0, str(exc)) from None
+
+    async def nonce(self, address: bytes, height: int | None) -> int:
+        if height is None:
+            return self.node.mempool.pending_nonce(address)
+        try:
+            return int(self._state(height).account(address).nonce)
+        except StorageError as exc:
+            raise StateUnavailable(height, str(exc)) from None
+
+    def _rpc_block(self, block: Block, full: bool) -> RpcBlock:
+        txs = [Transaction.decode(raw) for raw in block.transactions]
+        header = block.header
+        return RpcBlock(
+            number=block.height,
+            hash=block.hash,
+            parent_hash=header.parent_hash,
+            timestamp=header.time_ms // 1000,
+            proposer=header.proposer,
+            state_root=header.state_root,
+            transactions_root=header.transactions_root,
+            receipts_root=header.receipts_root,
+            transaction_hashes=tuple(tx.hash for tx in txs),
+            size=len(block.encode()),
+            gas_limit=self.node.chain.genesis.params.block_gas_limit,
+            gas_used=header.gas_used,
+            base_fee_per_gas=self._base_fee,
+            transactions=(
+                tuple(rpc_transaction(tx, self._base_fee, block, i) for i, tx in enumerate(txs))
+                if full
+                else None
+            ),
+        )
+
+    async def block_by_number(self, number: int, full_transactions: bool) -> RpcBlock | None:
+        block = self.node.chain.block_at(number)
+        return None if block is None else self._rpc_block(block, full_transactions)
+
+    async def block_by_hash(self, block_hash: bytes, full_transactions: bool) -> RpcBlock | None:
+        block = self.node.chain.block_by_hash(block_hash)
+        return None if block is None else self._rpc_block(block, full_transactions)
+
+    def _located(self, tx_hash: bytes) -> tuple[Block, int] | None:
+        loc = self.node.chain.transaction_location(tx_hash)
+        if loc is None:
+            return None
+        height, index = loc
+        block = self.node.chain.block_at(height)
+        if block is None or index >= len(block.transactions):
+            return None
+        return block, index
+
+    async def transaction_by_hash(self, tx_hash: bytes) -> RpcTransaction | None:
+        entry = self.node.mempool.get(tx_hash)
+        if entry is not None:
+            return rpc_transaction(entry.tx, self._base_fee)
+        found = self._located(tx_hash)
+        if found is None:
+            return None
+        block, index = found
+        return rpc_transaction(
+            Transaction.decode(block.transactions[index]), self._base_fee, block, index
+        )
+
+    async def receipt_by_hash(self, tx_hash: bytes) -> RpcReceipt | None:
+        found = self._located(tx_hash)
+        if found is None:
+            return None
+        block, index = found
+        receipts: list[Receipt] | None = self.node.chain.receipts(block.hash)
+        if receipts is None or index >= len(receipts):
+            return None
+        receipt = receipts[index]
+        tx = Transaction.decode(block.transactions[index])
+        created = receipt.created if tx.kind is TxKind.DEPLOY and receipt.created else None
+        return RpcReceipt(
+            transaction_hash=tx.hash,
+            transaction_index=index,
+            block_hash=block.hash,
+            block_number=block.height,
+            sender=tx.sender,
+            to=tx.to or None,
+            success=receipt.status == 1,
+            gas_used=receipt.gas_used,
+            cumulative_gas_used=receipt.cumulative_gas_used,
+            effective_gas_price=min(
+                tx.max_fee_per_gas, self._base_fee + tx.max_priority_fee_per_gas
+            ),
+            tx_type=2,
+            contract_address=created,
+        )
+
+    async def send_raw_transaction(self, raw: bytes) -> bytes:
+        try:
+            return self.node.submit_transaction(raw)
+        except MempoolRejected as exc:
+            raise TransactionRejected(exc.reason) from None
+
+    async def estimate_gas(self, call: CallRequest) -> int:
+        params = self.node.chain.genesis.params
+        tx = Transaction(
+            chain_id=self.node.chain.chain_id,
+            nonce=0,
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=params.base_fee_per_gas,
+            gas_limit=0,
+            to=call.to or b"",
+            value=call.value,
+            data=call.data,
+        )
+        gas = int(intrinsic_gas(tx, params))
+        if call.sender is not None:
+            balance = self.node.chain.state().account(call.sender).balance
+            if balance < call.value + gas * params.base_fee_per_gas:
+                raise TransactionRejected("insufficient funds for gas * price + value")
+        return gas
+
+    async def suggested_priority_fee(self) -> int:
+        return 0
+
+    async def account_proof(self, address: bytes, height: int) -> AccountProof:
+        try:
+            state = self._state(height)
+            account, proof = state.prove_account(address)
+        except (StorageError, ExecutionError) as exc:
+            raise StateUnavailable(height, str(exc)) from None
+        # ivcnet accounts have no code or storage: Ethereum's empty values, as wallets expect.
+        return AccountProof(
+            address=address,
+            nonce=account.nonce,
+            balance=account.balance,
+            code_hash=EMPTY_CODE_HASH,
+            storage_hash=EMPTY_TRIE_ROOT,
+            proof=tuple(proof),
+        )
+
+    async def validators(self, height: int) -> Sequence[ValidatorInfo]:
+        return [
+            ValidatorInfo(v.address, v.bls_public_key, v.power)
+            for v in self.node.chain.genesis.validators
+        ]
+
+    async def peers(self) -> Sequence[PeerInfo]:
+        p2p = self.node.p2p
+        if p2p is None:
+            return []
+        return [PeerInfo(p.peer_id, p.addresses) for p in p2p.peers() if p.connected]
+
+    async def syncing(self) -> SyncStatus:
+        head = self.node.chain.height
+        highest = max(head, self.node.sync.highest_seen)
+        syncing = highest > head + 1
+        return SyncStatus(syncing, self.node.sync.starting_height, head, highest)
+
+    async def status(self) -> NodeStatus:
+        p2p = self.node.p2p
+        return NodeStatus(
+            node_id=p2p.peer_id if p2p is not None else "",
+            moniker=self.node.config.moniker,
+            version=_version(),
+            listen_addresses=tuple(p2p.listen_addrs) if p2p is not None else (),
+            validator_address=self.node.validator_address,
+        )

@@ -1,0 +1,743 @@
+"""The node: chain, mempool, consensus, p2p, block sync and JSON-RPC in one trio nursery.
+
+    node = Node.open(config)          # opens the chain database (LevelDB) and the signer's WAL
+    trio.run(node.run)                # until SIGINT/SIGTERM or cancellation
+
+One task owns consensus: it takes decoded votes, proposals, timeout firings and "start the
+next height" events from one channel, feeds them to the `ConsensusDriver` and acts on its
+outputs (gossip, timers, commit). The value being agreed on is the encoded block; its id is
+the block (header) hash, so a commit certificate names the block hash. Everything else (gossip
+handlers, transaction batching, re-gossip of a stuck height, block sync, the RPC server) runs
+in its own task around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+
+from consensus import (
+    Commit,
+    ConsensusDriver,
+    ConsensusError,
+    Decided,
+    DuplicateVoteEvidence,
+    EvidenceFound,
+    FileSignerStore,
+    Output,
+    PrivValidator,
+    ProposalBundle,
+    ScheduleTimeout,
+    SendProposal,
+    SendVote,
+    SignRefused,
+    TimeoutEvent,
+    Validator,
+    ValidatorSet,
+    Vote,
+    keccak256,
+    verify_commit,
+)
+from execution.chain import Chain, ChainError
+from execution.transition import BlockContext, apply_transaction
+from execution.types.block import Block
+from execution.types.errors import DecodingError, ExecutionError, InvalidTransaction
+from execution.types.receipt import Receipt
+from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
+from node.blocksync import (
+    MAX_BLOCKS,
+    MAX_RESPONSE_BYTES,
+    SyncError,
+    SyncRequest,
+    SyncResponse,
+    verify_synced_block,
+)
+from node.chain_view import NodeChainView
+from node.config import NodeConfig, NodeConfigError
+from node.logs import event
+from node.mempool import Mempool, MempoolRejected
+from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
+from p2p import (
+    PROTOCOL_BLOCKS,
+    TOPIC_EVIDENCE,
+    TOPIC_PROPOSALS,
+    TOPIC_TRANSACTIONS,
+    TOPIC_VOTES,
+    GossipMessage,
+    MalformedBatch,
+    P2PConfig,
+    P2PError,
+    P2PService,
+    decode_tx_batch,
+    open_p2p_service,
+)
+from p2p.txbatch import MAX_TXS_PER_BATCH
+from storage import block_store
+
+logger = logging.getLogger("node")
+
+# A proposal travels as one gossip message (4 MiB limit): leave room for the envelope.
+MAX_BLOCK_BYTES = 3 * 1024 * 1024
+MAX_TX_BATCH_BYTES = 900 * 1024
+# Evidence older than this many blocks is no longer included (and need not be remembered).
+EVIDENCE_MAX_AGE = 100
+# A proposed block may be this far ahead of our clock.
+MAX_CLOCK_DRIFT_MS = 10_000
+EVENT_BUFFER = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class StartHeight:
+    """Start consensus for `height` (after a commit wait, or after block sync)."""
+
+    height: int
+
+
+ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
+
+
+@dataclass
+class SyncProgress:
+    starting_height: int
+    highest_seen: int
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Node:
+    def __init__(
+        self,
+        config: NodeConfig,
+        chain: Chain,
+        validator_key: ValidatorKey | None,
+    ) -> None:
+        self.config = config
+        self.chain = chain
+        self.genesis = chain.genesis
+        self.chain_id = chain.chain_id
+        self.validator_key = validator_key
+        self.validator_address = None if validator_key is None else validator_key.address
+        self._validator_addresses = {v.address for v in self.genesis.validators}
+        base = ValidatorSet(
+            [Validator(v.bls_public_key, v.power) for v in self.genesis.validators],
+            check_keys=False,  # proofs of possession were checked when the genesis was admitted
+        )
+        self._vsets: dict[int, ValidatorSet] = {1: base}
+        self.signer: PrivValidator | None = None
+        self._signer_store: FileSignerStore | None = None
+        if validator_key is not None:
+            self._signer_store = FileSignerStore(config.signer_dir)
+            self.signer = PrivValidator(validator_key.secret_key, self._signer_store)
+        self.driver = ConsensusDriver(
+            self.chain_id,
+            signer=self.signer,
+            get_value=self._get_value,
+            is_valid=self._is_valid,
+            value_hash=self._value_hash,
+            timeouts=config.timeouts,
+        )
+        self.mempool = Mempool(
+            self.chain_id,
+            self.genesis.params,
+            chain.state,
+            lambda h: chain.transaction_location(h) is not None,
+        )
+        self.p2p: P2PService | None = None
+        self.rpc_endpoint: RpcEndpoint | None = None
+        self.sync = SyncProgress(chain.height, chain.height)
+        self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
+        self._evidence_pool: dict[bytes, DuplicateVoteEvidence] = {}
+        self._committed_evidence: set[bytes] = set()
+        self._tx_out: list[bytes] = []
+        self._tx_out_event = trio.Event()
+        self._send: trio.MemorySendChannel[ConsensusEvent]
+        self._receive: trio.MemoryReceiveChannel[ConsensusEvent]
+        self._send, self._receive = trio.open_memory_channel(EVENT_BUFFER)
+        self._nursery: trio.Nursery | None = None
+        self._height_started = time.monotonic()
+        self._sync_wanted = trio.Event()
+        self._scan_committed_evidence()
+
+    # ---- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, config: NodeConfig) -> Node:
+        if not config.genesis_path.exists():
+            raise NodeConfigError(f"{config.genesis_path}: no genesis file in the node home")
+        # The proofs of possession (py_ecc, ~0.3 s each) are checked once: when the database
+        # is created. A database records its genesis hash and refuses any other genesis.
+        fresh = not (config.chain_dir / "CURRENT").exists()
+        try:
+            genesis = Genesis.load(config.genesis_path, verify_keys=fresh)
+        except GenesisError as exc:
+            raise NodeConfigError(str(exc)) from None
+        key: ValidatorKey | None = None
+        if config.validator_key_path.exists():
+            try:
+                loaded = read_key_file(config.validator_key_path)
+            except GenesisError as exc:
+                raise NodeConfigError(str(exc)) from None
+            if not isinstance(loaded, ValidatorKey):
+                raise NodeConfigError(f"{config.validator_key_path}: not a BLS validator key")
+            key = loaded
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            chain = Chain.open(config.chain_dir, genesis)
+        except (ChainError, OSError, ExecutionError) as exc:
+            raise NodeConfigError(f"cannot open the chain in {config.chain_dir}: {exc}") from None
+        try:
+            return cls(config, chain, key)
+        except BaseException:
+            chain.close()
+            raise
+
+    def close(self) -> None:
+        if self._signer_store is not None:
+            self._signer_store.close()
+        self.chain.close()
+
+    # ---- validator sets -----------------------------------------------------------------
+    def validator_set(self, height: int) -> ValidatorSet:
+        """The set (with proposer priorities) of `height`; the genesis set never changes."""
+        if height < 1:
+            raise ValueError("no validator set below height 1")
+        cached = self._vsets.get(height)
+        if cached is not None:
+            return cached
+        start = max(h for h in self._vsets if h <= height)
+        vset = self._vsets[start]
+        for h in range(start + 1, height + 1):
+            vset = vset.next_height()
+            if h % 256 == 0 or h >= height - 2:
+                self._vsets[h] = vset
+        # Keep the cache small: every 256th height plus the recent ones.
+        for h in [h for h in self._vsets if h % 256 and h < height - 4 and h != 1]:
+            del self._vsets[h]
+        return vset
+
+    # ---- values: blocks -----------------------------------------------------------------
+    def _decode(self, value: bytes) -> Block | None:
+        key = keccak256(value)
+        if key in self._decoded:
+            return self._decoded[key]
+        try:
+            block: Block | None = Block.decode(value)
+        except DecodingError:
+            block = None
+        self._decoded[key] = block
+        while len(self._decoded) > 32:
+            self._decoded.popitem(last=False)
+        return block
+
+    def _value_hash(self, value: bytes) -> bytes:
+        block = self._decode(value)
+        # Undecodable bytes get a hash no real block has; is_valid rejects them anyway.
+        return keccak256(value) if block is None else block.hash
+
+    def _get_value(self, height: int) -> bytes:
+        started = time.perf_counter()
+        proposer = self.validator_address or b"\x00" * 20
+        head = self.chain.head
+        time_ms = max(_now_ms(), head.header.time_ms + 1)
+        last_commit = b""
+        if self.chain.height >= 1:
+            last_commit = self.chain.commit_at(self.chain.height) or b""
+        evidence = self._evidence_for_block(self.chain.height + 1)
+        txs = self._select_transactions(self.chain.height + 1, proposer)
+        try:
+            block = self.chain.build_block(txs, proposer, time_ms, last_commit, evidence)
+        except ExecutionError as exc:
+            event(logger, "build_failed", logging.ERROR, height=height, error=str(exc))
+            block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
+        value = block.encode()
+        self._decoded[keccak256(value)] = block
+        event(
+            logger,
+            "proposal_built",
+            height=block.height,
+            txs=len(txs),
+            bytes=len(value),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return value
+
+    def _select_transactions(self, height: int, proposer: bytes) -> list[bytes]:
+        """Mempool order, dry-run on a copy of the head state: only what applies goes in."""
+        state = self.chain.state()
+        params = self.genesis.params
+        ctx = BlockContext(self.chain_id, height, proposer, params)
+        out: list[bytes] = []
+        gas = 0
+        size = 0
+        failed: list[bytes] = []
+        for entry in self.mempool.ordered():
+            if len(out) >= self.config.max_block_txs:
+                break
+            if gas + entry.tx.gas_limit > params.block_gas_limit:
+                continue
+            if size + len(entry.raw) > MAX_BLOCK_BYTES - 64 * 1024:
+                break
+            try:
+                used, _, _ = apply_transaction(state, entry.tx, ctx)
+            except (InvalidTransaction, ExecutionError):
+                failed.append(entry.tx.hash)
+                continue
+            gas += used
+            size += len(entry.raw)
+            out.append(entry.raw)
+        for tx_hash in failed:
+            self.mempool.remove(tx_hash)
+        return out
+
+    def _is_valid(self, value: bytes) -> bool:
+        block = self._decode(value)
+        if block is None:
+            event(logger, "proposal_invalid", logging.WARNING, reason="undecodable")
+            return False
+        reason = self._invalid_reason(block)
+        if reason is not None:
+            event(logger, "proposal_invalid", logging.WARNING, height=block.height, reason=reason)
+            return False
+        return True
+
+    def _invalid_reason(self, block: Block) -> str | None:
+        header = block.header
+        height = header.height
+        if height != self.chain.height + 1:
+            return f"height {height}, expected {self.chain.height + 1}"
+        # Rule: the proposer named in the header (who gets the tips) is a validator.
+        if header.proposer not in self._validator_addresses:
+            return "proposer is not a validator"
+        # Rule: a block time is not far ahead of our clock (it must also increase: chain).
+        if header.time_ms > _now_ms() + MAX_CLOCK_DRIFT_MS:
+            return "block time is in the future"
+        # Rule: the block carries the commit certificate of its parent (none at height 1).
+        if height == 1:
+            if block.last_commit != b"":
+                return "height 1 carries no last commit"
+        else:
+            try:
+                commit = Commit.decode(block.last_commit)
+                verify_commit(
+                    commit,
+                    self.validator_set(height - 1),
+                    self.chain_id,
+                    height=height - 1,
+                    block_hash=header.parent_hash,
+                )
+            except ConsensusError as exc:
+                return f"last commit: {exc}"
+        # Rule: evidence is verifiable, recent, new, and not repeated.
+        seen: set[bytes] = set()
+        for raw in block.evidence:
+            try:
+                ev = DuplicateVoteEvidence.decode(raw)
+                h = ev.hash()
+                if h in seen or h in self._committed_evidence:
+                    return "evidence already committed"
+                seen.add(h)
+                if not height - EVIDENCE_MAX_AGE <= ev.height < height:
+                    return "evidence height out of range"
+                ev.verify(self.validator_set(ev.height), self.chain_id)
+            except ConsensusError as exc:
+                return f"evidence: {exc}"
+        try:
+            self.chain.check_block(block)
+        except ExecutionError as exc:
+            return f"execution: {exc}"
+        return None
+
+    # ---- evidence -----------------------------------------------------------------------
+    def _scan_committed_evidence(self) -> None:
+        for h in range(max(1, self.chain.height - EVIDENCE_MAX_AGE), self.chain.height + 1):
+            block = self.chain.block_at(h)
+            if block is not None:
+                self._committed_evidence.update(keccak256(raw) for raw in block.evidence)
+
+    def _evidence_for_block(self, height: int) -> tuple[bytes, ...]:
+        out = []
+        for h, ev in list(self._evidence_pool.items()):
+            if h in self._committed_evidence or ev.height < height - EVIDENCE_MAX_AGE:
+                del self._evidence_pool[h]
+            elif ev.height < height:
+                out.append(ev.encode())
+        return tuple(out[:16])
+
+    def _add_evidence(self, ev: DuplicateVoteEvidence) -> bool:
+        h = ev.hash()
+        if h in self._evidence_pool or h in self._committed_evidence:
+            return False
+        if ev.height > self.chain.height + 1 or ev.height < self.chain.height - EVIDENCE_MAX_AGE:
+            return False
+        try:
+            ev.verify(self.validator_set(ev.height), self.chain_id)
+        except ConsensusError:
+            return False
+        self._evidence_pool[h] = ev
+        event(logger, "evidence", height=ev.height, validator=ev.validator_index, hash=h.hex())
+        return True
+
+    # ---- committing ---------------------------------------------------------------------
+    def _commit(self, block: Block, commit: Commit, source: str) -> bool:
+        """Apply a decided (or synced) block; False if the chain already moved past it."""
+        if block.height != self.chain.height + 1:
+            return False
+        started = time.perf_counter()
+        receipts: list[Receipt] = self.chain.commit_block(block, commit.encode())
+        self.mempool.update([r.tx_hash for r in receipts])
+        for raw in block.evidence:
+            self._committed_evidence.add(keccak256(raw))
+        event(
+            logger,
+            "commit",
+            height=block.height,
+            round=commit.round,
+            hash=block.hash.hex(),
+            txs=len(block.transactions),
+            evidence=len(block.evidence),
+            source=source,
+            mempool=len(self.mempool),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return True
+
+    def submit_transaction(self, raw: bytes) -> bytes:
+        """Admit a transaction from RPC and queue it for gossip; raise MempoolRejected."""
+        entry = self.mempool.add(raw)
+        self._tx_out.append(entry.raw)
+        self._tx_out_event.set()
+        return bytes(entry.tx.hash)
+
+    # ---- running ------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run until SIGINT/SIGTERM (or cancellation), then close everything."""
+        config = self.config
+        p2p_config = P2PConfig(
+            home=config.p2p_home,
+            listen_host=config.p2p_host,
+            listen_port=config.p2p_port,
+            persistent_peers=config.peers,
+        )
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._watch_signals, nursery.cancel_scope)
+                async with open_p2p_service(p2p_config) as p2p:
+                    self.p2p = p2p
+                    self._attach_p2p(p2p)
+                    rpc_config = RpcConfig(host=config.rpc_host, port=config.rpc_port)
+                    self.rpc_endpoint = await nursery.start(
+                        serve_rpc, rpc_config, NodeChainView(self)
+                    )
+                    event(
+                        logger,
+                        "started",
+                        height=self.chain.height,
+                        peer_id=p2p.peer_id,
+                        p2p=p2p.listen_addrs,
+                        rpc=self.rpc_endpoint.url,
+                        validator=None
+                        if self.validator_address is None
+                        else self.validator_address.hex(),
+                    )
+                    async with trio.open_nursery() as inner:
+                        inner.start_soon(self._consensus_loop)
+                        inner.start_soon(self._tx_gossip_loop)
+                        inner.start_soon(self._regossip_loop)
+                        inner.start_soon(self._sync_loop)
+        finally:
+            event(logger, "stopped", height=self.chain.height)
+
+    async def _watch_signals(self, scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                event(logger, "signal", signal=signal.Signals(signum).name)
+                scope.cancel()
+                return
+
+    def _attach_p2p(self, p2p: P2PService) -> None:
+        p2p.subscribe(TOPIC_VOTES, self._on_vote_message)
+        p2p.subscribe(TOPIC_PROPOSALS, self._on_proposal_message)
+        p2p.subscribe(TOPIC_EVIDENCE, self._on_evidence_message)
+        p2p.subscribe(TOPIC_TRANSACTIONS, self._on_tx_message)
+        p2p.register_handler(PROTOCOL_BLOCKS, self._serve_blocks)
+
+    def _deliver(self, ev: ConsensusEvent) -> None:
+        try:
+            self._send.send_nowait(ev)
+        except trio.WouldBlock:
+            event(logger, "consensus_queue_full", logging.WARNING)
+
+    def _note_height(self, height: int) -> None:
+        if height > self.sync.highest_seen:
+            self.sync.highest_seen = height
+        if height > self.chain.height + 1:
+            self._sync_wanted.set()
+
+    async def _on_vote_message(self, msg: GossipMessage) -> None:
+        try:
+            vote = Vote.decode(msg.data)
+        except ConsensusError:
+            self._report(msg)
+            return
+        self._note_height(vote.height - 1)
+        self._deliver(vote)
+
+    async def _on_proposal_message(self, msg: GossipMessage) -> None:
+        try:
+            bundle = ProposalBundle.decode(msg.data)
+        except ConsensusError:
+            self._report(msg)
+            return
+        self._note_height(bundle.height - 1)
+        self._deliver(bundle)
+
+    async def _on_evidence_message(self, msg: GossipMessage) -> None:
+        try:
+            ev = DuplicateVoteEvidence.decode(msg.data)
+        except ConsensusError:
+            self._report(msg)
+            return
+        self._add_evidence(ev)
+
+    async def _on_tx_message(self, msg: GossipMessage) -> None:
+        try:
+            raws = decode_tx_batch(msg.data)
+        except MalformedBatch:
+            self._report(msg)
+            return
+        for raw in raws:
+            # Stale or already known transactions are normal under gossip.
+            with contextlib.suppress(MempoolRejected):
+                self.mempool.add(raw)
+            await trio.lowlevel.checkpoint()
+
+    def _report(self, msg: GossipMessage) -> None:
+        if self.p2p is not None:
+            with contextlib.suppress(P2PError):
+                self.p2p.report_peer(msg.from_peer)
+
+    # ---- consensus ----------------------------------------------------------------------
+    async def _consensus_loop(self) -> None:
+        await self._handle(self._start_outputs(self.chain.height + 1))
+        async for ev in self._receive:
+            try:
+                if isinstance(ev, Vote):
+                    outputs = self.driver.on_vote(ev)
+                elif isinstance(ev, ProposalBundle):
+                    outputs = self.driver.on_proposal(ev)
+                elif isinstance(ev, TimeoutEvent):
+                    outputs = self.driver.on_timeout(ev)
+                else:
+                    if ev.height != self.chain.height + 1 or ev.height == self.driver.height:
+                        continue
+                    outputs = self._start_outputs(ev.height)
+            except ConsensusError as exc:
+                event(logger, "consensus_error", logging.ERROR, error=str(exc))
+                continue
+            await self._handle(outputs)
+
+    def _start_outputs(self, height: int) -> list[Output]:
+        self._height_started = time.monotonic()
+        event(logger, "height_start", logging.DEBUG, height=height)
+        return self.driver.start_height(height, self.validator_set(height))
+
+    async def _handle(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            if isinstance(out, SendVote):
+                await self._publish(TOPIC_VOTES, out.vote.encode())
+            elif isinstance(out, SendProposal):
+                await self._publish(TOPIC_PROPOSALS, out.bundle.encode())
+            elif isinstance(out, ScheduleTimeout):
+                self._spawn(self._fire_timeout, out)
+            elif isinstance(out, Decided):
+                self._on_decided(out)
+            elif isinstance(out, EvidenceFound):
+                if self._add_evidence(out.evidence):
+                    await self._publish(TOPIC_EVIDENCE, out.evidence.encode())
+            elif isinstance(out, SignRefused):
+                event(logger, "sign_refused", logging.WARNING, reason=out.reason)
+
+    async def _publish(self, topic: str, data: bytes) -> None:
+        if self.p2p is None:
+            return
+        try:
+            await self.p2p.publish(topic, data)
+        except (P2PError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            event(logger, "publish_failed", logging.WARNING, topic=topic, error=repr(exc))
+
+    def _spawn(self, fn: Callable[..., Awaitable[None]], *args: object) -> None:
+        if self._nursery is None:
+            raise RuntimeError("the node is not running")
+        self._nursery.start_soon(fn, *args)
+
+    async def _fire_timeout(self, t: ScheduleTimeout) -> None:
+        await trio.sleep(t.duration)
+        self._deliver(TimeoutEvent(t.step, t.height, t.round))
+
+    def _on_decided(self, d: Decided) -> None:
+        block = self._decode(d.value)
+        if block is None:  # cannot happen: only valid values are decided
+            event(logger, "decided_undecodable", logging.ERROR, height=d.height)
+            return
+        try:
+            committed = self._commit(block, d.commit, "consensus")
+        except ExecutionError as exc:
+            event(logger, "commit_failed", logging.ERROR, height=d.height, error=str(exc))
+            return
+        if committed:
+            self._schedule_next(self.chain.height + 1)
+
+    def _schedule_next(self, height: int) -> None:
+        """Start `height` once the block interval since the previous start has passed."""
+        delay = max(0.0, self._height_started + self.config.block_interval - time.monotonic())
+        self._spawn(self._start_later, height, delay)
+
+    async def _start_later(self, height: int, delay: float) -> None:
+        await trio.sleep(delay)
+        self._deliver(StartHeight(height))
+
+    async def _regossip_loop(self) -> None:
+        """Re-send our own messages of a height that is not moving (lost or missed gossip)."""
+        last = (-1, -1)
+        while True:
+            await trio.sleep(self.config.regossip_interval)
+            now = (self.driver.height, self.driver.core.round)
+            if now == last and self.driver.height == self.chain.height + 1:
+                for msg in self.driver.own_messages():
+                    if isinstance(msg, SendVote):
+                        await self._publish(TOPIC_VOTES, msg.vote.encode())
+                    else:
+                        await self._publish(TOPIC_PROPOSALS, msg.bundle.encode())
+            last = now
+
+    # ---- transactions -------------------------------------------------------------------
+    async def _tx_gossip_loop(self) -> None:
+        while True:
+            await self._tx_out_event.wait()
+            self._tx_out_event = trio.Event()
+            await trio.sleep(self.config.tx_batch_interval)
+            pending, self._tx_out = self._tx_out, []
+            while pending:
+                batch: list[bytes] = []
+                size = 0
+                while pending and len(batch) < MAX_TXS_PER_BATCH:
+                    if batch and size + len(pending[0]) > MAX_TX_BATCH_BYTES:
+                        break
+                    size += len(pending[0])
+                    batch.append(pending.pop(0))
+                if self.p2p is not None:
+                    try:
+                        await self.p2p.publish_transactions(batch)
+                    except P2PError as exc:
+                        event(logger, "publish_failed", logging.WARNING, error=repr(exc))
+
+    # ---- block sync ---------------------------------------------------------------------
+    async def _serve_blocks(self, peer: str, payload: bytes) -> bytes:
+        req = SyncRequest.decode(payload)  # a SyncError becomes the peer's RemoteError
+        head = self.chain.height
+        items: list[tuple[bytes, bytes]] = []
+        size = 0
+        for h in range(max(req.from_height, 1), min(head, req.from_height + req.count - 1) + 1):
+            block_hash = block_store.hash_at(self.chain.db, h)
+            raw = None if block_hash is None else block_store.block_bytes(self.chain.db, block_hash)
+            commit = self.chain.commit_at(h)
+            if raw is None or commit is None:
+                break
+            if items and size + len(raw) > MAX_RESPONSE_BYTES:
+                break
+            size += len(raw) + len(commit)
+            items.append((raw, commit))
+        return SyncResponse(head, tuple(items)).encode()
+
+    async def _sync_loop(self) -> None:
+        while True:
+            with trio.move_on_after(self.config.sync_interval):
+                await self._sync_wanted.wait()
+            self._sync_wanted = trio.Event()
+            p2p = self.p2p
+            if p2p is None:
+                continue
+            heads: dict[str, int] = {}
+            for status in p2p.peers():
+                if not status.connected or status.banned:
+                    continue
+                try:
+                    answer = await p2p.request(
+                        status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
+                    )
+                    heads[status.peer_id] = SyncResponse.decode(answer).head_height
+                except (P2PError, SyncError):
+                    continue
+            if not heads:
+                continue
+            best_peer = max(heads, key=lambda p: heads[p])
+            best = heads[best_peer]
+            self.sync.highest_seen = max(self.sync.highest_seen, best)
+            behind = best - self.chain.height
+            stuck = time.monotonic() - self._height_started
+            grace = self.config.block_interval + self.config.timeouts.propose
+            if behind >= 2 or (behind == 1 and stuck > grace):
+                await self._sync_from(best_peer, best)
+
+    async def _sync_from(self, peer: str, target: int) -> None:
+        if self.p2p is None:
+            return
+        self.sync.starting_height = self.chain.height
+        event(logger, "sync_start", height=self.chain.height, target=target, peer=peer)
+        progressed = False
+        while self.chain.height < target:
+            start = self.chain.height + 1
+            try:
+                answer = await self.p2p.request(
+                    peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
+                )
+                response = SyncResponse.decode(answer)
+            except (P2PError, SyncError) as exc:
+                event(logger, "sync_failed", logging.WARNING, peer=peer, error=str(exc))
+                break
+            if not response.blocks:
+                break
+            height = start
+            for raw_block, raw_commit in response.blocks:
+                if height != self.chain.height + 1:
+                    break  # consensus committed meanwhile
+                try:
+                    block, commit = verify_synced_block(
+                        raw_block, raw_commit, height, self.validator_set(height), self.chain_id
+                    )
+                    self._commit(block, commit, "sync")
+                except (SyncError, ExecutionError) as exc:
+                    event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
+                    if self.p2p is not None:
+                        self._report_peer_id(peer)
+                    return
+                progressed = True
+                height += 1
+                await trio.lowlevel.checkpoint()
+        event(logger, "sync_done", height=self.chain.height)
+        if progressed:
+            self._height_started = time.monotonic()
+            self._deliver(StartHeight(self.chain.height + 1))
+
+    def _report_peer_id(self, peer: str) -> None:
+        if self.p2p is not None:
+            with contextlib.suppress(P2PError):
+                self.p2p.report_peer(peer)
+
+
+def run_node(config: NodeConfig) -> None:
+    """Open the node in `config.home` and run it until a signal; always close the database."""
+    node = Node.open(config)
+    try:
+        trio.run(node.run)
+    finally:
+        node.close()
