@@ -38,6 +38,7 @@ __all__ = [
     "e_pow",
     "e_powers",
     "e_sub",
+    "gather_columns",
     "mat_dot_ext",
     "powers",
     "to64",
@@ -45,17 +46,119 @@ __all__ = [
 
 _P64 = np.uint64(P)
 
+# Montgomery arithmetic with R = 2^32 inside the kernels below: mm(x, y * R) = x * y for
+# canonical x, and the reduction needs no division (a uint64 `%` by p costs ~10 ns in numba).
+_R = (1 << 32) % P
+_R2 = (1 << 64) % P
+_MU = (-pow(P, -1, 1 << 32)) % (1 << 32)
+
+
+@nb.njit(inline="always", cache=True)
+def _mm(a: np.uint64, b: np.uint64) -> np.uint64:
+    t = a * b
+    m = ((t & np.uint64(0xFFFFFFFF)) * np.uint64(_MU)) & np.uint64(0xFFFFFFFF)
+    u = (t + m * np.uint64(P)) >> np.uint64(32)
+    return u - np.uint64(P) if u >= np.uint64(P) else u
+
+
+@nb.njit(inline="always", cache=True)
+def _ma(a: np.uint64, b: np.uint64) -> np.uint64:
+    s = a + b
+    return s - np.uint64(P) if s >= np.uint64(P) else s
+
+
+def to_monty(a: npt.ArrayLike) -> U64:
+    """a * 2^32 mod p (the form the kernels' second operands take)."""
+    return (to64(a) * np.uint64(_R)) % _P64  # type: ignore[no-any-return]
+
 
 def to64(a: npt.ArrayLike) -> U64:
     return np.asarray(a, dtype=np.uint64)
 
 
+@nb.njit(cache=True)
+def _b_add_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    for i in range(out.shape[0]):
+        out[i] = _ma(a[i], b[i])
+
+
+@nb.njit(cache=True)
+def _b_sub_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    p = np.uint64(P)
+    for i in range(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x - y if x >= y else x + p - y
+
+
+@nb.njit(cache=True)
+def _b_mul_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    r2 = np.uint64(_R2)
+    for i in range(out.shape[0]):
+        out[i] = _mm(_mm(a[i], b[i]), r2)
+
+
+@nb.njit(cache=True)
+def _b_add_scalar_kernel(a: np.ndarray, y: np.uint64, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    for i in range(out.shape[0]):
+        out[i] = _ma(a[i], y)
+
+
+@nb.njit(cache=True)
+def _b_mul_scalar_kernel(a: np.ndarray, ym: np.uint64, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    for i in range(out.shape[0]):
+        out[i] = _mm(a[i], ym)
+
+
+def _b_kernel(op: int, a: U64, b: U64) -> U64:
+    # Serial on purpose: these are memory-bound, and OpenMP threads on a shared, loaded
+    # machine cost more than they give.
+    n = max(a.shape[0], b.shape[0])
+    out = np.empty(n, dtype=np.uint64)
+    if a.shape[0] == 1 and op != 1:
+        a, b = b, a
+    if b.shape[0] == 1 and a.shape[0] > 1:
+        y = np.uint64(b[0])
+        if op == 0:
+            _b_add_scalar_kernel(a, y, out)
+        elif op == 1:
+            _b_add_scalar_kernel(a, np.uint64((P - int(y)) % P), out)
+        else:
+            _b_mul_scalar_kernel(a, np.uint64(int(y) * _R % P), out)
+        return out
+    if a.shape[0] == 1:  # only for sub: scalar - array
+        a = np.full(n, a[0], dtype=np.uint64)
+    (_b_add_kernel, _b_sub_kernel, _b_mul_kernel)[op](a, b, out)
+    return out
+
+
+def _b_binop(op: int, a: U64, b: U64, fallback: str) -> U64:
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.ndim <= 1 and b.ndim <= 1 and max(a.size, b.size) >= _SMALL_BASE:
+        return _b_kernel(
+            op,
+            np.atleast_1d(a).astype(np.uint64, copy=False),
+            np.atleast_1d(b).astype(np.uint64, copy=False),
+        )
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    if fallback == "add":
+        return (a64 + b64) % _P64  # type: ignore[no-any-return]
+    if fallback == "sub":
+        return (a64 + (_P64 - b64)) % _P64  # type: ignore[no-any-return]
+    return (a64 * b64) % _P64  # type: ignore[no-any-return]
+
+
+_SMALL_BASE = 1024
+
+
 def b_add(a: U64, b: U64) -> U64:
-    return (a + b) % _P64  # type: ignore[no-any-return]
+    return _b_binop(0, a, b, "add")
 
 
 def b_sub(a: U64, b: U64) -> U64:
-    return (a + (_P64 - b)) % _P64  # type: ignore[no-any-return]
+    return _b_binop(1, a, b, "sub")
 
 
 def b_neg(a: U64) -> U64:
@@ -63,7 +166,7 @@ def b_neg(a: U64) -> U64:
 
 
 def b_mul(a: U64, b: U64) -> U64:
-    return (a * b) % _P64  # type: ignore[no-any-return]
+    return _b_binop(2, a, b, "mul")
 
 
 @nb.njit(cache=True)
@@ -133,24 +236,62 @@ def e_from_base(a: U64) -> U64:
     return out
 
 
-def e_mul_base(a: U64, b: U64) -> U64:
+def e_mul_base(a: U64, b: npt.ArrayLike) -> U64:
     return (a * to64(b)[..., None]) % _P64  # type: ignore[no-any-return]
+
+
+@nb.njit(parallel=True, cache=True)
+def _e_mul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    m = max(a.shape[0], b.shape[0])
+    out = np.empty((m, 4), dtype=np.uint64)
+    wr = np.uint64(W * _R % P)
+    r2 = np.uint64(_R2)
+    da = 1 if a.shape[0] > 1 else 0
+    db = 1 if b.shape[0] > 1 else 0
+    for i in nb.prange(m):
+        ia = i * da
+        ib = i * db
+        a0, a1, a2, a3 = a[ia, 0], a[ia, 1], a[ia, 2], a[ia, 3]
+        b0, b1, b2, b3 = b[ib, 0], b[ib, 1], b[ib, 2], b[ib, 3]
+        # Products come out divided by R; one final multiplication by R^2 restores them.
+        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
+        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
+        t = _ma(_mm(a2, b3), _mm(a3, b2))
+        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
+        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
+        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
+        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
+        out[i, 3] = _mm(t, r2)
+    return out
+
+
+_SMALL = 256
 
 
 def e_mul(a: U64, b: U64) -> U64:
     a = to64(a)
     b = to64(b)
-    a0, a1, a2, a3 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    b0, b1, b2, b3 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    if (
+        rows >= _SMALL
+        and (a.shape == shape or a.shape == (4,))
+        and (b.shape == shape or b.shape == (4,))
+    ):
+        a2 = np.ascontiguousarray(a).reshape(-1, 4)
+        b2 = np.ascontiguousarray(b).reshape(-1, 4)
+        return _e_mul_kernel(a2, b2).reshape(shape)  # type: ignore[no-any-return]
+    a0, a1, a2_, a3 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    b0, b1, b2_, b3 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     w = np.uint64(W)
 
     def m(x: U64, y: U64) -> U64:
         return (x * y) % _P64  # type: ignore[no-any-return]
 
-    c0 = (m(a0, b0) + w * ((m(a1, b3) + m(a2, b2) + m(a3, b1)) % _P64)) % _P64
-    c1 = (m(a0, b1) + m(a1, b0) + w * ((m(a2, b3) + m(a3, b2)) % _P64)) % _P64
-    c2 = (m(a0, b2) + m(a1, b1) + m(a2, b0) + w * m(a3, b3)) % _P64
-    c3 = (m(a0, b3) + m(a1, b2) + m(a2, b1) + m(a3, b0)) % _P64
+    c0 = (m(a0, b0) + w * ((m(a1, b3) + m(a2_, b2_) + m(a3, b1)) % _P64)) % _P64
+    c1 = (m(a0, b1) + m(a1, b0) + w * ((m(a2_, b3) + m(a3, b2_)) % _P64)) % _P64
+    c2 = (m(a0, b2_) + m(a1, b1) + m(a2_, b0) + w * m(a3, b3)) % _P64
+    c3 = (m(a0, b3) + m(a1, b2_) + m(a2_, b1) + m(a3, b0)) % _P64
     return np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1)
 
 
@@ -209,10 +350,10 @@ def e_powers(x: U64, n: int) -> U64:
 
 
 @nb.njit(parallel=True, cache=True)
-def _mat_dot_ext_kernel(m: np.ndarray, coeffs: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _mat_dot_ext_kernel(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    # cm holds the coefficients in Montgomery form, so _mm(x, cm) = x * c.
     n, w = m.shape
     out = np.empty((n, 4), dtype=np.uint64)
-    p = np.uint64(P)
     for i in nb.prange(n):
         a0 = np.uint64(0)
         a1 = np.uint64(0)
@@ -220,11 +361,10 @@ def _mat_dot_ext_kernel(m: np.ndarray, coeffs: np.ndarray) -> np.ndarray:  # typ
         a3 = np.uint64(0)
         for j in range(w):
             x = np.uint64(m[i, j])
-            # Each term is < 2^62; reducing every step keeps the sum < 2^63.
-            a0 = (a0 + x * coeffs[j, 0]) % p
-            a1 = (a1 + x * coeffs[j, 1]) % p
-            a2 = (a2 + x * coeffs[j, 2]) % p
-            a3 = (a3 + x * coeffs[j, 3]) % p
+            a0 = _ma(a0, _mm(x, cm[j, 0]))
+            a1 = _ma(a1, _mm(x, cm[j, 1]))
+            a2 = _ma(a2, _mm(x, cm[j, 2]))
+            a3 = _ma(a3, _mm(x, cm[j, 3]))
         out[i, 0] = a0
         out[i, 1] = a1
         out[i, 2] = a2
@@ -232,8 +372,55 @@ def _mat_dot_ext_kernel(m: np.ndarray, coeffs: np.ndarray) -> np.ndarray:  # typ
     return out
 
 
+@nb.njit(parallel=True, cache=True)
+def _mat_dot_ext_cols_kernel(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    # m is column-major: per block of rows, walk each column contiguously while the block's
+    # accumulators stay in cache.
+    n, w = m.shape
+    out = np.empty((n, 4), dtype=np.uint64)
+    block = 512
+    nblocks = (n + block - 1) // block
+    for bi in nb.prange(nblocks):
+        lo = bi * block
+        hi = min(n, lo + block)
+        acc = np.zeros((4, hi - lo), dtype=np.uint64)
+        for j in range(w):
+            c0 = cm[j, 0]
+            c1 = cm[j, 1]
+            c2 = cm[j, 2]
+            c3 = cm[j, 3]
+            for i in range(lo, hi):
+                x = np.uint64(m[i, j])
+                k = i - lo
+                acc[0, k] = _ma(acc[0, k], _mm(x, c0))
+                acc[1, k] = _ma(acc[1, k], _mm(x, c1))
+                acc[2, k] = _ma(acc[2, k], _mm(x, c2))
+                acc[3, k] = _ma(acc[3, k], _mm(x, c3))
+        for i in range(lo, hi):
+            for c in range(4):
+                out[i, c] = acc[c, i - lo]
+    return out
+
+
 def mat_dot_ext(m: npt.NDArray[np.uint32], coeffs: U64) -> U64:
     """Rows of a base matrix (n, w) times an extension vector (w, 4): sum_j m[i, j] * c[j]."""
-    return _mat_dot_ext_kernel(  # type: ignore[no-any-return]
-        np.ascontiguousarray(m), np.ascontiguousarray(coeffs, dtype=np.uint64)
-    )
+    cm = np.ascontiguousarray(to_monty(coeffs))
+    if m.flags.f_contiguous and not m.flags.c_contiguous:
+        return _mat_dot_ext_cols_kernel(m, cm)  # type: ignore[no-any-return]
+    return _mat_dot_ext_kernel(np.ascontiguousarray(m), cm)  # type: ignore[no-any-return]
+
+
+@nb.njit(parallel=True, cache=True)
+def _gather_cols_kernel(m: np.ndarray, idx: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    w = m.shape[1]
+    k = idx.shape[0]
+    out = np.empty((w, k), dtype=np.uint64)
+    for j in nb.prange(w):
+        for i in range(k):
+            out[j, i] = m[idx[i], j]
+    return out
+
+
+def gather_columns(m: npt.NDArray[np.uint32], idx: npt.NDArray[np.int64]) -> U64:
+    """Columns of m at the given rows, transposed: out[j, i] = m[idx[i], j] (uint64)."""
+    return _gather_cols_kernel(m, np.ascontiguousarray(idx, dtype=np.int64))  # type: ignore[no-any-return]

@@ -26,6 +26,7 @@ from execution.stark import lanes as L
 from execution.stark.air.compiled import CompiledAir
 from execution.stark.air.evaluate import (
     DomainInputs,
+    RolledColumns,
     eval_base_nodes,
     evaluate_on_domain,
     fold_on_domain,
@@ -38,7 +39,12 @@ from execution.stark.merkle import MerkleTree
 from execution.stark.ntt import coset_lde, intt, ntt
 from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
-from execution.stark.protocol import preprocessed_data, start_transcript
+from execution.stark.protocol import (
+    OPENING_FIELDS,
+    opening_digest,
+    preprocessed_data,
+    start_transcript,
+)
 
 __all__ = ["prove"]
 
@@ -162,21 +168,21 @@ def _quotient(
     nat = bitrev_permutation(log_n + log_qd)
     qd = 1 << log_qd
 
-    def on_coset(c: _Committed | None) -> tuple[L.U64, L.U64]:
+    def on_coset(c: _Committed | None) -> tuple[L.U64, RolledColumns]:
         if c is None:
             e = np.zeros((0, big), dtype=np.uint64)
-            return e, e
-        cols = _columns(c.lde[:big][nat])
-        return cols, np.roll(cols, -qd, axis=1)
+            return e, RolledColumns(e, qd)
+        cols = L.gather_columns(c.lde, nat)
+        return cols, RolledColumns(cols, qd)
 
     main_c, main_n = on_coset(main)
     prep_c, prep_n = on_coset(prep)
+    perm_c = np.zeros((0, big, 4), dtype=np.uint64)
     if perm is not None:
-        pc, pn = on_coset(perm)
+        pc = L.gather_columns(perm.lde, nat)
         perm_c = pc.reshape(-1, 4, big).transpose(0, 2, 1).copy()
-        perm_n = pn.reshape(-1, 4, big).transpose(0, 2, 1).copy()
-    else:
-        perm_c = perm_n = np.zeros((0, big, 4), dtype=np.uint64)
+        del pc
+    perm_n = RolledColumns(perm_c, qd)
     first, last, trans, inv_zh = _selectors_on_coset(log_n, log_qd)
     inputs = DomainInputs(
         main=main_c,
@@ -326,13 +332,12 @@ def prove(
 
     if check:
         for i, air in enumerate(airs):
-            prep = preps[i]
-            perm = perms[i]
+            prep_i, perm_i = preps[i], perms[i]
             _check_constraints(
                 air,
                 mains[i].on_h,
-                None if prep is None else prep.on_h,
-                None if perm is None else perm.on_h,
+                None if prep_i is None else prep_i.on_h,
+                None if perm_i is None else perm_i.on_h,
                 publics[i],
                 challenges,
                 final_sums[i],
@@ -389,10 +394,9 @@ def prove(
                 vals[f"{name}_next"] = nxt
             else:
                 vals[name] = local
-            for _, v in pts:
-                ch.observe(v.reshape(-1))
             per_matrix.append((com, pts))
         openings.append(per_matrix)
+        ch.observe_digest(opening_digest([vals[k] for k in OPENING_FIELDS]))
         tables.append(
             TableProof(
                 air_digest=air.digest,
@@ -428,17 +432,22 @@ def prove(
             if com is None:
                 continue
             w = com.lde.shape[1]
+            coeffs = L.e_mul(L.e_powers(fri_alpha, w), power[None, :])
+            # The columns at the second point get the next w powers: alpha^w times these.
+            alpha_w = L.e_pow(fri_alpha, w)
+            combined = L.mat_dot_ext(com.lde, coeffs)
+            scale = np.array([1, 0, 0, 0], dtype=np.uint64)
             for p_idx, (z, y) in enumerate(pts):
-                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power[None, :])
-                power = L.e_mul(power, L.e_pow(fri_alpha, w))
-                num = L.mat_dot_ext(com.lde, coeffs)
-                y_sum = L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P
+                y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
+                num = combined if p_idx == 0 else L.e_mul(combined, scale[None, :])
                 num = L.e_sub(num, y_sum[None, :])
                 if p_idx < len(nums):
                     nums[p_idx] = L.e_add(nums[p_idx], num)
                 else:
                     nums.append(num)
                     points.append(z)
+                scale = L.e_mul(scale, alpha_w)
+                power = L.e_mul(power, alpha_w)
         acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
         for num, z in zip(nums, points, strict=True):
             acc = L.e_add(acc, L.e_mul(num, L.e_inv(L.e_sub(x, z[None, :]))))

@@ -20,7 +20,13 @@ from execution.stark.fri import fold_schedule, fri_verify, sample_queries
 from execution.stark.merkle import verify_batch
 from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
-from execution.stark.protocol import combine_ext_columns, preprocessed_data, start_transcript
+from execution.stark.protocol import (
+    OPENING_FIELDS,
+    combine_ext_columns,
+    opening_digest,
+    preprocessed_data,
+    start_transcript,
+)
 
 __all__ = ["verify"]
 
@@ -157,17 +163,7 @@ def verify(
         ch.observe_digest(tp.quotient_root[0])
     zeta = L.to64(ch.sample_ext())
     for tp in proof.tables:
-        for name in (
-            "prep_local",
-            "prep_next",
-            "main_local",
-            "main_next",
-            "perm_local",
-            "perm_next",
-            "quotient",
-        ):
-            arr = getattr(tp, name)
-            ch.observe(arr.reshape(-1))
+        ch.observe_digest(opening_digest([getattr(tp, k) for k in OPENING_FIELDS]))
     for air, tp, pub in zip(airs, proof.tables, publics, strict=True):
         _check_constraints_at_zeta(air, tp, zeta, pub, challenges, alpha)
 
@@ -196,7 +192,7 @@ def verify(
         pd = preps[i]
         g = two_adic_generator(tp.log_n)
         zeta_next = L.e_mul_base(zeta_arr, np.uint64(g))
-        roots = (
+        roots: tuple[tuple[U32 | None, str, bool], ...] = (
             (None if pd is None else pd.tree.root, "prep", True),
             (tp.main_root[0], "main", True),
             (tp.perm_root[0] if len(tp.perm_root) else None, "perm", True),
@@ -209,12 +205,12 @@ def verify(
         )
         inv_pts = [inv[:q], inv[q:]]
         acc = initial.get(log_h, np.zeros((q, 4), dtype=np.uint64))
-        for root, name, two in roots:
-            if root is None:
+        for tree_root, name, two in roots:
+            if tree_root is None:
                 continue
             rows = getattr(tp, f"{name}_rows")
             paths = getattr(tp, f"{name}_paths")
-            if not verify_batch(root, log_h, local_idx, rows, paths):
+            if not verify_batch(tree_root, log_h, local_idx, rows, paths):
                 raise InvalidProof(f"{air.name}: {name} Merkle openings do not verify")
             opened = [L.to64(getattr(tp, f"{name}_local" if two else name))]
             if two:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -26,11 +26,33 @@ __all__ = [
     "ExtOps",
     "NumpyExtOps",
     "PointInputs",
+    "RolledColumns",
     "eval_base_nodes",
     "evaluate_on_domain",
     "fold_at_point",
     "fold_on_domain",
 ]
+
+
+class RolledColumns:
+    """Columns read one trace row ahead, materialized one column at a time when asked for.
+
+    On the quotient coset the next trace row of point k is point k + shift; rolling the whole
+    matrix up front would double the memory of the largest array of the prover.
+    """
+
+    def __init__(self, cols: L.U64, shift: int) -> None:
+        self.cols = cols
+        self.shift = shift
+
+    def __getitem__(self, i: int) -> L.U64:
+        return np.roll(self.cols[i], -self.shift, axis=0)
+
+    def __len__(self) -> int:
+        return len(self.cols)
+
+
+Columns = L.U64 | RolledColumns
 
 
 @dataclass
@@ -41,12 +63,12 @@ class DomainInputs:
     perm/perm_next: (k, N, 4) uint64. Selectors: (N,) uint64.
     """
 
-    main: L.U64
-    main_next: L.U64
-    prep: L.U64
-    prep_next: L.U64
-    perm: L.U64
-    perm_next: L.U64
+    main: Columns
+    main_next: Columns
+    prep: Columns
+    prep_next: Columns
+    perm: Columns
+    perm_next: Columns
     publics: L.U64  # (num_public,)
     challenges: L.U64  # (c, 4)
     final_sum: L.U64  # (4,)
@@ -79,16 +101,16 @@ def _leaf_domain(op: Op, index: int, nxt: bool, d: DomainInputs) -> tuple[object
 
 def _binop(op: Op, a: object, ae: bool, b: object, be: bool) -> object:
     if op == Op.ADD:
-        if ae == be:
-            return (a + b) % L.P  # type: ignore[operator]
+        if not ae and not be:
+            return L.b_add(a, b)  # type: ignore[arg-type]
         return L.e_add(*_promote(a, ae, b, be))
     if op == Op.SUB:
-        if ae == be:
-            return (a + (np.uint64(L.P) - b)) % L.P  # type: ignore[operator]
+        if not ae and not be:
+            return L.b_sub(a, b)  # type: ignore[arg-type]
         return L.e_sub(*_promote(a, ae, b, be))
     # MUL
     if not ae and not be:
-        return (a * b) % L.P  # type: ignore[operator]
+        return L.b_mul(a, b)  # type: ignore[arg-type]
     if ae and be:
         return L.e_mul(a, b)  # type: ignore[arg-type]
     if ae:
@@ -137,18 +159,40 @@ def evaluate_on_domain(
             values[idx] = val
 
 
+_FOLD_BATCH = 32
+
+
 def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int) -> L.U64:
-    """sum_i alpha^i * C_i(x) over the domain, shape (n, 4)."""
+    """sum_i alpha^i * C_i(x) over the domain, shape (n, 4).
+
+    Base-field constraint values are gathered in batches and folded by one matrix-times-vector
+    kernel, which is much cheaper than an extension multiply per constraint.
+    """
     acc = [np.zeros((n, 4), dtype=np.uint64)]
+    batch: list[L.U64] = []
+    batch_idx: list[int] = []
+
+    def flush() -> None:
+        if batch:
+            m = np.empty((n, len(batch)), dtype=np.uint32, order="F")
+            for j, v in enumerate(batch):
+                m[:, j] = v
+            acc[0] = L.e_add(acc[0], L.mat_dot_ext(m, alpha_powers[batch_idx]))
+            batch.clear()
+            batch_idx.clear()
 
     def fold(ci: int, val: object, is_ext: bool) -> None:
         if is_ext:
-            term = L.e_mul(np.broadcast_to(val, (n, 4)), alpha_powers[ci])  # type: ignore[arg-type]
-        else:
-            term = L.e_mul_base(alpha_powers[ci][None, :], np.broadcast_to(val, (n,)))  # type: ignore[arg-type]
-        acc[0] = (acc[0] + term) % L.P
+            term = L.e_mul(np.broadcast_to(cast(L.U64, val), (n, 4)), alpha_powers[ci])
+            acc[0] = L.e_add(acc[0], term)
+            return
+        batch.append(np.broadcast_to(cast(L.U64, val), (n,)))
+        batch_idx.append(ci)
+        if len(batch) == _FOLD_BATCH:
+            flush()
 
     evaluate_on_domain(c, d, n, fold)
+    flush()
     return acc[0]
 
 
