@@ -24,6 +24,7 @@ from execution.zkvm.executor import (
     ExecutionResult,
     Machine,
     execute,
+    warm_up,
 )
 from execution.zkvm.image import image_id, image_id_hex
 from execution.zkvm.layout import DEFAULT_LAYOUT, MemoryLayout
@@ -69,4 +70,5 @@ __all__ = [
     "image_id_hex",
     "load_elf",
     "load_elf_file",
+    "warm_up",
 ]

@@ -115,6 +115,7 @@ def _kernel(
             st[S_AUX] = pc
             break
         if record and tpos >= tcap:
+            st[S_AUX] = 0
             status = ST_BUFFER_FULL
             break
         op = ops[idx]
@@ -296,9 +297,19 @@ def _kernel(
             num = regs[17]
             a0 = regs[10]
             a1 = regs[11]
-            if record and st[S_SYS_POS] >= sy.shape[1]:
-                status = ST_BUFFER_FULL
-                break
+            if record:
+                # Room for this call's table rows, checked before it has any effect so that
+                # the caller can grow the tables and resume at this same ECALL.
+                need_io = 0
+                if num == SYS_READ_INPUT:
+                    need_io = min(a1, inp.shape[0] - st[S_IN_POS])
+                elif num == SYS_WRITE_OUTPUT:
+                    # A longer write fails below with OUTPUT_LIMIT before moving any byte.
+                    need_io = min(a1, out.shape[0] - st[S_OUT_LEN])
+                if st[S_SYS_POS] >= sy.shape[1] or st[S_IO_POS] + need_io > io.shape[1]:
+                    st[S_AUX] = st[S_IO_POS] + need_io
+                    status = ST_BUFFER_FULL
+                    break
             ret = a0
             if num == SYS_HALT:
                 st[S_EXIT] = a0

@@ -25,6 +25,7 @@ DEFAULT_MAX_CYCLES = 1 << 24
 DEFAULT_MAX_OUTPUT = 1 << 20
 DEFAULT_MAX_LOG = 1 << 16
 _FIRST_TRACE_CHUNK = 1 << 16
+_FIRST_IO_CHUNK = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,7 @@ class Machine:
         self.halted = False
         if record_trace:
             self._tr = np.zeros((core.NUM_COLS, max(trace_capacity, 1)), dtype=np.uint32)
-            # Every transferred byte comes from the input or goes to the output: both bounded.
-            self._io = np.zeros((core.IO_COLS, len(self._input) + max_output), dtype=np.uint32)
+            self._io = np.zeros((core.IO_COLS, _FIRST_IO_CHUNK), dtype=np.uint32)
             self._sy = np.zeros((core.SY_COLS, 64), dtype=np.uint32)
         else:
             self._tr = np.zeros((core.NUM_COLS, 0), dtype=np.uint32)
@@ -167,6 +167,11 @@ class Machine:
             grown = np.zeros((core.NUM_COLS, want), dtype=np.uint32)
             grown[:, : self._tr.shape[1]] = self._tr
             self._tr = grown
+        io_needed = int(self._st[core.S_AUX])
+        if io_needed > self._io.shape[1]:
+            grown = np.zeros((core.IO_COLS, max(io_needed, 2 * self._io.shape[1])), dtype=np.uint32)
+            grown[:, : self._io.shape[1]] = self._io
+            self._io = grown
         if self._st[core.S_SYS_POS] >= self._sy.shape[1]:
             grown = np.zeros((core.SY_COLS, self._sy.shape[1] * 2), dtype=np.uint32)
             grown[:, : self._sy.shape[1]] = self._sy
@@ -231,3 +236,18 @@ def execute(
         log=machine.log,
         trace=machine.trace() if record_trace else None,
     )
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's disk cache) both interpreter kernels now, e.g. in an
+    install step, so that the first real run does not pay several seconds of compilation."""
+    from execution.zkvm.asm import halt
+    from execution.zkvm.layout import DEFAULT_LAYOUT
+
+    program = Program(
+        layout=DEFAULT_LAYOUT,
+        entry=DEFAULT_LAYOUT.rom_base,
+        rom=np.array(halt(), dtype=np.uint32),
+        ram_init=(),
+    )
+    execute(program, record_trace=True)

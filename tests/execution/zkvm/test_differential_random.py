@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from execution.zkvm import DEFAULT_LAYOUT, Machine, Program, RamSegment
 from execution.zkvm.asm import b_type, i_type, j_type, li, r_type, s_type, u_type
@@ -168,11 +169,16 @@ def stream_program(seed: int, body_len: int) -> Program:
     )
 
 
-def test_random_streams_match_unicorn(differential: Callable[..., Machine]) -> None:
+GROUPS = 4
+SEEDS_PER_GROUP = 10
+
+
+@pytest.mark.parametrize("group", range(GROUPS))
+def test_random_streams_match_unicorn(group: int, differential: Callable[..., Machine]) -> None:
     executed = 0
-    for seed in range(40):
+    for seed in range(group * SEEDS_PER_GROUP, (group + 1) * SEEDS_PER_GROUP):
         program = stream_program(seed, 4000)
         machine = differential(program, chunk=64, windows=((SCRATCH, SCRATCH_LEN),))
         executed += machine.cycles
-    # The acceptance bar of issue 3: at least 100,000 compared instructions per test run.
-    assert executed >= 100_000, executed
+    # Issue 3 asks for at least 100,000 compared instructions per test run: a quarter here.
+    assert executed >= 100_000 // GROUPS, executed

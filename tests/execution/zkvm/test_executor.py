@@ -270,3 +270,16 @@ def test_trace_operand_columns_are_zero_without_operands(make_program: MakeProgr
     # lui x6 (rs1 field holds immediate bits), jal: no operands
     assert t.rs1_val[2] == 0 and t.rs2_val[2] == 0 and t.rs1_val[3] == 0
     assert t.rs1_val[4] == 77 and t.rs2_val[4] == 0  # addi x8, x5, 1
+
+
+def test_io_table_grows_with_large_input(examples: dict[str, Program]) -> None:
+    data = bytes(range(256)) * 80  # 20,480 bytes: past the first 4,096-entry io chunk
+    result = execute(examples["sha256"], data, record_trace=True)
+    t = result.trace
+    assert t is not None
+    assert t.io.shape == (4, len(data) + 32)
+    assert t.io[2, : len(data)].astype(np.uint8).tobytes() == data
+    assert t.io[2, len(data) :].astype(np.uint8).tobytes() == result.output
+    assert (t.io[3, : len(data)] == 0).all() and (t.io[3, len(data) :] == 1).all()
+    # every io row points at an ECALL step
+    assert set(t.insn[t.io[0]].tolist()) == {0x0000_0073}
