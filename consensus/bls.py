@@ -2,9 +2,10 @@
 
 milagro_bls_binding is the hot path (Sign, Verify, Aggregate, FastAggregateVerify); it uses
 the POP domain-separation tag `BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_`, so its bytes are
-the bytes of py_ecc's `G2ProofOfPossession` (tests check this). py_ecc is only used where
-milagro has no function: key generation from a seed (HKDF, cheap) and proofs of possession
-(once per validator when a validator set is admitted).
+the bytes of py_ecc's `G2ProofOfPossession` (tests check this). KeyGen is the IETF HKDF
+construction written out here (tests compare it with py_ecc's). py_ecc is only used where
+milagro has no function, key validation and proofs of possession (once per validator when a
+validator set is admitted), and is imported on first use: importing it costs about a second.
 
 Every function here takes untrusted bytes: lengths are checked first and a bad point makes the
 verification return False, never raise from inside the binding.
@@ -12,11 +13,12 @@ verification return False, never raise from inside the binding.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
+from typing import Any
 
 import milagro_bls_binding as milagro
-from eth_typing import BLSPubkey, BLSSignature
-from py_ecc.bls.ciphersuites import G2ProofOfPossession as _PyEccPop
 
 from consensus.errors import InvalidSignature
 
@@ -31,11 +33,29 @@ CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 _INFINITY_PUBKEY = b"\xc0" + b"\x00" * (PUBKEY_LEN - 1)
 
 
-def keygen(seed: bytes) -> bytes:
-    """Derive a 32-byte secret key from at least 32 bytes of seed (IETF KeyGen, HKDF)."""
+def _py_ecc() -> Any:
+    from py_ecc.bls.ciphersuites import G2ProofOfPossession
+
+    return G2ProofOfPossession
+
+
+def keygen(seed: bytes, key_info: bytes = b"") -> bytes:
+    """Derive a 32-byte secret key from at least 32 bytes of seed: KeyGen of
+    draft-irtf-cfrg-bls-signature-04 (HKDF-SHA256, L = 48), as py_ecc and Ethereum do."""
     if len(seed) < 32:
         raise ValueError("BLS KeyGen needs a seed of at least 32 bytes")
-    return int(_PyEccPop.KeyGen(seed)).to_bytes(SECRET_KEY_LEN, "big")
+    salt = b"BLS-SIG-KEYGEN-SALT-"
+    sk = 0
+    while sk == 0:
+        salt = hashlib.sha256(salt).digest()
+        prk = hmac.new(salt, seed + b"\x00", hashlib.sha256).digest()
+        info = key_info + (48).to_bytes(2, "big")
+        okm, block = b"", b""
+        for i in range(2):  # ceil(48 / 32) HKDF-Expand blocks
+            block = hmac.new(prk, block + info + bytes([i + 1]), hashlib.sha256).digest()
+            okm += block
+        sk = int.from_bytes(okm[:48], "big") % CURVE_ORDER
+    return sk.to_bytes(SECRET_KEY_LEN, "big")
 
 
 def _check_secret(secret_key: bytes) -> None:
@@ -99,7 +119,7 @@ def key_validate(public_key: bytes) -> bool:
     if len(public_key) != PUBKEY_LEN or public_key == _INFINITY_PUBKEY:
         return False
     try:
-        return bool(_PyEccPop.KeyValidate(BLSPubkey(public_key)))
+        return bool(_py_ecc().KeyValidate(public_key))
     except Exception:
         return False
 
@@ -108,13 +128,13 @@ def pop_prove(secret_key: bytes) -> bytes:
     """Proof of possession of a secret key: required before a key joins a validator set,
     because FastAggregateVerify is forgeable with rogue keys otherwise."""
     _check_secret(secret_key)
-    return bytes(_PyEccPop.PopProve(int.from_bytes(secret_key, "big")))
+    return bytes(_py_ecc().PopProve(int.from_bytes(secret_key, "big")))
 
 
 def pop_verify(public_key: bytes, proof: bytes) -> bool:
     if len(public_key) != PUBKEY_LEN or len(proof) != SIGNATURE_LEN:
         return False
     try:
-        return bool(_PyEccPop.PopVerify(BLSPubkey(public_key), BLSSignature(proof)))
+        return bool(_py_ecc().PopVerify(public_key, proof))
     except Exception:
         return False

@@ -32,6 +32,11 @@ def test_known_answer() -> None:
     assert not bls.verify(KAT_PK, b"\x01" + b"\x00" * 31, KAT_SIG)
 
 
+def test_keygen_matches_py_ecc() -> None:
+    for seed, info in ((b"\x01" * 32, b""), (b"\xab" * 47, b"ivcnet"), (bytes(range(64)), b"")):
+        assert bls.keygen(seed, info) == PyEcc.KeyGen(seed, info).to_bytes(32, "big")
+
+
 def test_secret_to_public_matches_py_ecc() -> None:
     for seed in (b"\x01" * 32, b"\x02" * 32, b"\xff" * 40):
         sk = bls.keygen(seed)
