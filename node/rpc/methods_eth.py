@@ -32,7 +32,8 @@ from node.rpc.hexcodec import (
 from node.rpc.params import Params
 
 # Upper bounds on what one request may make the node do.
-MAX_RAW_TRANSACTION_BYTES = 4 * 1024 * 1024
+# An early bound only: the chain enforces its own, smaller limit (MAX_TX_BYTES, 1 MiB).
+MAX_RAW_TRANSACTION_BYTES = 2 * 1024 * 1024
 MAX_PROOF_STORAGE_KEYS = 256
 MAX_FEE_HISTORY_BLOCKS = 1024
 MAX_REWARD_PERCENTILES = 100
