@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import milagro_bls_binding as milagro
+with warnings.catch_warnings():
+    # Upstream marks the binding deprecated (unmaintained); docs/consensus.md says why it is
+    # still used and how to swap it (this module is its only importer).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import milagro_bls_binding as milagro
 
 from consensus.errors import InvalidSignature
 
