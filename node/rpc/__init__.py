@@ -37,6 +37,7 @@ from node.rpc.errors import (
 from node.rpc.params import Params
 from node.rpc.rejections import GETH_MESSAGES, rejected, rejection_message
 from node.rpc.server import (
+    RpcBindError,
     RpcConfig,
     RpcEndpoint,
     build_app,
@@ -67,6 +68,7 @@ __all__ = [
     "ParseError",
     "PeerInfo",
     "RpcApp",
+    "RpcBindError",
     "RpcBlock",
     "RpcConfig",
     "RpcContext",

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("node.rpc")
 
 
+class RpcBindError(OSError):
+    """The server could not listen on the configured address (in use, not permitted, bad host)."""
+
+
 def default_client_version() -> str:
     try:
         version = metadata.version("ivcnet")
@@ -123,12 +127,38 @@ async def serve_rpc(
     class _Relay:
         """Turns hypercorn's list of bound URLs into our endpoint for the caller."""
 
+        bound = False
+
         def started(self, binds: list[str] | None = None) -> None:
             endpoint = _endpoint_from_binds(binds or [])
             logger.info("JSON-RPC listening on %s", endpoint.url)
+            self.bound = True
             task_status.started(endpoint)
 
-    await serve(app, _hypercorn_config(config), task_status=_Relay(), mode="asgi")  # type: ignore[arg-type]
+    relay = _Relay()
+    try:
+        await serve(app, _hypercorn_config(config), task_status=relay, mode="asgi")  # type: ignore[arg-type]
+    except BaseException as exc:
+        bind_error = None if relay.bound else _first_os_error(exc)
+        if bind_error is None:
+            raise
+        # Binding failed (hypercorn wraps it in nursery exception groups): say where, in one
+        # line the CLI can print.
+        message = bind_error.strerror or str(bind_error)
+        raise RpcBindError(
+            bind_error.errno, f"cannot listen on {config.host}:{config.port}: {message}"
+        ) from exc
+
+
+def _first_os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def _endpoint_from_binds(binds: list[str]) -> RpcEndpoint:

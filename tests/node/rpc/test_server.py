@@ -102,3 +102,11 @@ async def test_open_rpc_server_stops_on_exit(rpc: Any) -> None:
     async with httpx.AsyncClient() as fresh:
         with pytest.raises(httpx.ConnectError):
             await fresh.post(endpoint.url, json=body)
+
+
+async def test_port_in_use_is_one_clear_error(rpc: Any, nursery: trio.Nursery) -> None:
+    from node.rpc import RpcBindError
+
+    with pytest.raises(RpcBindError, match=f"cannot listen on 127.0.0.1:{rpc.endpoint.port}"):
+        await nursery.start(serve_rpc, RpcConfig(port=rpc.endpoint.port), rpc.chain)
+    await rpc.assert_up()
