@@ -97,22 +97,80 @@ def _dif(x: np.ndarray, tw: np.ndarray) -> None:
         _dif_tail8(x, tw)
 
 
+_BLOCK = 1 << 12  # sub-transform size that stays in L1/L2 once the long layers are done
+_CHUNK = _BLOCK >> 1  # butterflies per parallel work item in a long layer
+
+
 @njit(parallel=True, cache=True)
 def _dif_rows(rows: np.ndarray, tw: np.ndarray) -> None:
-    for c in prange(rows.shape[0]):
-        _dif(rows[c], tw)
+    """DIF every row; a single long row is split across threads instead.
+
+    For one row the layers whose butterflies span more than _BLOCK elements run in parallel
+    chunks; after them the row falls apart into independent _BLOCK-sized sub-transforms (the
+    twiddles of a half-size-h layer do not depend on n), which run in parallel and in cache.
+    """
+    m = rows.shape[0]
+    n = rows.shape[1]
+    if m >= 2 or n <= _BLOCK:
+        for c in prange(m):
+            _dif(rows[c], tw)
+        return
+    x = rows[0]
+    h = n >> 1
+    while 2 * h > _BLOCK:
+        nchunks = (n >> 1) // _CHUNK
+        twh = tw[h : 2 * h]
+        for ci in prange(nchunks):
+            b0 = ci * _CHUNK
+            s = (b0 // h) * 2 * h
+            k0 = b0 % h
+            lo = x[s + k0 : s + k0 + _CHUNK]
+            hi = x[s + h + k0 : s + h + k0 + _CHUNK]
+            tws = twh[k0 : k0 + _CHUNK]
+            for k in range(_CHUNK):
+                a = np.uint64(lo[k])
+                b = np.uint64(hi[k])
+                lo[k] = np.uint32(add_mod(a, b))
+                hi[k] = np.uint32(monty_mul(sub_mod(a, b), np.uint64(tws[k])))
+        h >>= 1
+    for bi in prange(n // _BLOCK):
+        _dif(x[bi * _BLOCK : (bi + 1) * _BLOCK], tw)
 
 
 @njit(parallel=True, cache=True)
-def _permute_scale_rows(
-    rows: np.ndarray, out: np.ndarray, rev: np.ndarray, factor_m: np.uint64
+def _bitrev_scale_rows(
+    rows: np.ndarray,
+    out: np.ndarray,
+    rev_k: np.ndarray,
+    rev_m: np.ndarray,
+    k: int,
+    m: int,
+    factor_m: np.uint64,
 ) -> None:
-    n = rows.shape[1]
-    for c in prange(rows.shape[0]):
-        src = rows[c]
-        dst = out[c]
-        for i in range(n):
-            dst[i] = np.uint32(monty_mul(np.uint64(src[rev[i]]), factor_m))
+    """out[c, bitrev(i)] = rows[c, i] * factor, in 2^k x 2^k tiles.
+
+    An index is split as (a: k bits, b: m bits, c: k bits) and bitrev maps it to
+    (rev c, rev b, rev a): for a fixed b the 2^k x 2^k tile reads and writes 2^k short runs that
+    stay in L1, instead of a random gather over the whole row.
+    """
+    nrows = rows.shape[0]
+    nb = 1 << m
+    side = 1 << k
+    for job in prange(nrows * nb):
+        r = job // nb
+        b = job % nb
+        src = rows[r]
+        dst = out[r]
+        rb = rev_m[b] << k
+        bb = b << k
+        for a in range(side):
+            ra = rev_k[a]
+            src_base = (a << (k + m)) | bb
+            dst_base = rb | ra
+            for c in range(side):
+                dst[(rev_k[c] << (k + m)) | dst_base] = np.uint32(
+                    monty_mul(np.uint64(src[src_base | c]), factor_m)
+                )
 
 
 @njit(parallel=True, cache=True)
@@ -229,7 +287,17 @@ def _transform(values: np.ndarray, axis: int, inverse: bool) -> np.ndarray:
     out = np.empty_like(cols)
     with threads_for(cols.size >> 6):
         _dif_rows(cols, _twiddles(log_n, inverse))
-        _permute_scale_rows(cols, out, bit_reverse_indices(log_n), np.uint64(to_monty_int(factor)))
+        k = min(6, log_n // 2)
+        m = log_n - 2 * k
+        _bitrev_scale_rows(
+            cols,
+            out,
+            bit_reverse_indices(k),
+            bit_reverse_indices(m),
+            k,
+            m,
+            np.uint64(to_monty_int(factor)),
+        )
     return np.moveaxis(out.reshape(shape), -1, axis)
 
 
