@@ -268,9 +268,26 @@ def _e_mul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[t
 _SMALL = 256
 
 
+def _e_mul_scalar(a: U64, b: U64) -> U64:
+    # One element each: Python integers beat a dozen numpy calls on 4-element arrays.
+    a0, a1, a2, a3 = (int(x) for x in a)
+    b0, b1, b2, b3 = (int(x) for x in b)
+    return np.array(
+        [
+            (a0 * b0 + W * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+            (a0 * b1 + a1 * b0 + W * (a2 * b3 + a3 * b2)) % P,
+            (a0 * b2 + a1 * b1 + a2 * b0 + W * a3 * b3) % P,
+            (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
+        ],
+        dtype=np.uint64,
+    )
+
+
 def e_mul(a: U64, b: U64) -> U64:
     a = to64(a)
     b = to64(b)
+    if a.shape == (4,) and b.shape == (4,):
+        return _e_mul_scalar(a, b)
     shape = np.broadcast_shapes(a.shape, b.shape)
     rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
     if (
@@ -372,6 +389,29 @@ def _mat_dot_ext_kernel(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # type: i
     return out
 
 
+@nb.njit(cache=True)
+def _mat_dot_ext_serial(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    # cm holds the coefficients in Montgomery form, so _mm(x, cm) = x * c.
+    n, w = m.shape
+    out = np.empty((n, 4), dtype=np.uint64)
+    for i in range(n):
+        a0 = np.uint64(0)
+        a1 = np.uint64(0)
+        a2 = np.uint64(0)
+        a3 = np.uint64(0)
+        for j in range(w):
+            x = np.uint64(m[i, j])
+            a0 = _ma(a0, _mm(x, cm[j, 0]))
+            a1 = _ma(a1, _mm(x, cm[j, 1]))
+            a2 = _ma(a2, _mm(x, cm[j, 2]))
+            a3 = _ma(a3, _mm(x, cm[j, 3]))
+        out[i, 0] = a0
+        out[i, 1] = a1
+        out[i, 2] = a2
+        out[i, 3] = a3
+    return out
+
+
 @nb.njit(parallel=True, cache=True)
 def _mat_dot_ext_cols_kernel(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     # m is column-major: per block of rows, walk each column contiguously while the block's
@@ -405,6 +445,8 @@ def _mat_dot_ext_cols_kernel(m: np.ndarray, cm: np.ndarray) -> np.ndarray:  # ty
 def mat_dot_ext(m: npt.NDArray[np.uint32], coeffs: U64) -> U64:
     """Rows of a base matrix (n, w) times an extension vector (w, 4): sum_j m[i, j] * c[j]."""
     cm = np.ascontiguousarray(to_monty(coeffs))
+    if m.shape[0] * m.shape[1] < 1 << 16:
+        return _mat_dot_ext_serial(np.ascontiguousarray(m), cm)  # type: ignore[no-any-return]
     if m.flags.f_contiguous and not m.flags.c_contiguous:
         return _mat_dot_ext_cols_kernel(m, cm)  # type: ignore[no-any-return]
     return _mat_dot_ext_kernel(np.ascontiguousarray(m), cm)  # type: ignore[no-any-return]
