@@ -103,3 +103,52 @@ __all__ = [
     "two_adic_generator",
     "verify_batch",
 ]
+
+# --- Upper layer: parameters, AIR framework, FRI, prover, verifier, proof format -------------
+# (owned by the STARK upper-layer engineer; the primitives above are owned separately)
+from execution.stark.air import (
+    Air,
+    AirBuilder,
+    AirError,
+    CompiledAir,
+    Expr,
+    compile_air,
+)
+from execution.stark.errors import InvalidProof, ProofFormatError, ProvingError
+from execution.stark.fri import FriProof
+from execution.stark.params import (
+    CONJECTURED,
+    PROFILES,
+    PROVEN,
+    FriParams,
+    ParamsError,
+    profile,
+    security_bits,
+)
+from execution.stark.proof import Proof, TableProof
+from execution.stark.prover import prove
+from execution.stark.verifier import verify
+
+__all__ += [
+    "CONJECTURED",
+    "PROFILES",
+    "PROVEN",
+    "Air",
+    "AirBuilder",
+    "AirError",
+    "CompiledAir",
+    "Expr",
+    "FriParams",
+    "FriProof",
+    "InvalidProof",
+    "ParamsError",
+    "Proof",
+    "ProofFormatError",
+    "ProvingError",
+    "TableProof",
+    "compile_air",
+    "profile",
+    "prove",
+    "security_bits",
+    "verify",
+]
