@@ -31,6 +31,7 @@ from node.rpc.errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    ResponseTooLarge,
     RpcError,
     ServerError,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Params",
     "ParseError",
     "PeerInfo",
+    "ResponseTooLarge",
     "RpcApp",
     "RpcBindError",
     "RpcBlock",

@@ -9,6 +9,9 @@ to answer, or None when nothing is to be answered (only notifications). The spec
 - a request without "id" is a notification and gets no response, even if it fails;
 - a batch of notifications only gets no response at all.
 A batch longer than `max_batch` gets one invalid-request error (as geth answers "batch too large").
+Once a batch's answers pass `max_batch_response_bytes`, its remaining requests are not run and
+each gets -32003 "response too large" (geth's code and words), which bounds the work and memory
+one HTTP request can cost.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from node.rpc.errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    ResponseTooLarge,
     RpcError,
     ServerError,
 )
@@ -74,13 +78,30 @@ def parse_body(body: bytes) -> Any:
         raise ParseError(f"parse error: {detail}"[:200]) from None
 
 
+def _too_large_answer(message: Any) -> str | None:
+    """The answer to a batch entry left unrun because the batch's answers are already too big."""
+    if not isinstance(message, dict):
+        return _error_response(None, InvalidRequest("invalid request: not an object"))
+    if "id" not in message:
+        return None
+    request_id = message["id"] if _valid_id(message["id"]) else None
+    return _error_response(request_id, ResponseTooLarge("response too large"))
+
+
 class Dispatcher:
     """Answers request bodies by calling handlers from a method table."""
 
-    def __init__(self, ctx: RpcContext, methods: MethodTable, max_batch: int) -> None:
+    def __init__(
+        self,
+        ctx: RpcContext,
+        methods: MethodTable,
+        max_batch: int,
+        max_batch_response_bytes: int = 25 * 1024 * 1024,
+    ) -> None:
         self.ctx = ctx
         self.methods = methods
         self.max_batch = max_batch
+        self.max_batch_response_bytes = max_batch_response_bytes
 
     async def handle(self, body: bytes) -> bytes | None:
         try:
@@ -101,10 +122,15 @@ class Dispatcher:
             )
             return _error_response(None, error).encode()
         responses = []
+        size = 0
         for message in batch:
-            response = await self._handle_one(message)
+            if size > self.max_batch_response_bytes:
+                response = _too_large_answer(message)
+            else:
+                response = await self._handle_one(message)
             if response is not None:
                 responses.append(response)
+                size += len(response)
         if not responses:
             return None
         return ("[" + ",".join(responses) + "]").encode()

@@ -4,7 +4,8 @@ Handlers raise these; the dispatcher turns them into error responses. Codes:
 - -32700 parse error, -32600 invalid request, -32601 method not found, -32602 invalid params,
   -32603 internal error (JSON-RPC 2.0 section 5.1);
 - -32000 for a request that was well formed but failed in the chain: a rejected transaction,
-  an unknown block or state (geth uses -32000 for these and wallets match on the message).
+  an unknown block or state (geth uses -32000 for these and wallets match on the message);
+- -32003 for a batch entry left unrun because the batch's answers grew too large (as geth).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_ERROR = -32000
+RESPONSE_TOO_LARGE = -32003
 
 
 class RpcError(Exception):
@@ -60,3 +62,7 @@ class ServerError(RpcError):
     """A well-formed request the chain could not satisfy (code -32000)."""
 
     code = SERVER_ERROR
+
+
+class ResponseTooLarge(RpcError):
+    code = RESPONSE_TOO_LARGE

@@ -68,6 +68,7 @@ class RpcConfig:
     port: int = 8545
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch: int = 1000
+    max_batch_response_bytes: int = 25 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
     client_version: str = field(default_factory=default_client_version)
     keep_alive_timeout: float = 30.0
@@ -96,7 +97,7 @@ def build_app(config: RpcConfig, view: ChainView) -> RpcApp:
         raise ValueError(f"block tags {sorted(clash)} are built in")
     methods = {**default_methods(), **config.extra_methods}
     ctx = RpcContext(view, config.client_version, dict(config.extra_block_tags))
-    dispatcher = Dispatcher(ctx, methods, config.max_batch)
+    dispatcher = Dispatcher(ctx, methods, config.max_batch, config.max_batch_response_bytes)
     return RpcApp(dispatcher, config.max_body_bytes, config.cors_origins)
 
 

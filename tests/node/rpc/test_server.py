@@ -110,3 +110,21 @@ async def test_port_in_use_is_one_clear_error(rpc: Any, nursery: trio.Nursery) -
     with pytest.raises(RpcBindError, match=f"cannot listen on 127.0.0.1:{rpc.endpoint.port}"):
         await nursery.start(serve_rpc, RpcConfig(port=rpc.endpoint.port), rpc.chain)
     await rpc.assert_up()
+
+
+async def test_batch_response_size_cap(rpc: Any, nursery: trio.Nursery) -> None:
+    config = RpcConfig(port=0, max_batch_response_bytes=3000)
+    endpoint = await nursery.start(serve_rpc, config, rpc.chain)
+    batch: list[dict[str, Any]] = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": ["0x0", False]}
+        for i in range(6)
+    ]
+    batch.append({"jsonrpc": "2.0", "method": "eth_chainId"})  # a notification stays silent
+    answers = (await rpc.http.post(endpoint.url, json=batch)).json()
+    assert [a["id"] for a in answers] == list(range(6))
+    ran = [a for a in answers if "result" in a]
+    refused = [a for a in answers if "error" in a]
+    assert 1 <= len(ran) < 6
+    assert answers[: len(ran)] == ran  # the first ones run, the rest are refused
+    assert all(a["error"] == {"code": -32003, "message": "response too large"} for a in refused)
+    await rpc.assert_up()
