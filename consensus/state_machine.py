@@ -323,7 +323,7 @@ class Tendermint:
     def _accept_proposal(self, ev: ProposalEvent) -> bool:
         if not self._in_window(ev.height, ev.round, ev.sender):
             return False
-        # Only proposer(h, r) proposes in round r, and only its first proposal counts.
+        # Only proposer(h, r) proposes in round r (several values only if it equivocates).
         if ev.sender != self._vset.proposer_index(ev.round):
             return False
         if not -1 <= ev.valid_round < ev.round:
@@ -556,6 +556,7 @@ class Tendermint:
         if me is None:
             raise ValueError("only a validator has its own messages to restore")
         top = max(m.round for m in restored)
+        self.round = top  # before counting: votes are only taken within the round window
         step_at_top = Step.PROPOSE
         for m in restored:
             if isinstance(m, RestoredProposal):
@@ -576,7 +577,9 @@ class Tendermint:
                     self.valid_value, self.valid_round = m.value, m.round
             if m.round == top:
                 step_at_top = max(step_at_top, Step(m.vote_type + 1))
-        self.round = top
         self.step = step_at_top
-        if step_at_top == Step.PROPOSE and top not in self._proposals:
+        if step_at_top == Step.PROPOSE:
+            # Our own proposal of `top` is back in place, so rule 22 will prevote it at once;
+            # if it carries a valid round whose polka we no longer hold, the timeout keeps
+            # the round live (OnTimeoutPropose only acts while the step is still propose).
             self._schedule(Step.PROPOSE, out)

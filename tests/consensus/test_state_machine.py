@@ -290,3 +290,36 @@ def test_observer_never_broadcasts(make_vset: Callable[..., ValidatorSet]) -> No
         out += sm.on_vote(VoteEvent(1, 0, PC, IV, s))
     assert not [a for a in out if isinstance(a, BroadcastVote | BroadcastProposal)]
     assert [a for a in out if isinstance(a, Decide)] == [Decide(1, 0, V, IV, (0, 1, 2))]
+
+
+def test_restore_after_proposing_does_not_propose_again(
+    make_vset: Callable[..., ValidatorSet],
+) -> None:
+    from consensus import RestoredProposal
+
+    vset = four(make_vset)
+    # Validator 0 proposes round 0; its get_value would now return something else.
+    sm = Tendermint(my_index=0, get_value=lambda h: W, is_valid=lambda v: True, timeouts=TIMEOUTS)
+    out = sm.start_height(1, vset, [RestoredProposal(0, V, -1)])
+    assert not [a for a in out if isinstance(a, BroadcastProposal)]
+    assert votes_of(out) == [(PV, 0, IV)]  # rule 22 on its own restored proposal
+
+
+def test_restore_resumes_in_the_highest_round(make_vset: Callable[..., ValidatorSet]) -> None:
+    vset = four(make_vset)
+    sm = Tendermint(my_index=ME, get_value=lambda h: W, is_valid=lambda v: True, timeouts=TIMEOUTS)
+    restored = [
+        RestoredVote(0, PV, NIL),
+        RestoredVote(0, PC, NIL),
+        RestoredVote(2, PV, IV),
+        RestoredVote(2, PC, IV, V),
+        RestoredVote(4, PV, NIL),
+    ]
+    out = sm.start_height(1, vset, restored)
+    assert (sm.round, sm.step) == (4, Step.PREVOTE)
+    assert (sm.locked_value, sm.locked_round) == (V, 2)
+    assert not [a for a in out if isinstance(a, BroadcastVote | BroadcastProposal)]
+    # Round 4's nil polka: precommit nil, a new message at a later step.
+    assert votes_of(sm.on_vote(VoteEvent(1, 4, PV, NIL, 0)) + sm.on_vote(VoteEvent(1, 4, PV, NIL, 1))) == [
+        (PC, 4, NIL)
+    ]
