@@ -41,6 +41,10 @@ def _geometric(out: np.ndarray, start_m: np.uint64, ratio_m: np.uint64) -> None:
         x = monty_mul(x, ratio_m)
 
 
+_BLOCK = 1 << 12  # sub-transform size that stays in L1/L2 once the long layers are done
+_CHUNK = _BLOCK >> 1  # butterflies per parallel work item in a long layer
+
+
 @njit(inline="always", cache=True)
 def _bfly(a: np.uint64, b: np.uint64, t: np.uint64) -> tuple[np.uint64, np.uint64]:
     return add_mod(a, b), monty_mul(sub_mod(a, b), t)
@@ -77,8 +81,8 @@ def _dif_tail8(x: np.ndarray, tw: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def _dif(x: np.ndarray, tw: np.ndarray) -> None:
-    """In-place DIF on a contiguous length-n vector; tw[h + k] = w_{2h}^k (Montgomery form)."""
+def _dif_small(x: np.ndarray, tw: np.ndarray) -> None:
+    """In-place DIF of a short vector, layer by layer (the whole vector stays in cache)."""
     n = x.shape[0]
     h = n >> 1
     last = 8 if n >= 8 else 1
@@ -97,8 +101,32 @@ def _dif(x: np.ndarray, tw: np.ndarray) -> None:
         _dif_tail8(x, tw)
 
 
-_BLOCK = 1 << 12  # sub-transform size that stays in L1/L2 once the long layers are done
-_CHUNK = _BLOCK >> 1  # butterflies per parallel work item in a long layer
+@njit(cache=True)
+def _dif(x: np.ndarray, tw: np.ndarray) -> None:
+    """In-place DIF on a contiguous length-n vector; tw[h + k] = w_{2h}^k (Montgomery form).
+
+    The layers whose butterflies span more than _BLOCK elements run over the whole vector; after
+    them the vector falls apart into independent _BLOCK-sized transforms (a half-size-h layer's
+    twiddles do not depend on n), each finished while it sits in L1.
+    """
+    n = x.shape[0]
+    if n <= _BLOCK:
+        _dif_small(x, tw)
+        return
+    h = n >> 1
+    while 2 * h > _BLOCK:
+        twh = tw[h : 2 * h]
+        for s in range(0, n, 2 * h):
+            lo = x[s : s + h]
+            hi = x[s + h : s + 2 * h]
+            for k in range(h):
+                a = np.uint64(lo[k])
+                b = np.uint64(hi[k])
+                lo[k] = np.uint32(add_mod(a, b))
+                hi[k] = np.uint32(monty_mul(sub_mod(a, b), np.uint64(twh[k])))
+        h >>= 1
+    for bi in range(n // _BLOCK):
+        _dif_small(x[bi * _BLOCK : (bi + 1) * _BLOCK], tw)
 
 
 @njit(parallel=True, cache=True)
@@ -134,7 +162,7 @@ def _dif_rows(rows: np.ndarray, tw: np.ndarray) -> None:
                 hi[k] = np.uint32(monty_mul(sub_mod(a, b), np.uint64(tws[k])))
         h >>= 1
     for bi in prange(n // _BLOCK):
-        _dif(x[bi * _BLOCK : (bi + 1) * _BLOCK], tw)
+        _dif_small(x[bi * _BLOCK : (bi + 1) * _BLOCK], tw)
 
 
 @njit(parallel=True, cache=True)

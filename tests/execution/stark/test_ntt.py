@@ -40,6 +40,14 @@ def test_ntt_and_intt_match_galois(log_n: int) -> None:
     np.testing.assert_array_equal(intt(ours), x)
 
 
+def test_single_long_column_split_across_threads() -> None:
+    # One column longer than the kernel's block size takes the layer-parallel path.
+    x = _rand((1 << 14,), seed=21)
+    expected = np.asarray(galois.ntt(x.astype(np.int64), modulus=P), np.uint32)
+    np.testing.assert_array_equal(ntt(x), expected)
+    np.testing.assert_array_equal(intt(expected), x)
+
+
 def test_axis_and_shapes() -> None:
     x = _rand((3, 16, 5), seed=9)
     along1 = ntt(x, axis=1)
