@@ -138,7 +138,10 @@ def verify(
     ch = start_transcript(params, airs, log_ns, publics)
     preps = []
     for air, tp in zip(airs, proof.tables, strict=True):
-        pd = preprocessed_data(air, tp.log_n, lb)
+        try:
+            pd = preprocessed_data(air, tp.log_n, lb)
+        except ValueError as exc:
+            raise InvalidProof(f"{air.name}: no preprocessed columns at this height") from exc
         preps.append(pd)
         if pd is not None:
             ch.observe_digest(pd.tree.root)

@@ -38,7 +38,7 @@ def test_flipping_a_byte_of_any_field_is_rejected(example: str, log_n: int) -> N
     rng = np.random.default_rng(11)
     hit: dict[str, int] = defaultdict(int)
     for name, start, end in spans:
-        for pos in sorted({int(p) for p in rng.integers(start, end, 3)}):
+        for pos in sorted({int(p) for p in rng.integers(start, end, 2)}):
             bad = bytearray(data)
             bad[pos] ^= int(rng.integers(1, 256))
             _rejects(st, bytes(bad))
@@ -124,6 +124,19 @@ def test_proof_for_a_different_air_is_rejected() -> None:
     logup = statement("logup", 8)
     with pytest.raises(InvalidProof):
         verify(logup.airs, logup.publics, proof, FAST)
+
+
+def test_forged_table_height_is_rejected_cleanly() -> None:
+    """A height the fixed (preprocessed) table does not exist at is an InvalidProof."""
+    st = statement("logup", 8)
+    proof = st.prove(FAST)
+    t = proof.tables[1]
+    t.log_n = 9
+    for name in ("prep_paths", "main_paths", "perm_paths", "quotient_paths"):
+        old = getattr(t, name)
+        setattr(t, name, np.concatenate([old, np.zeros_like(old[:, :1])], axis=1))
+    with pytest.raises(InvalidProof):
+        verify(st.airs, st.publics, proof, FAST)
 
 
 def test_proof_under_other_parameters_is_rejected() -> None:
