@@ -26,12 +26,13 @@ from execution.stark.params import profile as fri_profile
 from execution.stark.prover import prove as stark_prove
 from execution.stark.verifier import verify as stark_verify
 from execution.zkproof.air import CPU_PUBLICS, CpuAir, ProgramAir, RangeAir, RegisterAir
-from execution.zkproof.errors import InvalidTaskProof, ZkProofError
+from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
 from execution.zkproof.isa import program_table
 from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest, digest_words
 from execution.zkproof.task import TaskProof
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
 from execution.zkvm.elf_loader import load_elf
+from execution.zkvm.errors import CycleLimitExceeded
 from execution.zkvm.executor import execute
 from execution.zkvm.image import image_id
 from execution.zkvm.program import Program
@@ -126,7 +127,10 @@ def traces_for_run(
     program: Program, input_bytes: bytes, max_cycles: int = 1 << MAX_LOG_CYCLES
 ) -> tuple[ExecutionTrace, Statement, ZkvmTraces, ZkvmAirs]:
     """Execute, refuse what is not constrained, and build the AIR traces (profile unset)."""
-    res = execute(program, input_bytes, max_cycles=max_cycles, record_trace=True)
+    try:
+        res = execute(program, input_bytes, max_cycles=max_cycles, record_trace=True)
+    except CycleLimitExceeded as exc:
+        raise CycleLimitError(max_cycles + 1, max_cycles) from exc
     if res.trace is None:
         raise ZkProofError("internal: executor returned no trace")
     check_supported(program, res.trace)
@@ -197,10 +201,21 @@ def _expected_id(expected: bytes | str | Program) -> bytes:
     return bytes(expected)
 
 
-def verify(proof: TaskProof | bytes, expected_image: bytes | str | Program) -> Statement:
-    """Return the proven statement, or raise InvalidTaskProof naming the failed check."""
+def verify(
+    proof: TaskProof | bytes,
+    expected_image: bytes | str | Program,
+    *,
+    profile: str | None = None,
+) -> Statement:
+    """Return the proven statement, or raise InvalidTaskProof naming the failed check.
+
+    `profile`, when given, is the FRI profile the caller requires (genesis fixes it); a proof
+    made under another profile is rejected.
+    """
     tp = TaskProof.from_bytes(proof) if isinstance(proof, bytes | bytearray) else proof
     st = tp.statement
+    if profile is not None and st.profile != profile:
+        raise InvalidTaskProof(f"proof profile {st.profile!r}, required {profile!r}")
     want = _expected_id(expected_image)
     if st.image_id != want:
         raise InvalidTaskProof("the proof is for another image id")

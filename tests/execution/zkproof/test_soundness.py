@@ -1,0 +1,247 @@
+"""Soundness by attack: false statements, swapped programs, forged traces, flipped bytes.
+
+Forged traces are built by a test-only mutator on the executor's trace (or on the AIR trace),
+then proven by the honest prover with its constraint check turned off; the verifier must reject
+every such proof.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from zkproof_cases import INPUT, Honest
+
+from execution.stark.params import profile
+from execution.zkproof import (
+    InvalidTaskProof,
+    Statement,
+    TaskProof,
+    ZkProofError,
+    build_traces,
+    prove_traces,
+    traces_for_run,
+    verify,
+)
+from execution.zkproof.air import cpu_col
+from execution.zkproof.samples import fib_loop_program
+from execution.zkproof.task import program_to_bytes
+from execution.zkvm import decoder as D
+from execution.zkvm import image_id_hex
+from execution.zkvm.program import Program
+from execution.zkvm.trace import ExecutionTrace
+
+PARAMS = profile("conjectured")
+
+
+def _rejects(proof: TaskProof | bytes, program: Program) -> InvalidTaskProof:
+    with pytest.raises(InvalidTaskProof) as exc:
+        verify(proof, program)
+    return exc.value
+
+
+def _with_statement(h: Honest, **changes: object) -> TaskProof:
+    st = replace(h.proof.statement, **changes)  # type: ignore[arg-type]
+    return TaskProof(st, h.proof.program, h.proof.stark)
+
+
+# -- claimed statements that differ from the run ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exit_code": 1},
+        {"cycles": 192},
+        {"cycles": 194},
+        {"output": b"\x01"},
+        {"input_digest": b"\x00" * 32},
+        {"profile": "proven"},
+    ],
+    ids=["exit_code", "cycles-1", "cycles+1", "output", "input", "profile"],
+)
+def test_relabelled_statement_is_rejected(honest: Honest, changes: dict[str, object]) -> None:
+    _rejects(_with_statement(honest, **changes), honest.program)
+
+
+def _forge_statement(h: Honest, **changes: object) -> TaskProof:
+    """Prove the honest traces under a false statement (public values) without the check."""
+    _, st, traces, airs = traces_for_run(h.program, INPUT)
+    false_st = replace(st, profile=PARAMS.name, **changes)  # type: ignore[arg-type]
+    return prove_traces(airs, traces, false_st, h.program, PARAMS, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "changes", [{"exit_code": 7}, {"cycles": 192}], ids=["exit_code", "cycles"]
+)
+def test_proof_of_a_false_statement_is_rejected(honest: Honest, changes: dict[str, object]) -> None:
+    _rejects(_forge_statement(honest, **changes), honest.program)
+
+
+# -- program A's proof presented for program B ----------------------------------------------
+
+
+def test_proof_for_another_program_is_rejected(honest: Honest) -> None:
+    other = fib_loop_program(21)
+    err = _rejects(honest.data, other)
+    assert "image id" in err.reason
+    # Swap in B's program and image id: the STARK proof was made over A's program table.
+    st = replace(honest.proof.statement, image_id=bytes.fromhex(image_id_hex(other)))
+    err = _rejects(TaskProof(st, other, honest.proof.stark), other)
+    assert "STARK" in err.reason
+
+
+# -- forged execution traces ----------------------------------------------------------------
+
+
+def _run(h: Honest) -> tuple[ExecutionTrace, Statement]:
+    trace, st, _, _ = traces_for_run(h.program, INPUT)
+    return trace, replace(st, profile=PARAMS.name)
+
+
+def _ops(h: Honest, trace: ExecutionTrace) -> np.ndarray:
+    idx = (trace.pc.astype(np.int64) - h.program.layout.rom_base) // 4
+    return h.program.decoded.op[idx]
+
+
+def _prove_forged(h: Honest, trace: ExecutionTrace, st: Statement) -> TaskProof:
+    _, _, _, airs = traces_for_run(h.program, INPUT)
+    table = airs.program_air.preprocessed_trace(airs.program_air.log_height)
+    traces = build_traces(h.program, table, trace)
+    # The honest prover's own check must catch the forgery...
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, traces, st, h.program, PARAMS)
+    # ...and a proof made without the check must not verify.
+    return prove_traces(airs, traces, st, h.program, PARAMS, check=False)
+
+
+def _mutated(
+    trace: ExecutionTrace, steps: np.ndarray, syscalls: np.ndarray | None = None
+) -> ExecutionTrace:
+    return ExecutionTrace(
+        steps=steps,
+        io=trace.io,
+        syscalls=trace.syscalls if syscalls is None else syscalls,
+        final_ram=trace.final_ram,
+    )
+
+
+def test_wrong_alu_result_is_rejected(honest: Honest) -> None:
+    trace, st = _run(honest)
+    steps = trace.steps.copy()
+    i = int(np.nonzero(_ops(honest, trace) == D.ADD)[0][3])
+    steps[4, i] += 1  # the ADD writes its sum plus one
+    _rejects(_prove_forged(honest, _mutated(trace, steps), st), honest.program)
+
+
+@pytest.mark.slow
+def test_wrong_register_write_read_back_is_rejected(honest: Honest) -> None:
+    # The forged value is also what the next instruction reads: the ADDI after the call copies
+    # x8, so the register bus is consistent and only the write rule can catch it.
+    trace, st = _run(honest)
+    steps = trace.steps.copy()
+    ops = _ops(honest, trace)
+    i = int(np.nonzero(ops == D.ADD)[0][2])
+    steps[4, i] ^= 0x10000
+    j = i + 2  # JALR, then ADDI x7, x8, 0 reads x8
+    assert ops[j] == D.ADDI
+    steps[2, j] ^= 0x10000
+    steps[4, j] ^= 0x10000
+    _rejects(_prove_forged(honest, _mutated(trace, steps), st), honest.program)
+
+
+@pytest.mark.slow
+def test_skipped_instruction_is_rejected(honest: Honest) -> None:
+    trace, st = _run(honest)
+    i = 40
+    steps = np.delete(trace.steps, i, axis=1)
+    sc = trace.syscalls.copy()
+    sc[0] = np.where(sc[0] > i, sc[0] - 1, sc[0])
+    st = replace(st, cycles=st.cycles - 1)
+    _rejects(_prove_forged(honest, _mutated(trace, steps, sc), st), honest.program)
+
+
+@pytest.mark.slow
+def test_forged_halt_exit_code_is_rejected(honest: Honest) -> None:
+    trace, st = _run(honest)
+    sc = trace.syscalls.copy()
+    sc[2, -1] = 12345  # the executor "saw" a0 = 12345 at the halt
+    st = replace(st, exit_code=12345)
+    _rejects(_prove_forged(honest, _mutated(trace, trace.steps, sc), st), honest.program)
+
+
+@pytest.mark.slow
+def test_forged_air_trace_with_wrong_carry_is_rejected(honest: Honest) -> None:
+    _, st, traces, airs = traces_for_run(honest.program, INPUT)
+    st = replace(st, profile=PARAMS.name)
+    cpu = traces.cpu.copy()
+    row = int(np.nonzero(cpu[:, cpu_col("is_add")])[0][0])
+    cpu[row, cpu_col("cy0")] ^= 1
+    forged = replace(traces, cpu=cpu)
+    proof = prove_traces(airs, forged, st, honest.program, PARAMS, check=False)
+    _rejects(proof, honest.program)
+
+
+# -- flipped bytes --------------------------------------------------------------------------
+
+
+def _spans(h: Honest) -> list[tuple[str, int, int]]:
+    """(field, start, end) over the whole task-proof file."""
+    st = h.proof.statement.to_bytes()
+    prog = program_to_bytes(h.proof.program)
+    spans = [("magic", 0, 8)]
+    pos = 8 + 4
+    for name, a, b in (
+        ("statement.image_id", 8, 40),
+        ("statement.input_digest", 40, 72),
+        ("statement.exit_code", 72, 76),
+        ("statement.cycles", 76, 84),
+        ("statement.profile", 84, len(st)),
+    ):
+        spans.append((name, pos + a, pos + b))
+    pos += len(st) + 4
+    spans.append(("program", pos, pos + len(prog)))
+    pos += len(prog) + 4
+    for name, a, b in h.proof.stark.layout():
+        spans.append((f"stark.{name}", pos + a, pos + b))
+    assert pos + h.proof.stark.size() == len(h.data)
+    return spans
+
+
+def _flip_each(h: Honest, spans: list[tuple[str, int, int]]) -> None:
+    rng = random.Random(5)
+    for name, a, b in spans:
+        if b <= a:
+            continue
+        data = bytearray(h.data)
+        k = rng.randrange(a, b)
+        data[k] ^= 1 << rng.randrange(8)
+        with pytest.raises(InvalidTaskProof):
+            verify(bytes(data), h.program)
+        _ = name
+
+
+def test_flipped_bytes_in_sampled_fields_are_rejected(honest: Honest) -> None:
+    spans = _spans(honest)
+    rng = random.Random(11)
+    _flip_each(honest, spans[:7] + rng.sample(spans[7:], 10))
+
+
+@pytest.mark.slow
+def test_flipped_byte_in_every_field_is_rejected(honest: Honest) -> None:
+    _flip_each(honest, _spans(honest))
+
+
+def test_truncated_and_extended_files_are_rejected(honest: Honest) -> None:
+    for data in (honest.data[:-1], honest.data + b"\x00", honest.data[:100], b""):
+        _rejects(data, honest.program)
+    bad_len = honest.data[:8] + struct.pack("<I", 1 << 30) + honest.data[12:]
+    _rejects(bad_len, honest.program)
