@@ -20,7 +20,7 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import psutil
@@ -51,6 +51,52 @@ def _serve(port_queue: multiprocessing.Queue[int]) -> None:
             port_queue.put(endpoint.port)
 
     trio.run(main)
+
+
+def _serve_asyncio(port_queue: multiprocessing.Queue[int]) -> None:
+    """The same app and hypercorn settings on asyncio, for the comparison figure only: the node
+    runs on trio (DESIGN.md), and this shows what that choice costs per request."""
+    import asyncio
+    import socket
+
+    from hypercorn.asyncio import serve
+
+    from node.rpc.server import _hypercorn_config
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    app = build_app(RpcConfig(), cast(ChainView, BalanceOnlyView()))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(serve(app, _hypercorn_config(RpcConfig(port=port))))  # type: ignore[arg-type]
+        await asyncio.sleep(0.5)
+        port_queue.put(port)
+        await task
+
+    asyncio.run(main())
+
+
+def _server_cpu_us(target: Any, requests: int) -> float:
+    """Server CPU per sequential eth_getBalance request, for a server started by `target`."""
+    ctx = multiprocessing.get_context("spawn")
+    port_queue: multiprocessing.Queue[int] = ctx.Queue()
+    server = ctx.Process(target=target, args=(port_queue,), daemon=True)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port_queue.get(timeout=60)}/"
+        server_proc = psutil.Process(server.pid)
+        with httpx.Client(headers={"content-type": "application/json"}) as client:
+            for i in range(300):
+                client.post(url, content=json.dumps(_request(i)))
+            before = _cpu(server_proc)
+            for i in range(requests):
+                client.post(url, content=json.dumps(_request(i))).raise_for_status()
+            return (_cpu(server_proc) - before) / requests * 1e6
+    finally:
+        server.terminate()
+        server.join(5)
 
 
 def _request(request_id: int) -> dict[str, object]:
@@ -110,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100, help="requests per batch (last figure)")
+    parser.add_argument(
+        "--compare-asyncio",
+        action="store_true",
+        help="also measure the server CPU per request of the same app on hypercorn's asyncio worker",
+    )
     args = parser.parse_args(argv)
 
     ctx = multiprocessing.get_context("spawn")
@@ -175,6 +226,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.terminate()
         server.join(5)
+    if args.compare_asyncio:
+        # Alternate the two servers so that both see the same background load.
+        trio_us, asyncio_us = [], []
+        for _ in range(2):
+            trio_us.append(_server_cpu_us(_serve, args.requests // 4))
+            asyncio_us.append(_server_cpu_us(_serve_asyncio, args.requests // 4))
+        comparison = {"requests": 2 * (args.requests // 4), "runs": "alternated trio/asyncio"}
+        _emit("rpc_server_cpu_trio", sum(trio_us) / 2, "us/request", comparison)
+        _emit(
+            "rpc_server_cpu_asyncio",
+            sum(asyncio_us) / 2,
+            "us/request",
+            comparison,
+            ratio_trio_over_asyncio=round(sum(trio_us) / sum(asyncio_us), 2),
+        )
     return 0
 
 
