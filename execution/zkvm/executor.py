@@ -118,11 +118,7 @@ class Machine:
         kernel = core.run_traced if self.record_trace else core.run_plain
         while True:
             status = kernel(
-                dec.op,
-                dec.rd,
-                dec.rs1,
-                dec.rs2,
-                dec.imm,
+                dec.packed,
                 self.program.rom,
                 self.program.layout.rom_base,
                 self._mem,
