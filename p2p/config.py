@@ -27,6 +27,8 @@ class GossipConfig:
     max_rpc_size: int = 8 * 1024 * 1024
     # Buffer of each subscriber channel handed to consumers.
     subscriber_buffer: int = 4096
+    # Every connected peer is re-sent our subscriptions this often (see gossip.py).
+    resubscribe_interval_s: float = 10.0
     # Peer ids (base58) treated as GossipSub direct peers (always forwarded to).
     direct_peers: tuple[str, ...] = ()
 

@@ -198,6 +198,37 @@ class IvcPubsub(Pubsub):
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         self.gate.deliver(_forwarder.get(), publish_message)
 
+    def _handle_dead_peer(self, peer_id: ID) -> None:
+        # libp2p forgets a peer's subscriptions whenever one of its pubsub streams
+        # dies. When an old connection's stream dies after the peer reconnected
+        # (flapping links, partitions healing), that wiped the subscriptions the
+        # new connection had just announced, and the peer never resends them: we
+        # stopped forwarding it anything. While the peer is still connected, keep
+        # what it told us; a real disconnect still forgets everything.
+        if self.closing or not self._peer_is_connected(peer_id):
+            super()._handle_dead_peer(peer_id)
+            return
+        kept = [topic for topic, peers in self.peer_topics.items() if peer_id in peers]
+        super()._handle_dead_peer(peer_id)
+        for topic in kept:
+            self.peer_topics.setdefault(topic, set()).add(peer_id)
+        if kept:
+            self._peer_subscription_count[peer_id] = len(kept)
+
+    def announce_subscriptions(self, peers: Iterable[ID] | None = None) -> None:
+        """Resend our subscriptions (to `peers`, default all; idempotent at the receiver).
+
+        A safety net for the same class of race seen from the other side: a peer
+        that lost our subscriptions would otherwise never forward to us again.
+        """
+        hello = self.get_hello_packet()
+        if not hello.subscriptions:
+            return
+        for peer_id in list(self.peers if peers is None else peers):
+            queue = self.peer_queues.get(peer_id)
+            if queue is not None:
+                queue.push(hello, priority=True)
+
     async def stream_handler(self, stream: object) -> None:
         # A peer's undecodable RPC (bad protobuf, bad signature record) must end
         # that peer's stream, not the node: catch everything libp2p lets through.

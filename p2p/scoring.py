@@ -60,6 +60,8 @@ class PeerScores:
         self.config = config or ScoreConfig()
         self._clock = clock
         self._peers: dict[str, PeerRecord] = {}
+        # Peers cut off by an operator or a test (partitions), until unblocked.
+        self._blocked: set[str] = set()
 
     def _record(self, peer: str) -> PeerRecord:
         now = self._clock()
@@ -92,7 +94,19 @@ class PeerScores:
         rec.good_messages += 1
         rec.score = min(self.config.max_score, rec.score + self.config.good_message_reward)
 
+    def block(self, peer: str) -> None:
+        self._blocked.add(peer)
+
+    def unblock(self, peer: str) -> None:
+        self._blocked.discard(peer)
+
+    def blocked(self) -> list[str]:
+        return sorted(self._blocked)
+
     def is_banned(self, peer: str) -> bool:
+        """True while the peer is banned by its score or blocked by hand."""
+        if peer in self._blocked:
+            return True
         rec = self._peers.get(peer)
         if rec is None or rec.banned_until == 0.0:
             return False

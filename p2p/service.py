@@ -192,11 +192,41 @@ class P2PService:
                 if self.scores.is_banned(peer.to_base58()):
                     await self.disconnect(peer)
 
+    async def _refresh_subscriptions(self) -> None:
+        # Resend our subscriptions to each new pubsub peer about a second after it
+        # appears (when the connection races have settled), and to everyone every
+        # `resubscribe_interval_s` (see IvcPubsub.announce_subscriptions).
+        tick = 0.5
+        # Keyed by the stream object too: a peer that reconnected between two
+        # ticks keeps its id but gets a new pubsub stream.
+        known: dict[ID, int] = {}
+        due: dict[ID, float] = {}
+        last_all = trio.current_time()
+        while True:
+            await trio.sleep(tick)
+            now = trio.current_time()
+            current = {peer: id(stream) for peer, stream in self.pubsub.peers.items()}
+            for peer, stream_id in current.items():
+                if known.get(peer) != stream_id:
+                    due[peer] = now + 1.0
+            known = current
+            if now - last_all >= self.config.gossip.resubscribe_interval_s:
+                self.pubsub.announce_subscriptions()
+                last_all = now
+                due.clear()
+                continue
+            ready = [p for p, t in due.items() if t <= now]
+            for peer in ready:
+                del due[peer]
+            if ready:
+                self.pubsub.announce_subscriptions(p for p in ready if p in current)
+
     # ---- peers and scores -------------------------------------------------------
     def peers(self) -> list[PeerStatus]:
         """Connected peers and every peer with a score record (banned ones included)."""
         connected = set(self.host.get_network().connections)
-        known = {*connected, *(ID.from_base58(p) for p in self.scores.known_peers())}
+        recorded = (*self.scores.known_peers(), *self.scores.blocked())
+        known = {*connected, *(ID.from_base58(p) for p in recorded)}
         known.discard(self.host.get_id())
         store = self.host.get_peerstore()
         out = []
@@ -219,6 +249,18 @@ class P2PService:
 
     def peer_count(self) -> int:
         return sum(1 for conns in self.host.get_network().connections.values() if conns)
+
+    async def block_peer(self, peer: str | ID) -> None:
+        """Cut this peer off until `unblock_peer`: disconnect it, never redial it,
+        close its connections to us, ignore its messages and requests. For
+        operators and for partition tests."""
+        pid = _to_id(peer)
+        self.scores.block(pid.to_base58())
+        await self.disconnect(pid)
+
+    def unblock_peer(self, peer: str | ID) -> None:
+        """Undo `block_peer`; persistent peers are redialed on their next check."""
+        self.scores.unblock(_to_id(peer).to_base58())
 
     def report_peer(self, peer: str | ID, offence: Offence = Offence.INVALID) -> None:
         """The consumer found a message from this peer invalid (bad signature, ...)."""
@@ -385,6 +427,7 @@ async def _run_service(config: P2PConfig) -> AsyncIterator[P2PService]:
             for topic in config.topics:
                 await pubsub.subscribe(topic)
             nursery.start_soon(service._enforce_bans)
+            nursery.start_soon(service._refresh_subscriptions)
             for addr in config.bootstrap_peers:
                 nursery.start_soon(service._dial_bootstrap, addr)
             for addr in config.persistent_peers:

@@ -141,3 +141,31 @@ async def test_persistent_peer_is_redialed_after_it_drops(make_config: ConfigFac
                 while client.is_connected(server_id):
                     await trio.sleep(0.05)
             assert client.peer_count() == 0
+
+
+async def test_blocked_peer_is_cut_off_until_unblocked(make_config: ConfigFactory) -> None:
+    """The node-local blocking a partition test drives."""
+    async with open_p2p_service(make_config("b")) as b:
+        a_cfg = make_config("a", persistent_peers=(b.listen_addrs[0],))
+        async with open_p2p_service(a_cfg) as a:
+            # b also keeps dialing a, so the block must hold against reconnects.
+            b.add_persistent_peer(a.listen_addrs[0])
+            inbox = a.subscribe(TOPIC_VOTES)
+            assert inbox is not None
+            with trio.fail_after(40):
+                while not a.is_connected(b.peer_id):
+                    await trio.sleep(0.05)
+                await b.wait_for_topic_peers(TOPIC_VOTES, 1, timeout=15)
+                await expect_vote(b, inbox, b"before block")
+                await a.block_peer(b.peer_id)
+                assert [p.peer_id for p in a.peers() if p.banned] == [b.peer_id]
+                for i in range(20):
+                    await b.publish(TOPIC_VOTES, b"during block %d" % i)
+                    await trio.sleep(0.1)
+                with trio.move_on_after(0.5):
+                    msg = await inbox.receive()
+                    pytest.fail(f"delivered from a blocked peer: {msg}")
+                a.unblock_peer(b.peer_id)
+                while not a.is_connected(b.peer_id):
+                    await trio.sleep(0.05)
+                await expect_vote(b, inbox, b"after unblock")
