@@ -148,6 +148,7 @@ class ConsensusDriver:
         self._first = {}
         self._n_values = {}
         self._own = []
+        self._evidence_seen = set()  # votes of older heights are ignored, so is their evidence
         self.my_index = None
         restored: list[RestoredMessage] = []
         if self.signer is not None:
