@@ -181,3 +181,62 @@ async def test_consumer_can_report_a_peer(make_config: ConfigFactory) -> None:
                 await trio.sleep(0.05)
         assert b.scores.is_banned(a.peer_id)
         assert b.peer_count() == 0
+
+
+async def test_large_proposal_is_gossiped(make_config: ConfigFactory) -> None:
+    # libp2p's default 1 MiB RPC limit dropped such a message silently.
+    block = bytes(range(256)) * (3 * 1024 * 4)  # 3 MiB
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        inbox = b.subscribe(TOPIC_PROPOSALS)
+        assert inbox is not None
+        await connect_all([a, b])
+        with trio.fail_after(30):
+            await a.publish(TOPIC_PROPOSALS, block)
+            msg = await inbox.receive()
+        assert msg.data == block
+
+
+async def test_partition_two_by_two_and_heal(make_config: ConfigFactory) -> None:
+    names = ["a", "b", "c", "d"]
+    async with open_nodes([make_config(n) for n in names]) as nodes:
+        inboxes = [n.subscribe(TOPIC_VOTES) for n in nodes]
+        await connect_all(nodes)
+        for node in nodes:
+            for other in nodes:
+                if other is not node:
+                    node.add_persistent_peer(other.listen_addrs[0])
+        left, right = nodes[:2], nodes[2:]
+        with trio.fail_after(60):
+            for x in left:
+                for y in right:
+                    await x.block_peer(y.peer_id)
+                    await y.block_peer(x.peer_id)
+            await trio.sleep(1.0)
+            for i, node in enumerate(nodes):
+                await node.publish(TOPIC_VOTES, b"split-%d" % i)
+            await trio.sleep(1.5)
+            for i, inbox in enumerate(inboxes):
+                assert inbox is not None
+                got: set[bytes] = set()
+                while True:
+                    try:
+                        got.add(inbox.receive_nowait().data)
+                    except trio.WouldBlock:
+                        break
+                side = {0, 1} if i < 2 else {2, 3}
+                assert got == {b"split-%d" % j for j in side - {i}}, (i, got)
+            for x in left:
+                for y in right:
+                    x.unblock_peer(y.peer_id)
+                    y.unblock_peer(x.peer_id)
+            for node in nodes:
+                while node.peer_count() < 3:
+                    await trio.sleep(0.05)
+            await trio.sleep(1.5)
+            for i, node in enumerate(nodes):
+                await node.publish(TOPIC_VOTES, b"healed-%d" % i)
+            for i, inbox in enumerate(inboxes):
+                assert inbox is not None
+                want = {b"healed-%d" % j for j in range(4) if j != i}
+                while want:
+                    want.discard((await inbox.receive()).data)
