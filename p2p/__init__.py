@@ -16,6 +16,7 @@ from p2p.errors import (
 )
 from p2p.gossip import GossipMessage
 from p2p.identity import identity_path, load_or_create_identity
+from p2p.logs import quiet_libp2p_logs
 from p2p.reqresp import ReqRespLimits, RequestHandler
 from p2p.scoring import Offence, PeerScores, ScoreConfig
 from p2p.service import GossipHandler, P2PService, PeerStatus, open_p2p_service
@@ -75,4 +76,5 @@ __all__ = [
     "open_p2p_service",
     "parse_peer_addr",
     "parse_peer_list",
+    "quiet_libp2p_logs",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from p2p import (
     load_or_create_identity,
     parse_peer_addr,
     parse_peer_list,
+    quiet_libp2p_logs,
 )
 from p2p.framing import read_frame, write_frame
 from p2p.identity import peer_id_of
@@ -129,3 +131,10 @@ def test_peer_list_from_command_line() -> None:
     assert parse_peer_list("") == ()
     with pytest.raises(P2PConfigError):
         parse_peer_list(f"{a},/ip4/127.0.0.1/tcp/1")
+
+
+def test_quiet_libp2p_logs() -> None:
+    quiet_libp2p_logs()
+    assert logging.getLogger("libp2p.pubsub.pubsub").getEffectiveLevel() == logging.WARNING
+    assert not logging.getLogger("libp2p.transport.tcp.tcp").isEnabledFor(logging.ERROR)
+    assert logging.getLogger("libp2p.tools.anyio_service.x").isEnabledFor(logging.ERROR)
