@@ -6,13 +6,21 @@ compiled guests need (loads, stores, shifts, logic, output syscalls).
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from execution.zkvm import asm
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 
-__all__ = ["CYCLES_PER_ITERATION", "fib_loop_program", "fib_loop_result", "words_program"]
+__all__ = [
+    "CYCLES_PER_ITERATION",
+    "fib_loop_program",
+    "fib_loop_result",
+    "program_elf",
+    "words_program",
+]
 
 CYCLES_PER_ITERATION = 9
 _OVERHEAD = 13
@@ -70,3 +78,36 @@ def fib_loop_result(iterations: int) -> tuple[int, int]:
     for _ in range(iterations):
         a, b = b, (a + b) & 0xFFFF_FFFF
     return b, CYCLES_PER_ITERATION * iterations + _OVERHEAD
+
+
+def program_elf(program: Program) -> bytes:
+    """A minimal ELF32 RISC-V executable holding the program's ROM (no RAM segments).
+
+    Lets `ivcnet prove` be shown on a hand-built program while compiled guests still use
+    instructions the prover does not constrain.
+    """
+    if program.ram_init:
+        raise ValueError("program_elf writes ROM-only programs")
+    code = np.asarray(program.rom, dtype="<u4").tobytes()
+    ehsize, phsize = 52, 32
+    ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack(
+        "<HHIIIIIHHHHHH",
+        2,  # ET_EXEC
+        243,  # EM_RISCV
+        1,
+        program.entry,
+        ehsize,  # program headers right after the ELF header
+        0,
+        0,  # flags: no RVC, soft-float ABI
+        ehsize,
+        phsize,
+        1,
+        0,
+        0,
+        0,
+    )
+    offset = ehsize + phsize
+    base = program.layout.rom_base
+    phdr = struct.pack("<8I", 1, offset, base, base, len(code), len(code), 5, 4)
+    return header + phdr + code
