@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.keys_cmd",
     "node.cli.run_cmd",
     "node.cli.guest_cmd",
+    "node.cli.prove_cmd",
     "node.cli.node_cmd",
 )
 
