@@ -18,7 +18,7 @@ class RamSegment:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity semantics: fields hold numpy arrays
 class Program:
     """A checked program. `rom` holds the instruction words from layout.rom_base on;
     `ram_init` the initialised data segments (sorted by address, non-overlapping).
