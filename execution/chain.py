@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from execution.state import Account, State, ValidatorRecord
-from execution.transition import BlockContext, apply_block, execute_transactions
+from execution.transition import BlockContext, apply_block, execute_transactions, expire_tasks
 from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.hashing import keccak256
@@ -167,6 +167,7 @@ class Chain:
         height = self.height + 1
         ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
         receipts = execute_transactions(state, transactions, ctx)
+        expire_tasks(state, height)
         header = Header(
             chain_id=self.chain_id,
             height=height,

@@ -184,6 +184,11 @@ def task_key(task_id: bytes) -> bytes:
 VALIDATORS_KEY = keccak256(b"ivcnet/validators")
 
 
+def deadline_key(height: int) -> bytes:
+    """The ids of the tasks whose proving deadline is `height`, in submission order."""
+    return keccak256(b"ivcnet/deadline/" + height.to_bytes(8, "big"))
+
+
 def program_address(image_id: bytes) -> bytes:
     """The 20-byte address a deploy receipt reports for a program."""
     return keccak256(b"ivcnet/program-address/" + image_id)[12:]
@@ -238,6 +243,21 @@ class State:
 
     def set_task(self, task: Task) -> None:
         self._dirty[task_key(task.task_id)] = task.encode()
+
+    def tasks_due(self, height: int) -> list[bytes]:
+        raw = self._record(deadline_key(height))
+        if not raw:
+            return []
+        try:
+            ids = rusty_rlp.decode_raw(raw, True, False)[0]
+        except rusty_rlp.DecodingError as exc:
+            raise DecodingError(f"corrupt deadline index: {exc}") from exc
+        if not isinstance(ids, list) or not all(isinstance(i, bytes) and len(i) == 32 for i in ids):
+            raise DecodingError("corrupt deadline index")
+        return ids
+
+    def add_task_due(self, height: int, task_id: bytes) -> None:
+        self._dirty[deadline_key(height)] = rusty_rlp.encode_raw([*self.tasks_due(height), task_id])
 
     def validators(self) -> list[ValidatorRecord]:
         raw = self._record(VALIDATORS_KEY)

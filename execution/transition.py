@@ -13,7 +13,7 @@ then pays the prover) or expires (the escrow is refunded).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from execution.programs import image_id_bytes_of_elf
 from execution.state import Account, Program, State, Task, TaskStatus, program_address
@@ -148,11 +148,29 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
                 deadline_height=ctx.height + params.task_deadline_blocks,
             )
         )
+        state.add_task_due(ctx.height + params.task_deadline_blocks, task_id)
         created = task_id
     if tip:
         proposer = state.account(ctx.proposer)
         state.set_account(ctx.proposer, Account(proposer.nonce, proposer.balance + tip))
     return gas_used, fee, created
+
+
+def expire_tasks(state: State, height: int) -> list[bytes]:
+    """Expire the tasks whose deadline is `height` and are still pending; refund their escrow.
+
+    Runs at the end of every block, after the block's proofs and transactions, so a task
+    proven in its deadline block is not expired. Returns the ids of the expired tasks."""
+    expired = []
+    for task_id in state.tasks_due(height):
+        task = state.task(task_id)
+        if task is None or task.status is not TaskStatus.PENDING:
+            continue
+        state.set_task(replace(task, status=TaskStatus.EXPIRED))
+        submitter = state.account(task.submitter)
+        state.set_account(task.submitter, Account(submitter.nonce, submitter.balance + task.escrow))
+        expired.append(task_id)
+    return expired
 
 
 def execute_transactions(
@@ -204,6 +222,7 @@ def apply_block(
     new_state = state.copy()
     ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
     receipts = execute_transactions(new_state, block.transactions, ctx)
+    expire_tasks(new_state, header.height)
     gas_used = receipts[-1].cumulative_gas_used if receipts else 0
     if gas_used != header.gas_used:
         raise InvalidBlock("bad_gas_used", f"header says {header.gas_used}, block used {gas_used}")

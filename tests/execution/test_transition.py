@@ -212,3 +212,26 @@ def test_header_lies_are_rejected(chain: Chain, field: str) -> None:
     with pytest.raises(InvalidBlock):
         chain.commit_block(forged)
     assert chain.height == 0
+
+
+def test_unproven_task_expires_at_its_deadline_and_is_refunded(tmp_path: Path) -> None:
+    from execution.programs import image_id_bytes_of_elf
+
+    chain = Chain.open(tmp_path / "c", make_genesis(params=ProtocolParams(task_deadline_blocks=2)))
+    try:
+        commit(chain, transfer(to=b"", value=0, data=FIB_ELF, gas_limit=50_000_000))
+        request = TaskRequest(image_id_bytes_of_elf(FIB_ELF), b"\x05\x00\x00\x00", 1000, 3)
+        start = chain.state().account(BOB.address).balance
+        (receipt,) = commit(chain, transfer(key=BOB, to=TASK_SYSTEM_ADDRESS, value=0, data=request.encode(), gas_limit=100_000))
+        submitted = chain.height
+        commit(chain)  # deadline - 1: still pending
+        task = chain.state().task(receipt.created)
+        assert task is not None and task.status is TaskStatus.PENDING and chain.height == submitted + 1
+        commit(chain)  # the deadline block: expired at its end, escrow back
+        task = chain.state().task(receipt.created)
+        assert task is not None and task.status is TaskStatus.EXPIRED
+        assert chain.state().account(BOB.address).balance == start - receipt.fee_paid
+        commit(chain)  # an expired task is not refunded twice
+        assert chain.state().account(BOB.address).balance == start - receipt.fee_paid
+    finally:
+        chain.close()
