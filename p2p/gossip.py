@@ -111,7 +111,8 @@ class GossipGate:
 
     def admit(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
         """Decide whether a message a peer forwarded may go on into libp2p."""
-        if self.is_banned(forwarder):
+        # Rule: nothing from a banned peer, whether it sends or an honest peer relays.
+        if self.is_banned(forwarder) or self.is_banned(ID(msg.from_id)):
             self.stats.ignored_banned += 1
             return False
         # Rule: exactly one topic per message (ours never multi-topic).

@@ -240,3 +240,33 @@ async def test_partition_two_by_two_and_heal(make_config: ConfigFactory) -> None
                 want = {b"healed-%d" % j for j in range(4) if j != i}
                 while want:
                     want.discard((await inbox.receive()).data)
+
+
+async def test_relayed_messages_of_a_blocked_origin_are_ignored(
+    make_config: ConfigFactory,
+) -> None:
+    async with open_nodes([make_config(n) for n in "abc"]) as (a, b, c):
+        inbox = c.subscribe(TOPIC_VOTES)
+        assert inbox is not None
+        # A line: a - b - c, so a's messages reach c only through b.
+        await a.connect(b.listen_addrs[0])
+        await b.connect(c.listen_addrs[0])
+        with trio.fail_after(30):
+            # Relaying goes through b's mesh, which its 1 s heartbeat fills.
+            mesh = b.pubsub.router.mesh  # type: ignore[attr-defined]
+            while len(mesh.get(TOPIC_VOTES, ())) < 2:
+                await trio.sleep(0.05)
+            await a.publish(TOPIC_VOTES, b"relayed")
+            assert (await inbox.receive()) == GossipMessage(
+                TOPIC_VOTES, b"relayed", b.peer_id, a.peer_id
+            )
+            await c.block_peer(a.peer_id)
+            await a.publish(TOPIC_VOTES, b"from blocked origin")
+            await b.publish(TOPIC_VOTES, b"marker")
+            got = [(await inbox.receive()).data]
+            while got[-1] != b"marker":
+                got.append((await inbox.receive()).data)
+            with trio.move_on_after(0.5):
+                got.append((await inbox.receive()).data)
+        assert b"from blocked origin" not in got
+        assert c.gate.stats.ignored_banned >= 1
