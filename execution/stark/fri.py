@@ -87,7 +87,7 @@ def _fold_once(f: L.U64, beta: L.U64, log_h: int) -> L.U64:
     inv_z = L.powers(w_inv, 1 << (log_h - 1))[bitrev_permutation(log_h - 1)]
     even = (lo + hi) % L.P * _INV2 % L.P
     odd = L.e_mul_base(L.e_sub(lo, hi), inv_z * _INV2 % L.P)
-    return L.e_add(even, L.e_mul(odd, beta[None, :]))
+    return L.e_add(even, L.e_mul(odd, beta))
 
 
 def _to_u32(a: L.U64) -> U32:
@@ -116,7 +116,7 @@ def fri_commit(
             b = L.e_mul(b, b)
         h -= a
         if h in inputs:
-            f = L.e_add(f, L.e_mul(inputs[h], b[None, :]))
+            f = L.e_add(f, L.e_mul(inputs[h], b))
     final_len = 1 << (h - params.log_blowup) if h > params.log_blowup else 1
     natural = _to_u32(f[bitrev_permutation(h)])
     coeffs = intt(natural, axis=0)
@@ -194,13 +194,13 @@ def fri_verify(
             inv_z = pow_vec(w_inv, bitrev_vec(gi, hc - 1))
             even = (lo + hi) % L.P * _INV2 % L.P
             odd = L.e_mul_base(L.e_sub(lo, hi), inv_z * _INV2 % L.P)
-            cur = L.e_add(even, L.e_mul(odd, b[None, None, :]))
+            cur = L.e_add(even, L.e_mul(odd, b))
             b = L.e_mul(b, b)
         value = cur[:, 0]
         h -= a
         idx = leaf
         if h in initial:
-            value = L.e_add(value, L.e_mul(initial[h], b[None, :]))
+            value = L.e_add(value, L.e_mul(initial[h], b))
     # The final polynomial (coefficients in z) must agree with every folded value.
     z = pow_vec(two_adic_generator(h), bitrev_vec(idx, h)) if h else np.ones(q, dtype=np.uint64)
     acc = np.zeros((q, 4), dtype=np.uint64)

@@ -265,7 +265,32 @@ def _e_mul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[t
     return out
 
 
-_SMALL = 256
+@nb.njit(cache=True)
+def _e_mul_serial(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    m = max(a.shape[0], b.shape[0])
+    out = np.empty((m, 4), dtype=np.uint64)
+    wr = np.uint64(W * _R % P)
+    r2 = np.uint64(_R2)
+    da = 1 if a.shape[0] > 1 else 0
+    db = 1 if b.shape[0] > 1 else 0
+    for i in range(m):
+        ia = i * da
+        ib = i * db
+        a0, a1, a2, a3 = a[ia, 0], a[ia, 1], a[ia, 2], a[ia, 3]
+        b0, b1, b2, b3 = b[ib, 0], b[ib, 1], b[ib, 2], b[ib, 3]
+        # Products come out divided by R; one final multiplication by R^2 restores them.
+        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
+        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
+        t = _ma(_mm(a2, b3), _mm(a3, b2))
+        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
+        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
+        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
+        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
+        out[i, 3] = _mm(t, r2)
+    return out
+
+
+_PARALLEL_ROWS = 1 << 14
 
 
 def _e_mul_scalar(a: U64, b: U64) -> U64:
@@ -290,14 +315,11 @@ def e_mul(a: U64, b: U64) -> U64:
         return _e_mul_scalar(a, b)
     shape = np.broadcast_shapes(a.shape, b.shape)
     rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-    if (
-        rows >= _SMALL
-        and (a.shape == shape or a.shape == (4,))
-        and (b.shape == shape or b.shape == (4,))
-    ):
+    if (a.shape == shape or a.shape == (4,)) and (b.shape == shape or b.shape == (4,)):
         a2 = np.ascontiguousarray(a).reshape(-1, 4)
         b2 = np.ascontiguousarray(b).reshape(-1, 4)
-        return _e_mul_kernel(a2, b2).reshape(shape)  # type: ignore[no-any-return]
+        kernel = _e_mul_kernel if rows >= _PARALLEL_ROWS else _e_mul_serial
+        return kernel(a2, b2).reshape(shape)  # type: ignore[no-any-return]
     a0, a1, a2_, a3 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
     b0, b1, b2_, b3 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     w = np.uint64(W)
@@ -361,7 +383,7 @@ def e_powers(x: U64, n: int) -> U64:
     k = 1
     while k < n:
         step = min(k, n - k)
-        out[k : k + step] = e_mul(out[:step], e_pow(x, k)[None, :])
+        out[k : k + step] = e_mul(out[:step], e_pow(x, k))
         k += step
     return out[:n]
 

@@ -269,7 +269,7 @@ def _barycentric_weights(log_n: int, z: L.U64) -> L.U64:
     inv = L.e_inv(diff)
     zn1 = L.e_sub(L.e_pow(z, n), np.array([1, 0, 0, 0], dtype=np.uint64))
     scale = L.e_mul_base(zn1, np.uint64(pow(n, L.P - 2, L.P)))
-    return L.e_mul(L.e_mul_base(inv, w), scale[None, :])
+    return L.e_mul(L.e_mul_base(inv, w), scale)
 
 
 def _open_at(c: _Committed | None, weights: L.U64) -> U32:
@@ -432,14 +432,14 @@ def prove(
             if com is None:
                 continue
             w = com.lde.shape[1]
-            coeffs = L.e_mul(L.e_powers(fri_alpha, w), power[None, :])
+            coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
             # The columns at the second point get the next w powers: alpha^w times these.
             alpha_w = L.e_pow(fri_alpha, w)
             combined = L.mat_dot_ext(com.lde, coeffs)
             scale = np.array([1, 0, 0, 0], dtype=np.uint64)
             for p_idx, (z, y) in enumerate(pts):
                 y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
-                num = combined if p_idx == 0 else L.e_mul(combined, scale[None, :])
+                num = combined if p_idx == 0 else L.e_mul(combined, scale)
                 num = L.e_sub(num, y_sum[None, :])
                 if p_idx < len(nums):
                     nums[p_idx] = L.e_add(nums[p_idx], num)

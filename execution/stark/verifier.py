@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from execution.stark import lanes as L
 from execution.stark.air.compiled import CompiledAir
-from execution.stark.air.evaluate import NumpyExtOps, PointInputs, fold_at_point
+from execution.stark.air.evaluate import IntExtOps, PointInputs, fold_at_point
 from execution.stark.domain import bitrev_vec, pow_vec
 from execution.stark.errors import InvalidProof
 from execution.stark.field import GENERATOR, TWO_ADICITY, two_adic_generator
@@ -82,25 +82,26 @@ def _check_constraints_at_zeta(
     alpha: L.U64,
 ) -> None:
     first, last, trans, zh = _selectors(zeta, tp.log_n)
-    ops = NumpyExtOps()
+    ops = IntExtOps()
+    w = ops.wrap
     perm = combine_ext_columns(L.to64(tp.perm_local))
     perm_next = combine_ext_columns(L.to64(tp.perm_next))
     final_sum = L.to64(tp.final_sum[0]) if len(tp.final_sum) else np.zeros(4, dtype=np.uint64)
     inputs = PointInputs(
-        main=list(L.to64(tp.main_local)),
-        main_next=list(L.to64(tp.main_next)),
-        prep=list(L.to64(tp.prep_local)),
-        prep_next=list(L.to64(tp.prep_next)),
-        perm=list(perm),
-        perm_next=list(perm_next),
+        main=[w(v) for v in tp.main_local],
+        main_next=[w(v) for v in tp.main_next],
+        prep=[w(v) for v in tp.prep_local],
+        prep_next=[w(v) for v in tp.prep_next],
+        perm=[w(v) for v in perm],
+        perm_next=[w(v) for v in perm_next],
         publics=[ops.from_base(v) for v in publics],
-        challenges=list(challenges),
-        final_sum=final_sum,
-        is_first_row=first,
-        is_last_row=last,
-        is_transition=trans,
+        challenges=[w(v) for v in challenges],
+        final_sum=w(final_sum),
+        is_first_row=w(first),
+        is_last_row=w(last),
+        is_transition=w(trans),
     )
-    folded = fold_at_point(air, inputs, alpha, ops)
+    folded = ops.unwrap(fold_at_point(air, inputs, w(alpha), ops))
     # Q(zeta) = sum_j zeta^(j n) Q_j(zeta), each Q_j an extension polynomial in 4 base columns.
     chunks = combine_ext_columns(L.to64(tp.quotient))
     zeta_n = L.e_pow(zeta, 1 << tp.log_n)
@@ -220,7 +221,7 @@ def verify(
                 opened.append(L.to64(getattr(tp, f"{name}_next")))
             w = rows.shape[1]
             for p_idx, y in enumerate(opened):
-                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power[None, :])
+                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
                 power = L.e_mul(power, L.e_pow(fri_alpha, w))
                 num = L.mat_dot_ext(rows, coeffs)
                 y_sum = L.e_mul(y, coeffs).sum(axis=0) % L.P

@@ -24,6 +24,7 @@ from execution.stark.air.expr import Op
 __all__ = [
     "DomainInputs",
     "ExtOps",
+    "IntExtOps",
     "NumpyExtOps",
     "PointInputs",
     "RolledColumns",
@@ -265,6 +266,44 @@ class NumpyExtOps:
         out = np.zeros(4, dtype=np.uint64)
         out[0] = v % L.P
         return out
+
+
+ExtInt = tuple[int, int, int, int]
+
+
+class IntExtOps:
+    """ExtOps over tuples of four Python ints: the verifier's fast path (a few µs per op)."""
+
+    def add(self, a: ExtInt, b: ExtInt) -> ExtInt:
+        return ((a[0] + b[0]) % L.P, (a[1] + b[1]) % L.P, (a[2] + b[2]) % L.P, (a[3] + b[3]) % L.P)
+
+    def sub(self, a: ExtInt, b: ExtInt) -> ExtInt:
+        return ((a[0] - b[0]) % L.P, (a[1] - b[1]) % L.P, (a[2] - b[2]) % L.P, (a[3] - b[3]) % L.P)
+
+    def mul(self, a: ExtInt, b: ExtInt) -> ExtInt:
+        a0, a1, a2, a3 = a
+        b0, b1, b2, b3 = b
+        w = L.W
+        return (
+            (a0 * b0 + w * (a1 * b3 + a2 * b2 + a3 * b1)) % L.P,
+            (a0 * b1 + a1 * b0 + w * (a2 * b3 + a3 * b2)) % L.P,
+            (a0 * b2 + a1 * b1 + a2 * b0 + w * a3 * b3) % L.P,
+            (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % L.P,
+        )
+
+    def neg(self, a: ExtInt) -> ExtInt:
+        return ((-a[0]) % L.P, (-a[1]) % L.P, (-a[2]) % L.P, (-a[3]) % L.P)
+
+    def from_base(self, v: int) -> ExtInt:
+        return (int(v) % L.P, 0, 0, 0)
+
+    @staticmethod
+    def wrap(a: L.U64) -> ExtInt:
+        return (int(a[0]), int(a[1]), int(a[2]), int(a[3]))
+
+    @staticmethod
+    def unwrap(a: ExtInt) -> L.U64:
+        return np.array(a, dtype=np.uint64)
 
 
 @dataclass
