@@ -60,8 +60,8 @@ class FriParams:
     log_blowup: int
     num_queries: int
     pow_bits: int
-    log_final_poly_len: int = 3
-    max_log_arity: int = 3
+    log_final_poly_len: int = 5
+    max_log_arity: int = 4
     soundness: str = "conjectured"
 
     def __post_init__(self) -> None:

@@ -17,7 +17,14 @@ from execution.stark.fri import (
 from execution.stark.ntt import coset_lde
 from execution.stark.params import FriParams
 
-PARAMS = FriParams(name="fri-test", log_blowup=2, num_queries=12, pow_bits=3)
+PARAMS = FriParams(
+    name="fri-test",
+    log_blowup=2,
+    num_queries=12,
+    pow_bits=3,
+    log_final_poly_len=3,
+    max_log_arity=3,
+)
 
 
 def _codeword(log_deg: int, seed: int, log_blowup: int = 2) -> L.U64:
@@ -57,6 +64,8 @@ def test_schedule_hits_every_input_height() -> None:
     assert fold_schedule({12, 8}, PARAMS) == [3, 1, 3]  # 12 -> 9 -> 8 -> 5
     assert fold_schedule({4}, PARAMS) == []  # already small: polynomial sent whole
     assert fold_schedule({10, 4}, PARAMS) == [3, 3]  # stops at the smallest input
+    wide = FriParams(name="x", log_blowup=2, num_queries=1, pow_bits=0)
+    assert fold_schedule({22}, wide) == [4, 4, 4, 3]  # defaults: arity <= 16, 32 coefficients
 
 
 @pytest.mark.parametrize("log_deg", [1, 3, 6, 9])
