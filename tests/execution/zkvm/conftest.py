@@ -45,6 +45,7 @@ class UnicornRef:
     output: bytearray = field(default_factory=bytearray)
     halted: bool = False
     exit_code: int = 0
+    exception: int | None = None  # RISC-V exception cause other than ECALL, if one occurred
 
     def __post_init__(self) -> None:
         layout = self.program.layout
@@ -62,6 +63,10 @@ class UnicornRef:
         self.pc = self.program.entry
 
     def _on_interrupt(self, uc: Any, intno: int, _data: Any) -> None:
+        if intno != 8:  # 8: environment call from U-mode; anything else is a fault
+            self.exception = intno
+            uc.emu_stop()
+            return
         # unicorn has already advanced pc past the ECALL when this hook runs.
         num = uc.reg_read(UC_RISCV_REG_X0 + 17)
         a0 = uc.reg_read(UC_RISCV_REG_X0 + 10)
@@ -121,6 +126,7 @@ class UnicornRef:
             uc.emu_start(self.pc, 0xFFFF_FFFF, count=end - start)
         finally:
             uc.hook_del(hook)
+        assert self.exception is None, f"unicorn raised exception cause {self.exception}"
         assert state["i"] == end - start, f"unicorn executed {state['i']} of {end - start}"
         check_written(end - start - 1)
         self.pc = uc.reg_read(UC_RISCV_REG_PC)
