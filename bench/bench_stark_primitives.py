@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from execution.stark.merkle import MerkleTree, hash_leaves
+from execution.stark.challenger import Challenger
+from execution.stark.merkle import MerkleTree, hash_leaves, verify_batch
 from execution.stark.ntt import coset_lde, ntt
 from execution.stark.poseidon2 import COMPRESS_DOMAIN_NODE, compress_pairs, permute
 
@@ -131,7 +132,7 @@ def _bench_lde_and_merkle(rng: np.random.Generator, big: int) -> None:
         ns_per_output=round(wall / lde.size * 1e9, 3),
         baseline_s=FLOOR_NOTE["lde_2^18x64_s"],
     )
-    _, wall, cpu = _timed(lambda: MerkleTree.build(lde))
+    tree, wall, cpu = _timed(lambda: MerkleTree.build(lde))
     # 8 leaf permutations per 64-element row plus one compression per inner node
     perms = lde.shape[0] * 8 + lde.shape[0] - 1
     _emit(
@@ -141,6 +142,27 @@ def _bench_lde_and_merkle(rng: np.random.Generator, big: int) -> None:
         cpu_s=round(cpu, 3),
         perm_per_s=round(perms / wall),
     )
+    # The verifier's side: 43 queries (the conjectured profile at blowup 4), best of 5.
+    idx = rng.integers(0, lde.shape[0], size=43)
+    rows, paths = tree.open(idx)
+    runs = [
+        _timed(lambda: verify_batch(tree.root, tree.height, idx, rows, paths)) for _ in range(5)
+    ]
+    if not all(ok for ok, _, _ in runs):
+        raise RuntimeError("verify_batch rejected an honest opening")
+    _emit(
+        f"merkle_verify_batch_43_queries_2^{big}x64",
+        min(w for _, w, _ in runs) * 1e3,
+        "ms",
+        cpu_ms=round(min(c for _, _, c in runs) * 1e3, 3),
+    )
+
+
+def _bench_grind(bits: int) -> None:
+    ch = Challenger()
+    ch.observe(np.arange(8, dtype=np.uint32))
+    witness, wall, cpu = _timed(lambda: ch.grind(bits))
+    _emit(f"challenger_grind_{bits}_bits", wall, "s", cpu_s=round(cpu, 3), witness=witness)
 
 
 def _bench_poseidon2(rng: np.random.Generator, big: int) -> None:
@@ -166,6 +188,7 @@ def main() -> None:
     _bench_ntt(rng, big)
     _bench_lde_and_merkle(rng, big)
     _bench_poseidon2(rng, big)
+    _bench_grind(12 if args.quick else 16)
     sizes = [(12, 32), (12, 128)] if args.quick else [(16, 32), (16, 128), (18, 32), (18, 128)]
     for log_n, width in sizes:
         fl = commit_floor(log_n, width)
