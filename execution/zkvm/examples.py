@@ -6,6 +6,7 @@ same toolchain `ivcnet guest build` uses; a test checks the checked-in files are
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,9 +33,24 @@ def example_elf(name: str) -> Path:
     return GUESTS_DIR / f"{name}.elf"
 
 
+# The zig version that built the checked-in ELFs: byte-for-byte reproducibility is only
+# expected from the same compiler.
+ZIG_VERSION_FILE = GUESTS_DIR / "zig-version.txt"
+
+
+def zig_version() -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True, timeout=60
+    )
+    return proc.stdout.strip()
+
+
 def build_examples(out_dir: Path = GUESTS_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [build_guest([example_source(n)], out_dir / f"{n}.elf") for n in EXAMPLE_GUESTS]
+    built = [build_guest([example_source(n)], out_dir / f"{n}.elf") for n in EXAMPLE_GUESTS]
+    if out_dir == GUESTS_DIR:
+        ZIG_VERSION_FILE.write_text(zig_version() + "\n")
+    return built
 
 
 def main() -> int:

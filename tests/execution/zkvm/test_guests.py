@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from execution.zkvm import Program, execute, load_elf_file
-from execution.zkvm.examples import EXAMPLE_GUESTS, build_examples, example_elf, example_source
+from execution.zkvm.examples import (
+    EXAMPLE_GUESTS,
+    ZIG_VERSION_FILE,
+    build_examples,
+    example_elf,
+    example_source,
+    zig_version,
+)
 
 M32 = 0xFFFF_FFFF
 rng = random.Random(20261127)
@@ -178,9 +185,16 @@ def test_rv32im_guest(examples: dict[str, Program]) -> None:
 def test_checked_in_elfs_are_reproducible(tmp_path: Path) -> None:
     built = build_examples(tmp_path)
     assert [p.name for p in built] == [f"{n}.elf" for n in EXAMPLE_GUESTS]
+    same_compiler = ZIG_VERSION_FILE.read_text().strip() == zig_version()
     for name in EXAMPLE_GUESTS:
         assert example_source(name).is_file()
         fresh = (tmp_path / f"{name}.elf").read_bytes()
-        assert fresh == example_elf(name).read_bytes(), f"{name}.elf is stale: rebuild it"
-        assert load_elf_file(tmp_path / f"{name}.elf").rom.size > 0
         assert len(fresh) < 8192
+        if same_compiler:
+            assert fresh == example_elf(name).read_bytes(), (
+                f"{name}.elf is stale: run `python -m execution.zkvm.examples`"
+            )
+        else:  # another zig may emit other bytes; the behaviour must still be the same
+            a = execute(load_elf_file(tmp_path / f"{name}.elf"), b"\x05\x00\x00\x00")
+            b = execute(load_elf_file(example_elf(name)), b"\x05\x00\x00\x00")
+            assert (a.exit_code, a.output) == (b.exit_code, b.output)
