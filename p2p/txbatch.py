@@ -45,4 +45,8 @@ def decode_tx_batch(data: bytes) -> list[bytes]:
         if not isinstance(item, bytes) or not item:
             raise MalformedBatch("each batch item is a non-empty byte string")
         out.append(item)
+    # Rule: canonical encoding only. pyrlp's strict mode still accepted a list
+    # whose last item was truncated (b"\xc2\x00\x81" decoded to [b"\x00"]).
+    if rlp.encode(out) != data:
+        raise MalformedBatch("not the canonical RLP encoding of its items")
     return out

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
 import trio
+from libp2p.custom_types import TProtocol
+from libp2p.peer.id import ID
 
 from p2p import (
     PROTOCOL_BLOCKS,
@@ -139,3 +142,45 @@ async def test_oversized_request_frame_is_refused_and_scored(
                 await client.request(server.peer_id, PROTOCOL_PROOF, b"x" * 5000)
             assert await client.request(server.peer_id, PROTOCOL_PROOF, b"ok") == b"ok"
         assert server.scores.snapshot(client.peer_id).offences == {"protocol": 1}
+
+
+async def test_garbage_on_request_streams_bans_the_sender_not_the_server(
+    make_config: ConfigFactory,
+) -> None:
+    rng = random.Random(99)
+    limits = ReqRespLimits(max_frame=64 * 1024, server_timeout_s=1.0)
+    configs = [
+        make_config("attacker"),
+        make_config("honest"),
+        make_config("server", reqresp=limits),
+    ]
+    async with open_nodes(configs) as (attacker, honest, server):
+
+        async def echo(peer: str, request: bytes) -> bytes:
+            return request
+
+        server.register_handler(PROTOCOL_BLOCKS, echo)
+        await connect_all([attacker, honest, server])
+        target = ID.from_base58(server.peer_id)
+        with trio.fail_after(40):
+            # A stream that sends nothing is dropped after the server's timeout.
+            idle = await attacker.host.new_stream(target, [TProtocol(PROTOCOL_BLOCKS)])
+            # Truncated prefixes, lengths far above the limit, random bytes.
+            for size in (0, 1, 3, 4, 7, 100, 5000, 2, 9, 300):
+                if server.scores.is_banned(attacker.peer_id):
+                    break
+                try:
+                    stream = await attacker.host.new_stream(target, [TProtocol(PROTOCOL_BLOCKS)])
+                    await stream.write(rng.randbytes(size) if size != 4 else b"\x7f\xff\xff\xff")
+                    await stream.close()
+                except Exception:
+                    pass  # the server reset us: fine
+                await trio.sleep(0.05)
+            await trio.sleep(1.5)
+            with contextlib.suppress(Exception):
+                await idle.reset()
+            assert server.scores.is_banned(attacker.peer_id)
+            assert await honest.request(server.peer_id, PROTOCOL_BLOCKS, b"fine") == b"fine"
+            while server.is_connected(attacker.peer_id):
+                await trio.sleep(0.05)
+        assert server.scores.snapshot(attacker.peer_id).offences["protocol"] >= 5

@@ -7,6 +7,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from p2p import (
     FrameTooLarge,
@@ -70,7 +72,10 @@ async def test_frame_limits_and_truncation() -> None:
 def test_tx_batch_roundtrip_and_garbage() -> None:
     txs = [b"\x02" + bytes([i]) * (i + 1) for i in range(50)]
     assert decode_tx_batch(encode_tx_batch(txs)) == txs
-    for bad in [b"", b"\xff\x00", b"\x80", b"\xc0", b"\xc1\xc0", b"\x83ab", b"\x82ab"]:
+    bad_batches = [b"", b"\xff\x00", b"\x80", b"\xc0", b"\xc1\xc0", b"\x83ab", b"\x82ab"]
+    # Found by hypothesis: pyrlp decodes this truncated list to [b"\x00"].
+    bad_batches.append(b"\xc2\x00\x81")
+    for bad in bad_batches:
         with pytest.raises(MalformedBatch):
             decode_tx_batch(bad)
     with pytest.raises(MalformedBatch):
@@ -138,3 +143,25 @@ def test_quiet_libp2p_logs() -> None:
     assert logging.getLogger("libp2p.pubsub.pubsub").getEffectiveLevel() == logging.WARNING
     assert not logging.getLogger("libp2p.transport.tcp.tcp").isEnabledFor(logging.ERROR)
     assert logging.getLogger("libp2p.tools.anyio_service.x").isEnabledFor(logging.ERROR)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_tx_batch_decoder_only_raises_its_own_error(data: bytes) -> None:
+    try:
+        txs = decode_tx_batch(data)
+    except MalformedBatch:
+        return
+    assert txs and all(isinstance(t, bytes) and t for t in txs)
+    assert encode_tx_batch(txs) == data  # strict RLP: one encoding per batch
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=1, max_value=9))
+async def test_frame_reader_only_raises_framing_errors(data: bytes, chunk: int) -> None:
+    try:
+        body = await read_frame(TrickleStream(data, chunk=chunk), max_size=32)
+    except (FrameTooLarge, ProtocolViolation):
+        return
+    assert len(body) <= 32
+    assert data[4 : 4 + len(body)] == body
