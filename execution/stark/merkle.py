@@ -105,7 +105,10 @@ def verify_batch(
         paths_a = np.asarray(paths)
     except (TypeError, ValueError):
         return False
-    if not isinstance(log_n, int) or not 0 <= log_n <= 32:
+    if isinstance(log_n, bool) or not isinstance(log_n, int | np.integer):
+        return False
+    log_n = int(log_n)
+    if not 0 <= log_n <= 32:
         return False
     # Shape rules: one digest root, one row and one full-height path per query.
     if root_a.shape != (DIGEST_SIZE,) or idx_raw.ndim != 1 or rows_a.ndim != 2:

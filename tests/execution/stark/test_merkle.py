@@ -27,6 +27,7 @@ def test_openings_verify(log_n: int, w: int) -> None:
     assert rows.shape == (17, w) and paths.shape == (17, log_n, 8)
     np.testing.assert_array_equal(rows, tree.matrix[idx])
     assert verify_batch(tree.root, log_n, idx, rows, paths)
+    assert verify_batch(tree.root, np.int64(log_n), idx, rows, paths)
     assert verify_batch(tree.root, log_n, idx[:0], rows[:0], paths[:0])
 
 
@@ -83,6 +84,7 @@ def test_malformed_openings_are_rejected_not_raised() -> None:
     non_canonical[0, 0] += P  # same value mod p, but not canonical
     assert not verify_batch(tree.root, log_n, idx, non_canonical, paths)
     assert not verify_batch(tree.root, -1, idx, rows, paths)
+    assert not verify_batch(tree.root, True, idx[:0], rows[:0], paths[:0, :1])
 
 
 def test_inner_node_cannot_pose_as_leaf() -> None:
