@@ -137,6 +137,30 @@ async def eth_get_block_transaction_count_by_hash(ctx: RpcContext, params: Param
     return None if block is None else encode_quantity(len(block.transaction_hashes))
 
 
+def _transaction_at(block: RpcBlock | None, index: int) -> dict[str, Any] | None:
+    if block is None or block.transactions is None or index >= len(block.transactions):
+        return None
+    return format_transaction(block.transactions[index])
+
+
+async def eth_get_transaction_by_block_number_and_index(
+    ctx: RpcContext, params: Params
+) -> dict[str, Any] | None:
+    params.at_most(2)
+    ref = await resolve_block(ctx, params, 0)
+    index = params.required(1, "index", lambda v: parse_quantity(v, UINT64_MAX))
+    return _transaction_at(await ctx.view.block_by_number(ref.height, True), index)
+
+
+async def eth_get_transaction_by_block_hash_and_index(
+    ctx: RpcContext, params: Params
+) -> dict[str, Any] | None:
+    params.at_most(2)
+    block_hash = params.required(0, "block hash", parse_hash)
+    index = params.required(1, "index", lambda v: parse_quantity(v, UINT64_MAX))
+    return _transaction_at(await ctx.view.block_by_hash(block_hash, True), index)
+
+
 def _parse_storage_keys(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise ValueError("expected an array of storage keys")
@@ -311,6 +335,8 @@ ETH_METHODS: dict[str, Handler] = {
     "eth_getBlockByHash": eth_get_block_by_hash,
     "eth_getBlockTransactionCountByNumber": eth_get_block_transaction_count_by_number,
     "eth_getBlockTransactionCountByHash": eth_get_block_transaction_count_by_hash,
+    "eth_getTransactionByBlockNumberAndIndex": eth_get_transaction_by_block_number_and_index,
+    "eth_getTransactionByBlockHashAndIndex": eth_get_transaction_by_block_hash_and_index,
     "eth_getProof": eth_get_proof,
     "eth_syncing": eth_syncing,
     "eth_gasPrice": eth_gas_price,

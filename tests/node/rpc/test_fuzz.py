@@ -128,6 +128,8 @@ VALID_PARAMS: dict[str, list[Any]] = {
     "eth_getBlockByHash": ["0x" + "ab" * 32, False],
     "eth_getBlockTransactionCountByNumber": ["latest"],
     "eth_getBlockTransactionCountByHash": ["0x" + "ab" * 32],
+    "eth_getTransactionByBlockNumberAndIndex": ["latest", "0x0"],
+    "eth_getTransactionByBlockHashAndIndex": ["0x" + "ab" * 32, "0x0"],
     "eth_getProof": [FUNDED, ["0x01"], "latest"],
     "eth_syncing": [],
     "eth_gasPrice": [],

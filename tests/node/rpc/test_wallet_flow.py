@@ -89,6 +89,10 @@ async def test_transfer_end_to_end(rpc: Any) -> None:
     hashes = await rpc.call("eth_getBlockByHash", full["hash"], False)
     assert hashes["transactions"] == [tx["hash"] for tx in full["transactions"]]
     assert await rpc.call("eth_getBlockTransactionCountByNumber", "latest") == "0x2"
+    assert await rpc.call("eth_getTransactionByBlockNumberAndIndex", "latest", "0x0") == mined
+    assert await rpc.call("eth_getTransactionByBlockHashAndIndex", full["hash"], "0x0") == mined
+    assert await rpc.call("eth_getTransactionByBlockHashAndIndex", full["hash"], "0x2") is None
+    assert await rpc.call("eth_getTransactionByBlockNumberAndIndex", "0x9", "0x0") is None
 
     assert await rpc.call("eth_getBalance", RECIPIENT, "latest") == hex(12346)
     assert await rpc.call("eth_getBalance", RECIPIENT, "0x0") == "0x0"
