@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# Compile the numba kernels once, into their on-disk cache, before tests run in parallel.
+	$(PY) -c "from execution.zkvm import warm_up; warm_up()"
 	@touch $(STAMP)
 
 install: $(STAMP)
