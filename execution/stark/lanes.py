@@ -217,12 +217,31 @@ def b_inv(a: U64) -> U64:
     return _batch_inv_kernel(flat).reshape(np.shape(a))  # type: ignore[no-any-return]
 
 
+def _e_addsub(a: U64, b: U64, sub: bool) -> U64:
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape == b.shape and a.size >= _SMALL_BASE:
+        out = np.empty(a.shape, dtype=np.uint64)
+        kernel = _b_sub_kernel if sub else _b_add_kernel
+        kernel(
+            np.ascontiguousarray(a, dtype=np.uint64).reshape(-1),
+            np.ascontiguousarray(b, dtype=np.uint64).reshape(-1),
+            out.reshape(-1),
+        )
+        return out
+    a64 = a.astype(np.uint64, copy=False)
+    b64 = b.astype(np.uint64, copy=False)
+    if sub:
+        return (a64 + (_P64 - b64)) % _P64  # type: ignore[no-any-return]
+    return (a64 + b64) % _P64  # type: ignore[no-any-return]
+
+
 def e_add(a: U64, b: U64) -> U64:
-    return (a + b) % _P64  # type: ignore[no-any-return]
+    return _e_addsub(a, b, False)
 
 
 def e_sub(a: U64, b: U64) -> U64:
-    return (a + (_P64 - b)) % _P64  # type: ignore[no-any-return]
+    return _e_addsub(a, b, True)
 
 
 def e_neg(a: U64) -> U64:
