@@ -94,7 +94,7 @@ class NodeChainView:
     def _state(self, height: int | None):  # type: ignore[no-untyped-def]
         chain = self.node.chain
         if height is None or height >= chain.height:
-            return self.node.mempool._state_now() if height is None else chain.state()
+            return self.node.mempool.head_state() if height is None else chain.state()
         try:
             return chain.state_at(height)
         except (ChainError, StorageError) as exc:

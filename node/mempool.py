@@ -105,14 +105,14 @@ class Mempool:
     def get(self, tx_hash: bytes) -> PoolEntry | None:
         return self._by_hash.get(tx_hash)
 
-    def _state_now(self) -> State:
+    def head_state(self) -> State:
         # One copy of the head state per head: re-made after every block by `update`.
         if self._state is None:
             self._state = self._head_state()
         return self._state
 
     def committed_nonce(self, sender: bytes) -> int:
-        return self._state_now().account(sender).nonce
+        return self.head_state().account(sender).nonce
 
     def pending_nonce(self, sender: bytes) -> int:
         """The next nonce to use: committed nonce plus the consecutive pending ones."""
@@ -139,9 +139,9 @@ class Mempool:
                     f"invalid chain id: have {tx.chain_id}, want {self.chain_id}"
                 ) from None
             words = _STATIC_REASONS.get(exc.reason, exc.reason.replace("_", " "))
-            raise MempoolRejected(f"{words}: {exc}") from None
+            raise MempoolRejected(f"{words}: {exc.detail}" if exc.detail else words) from None
         sender = tx.sender
-        state = self._state_now()
+        state = self.head_state()
         account = state.account(sender)
         if tx.nonce < account.nonce:
             raise MempoolRejected(f"nonce too low: next nonce {account.nonce}, tx nonce {tx.nonce}")
@@ -193,7 +193,7 @@ class Mempool:
     # ---- blocks -------------------------------------------------------------------------
     def ordered(self) -> Iterator[PoolEntry]:
         """Executable transactions by fee then nonce (each sender's nonces in order)."""
-        state = self._state_now()
+        state = self.head_state()
         heap: list[tuple[int, int, bytes, int]] = []
         for sender, txs in self._by_sender.items():
             nonce = state.account(sender).nonce
@@ -219,7 +219,7 @@ class Mempool:
             if entry is not None:
                 self._remove(entry)
         self._state = None
-        state = self._state_now()
+        state = self.head_state()
         for sender in list(self._by_sender):
             account = state.account(sender)
             spent = 0

@@ -51,19 +51,12 @@ from execution.types.block import Block
 from execution.types.errors import DecodingError, ExecutionError, InvalidTransaction
 from execution.types.receipt import Receipt
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
-from node.blocksync import (
-    MAX_BLOCKS,
-    MAX_RESPONSE_BYTES,
-    SyncError,
-    SyncRequest,
-    SyncResponse,
-    verify_synced_block,
-)
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
+from node.syncer import BlockSyncer, StartHeight
 from p2p import (
     PROTOCOL_BLOCKS,
     TOPIC_EVIDENCE,
@@ -79,7 +72,6 @@ from p2p import (
     open_p2p_service,
 )
 from p2p.txbatch import MAX_TXS_PER_BATCH
-from storage import block_store
 
 logger = logging.getLogger("node")
 
@@ -91,13 +83,6 @@ EVIDENCE_MAX_AGE = 100
 # A proposed block may be this far ahead of our clock.
 MAX_CLOCK_DRIFT_MS = 10_000
 EVENT_BUFFER = 8192
-
-
-@dataclass(frozen=True, slots=True)
-class StartHeight:
-    """Start consensus for `height` (after a commit wait, or after block sync)."""
-
-    height: int
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
@@ -163,8 +148,8 @@ class Node:
         self._receive: trio.MemoryReceiveChannel[ConsensusEvent]
         self._send, self._receive = trio.open_memory_channel(EVENT_BUFFER)
         self._nursery: trio.Nursery | None = None
-        self._height_started = time.monotonic()
-        self._sync_wanted = trio.Event()
+        self.height_started = time.monotonic()
+        self.syncer = BlockSyncer(self)
         self._scan_committed_evidence()
 
     # ---- opening ------------------------------------------------------------------------
@@ -386,7 +371,7 @@ class Node:
         return True
 
     # ---- committing ---------------------------------------------------------------------
-    def _commit(self, block: Block, commit: Commit, source: str) -> bool:
+    def apply_block(self, block: Block, commit: Commit, source: str) -> bool:
         """Apply a decided (or synced) block; False if the chain already moved past it."""
         if block.height != self.chain.height + 1:
             return False
@@ -452,7 +437,7 @@ class Node:
                         inner.start_soon(self._consensus_loop)
                         inner.start_soon(self._tx_gossip_loop)
                         inner.start_soon(self._regossip_loop)
-                        inner.start_soon(self._sync_loop)
+                        inner.start_soon(self.syncer.run)
         finally:
             event(logger, "stopped", height=self.chain.height)
 
@@ -468,9 +453,9 @@ class Node:
         p2p.subscribe(TOPIC_PROPOSALS, self._on_proposal_message)
         p2p.subscribe(TOPIC_EVIDENCE, self._on_evidence_message)
         p2p.subscribe(TOPIC_TRANSACTIONS, self._on_tx_message)
-        p2p.register_handler(PROTOCOL_BLOCKS, self._serve_blocks)
+        p2p.register_handler(PROTOCOL_BLOCKS, self.syncer.serve)
 
-    def _deliver(self, ev: ConsensusEvent) -> None:
+    def deliver(self, ev: ConsensusEvent) -> None:
         try:
             self._send.send_nowait(ev)
         except trio.WouldBlock:
@@ -480,7 +465,7 @@ class Node:
         if height > self.sync.highest_seen:
             self.sync.highest_seen = height
         if height > self.chain.height + 1:
-            self._sync_wanted.set()
+            self.syncer.wanted.set()
 
     async def _on_vote_message(self, msg: GossipMessage) -> None:
         try:
@@ -489,7 +474,7 @@ class Node:
             self._report(msg)
             return
         self._note_height(vote.height - 1)
-        self._deliver(vote)
+        self.deliver(vote)
 
     async def _on_proposal_message(self, msg: GossipMessage) -> None:
         try:
@@ -498,7 +483,7 @@ class Node:
             self._report(msg)
             return
         self._note_height(bundle.height - 1)
-        self._deliver(bundle)
+        self.deliver(bundle)
 
     async def _on_evidence_message(self, msg: GossipMessage) -> None:
         try:
@@ -546,7 +531,7 @@ class Node:
             await self._handle(outputs)
 
     def _start_outputs(self, height: int) -> list[Output]:
-        self._height_started = time.monotonic()
+        self.height_started = time.monotonic()
         event(logger, "height_start", logging.DEBUG, height=height)
         return self.driver.start_height(height, self.validator_set(height))
 
@@ -581,7 +566,7 @@ class Node:
 
     async def _fire_timeout(self, t: ScheduleTimeout) -> None:
         await trio.sleep(t.duration)
-        self._deliver(TimeoutEvent(t.step, t.height, t.round))
+        self.deliver(TimeoutEvent(t.step, t.height, t.round))
 
     def _on_decided(self, d: Decided) -> None:
         block = self._decode(d.value)
@@ -589,7 +574,7 @@ class Node:
             event(logger, "decided_undecodable", logging.ERROR, height=d.height)
             return
         try:
-            committed = self._commit(block, d.commit, "consensus")
+            committed = self.apply_block(block, d.commit, "consensus")
         except ExecutionError as exc:
             event(logger, "commit_failed", logging.ERROR, height=d.height, error=str(exc))
             return
@@ -598,12 +583,12 @@ class Node:
 
     def _schedule_next(self, height: int) -> None:
         """Start `height` once the block interval since the previous start has passed."""
-        delay = max(0.0, self._height_started + self.config.block_interval - time.monotonic())
+        delay = max(0.0, self.height_started + self.config.block_interval - time.monotonic())
         self._spawn(self._start_later, height, delay)
 
     async def _start_later(self, height: int, delay: float) -> None:
         await trio.sleep(delay)
-        self._deliver(StartHeight(height))
+        self.deliver(StartHeight(height))
 
     async def _regossip_loop(self) -> None:
         """Re-send our own messages of a height that is not moving (lost or missed gossip)."""
@@ -639,99 +624,6 @@ class Node:
                         await self.p2p.publish_transactions(batch)
                     except P2PError as exc:
                         event(logger, "publish_failed", logging.WARNING, error=repr(exc))
-
-    # ---- block sync ---------------------------------------------------------------------
-    async def _serve_blocks(self, peer: str, payload: bytes) -> bytes:
-        req = SyncRequest.decode(payload)  # a SyncError becomes the peer's RemoteError
-        head = self.chain.height
-        items: list[tuple[bytes, bytes]] = []
-        size = 0
-        for h in range(max(req.from_height, 1), min(head, req.from_height + req.count - 1) + 1):
-            block_hash = block_store.hash_at(self.chain.db, h)
-            raw = None if block_hash is None else block_store.block_bytes(self.chain.db, block_hash)
-            commit = self.chain.commit_at(h)
-            if raw is None or commit is None:
-                break
-            if items and size + len(raw) > MAX_RESPONSE_BYTES:
-                break
-            size += len(raw) + len(commit)
-            items.append((raw, commit))
-        return SyncResponse(head, tuple(items)).encode()
-
-    async def _sync_loop(self) -> None:
-        while True:
-            with trio.move_on_after(self.config.sync_interval):
-                await self._sync_wanted.wait()
-            self._sync_wanted = trio.Event()
-            p2p = self.p2p
-            if p2p is None:
-                continue
-            heads: dict[str, int] = {}
-            for status in p2p.peers():
-                if not status.connected or status.banned:
-                    continue
-                try:
-                    answer = await p2p.request(
-                        status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
-                    )
-                    heads[status.peer_id] = SyncResponse.decode(answer).head_height
-                except (P2PError, SyncError):
-                    continue
-            if not heads:
-                continue
-            best_peer = max(heads, key=lambda p: heads[p])
-            best = heads[best_peer]
-            self.sync.highest_seen = max(self.sync.highest_seen, best)
-            behind = best - self.chain.height
-            stuck = time.monotonic() - self._height_started
-            grace = self.config.block_interval + self.config.timeouts.propose
-            if behind >= 2 or (behind == 1 and stuck > grace):
-                await self._sync_from(best_peer, best)
-
-    async def _sync_from(self, peer: str, target: int) -> None:
-        if self.p2p is None:
-            return
-        self.sync.starting_height = self.chain.height
-        event(logger, "sync_start", height=self.chain.height, target=target, peer=peer)
-        progressed = False
-        while self.chain.height < target:
-            start = self.chain.height + 1
-            try:
-                answer = await self.p2p.request(
-                    peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
-                )
-                response = SyncResponse.decode(answer)
-            except (P2PError, SyncError) as exc:
-                event(logger, "sync_failed", logging.WARNING, peer=peer, error=str(exc))
-                break
-            if not response.blocks:
-                break
-            height = start
-            for raw_block, raw_commit in response.blocks:
-                if height != self.chain.height + 1:
-                    break  # consensus committed meanwhile
-                try:
-                    block, commit = verify_synced_block(
-                        raw_block, raw_commit, height, self.validator_set(height), self.chain_id
-                    )
-                    self._commit(block, commit, "sync")
-                except (SyncError, ExecutionError) as exc:
-                    event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
-                    if self.p2p is not None:
-                        self._report_peer_id(peer)
-                    return
-                progressed = True
-                height += 1
-                await trio.lowlevel.checkpoint()
-        event(logger, "sync_done", height=self.chain.height)
-        if progressed:
-            self._height_started = time.monotonic()
-            self._deliver(StartHeight(self.chain.height + 1))
-
-    def _report_peer_id(self, peer: str) -> None:
-        if self.p2p is not None:
-            with contextlib.suppress(P2PError):
-                self.p2p.report_peer(peer)
 
 
 def run_node(config: NodeConfig) -> None:

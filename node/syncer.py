@@ -1,0 +1,149 @@
+"""Block sync as the node runs it: serve blocks to peers, and catch up from the best peer.
+
+Every `sync_interval` (or at once when gossip shows a height two or more ahead) the node asks
+its connected peers for their head. If one is 2 or more blocks ahead, or 1 ahead while our
+height has been stuck for longer than a block interval plus a propose timeout, it fetches
+blocks from that peer in order, verifies each against its commit (`node.blocksync`), commits
+it, and restarts consensus at the new head.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from execution.types.errors import ExecutionError
+from node.blocksync import (
+    MAX_BLOCKS,
+    MAX_RESPONSE_BYTES,
+    SyncError,
+    SyncRequest,
+    SyncResponse,
+    verify_synced_block,
+)
+from node.logs import event
+from p2p import PROTOCOL_BLOCKS, P2PError
+from storage import block_store
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+logger = logging.getLogger("node.sync")
+
+
+@dataclass(frozen=True, slots=True)
+class StartHeight:
+    """Start consensus for `height` (after a commit wait, or after block sync)."""
+
+    height: int
+
+
+class BlockSyncer:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.wanted = trio.Event()
+
+    async def serve(self, peer: str, payload: bytes) -> bytes:
+        req = SyncRequest.decode(payload)  # a SyncError becomes the peer's RemoteError
+        head = self.node.chain.height
+        items: list[tuple[bytes, bytes]] = []
+        size = 0
+        for h in range(max(req.from_height, 1), min(head, req.from_height + req.count - 1) + 1):
+            block_hash = block_store.hash_at(self.node.chain.db, h)
+            raw = (
+                None
+                if block_hash is None
+                else block_store.block_bytes(self.node.chain.db, block_hash)
+            )
+            commit = self.node.chain.commit_at(h)
+            if raw is None or commit is None:
+                break
+            if items and size + len(raw) > MAX_RESPONSE_BYTES:
+                break
+            size += len(raw) + len(commit)
+            items.append((raw, commit))
+        return SyncResponse(head, tuple(items)).encode()
+
+    async def run(self) -> None:
+        while True:
+            with trio.move_on_after(self.node.config.sync_interval):
+                await self.wanted.wait()
+            self.wanted = trio.Event()
+            p2p = self.node.p2p
+            if p2p is None:
+                continue
+            heads: dict[str, int] = {}
+            for status in p2p.peers():
+                if not status.connected or status.banned:
+                    continue
+                try:
+                    answer = await p2p.request(
+                        status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
+                    )
+                    heads[status.peer_id] = SyncResponse.decode(answer).head_height
+                except (P2PError, SyncError):
+                    continue
+            if not heads:
+                continue
+            best_peer = max(heads, key=lambda p: heads[p])
+            best = heads[best_peer]
+            self.node.sync.highest_seen = max(self.node.sync.highest_seen, best)
+            behind = best - self.node.chain.height
+            stuck = time.monotonic() - self.node.height_started
+            grace = self.node.config.block_interval + self.node.config.timeouts.propose
+            if behind >= 2 or (behind == 1 and stuck > grace):
+                await self._sync_from(best_peer, best)
+
+    async def _sync_from(self, peer: str, target: int) -> None:
+        if self.node.p2p is None:
+            return
+        self.node.sync.starting_height = self.node.chain.height
+        event(logger, "sync_start", height=self.node.chain.height, target=target, peer=peer)
+        progressed = False
+        while self.node.chain.height < target:
+            start = self.node.chain.height + 1
+            try:
+                answer = await self.node.p2p.request(
+                    peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
+                )
+                response = SyncResponse.decode(answer)
+            except (P2PError, SyncError) as exc:
+                event(logger, "sync_failed", logging.WARNING, peer=peer, error=str(exc))
+                break
+            if not response.blocks:
+                break
+            height = start
+            for raw_block, raw_commit in response.blocks:
+                if height != self.node.chain.height + 1:
+                    break  # consensus committed meanwhile
+                try:
+                    block, commit = verify_synced_block(
+                        raw_block,
+                        raw_commit,
+                        height,
+                        self.node.validator_set(height),
+                        self.node.chain_id,
+                    )
+                    self.node.apply_block(block, commit, "sync")
+                except (SyncError, ExecutionError) as exc:
+                    event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
+                    if self.node.p2p is not None:
+                        self._report_peer_id(peer)
+                    return
+                progressed = True
+                height += 1
+                await trio.lowlevel.checkpoint()
+        event(logger, "sync_done", height=self.node.chain.height)
+        if progressed:
+            self.node.height_started = time.monotonic()
+            self.node.deliver(StartHeight(self.node.chain.height + 1))
+
+    def _report_peer_id(self, peer: str) -> None:
+        if self.node.p2p is not None:
+            with contextlib.suppress(P2PError):
+                self.node.p2p.report_peer(peer)

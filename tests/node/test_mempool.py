@@ -1,0 +1,156 @@
+"""The mempool over a real chain database: entry checks, ordering, eviction, block updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chain_helpers import CHAIN_ID, account_keys, make_genesis, validator_key
+from eth_account import Account
+from eth_utils import to_checksum_address
+
+from execution.chain import Chain
+from execution.types.transaction import Transaction
+from genesis.params import ETHER, GWEI
+from node.mempool import Mempool, MempoolConfig, MempoolRejected
+
+KEYS = account_keys(4)
+TO = bytes.fromhex("00000000000000000000000000000000000000aa")
+
+
+def tx(key_index: int, nonce: int, tip: int = 1, value: int = 1, **kw: int) -> bytes:
+    fields = {
+        "chain_id": CHAIN_ID,
+        "nonce": nonce,
+        "max_priority_fee_per_gas": tip * GWEI,
+        "max_fee_per_gas": 10 * GWEI,
+        "gas_limit": 21_000,
+        "to": TO,
+        "value": value,
+        "data": b"",
+    }
+    fields.update(kw)
+    return Transaction(**fields).sign(KEYS[key_index].private_key).raw  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    c = Chain.open(tmp_path / "db", make_genesis(4))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def pool(chain: Chain, **kw: int) -> Mempool:
+    return Mempool(
+        chain.chain_id,
+        chain.genesis.params,
+        chain.state,
+        lambda h: chain.transaction_location(h) is not None,
+        MempoolConfig(**kw),
+    )
+
+
+def reason(mp: Mempool, raw: bytes) -> str:
+    with pytest.raises(MempoolRejected) as info:
+        mp.add(raw)
+    return info.value.reason
+
+
+def test_eth_account_transaction_is_admitted(chain: Chain) -> None:
+    mp = pool(chain)
+    signed = Account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": CHAIN_ID,
+            "nonce": 0,
+            "maxFeePerGas": 2 * GWEI,
+            "maxPriorityFeePerGas": GWEI // 10,
+            "gas": 21_000,
+            "to": to_checksum_address(TO),
+            "value": 5,
+            "data": b"",
+        },
+        KEYS[0].private_key,
+    )
+    raw = bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
+    entry = mp.add(raw)
+    assert entry.sender == KEYS[0].address
+    assert mp.pending_nonce(KEYS[0].address) == 1
+
+
+def test_entry_checks_name_the_rule(chain: Chain) -> None:
+    mp = pool(chain)
+    mp.add(tx(0, 0))
+    assert reason(mp, tx(0, 0)) == "already known"
+    assert reason(mp, b"\x02\xc0garbage").startswith("invalid transaction")
+    assert reason(mp, tx(1, 0, chain_id=CHAIN_ID + 1)).startswith("invalid chain id")
+    assert reason(mp, tx(1, 0, gas_limit=20_000)).startswith("intrinsic gas too low")
+    assert reason(mp, tx(1, 0, tip=0, max_fee_per_gas=1)).startswith("max fee per gas less than")
+    assert reason(mp, tx(1, 0, value=2000 * ETHER)) == "insufficient funds for gas * price + value"
+    assert reason(mp, tx(1, 100)).startswith("nonce too high")
+    # A tampered signature recovers another sender or none: never admitted as the original.
+    raw = bytearray(tx(2, 0))
+    raw[-3] ^= 1
+    try:
+        entry = mp.add(bytes(raw))
+        assert entry.sender != KEYS[2].address
+    except MempoolRejected:
+        pass
+
+
+def test_pending_funds_count_earlier_nonces(chain: Chain) -> None:
+    mp = pool(chain)
+    balance = 1000 * ETHER
+    fee = 21_000 * 10 * GWEI
+    mp.add(tx(0, 0, value=balance // 2))
+    assert reason(mp, tx(0, 1, value=balance // 2)) == "insufficient funds for gas * price + value"
+    mp.add(tx(0, 1, value=balance // 2 - 2 * fee))
+
+
+def test_replacement_needs_a_higher_fee(chain: Chain) -> None:
+    mp = pool(chain)
+    mp.add(tx(0, 0, tip=1))
+    assert reason(mp, tx(0, 0, tip=1, value=2)) == "replacement transaction underpriced"
+    better = mp.add(tx(0, 0, tip=3))
+    assert len(mp) == 1 and mp.get(better.tx.hash) is better
+
+
+def test_order_is_fee_then_nonce(chain: Chain) -> None:
+    mp = pool(chain)
+    # Sender 0 pays little at nonce 0 and a lot at nonce 1: nonce order still holds for it.
+    a0, a1 = mp.add(tx(0, 0, tip=1)), mp.add(tx(0, 1, tip=9))
+    b0 = mp.add(tx(1, 0, tip=5))
+    c1 = mp.add(tx(2, 1, tip=9))  # a gap: not executable until nonce 0 arrives
+    order = [e.tx.hash for e in mp.ordered()]
+    assert order == [b0.tx.hash, a0.tx.hash, a1.tx.hash]
+    c0 = mp.add(tx(2, 0, tip=2))
+    order = [e.tx.hash for e in mp.ordered()]
+    assert order == [b0.tx.hash, c0.tx.hash, c1.tx.hash, a0.tx.hash, a1.tx.hash]
+
+
+def test_full_pool_evicts_the_cheapest_only_for_a_better_fee(chain: Chain) -> None:
+    mp = pool(chain, max_txs=3)
+    cheap = mp.add(tx(0, 0, tip=1))
+    mp.add(tx(1, 0, tip=2))
+    mp.add(tx(2, 0, tip=2))
+    assert reason(mp, tx(3, 0, tip=1)) == "txpool is full"
+    mp.add(tx(3, 0, tip=3))
+    assert cheap.tx.hash not in mp and len(mp) == 3
+
+
+def test_committed_transactions_leave_and_the_rest_is_rechecked(chain: Chain) -> None:
+    mp = pool(chain)
+    first = mp.add(tx(0, 0))
+    second = mp.add(tx(0, 1))
+    other = mp.add(tx(1, 0))
+    vk, _ = validator_key()
+    block = chain.build_block([first.raw, other.raw], vk.address, 2_000)
+    receipts = chain.commit_block(block)
+    mp.update([r.tx_hash for r in receipts])
+    assert first.tx.hash not in mp and other.tx.hash not in mp and second.tx.hash in mp
+    assert [e.tx.hash for e in mp.ordered()] == [second.tx.hash]
+    assert reason(mp, first.raw) == "already known"
+    assert reason(mp, tx(1, 0, tip=7)).startswith("nonce too low")
