@@ -27,11 +27,11 @@ from numba import njit, prange
 from execution.stark._monty import (
     P_INT,
     R2_INT,
+    R_INT,
     add_mod,
     monty_mul,
     monty_reduce,
     reduce36,
-    to_monty_int,
 )
 from execution.stark._threads import threads_for
 
@@ -56,19 +56,15 @@ _CONST = _load_constants()
 
 
 def _monty_array(values: object) -> np.ndarray:
-    return np.array(
-        [[to_monty_int(int(v)) for v in row] for row in values]  # type: ignore[attr-defined]
-        if isinstance(values, list) and values and isinstance(values[0], list)
-        else [to_monty_int(int(v)) for v in values],  # type: ignore[attr-defined]
-        dtype=np.uint32,
-    )
+    """Constants in Montgomery form (c * 2^32 mod p), as the kernels use them."""
+    canon = np.asarray(values, dtype=np.uint64)
+    return ((canon * np.uint64(R_INT)) % np.uint64(P_INT)).astype(np.uint32)
 
 
 _RC_INIT = _monty_array(_CONST["external_rounds_initial"])
 _RC_FINAL = _monty_array(_CONST["external_rounds_final"])
 _RC_INT = _monty_array(_CONST["internal_round_constants"])
-_DIAG = _monty_array(_CONST["internal_diagonal_V"])
-if _RC_INIT.shape != (4, 16) or _RC_FINAL.shape != (4, 16) or _DIAG.shape != (16,):
+if _RC_INIT.shape != (4, 16) or _RC_FINAL.shape != (4, 16) or _RC_INT.shape != (13,):
     raise RuntimeError("poseidon2_babybear_16.json does not have the expected shape")
 if int(_CONST["field_modulus"]) != P_INT or int(_CONST["width"]) != WIDTH:  # type: ignore[call-overload]
     raise RuntimeError("poseidon2_babybear_16.json is not for BabyBear width 16")
@@ -203,7 +199,7 @@ def _div_pow2(x: np.uint64, k: np.uint64) -> np.uint64:
 
 
 @njit(cache=True)
-def _internal_round(st: np.ndarray, c: np.uint64, diag: np.ndarray) -> None:
+def _internal_round(st: np.ndarray, c: np.uint64) -> None:
     # Written out lane by lane with scalars so that LLVM vectorizes across lanes. Every sum below
     # stays under 21p < 2^37 before the single reduction.
     lanes = st.shape[1]
@@ -249,14 +245,14 @@ def _internal_round(st: np.ndarray, c: np.uint64, diag: np.ndarray) -> None:
 
 @njit(cache=True)
 def _permute_block(
-    st: np.ndarray, rc_init: np.ndarray, rc_int: np.ndarray, rc_final: np.ndarray, diag: np.ndarray
+    st: np.ndarray, rc_init: np.ndarray, rc_int: np.ndarray, rc_final: np.ndarray
 ) -> None:
     """Permute a (16, lanes) block of states held in Montgomery form, in place."""
     _external_linear(st)
     for r in range(rc_init.shape[0]):
         _external_round(st, rc_init[r])
     for r in range(rc_int.shape[0]):
-        _internal_round(st, np.uint64(rc_int[r]), diag)
+        _internal_round(st, np.uint64(rc_int[r]))
     for r in range(rc_final.shape[0]):
         _external_round(st, rc_final[r])
 
@@ -269,7 +265,6 @@ def _permute_rows_kernel(
     rc_init: np.ndarray,
     rc_int: np.ndarray,
     rc_final: np.ndarray,
-    diag: np.ndarray,
 ) -> None:
     """out[j] = permute(states[j])[:out_width] with tag added to element 0."""
     n = states.shape[0]
@@ -283,7 +278,7 @@ def _permute_rows_kernel(
         for lane in range(cnt):
             for i in range(16):
                 st[i, lane] = np.uint32(monty_mul(np.uint64(states[r0 + lane, i]), _R2))
-        _permute_block(st, rc_init, rc_int, rc_final, diag)
+        _permute_block(st, rc_init, rc_int, rc_final)
         for lane in range(cnt):
             for i in range(width_out):
                 out[r0 + lane, i] = np.uint32(monty_mul(np.uint64(st[i, lane]), _ONE))
@@ -298,7 +293,6 @@ def _hash_columns_kernel(
     rc_init: np.ndarray,
     rc_int: np.ndarray,
     rc_final: np.ndarray,
-    diag: np.ndarray,
 ) -> None:
     """Sponge-hash row j of the matrix whose COLUMNS are cols[0..w) (cols is (w, n))."""
     w = cols.shape[0]
@@ -328,7 +322,7 @@ def _hash_columns_kernel(
                 else:
                     for lane in range(lanes):
                         row[lane] = 0
-            _permute_block(st, rc_init, rc_int, rc_final, diag)
+            _permute_block(st, rc_init, rc_int, rc_final)
         for lane in range(cnt):
             for i in range(8):
                 out[r0 + lane, i] = np.uint32(monty_mul(np.uint64(st[i, lane]), _ONE))
@@ -349,7 +343,7 @@ def permute(states: np.ndarray) -> np.ndarray:
     out = np.empty_like(arr)
     if arr.shape[0]:
         with threads_for(arr.shape[0]):
-            _permute_rows_kernel(arr, out, np.uint64(0), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+            _permute_rows_kernel(arr, out, np.uint64(0), _RC_INIT, _RC_INT, _RC_FINAL)
     return out
 
 
@@ -370,7 +364,7 @@ def compress_pairs(pairs: np.ndarray, domain: int = COMPRESS_DOMAIN_NODE) -> np.
     out = np.empty((arr.shape[0], DIGEST_SIZE), dtype=np.uint32)
     if arr.shape[0]:
         with threads_for(arr.shape[0]):
-            _permute_rows_kernel(arr, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+            _permute_rows_kernel(arr, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL)
     return out
 
 
@@ -388,7 +382,7 @@ def hash_rows(matrix: np.ndarray, domain: int = SPONGE_DOMAIN_HASH) -> np.ndarra
     cols = np.ascontiguousarray(arr.T)
     out = np.empty((arr.shape[0], DIGEST_SIZE), dtype=np.uint32)
     with threads_for(arr.shape[0] * max(1, (arr.shape[1] + 7) // 8)):
-        _hash_columns_kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL, _DIAG)
+        _hash_columns_kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL)
     return out
 
 
