@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import numpy as np
 
 from execution.stark.air import compile_air
@@ -15,7 +18,10 @@ from execution.stark.examples import (
     wide_trace,
 )
 from execution.stark.examples.poseidon2_air import OUTPUT_COLUMNS, WIDTH
+from execution.stark.params import FriParams
 from execution.stark.poseidon2 import permute
+from execution.stark.prover import prove
+from execution.stark.verifier import verify
 
 P = 2013265921
 
@@ -29,11 +35,18 @@ def test_poseidon2_trace_outputs_match_the_permutation() -> None:
     assert np.array_equal(trace[:, OUTPUT_COLUMNS], permute(inputs))
 
 
-def test_poseidon2_air_is_degree_three_and_known_answer_row_satisfies_it() -> None:
+def test_poseidon2_air_is_degree_three_and_known_answer_rows_satisfy_it() -> None:
     c = compile_air(Poseidon2Air())
     assert c.max_degree == 3
     # 8 full rounds x 32 constraints + 13 partial rounds x 2.
     assert len(c.constraints) == 8 * 32 + 13 * 2
+    text = resources.files("execution.stark").joinpath("poseidon2_babybear_16.json").read_text()
+    kat = json.loads(text)["known_answer"]
+    inputs = np.array([kat["input"], kat["input"]], dtype=np.uint32)
+    trace = poseidon2_trace(inputs)
+    assert trace[0, OUTPUT_COLUMNS].tolist() == kat["output"]
+    params = FriParams(name="kat", log_blowup=2, num_queries=2, pow_bits=0)
+    verify([c], [[]], prove([c], [trace], [[]], params), params)  # prove checks every row
 
 
 def test_fibonacci_trace_matches_python() -> None:
