@@ -83,6 +83,8 @@ def _check_inputs(
             raise ProvingError(f"{air.name}: trace values must be canonical field elements")
         if len(pub) != air.num_public_values:
             raise ProvingError(f"{air.name}: expected {air.num_public_values} public values")
+        if any(not 0 <= int(v) < L.P for v in pub):
+            raise ProvingError(f"{air.name}: public values must be canonical field elements")
         if air.log_quotient_degree > params.log_blowup:
             raise ProvingError(f"{air.name}: constraint degree too high for this blowup")
         out.append(np.ascontiguousarray(t, dtype=np.uint32))

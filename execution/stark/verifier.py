@@ -129,6 +129,9 @@ def verify(
             raise InvalidProof(f"proof is for another AIR than {air.name}")
         if len(pub) != air.num_public_values:
             raise InvalidProof(f"{air.name}: wrong number of public values")
+        # Public values are field elements: v and v + p must not both name one statement.
+        if any(not 0 <= int(v) < L.P for v in pub):
+            raise InvalidProof(f"{air.name}: public values must be canonical field elements")
         if not 1 <= tp.log_n <= TWO_ADICITY - lb:
             raise InvalidProof(f"{air.name}: trace height out of range")
         if air.log_quotient_degree > lb:

@@ -56,6 +56,10 @@ def test_changing_any_public_value_is_rejected(example: str) -> None:
             forged[t][i] = (forged[t][i] + 1) % 2013265921
             with pytest.raises(InvalidProof):
                 verify(st.airs, forged, Proof.from_bytes(data), FAST)
+            aliased = [list(p) for p in st.publics]
+            aliased[t][i] += 2013265921  # same residue, different statement bytes
+            with pytest.raises(InvalidProof, match="canonical"):
+                verify(st.airs, aliased, Proof.from_bytes(data), FAST)
 
 
 def _constraint_cases() -> list[tuple[str, int, int]]:
