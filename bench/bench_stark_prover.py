@@ -27,11 +27,13 @@ DEFAULT = ["16:32", "16:128", "18:32", "18:128", "20:32", "20:128"]
 
 
 def _emit(name: str, value: float, unit: str, params: dict[str, object], **extra: object) -> None:
-    print(json.dumps({"name": name, "value": value, "unit": unit, "params": params, **extra}), flush=True)
+    print(
+        json.dumps({"name": name, "value": value, "unit": unit, "params": params, **extra}),
+        flush=True,
+    )
 
 
 def run_one(log_n: int, width: int) -> None:
-    import numpy as np
     import psutil
 
     from execution.stark.air import compile_air
