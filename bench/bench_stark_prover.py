@@ -46,8 +46,9 @@ def run_one(log_n: int, width: int) -> None:
 
     params = {"log_n": log_n, "width": width, "profile": CONJECTURED.name, "air": f"wide{width}"}
     air = compile_air(WideAir(width))
-    # Warm every numba kernel on a tiny instance first: compile time is not prover time.
-    small = prove([air], [wide_trace(6, width)], [[]], CONJECTURED, check=False)
+    # Warm every numba kernel first (2^12 rows reaches the parallel and column-major paths):
+    # compile time is not prover time.
+    small = prove([air], [wide_trace(12, width)], [[]], CONJECTURED, check=False)
     verify([air], [[]], small, CONJECTURED)
     trace = wide_trace(log_n, width)
     proc = psutil.Process()
