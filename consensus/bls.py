@@ -1,11 +1,12 @@
 """BLS12-381 signatures, Ethereum's proof-of-possession ciphersuite.
 
-milagro_bls_binding is the hot path (Sign, Verify, Aggregate, FastAggregateVerify); it uses
-the POP domain-separation tag `BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_`, so its bytes are
-the bytes of py_ecc's `G2ProofOfPossession` (tests check this). KeyGen is the IETF HKDF
-construction written out here (tests compare it with py_ecc's). py_ecc is only used where
-milagro has no function, key validation and proofs of possession (once per validator when a
-validator set is admitted), and is imported on first use: importing it costs about a second.
+The native backend is py-arkworks-bls12381 through `genesis.bls_native` (point decoding with
+the canonical-encoding, subgroup and identity rules, SkToPk, CoreSign/CoreVerify, PopProve /
+PopVerify). It lives in genesis because genesis needs SkToPk and proofs of possession too and
+must not import consensus; this module adds what only consensus uses (Sign, Verify,
+Aggregate, FastAggregateVerify under `BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_`) and the
+HKDF KeyGen. py_ecc's `G2ProofOfPossession` is the reference in the tests: the same bytes
+out and the same accept/reject decisions (tests/consensus/test_bls.py).
 
 Every function here takes untrusted bytes: lengths are checked first and a bad point makes the
 verification return False, never raise from inside the binding.
@@ -15,33 +16,39 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import warnings
 from collections.abc import Sequence
-from typing import Any
 
-with warnings.catch_warnings():
-    # Upstream marks the binding deprecated (unmaintained); docs/consensus.md says why it is
-    # still used and how to swap it (this module is its only importer).
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import milagro_bls_binding as milagro
+from py_arkworks_bls12381 import G1Point, G2Point
 
 from consensus.errors import InvalidSignature
+from genesis import bls_native
+from genesis.bls_native import (
+    CURVE_ORDER,
+    PUBKEY_LEN,
+    SECRET_KEY_LEN,
+    SIGNATURE_DST,
+    SIGNATURE_LEN,
+    decode_public_key,
+    decode_signature,
+)
 
-PUBKEY_LEN = 48
-SIGNATURE_LEN = 96
-SECRET_KEY_LEN = 32
+__all__ = [
+    "CURVE_ORDER",
+    "PUBKEY_LEN",
+    "SECRET_KEY_LEN",
+    "SIGNATURE_LEN",
+    "aggregate",
+    "fast_aggregate_verify",
+    "key_validate",
+    "keygen",
+    "pop_prove",
+    "pop_verify",
+    "secret_to_public",
+    "sign",
+    "verify",
+]
 
-# The curve order r: a secret key is an integer in [1, r).
-CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
-
-# Compressed encodings of the points at infinity; a public key must never be one.
-_INFINITY_PUBKEY = b"\xc0" + b"\x00" * (PUBKEY_LEN - 1)
-
-
-def _py_ecc() -> Any:
-    from py_ecc.bls.ciphersuites import G2ProofOfPossession
-
-    return G2ProofOfPossession
+_G1_IDENTITY = G1Point.identity()
 
 
 def keygen(seed: bytes, key_info: bytes = b"") -> bytes:
@@ -63,83 +70,70 @@ def keygen(seed: bytes, key_info: bytes = b"") -> bytes:
     return sk.to_bytes(SECRET_KEY_LEN, "big")
 
 
-def _check_secret(secret_key: bytes) -> None:
-    if len(secret_key) != SECRET_KEY_LEN:
-        raise ValueError("a BLS secret key is 32 bytes")
-    k = int.from_bytes(secret_key, "big")
-    if not 0 < k < CURVE_ORDER:
-        raise ValueError("a BLS secret key must be in [1, r)")
-
-
 def secret_to_public(secret_key: bytes) -> bytes:
-    _check_secret(secret_key)
-    return bytes(milagro.SkToPk(secret_key))
+    """SkToPk; ValueError for a secret key that is not 32 bytes in [1, r)."""
+    return bls_native.secret_to_public(secret_key)
 
 
 def sign(secret_key: bytes, message: bytes) -> bytes:
-    _check_secret(secret_key)
-    return bytes(milagro.Sign(secret_key, message))
+    """Sign (deterministic); ValueError for a secret key that is not 32 bytes in [1, r)."""
+    return bls_native.core_sign(secret_key, message, SIGNATURE_DST)
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    if len(public_key) != PUBKEY_LEN or len(signature) != SIGNATURE_LEN:
-        return False
-    if public_key == _INFINITY_PUBKEY:
-        return False
-    try:
-        return bool(milagro.Verify(public_key, message, signature))
-    except Exception:  # the binding must never turn hostile bytes into a crash
-        return False
+    """Verify: KeyValidate(PK), the signature in the subgroup, and the pairing equation."""
+    return bls_native.core_verify(public_key, message, signature, SIGNATURE_DST)
 
 
 def aggregate(signatures: Sequence[bytes]) -> bytes:
-    """Aggregate signatures; raises InvalidSignature for an empty list or a malformed point."""
+    """Aggregate signatures; raises InvalidSignature for an empty list or a signature that
+    does not decode to a point of the G2 subgroup.
+
+    The subgroup check is stricter than the draft's Aggregate (and py_ecc's), which only
+    decode: a sum of points outside the subgroup can land inside it, so an aggregate is
+    only built from points that could each have verified."""
     if not signatures:
         raise InvalidSignature("cannot aggregate zero signatures")
-    if any(len(s) != SIGNATURE_LEN for s in signatures):
-        raise InvalidSignature("a signature is not 96 bytes")
-    try:
-        out = bytes(milagro.Aggregate(list(signatures)))
-    except Exception as exc:
-        raise InvalidSignature(f"aggregation failed: {exc}") from exc
-    if len(out) != SIGNATURE_LEN:
-        raise InvalidSignature("aggregation returned a malformed signature")
-    return out
+    total = G2Point.identity()
+    for i, sig in enumerate(signatures):
+        point = decode_signature(sig)
+        if point is None:
+            raise InvalidSignature(f"signature {i} is not a valid G2 subgroup point")
+        total = total + point
+    return bytes(total.to_compressed_bytes())
 
 
 def fast_aggregate_verify(public_keys: Sequence[bytes], message: bytes, signature: bytes) -> bool:
-    """All keys signed the same message. Safe only for keys whose possession was proven."""
-    if not public_keys or len(signature) != SIGNATURE_LEN:
+    """All keys signed the same message. Safe only for keys whose possession was proven.
+
+    As py_ecc (and the Ethereum consensus specs): at least one key, KeyValidate on every
+    key, and the aggregate key must not be the identity (Verify's KeyValidate on it)."""
+    if not public_keys:
         return False
-    if any(len(pk) != PUBKEY_LEN or pk == _INFINITY_PUBKEY for pk in public_keys):
+    total = G1Point.identity()
+    for pk in public_keys:
+        point = decode_public_key(pk)
+        if point is None:
+            return False
+        total = total + point
+    if total == _G1_IDENTITY:
         return False
-    try:
-        return bool(milagro.FastAggregateVerify(list(public_keys), message, signature))
-    except Exception:
+    sig = decode_signature(signature)
+    if sig is None:
         return False
+    return bls_native.core_verify_points(total, message, sig, SIGNATURE_DST)
 
 
 def key_validate(public_key: bytes) -> bool:
-    """The key decodes to a point of the G1 subgroup other than the identity."""
-    if len(public_key) != PUBKEY_LEN or public_key == _INFINITY_PUBKEY:
-        return False
-    try:
-        return bool(_py_ecc().KeyValidate(public_key))
-    except Exception:
-        return False
+    """The key decodes (canonically) to a point of the G1 subgroup other than the identity."""
+    return bls_native.key_validate(public_key)
 
 
 def pop_prove(secret_key: bytes) -> bytes:
     """Proof of possession of a secret key: required before a key joins a validator set,
     because FastAggregateVerify is forgeable with rogue keys otherwise."""
-    _check_secret(secret_key)
-    return bytes(_py_ecc().PopProve(int.from_bytes(secret_key, "big")))
+    return bls_native.pop_prove(secret_key)
 
 
 def pop_verify(public_key: bytes, proof: bytes) -> bool:
-    if len(public_key) != PUBKEY_LEN or len(proof) != SIGNATURE_LEN:
-        return False
-    try:
-        return bool(_py_ecc().PopVerify(public_key, proof))
-    except Exception:
-        return False
+    return bls_native.pop_verify(public_key, proof)

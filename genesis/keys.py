@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import coincurve
-import milagro_bls_binding as milagro
 import sha3
 
+from genesis import bls_native
 from genesis.errors import GenesisError
 
 BLS_CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
@@ -79,16 +79,14 @@ class ValidatorKey:
 
     @property
     def public_key(self) -> bytes:
-        return bytes(milagro.SkToPk(self.secret_key))
+        return bls_native.secret_to_public(self.secret_key)
 
     @property
     def address(self) -> bytes:
         return validator_address(self.public_key)
 
     def proof_of_possession(self) -> bytes:
-        from py_ecc.bls.ciphersuites import G2ProofOfPossession  # 1-2 s import: only when needed
-
-        return bytes(G2ProofOfPossession.PopProve(int.from_bytes(self.secret_key, "big")))
+        return bls_native.pop_prove(self.secret_key)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,13 +108,9 @@ class ValidatorKey:
 
 
 def verify_proof_of_possession(public_key: bytes, proof: bytes) -> bool:
-    from eth_typing import BLSPubkey, BLSSignature
-    from py_ecc.bls.ciphersuites import G2ProofOfPossession  # 1-2 s import: only when needed
-
-    try:
-        return bool(G2ProofOfPossession.PopVerify(BLSPubkey(public_key), BLSSignature(proof)))
-    except Exception:  # py_ecc raises assorted errors on points off the curve
-        return False
+    """PopVerify (native, a few ms): KeyValidate(public_key), the proof in the G2 subgroup,
+    and the proof signs the key under the POP tag. False for any malformed input."""
+    return bls_native.pop_verify(public_key, proof)
 
 
 def parse_hex(value: Any, where: str, length: int | None = None) -> bytes:
