@@ -98,6 +98,16 @@ class Proof:
     def size(self) -> int:
         return len(self.to_bytes())
 
+    def size_by_part(self) -> dict[str, int]:
+        """Bytes per kind of field, summed over tables and FRI rounds (for size reports)."""
+        out: dict[str, int] = {}
+        for name, start, end in self.layout():
+            part = name.split(".", 1)[-1]
+            if part.startswith("round"):
+                part = "fri_" + part.split(".", 1)[1]
+            out[part] = out.get(part, 0) + end - start
+        return out
+
     @classmethod
     def from_bytes(cls, data: bytes) -> Proof:
         if len(data) > MAX_PROOF_BYTES:

@@ -71,3 +71,10 @@ def test_garbage_is_a_format_error() -> None:
     for junk in (b"", b"\x00" * 10, MAGIC + b"\xff" * 40):
         with pytest.raises(ProofFormatError):
             Proof.from_bytes(junk)
+
+
+def test_size_by_part_accounts_for_every_byte(proof_bytes: bytes) -> None:
+    p = Proof.from_bytes(proof_bytes)
+    parts = p.size_by_part()
+    assert sum(parts.values()) == len(proof_bytes)
+    assert {"main_paths", "fri_paths", "fri_rows", "final_poly"} <= set(parts)
