@@ -40,6 +40,8 @@ class NodeConfig:
     # How often peers are asked for their head (block sync).
     sync_interval: float = 1.0
     log_level: str = "INFO"
+    # Serve ivc_adminBlockPeer / ivc_adminUnblockPeer (tests and operators on loopback only).
+    admin_rpc: bool = False
 
     @property
     def genesis_path(self) -> Path:
@@ -105,6 +107,10 @@ def _apply(config: NodeConfig, values: dict[str, Any], where: str) -> NodeConfig
             changes[name] = value
         elif name in ("block_interval", "tx_batch_interval", "regossip_interval", "sync_interval"):
             changes[name] = _number(value, name, where)
+        elif name == "admin_rpc":
+            if not isinstance(value, bool):
+                raise NodeConfigError(f"{where}: admin_rpc must be true or false")
+            changes[name] = value
         elif name in ("rpc_host", "p2p_host", "moniker", "log_level"):
             if not isinstance(value, str):
                 raise NodeConfigError(f"{where}: {name} must be a string")

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from p2p.logs import quiet_libp2p_logs
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -44,8 +46,8 @@ def setup_logging(path: Path, level: str = "INFO") -> None:
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
     root.setLevel(level.upper())
-    # libp2p logs every failed dial of a peer that is not up yet at ERROR; keep them in the file.
-    logging.getLogger("libp2p").setLevel(logging.CRITICAL)
+    # libp2p logs every failed dial of a peer that is not up yet at ERROR.
+    quiet_libp2p_logs()
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:

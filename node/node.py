@@ -51,6 +51,7 @@ from execution.types.block import Block
 from execution.types.errors import DecodingError, ExecutionError, InvalidTransaction
 from execution.types.receipt import Receipt
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
+from node.admin_rpc import admin_methods
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.logs import event
@@ -418,7 +419,11 @@ class Node:
                 async with open_p2p_service(p2p_config) as p2p:
                     self.p2p = p2p
                     self._attach_p2p(p2p)
-                    rpc_config = RpcConfig(host=config.rpc_host, port=config.rpc_port)
+                    rpc_config = RpcConfig(
+                        host=config.rpc_host,
+                        port=config.rpc_port,
+                        extra_methods=admin_methods(self) if config.admin_rpc else {},
+                    )
                     self.rpc_endpoint = await nursery.start(
                         serve_rpc, rpc_config, NodeChainView(self)
                     )

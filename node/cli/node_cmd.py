@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="MULTIADDR",
         help="persistent peer /ip4/HOST/tcp/PORT/p2p/PEER_ID (repeatable)",
     )
+    start.add_argument(
+        "--admin-rpc",
+        action="store_true",
+        default=None,
+        help="serve ivc_adminBlockPeer/ivc_adminUnblockPeer (loopback tests and operators)",
+    )
     _timing_options(start)
     start.set_defaults(func=run_start)
     node.set_defaults(func=lambda args: _help(node))
@@ -102,6 +108,7 @@ def run_start(args: argparse.Namespace) -> int:
             rpc_port=args.rpc_port,
             p2p_port=args.p2p_port,
             peers=tuple(args.peer) or None,
+            admin_rpc=args.admin_rpc,
             **_timing_values(args),
         )
         setup_logging(config.log_path, config.log_level)

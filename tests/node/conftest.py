@@ -19,8 +19,8 @@ from node_cluster import Cluster
 def cluster_factory(tmp_path: Path) -> Iterator[Any]:
     made: list[Cluster] = []
 
-    def make(validators: int = 4, timings: list[str] | None = None) -> Cluster:
-        c = Cluster(tmp_path / f"chain{len(made)}", validators, timings)
+    def make(validators: int = 4, timings: list[str] | None = None, admin: bool = False) -> Cluster:
+        c = Cluster(tmp_path / f"chain{len(made)}", validators, timings, admin)
         made.append(c)
         return c
 

@@ -130,9 +130,13 @@ def transfer(url: str, key: str, to: bytes, value: int, nonce: int | None = None
 
 
 class Cluster:
-    def __init__(self, root: Path, validators: int, timings: list[str] | None = None) -> None:
+    def __init__(
+        self, root: Path, validators: int, timings: list[str] | None = None, admin: bool = False
+    ) -> None:
         self.root = root
         self.timings = FAST_TIMINGS if timings is None else timings
+        if admin:
+            self.timings = [*self.timings, "--admin-rpc"]
         chain = init_local_chain(root, "ivc-test", validators, 4)
         self.account_keys = ["0x" + k.private_key.hex() for k in chain.account_keys]
         ports = free_ports(2 * validators)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from node_cluster import STARTUP_TIMEOUT, height_of, rpc, transfer, try_rpc, wai
 RECIPIENT = bytes.fromhex("00000000000000000000000000000000000c0c02")
 
 
-def _heights(cluster: Any, nodes: list[int]) -> list[int]:
+def _heights(cluster: Any, nodes: Iterable[int]) -> list[int]:
     return [cluster.height(i) or 0 for i in nodes]
 
 
@@ -103,3 +105,33 @@ def test_sigstop_proposer_round_change_commits(cluster_factory: Any) -> None:
     finally:
         cluster.procs[victim].send_signal(signal.SIGCONT)
     cluster.wait_height(victim, (cluster.height(0) or 0) + 2, 90)
+
+
+@pytest.mark.slow
+def test_partition_two_two_halts_then_heals(cluster_factory: Any) -> None:
+    cluster = cluster_factory(4, admin=True)
+    cluster.start_all()
+    for i in range(4):
+        cluster.wait_height(i, 3, STARTUP_TIMEOUT)
+    halves = ([0, 1], [2, 3])
+    for mine, theirs in (halves, halves[::-1]):
+        for i in mine:
+            for j in theirs:
+                rpc(cluster.url(i), "ivc_adminBlockPeer", cluster.nodes[j].peer_id)
+    # Neither half holds more than 2/3 of the power: at most the height in flight commits.
+    time.sleep(3)
+    frozen = _heights(cluster, range(4))
+    time.sleep(10)
+    assert _heights(cluster, range(4)) == frozen, "a half committed without a quorum"
+    assert max(frozen) - min(frozen) <= 1
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                rpc(cluster.url(i), "ivc_adminUnblockPeer", cluster.nodes[j].peer_id)
+    target = max(frozen) + 3
+    for i in range(4):
+        cluster.wait_height(i, target, 120)
+    hashes = {
+        rpc(cluster.url(i), "eth_getBlockByNumber", hex(target), False)["hash"] for i in range(4)
+    }
+    assert len(hashes) == 1
