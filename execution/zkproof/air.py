@@ -24,23 +24,30 @@ from execution.stark.air.expr import Expr
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS
 
 __all__ = [
+    "BUS_LT",
     "BUS_PROGRAM",
     "BUS_RANGE16",
     "BUS_REG",
     "BUS_U8",
+    "BUS_U15",
     "CPU_COLUMNS",
     "CPU_PUBLICS",
+    "LT_COLUMNS",
     "CpuAir",
+    "LtChipAir",
     "ProgramAir",
     "RangeAir",
     "RegisterAir",
     "cpu_col",
+    "lt_col",
 ]
 
 BUS_PROGRAM = 1
 BUS_REG = 2
 BUS_RANGE16 = 3
 BUS_U8 = 4
+BUS_LT = 5  # signed-compare requests: (a0, a1, b0, b1, a <s b)
+BUS_U15 = 6
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -68,6 +75,7 @@ CPU_COLUMNS: tuple[str, ...] = (
     "p0",
     "p1",
     "e3",  # rd port: previous time, previous value limbs, high part
+    "lt",  # a <s op_b, proven by the signed-compare chip (SLT, SLTI, BLT, BGE)
 )
 _CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
 
@@ -85,6 +93,7 @@ CPU_PUBLICS: tuple[str, ...] = (
 _PUB_INDEX = {name: i for i, name in enumerate(CPU_PUBLICS)}
 
 LIMB = 1 << 16
+SIGN_BIT = 1 << 15
 JALR_BOUND_SHIFT = 1 << 15  # c1 + 2^15 < 2^16 bounds a JALR target below 2^31 < p
 
 
@@ -117,6 +126,8 @@ class CpuAir(Air):
         # Padding rows may not write registers or request a JALR range check.
         b.assert_zero((1 - real) * c["writes_rd"])
         b.assert_zero((1 - real) * c["is_jalr"])
+        signed = c["is_slt"] + c["is_blt"] + c["is_bge"]
+        b.assert_zero((1 - real) * signed)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -137,7 +148,15 @@ class CpuAir(Air):
 
         # Value written to rd.
         alu = c["is_add"] + c["is_sub"]
-        b.assert_zero(c["w0"] - (c["is_const"] * c["k_lo"] + c["is_sltu"] * cy1 + alu * c["c0"]))
+        b.assert_zero(
+            c["w0"]
+            - (
+                c["is_const"] * c["k_lo"]
+                + c["is_sltu"] * cy1
+                + c["is_slt"] * c["lt"]
+                + alu * c["c0"]
+            )
+        )
         b.assert_zero(c["w1"] - (c["is_const"] * c["k_hi"] + alu * c["c1"]))
 
         # Equality of a and b: c = a - b is zero iff c0 + c1 = 0 (both limbs are 16-bit).
@@ -153,6 +172,8 @@ class CpuAir(Air):
             + c["is_bne"] * (1 - is_eq)
             + c["is_bltu"] * cy1
             + c["is_bgeu"] * (1 - cy1)
+            + c["is_blt"] * c["lt"]
+            + c["is_bge"] * (1 - c["lt"])
         )
         pc, imm_f = c["pc"], c["imm_f"]
         b.assert_bool(c["lowbit"])
@@ -192,6 +213,8 @@ class CpuAir(Air):
         b.send(BUS_RANGE16, [c["c0"]], real)
         b.send(BUS_RANGE16, [c["c1"]], real)
         b.send(BUS_RANGE16, [c["c1"] + JALR_BOUND_SHIFT], c["is_jalr"])
+        # Signed comparisons are rare: one bus send here, the columns live in LtChipAir.
+        b.send(BUS_LT, [c["a0"], c["a1"], y0, y1, c["lt"]], signed)
 
     @staticmethod
     def _access(
@@ -261,23 +284,82 @@ class RegisterAir(Air):
 
 
 class RangeAir(Air):
-    """Rows r = 0..2^16-1: 16-bit lookups with multiplicity m16; byte lookups (r < 256) m8."""
+    """Rows r = 0..2^16-1 receiving 16-bit (m16), 8-bit (m8, r < 2^8) and 15-bit (m15,
+    r < 2^15) range lookups."""
 
-    name = "zkvm_range_v1"
-    width = 2
-    preprocessed_width = 2
+    name = "zkvm_range_v2"
+    width = 3
+    preprocessed_width = 3
     num_public_values = 0
     log_height = 16
 
     def eval(self, b: AirBuilder) -> None:
-        r, is_byte = b.prep_local
-        m16, m8 = b.local
+        r, is_byte, is_15 = b.prep_local
+        m16, m8, m15 = b.local
         b.assert_zero(m8 * (1 - is_byte))
+        b.assert_zero(m15 * (1 - is_15))
         b.receive(BUS_RANGE16, [r], m16)
         b.receive(BUS_U8, [r], m8)
+        b.receive(BUS_U15, [r], m15)
 
     def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
         if log_n != self.log_height:
             raise ValueError("the range table has 2^16 rows")
         r = np.arange(1 << 16, dtype=np.uint32)
-        return np.stack([r, (r < 256).astype(np.uint32)], axis=1)
+        small = [(r < 256).astype(np.uint32), (r < 1 << 15).astype(np.uint32)]
+        return np.stack([r, *small], axis=1)
+
+
+LT_COLUMNS: tuple[str, ...] = (
+    "is_real",
+    "a0",
+    "a1",
+    "b0",
+    "b1",
+    "c0",
+    "c1",  # a - b mod 2^32
+    "cy0",
+    "cy1",  # borrows; cy1 = a <u b
+    "sa",
+    "ra",  # a1 = 2^15 sa + ra: sign bit and the rest
+    "sb",
+    "rb",
+    "lt",  # a <s b
+)
+_LT_INDEX = {name: i for i, name in enumerate(LT_COLUMNS)}
+
+
+def lt_col(name: str) -> int:
+    return _LT_INDEX[name]
+
+
+class LtChipAir(Air):
+    """Signed-compare chip: one row per SLT/SLTI/BLT/BGE, received from the CPU on BUS_LT.
+
+    a <s b is a <u b when the signs agree, else the sign of a. Signs come from the high limbs:
+    a1 = 2^15 sa + ra with sa boolean and ra 15-bit (a1 is a canonical 16-bit limb already).
+    All-zero padding rows satisfy every constraint and send nothing.
+    """
+
+    name = "zkvm_lt_chip_v1"
+    width = len(LT_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _LT_INDEX.items()}
+        real = c["is_real"]
+        b.assert_bool(real)
+        for bit in ("cy0", "cy1", "sa", "sb"):
+            b.assert_bool(c[bit])
+        b.assert_zero(c["c0"] + c["b0"] - c["a0"] - LIMB * c["cy0"])
+        b.assert_zero(c["c1"] + c["b1"] + c["cy0"] - c["a1"] - LIMB * c["cy1"])
+        b.assert_zero(c["a1"] - SIGN_BIT * c["sa"] - c["ra"])
+        b.assert_zero(c["b1"] - SIGN_BIT * c["sb"] - c["rb"])
+        sa, sb = c["sa"], c["sb"]
+        same_sign = 1 - sa - sb + 2 * sa * sb
+        b.assert_zero(c["lt"] - (same_sign * c["cy1"] + sa * (1 - sb)))
+        b.receive(BUS_LT, [c["a0"], c["a1"], c["b0"], c["b1"], c["lt"]], real)
+        b.send(BUS_RANGE16, [c["c0"]], real)
+        b.send(BUS_RANGE16, [c["c1"]], real)
+        b.send(BUS_U15, [c["ra"]], real)
+        b.send(BUS_U15, [c["rb"]], real)

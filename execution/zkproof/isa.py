@@ -50,6 +50,9 @@ FLAGS: tuple[str, ...] = (
     "is_bltu",
     "is_bgeu",
     "is_ecall",  # halt only: a7 must be 0, a0 is the exit code
+    "is_slt",  # SLT, SLTI: rd = rs1 <s op_b (proven by the signed-compare chip)
+    "is_blt",
+    "is_bge",
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -85,6 +88,11 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.BLTU,
         D.BGEU,
         D.ECALL,
+        D.SLT,
+        D.SLTI,
+        D.BLT,
+        D.BGE,
+        D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
 
@@ -120,17 +128,21 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_bltu", D.BLTU)
     flag("is_bgeu", D.BGEU)
     ecall = flag("is_ecall", D.ECALL)
+    flag("is_slt", D.SLT, D.SLTI)
+    flag("is_blt", D.BLT)
+    flag("is_bge", D.BGE)
 
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
     col["pc"] = pc
     col["rs1"] = np.where(ecall, REG_A0, dec.rs1.astype(np.int64))
     col["rs2"] = np.where(ecall, REG_A7, dec.rs2.astype(np.int64))
-    writes = valid & ~ecall & ~np.isin(op, [D.BEQ, D.BNE, D.BLTU, D.BGEU])
+    no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE]
+    writes = valid & ~ecall & ~np.isin(op, no_rd)
     writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
     col["writes_rd"] = writes.astype(np.int64)
     col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
-    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.JALR]).astype(np.int64)
+    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR]).astype(np.int64)
     imm32 = imm & _MASK32
     col["imm_lo"] = imm32 & 0xFFFF
     col["imm_hi"] = imm32 >> 16

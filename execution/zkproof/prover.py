@@ -25,7 +25,14 @@ from execution.stark.params import FriParams, ParamsError
 from execution.stark.params import profile as fri_profile
 from execution.stark.prover import prove as stark_prove
 from execution.stark.verifier import verify as stark_verify
-from execution.zkproof.air import CPU_PUBLICS, CpuAir, ProgramAir, RangeAir, RegisterAir
+from execution.zkproof.air import (
+    CPU_PUBLICS,
+    CpuAir,
+    LtChipAir,
+    ProgramAir,
+    RangeAir,
+    RegisterAir,
+)
 from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
 from execution.zkproof.isa import program_table
 from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest, digest_words
@@ -66,22 +73,28 @@ class ZkvmAirs:
     program: CompiledAir
     registers: CompiledAir
     range: CompiledAir
+    lt: CompiledAir
     program_air: ProgramAir
 
     def as_list(self) -> list[CompiledAir]:
-        return [self.cpu, self.program, self.registers, self.range]
+        return [self.cpu, self.program, self.registers, self.range, self.lt]
 
 
 @lru_cache(maxsize=1)
-def _fixed_airs() -> tuple[CompiledAir, CompiledAir, CompiledAir]:
-    return compile_air(CpuAir()), compile_air(RegisterAir()), compile_air(RangeAir())
+def _fixed_airs() -> tuple[CompiledAir, CompiledAir, CompiledAir, CompiledAir]:
+    return (
+        compile_air(CpuAir()),
+        compile_air(RegisterAir()),
+        compile_air(RangeAir()),
+        compile_air(LtChipAir()),
+    )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng = _fixed_airs()
+    cpu, regs, rng, lt = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
-    return ZkvmAirs(cpu, compile_air(pa), regs, rng, pa)
+    return ZkvmAirs(cpu, compile_air(pa), regs, rng, lt, pa)
 
 
 def _as_program(program: Program | bytes) -> Program:
@@ -107,7 +120,7 @@ def public_values(statement: Statement, program: Program) -> list[list[int]]:
     ]
     if len(pub) != len(CPU_PUBLICS):
         raise ZkProofError("internal: public value layout mismatch")
-    return [pub, [], [], []]
+    return [pub, [], [], [], []]
 
 
 def statement_for_run(
@@ -234,14 +247,17 @@ def verify(
         raise InvalidTaskProof("exit code out of range")
     airs = airs_for(tp.program)
     tables = tp.stark.tables
-    if len(tables) != 4:
-        raise InvalidTaskProof("a zkVM proof has four tables")
-    want_logs = [None, airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
+    if len(tables) != 5:
+        raise InvalidTaskProof("a zkVM proof has five tables")
+    fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
+    want_logs = [None, *fixed, None]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
+    if not 1 <= tables[4].log_n <= tables[0].log_n:
+        raise InvalidTaskProof("chip table height out of range")
     try:
         stark_verify(airs.as_list(), public_values(st, tp.program), tp.stark, params)
     except InvalidProof as exc:

@@ -19,6 +19,8 @@ __all__ = [
     "fib_loop_program",
     "fib_loop_result",
     "program_elf",
+    "signed_compare_program",
+    "signed_compare_result",
     "words_program",
 ]
 
@@ -78,6 +80,49 @@ def fib_loop_result(iterations: int) -> tuple[int, int]:
     for _ in range(iterations):
         a, b = b, (a + b) & 0xFFFF_FFFF
     return b, CYCLES_PER_ITERATION * iterations + _OVERHEAD
+
+
+SIGNED_PAIRS: tuple[tuple[int, int], ...] = (
+    (-1, 0),
+    (0, -1),
+    (-(1 << 31), (1 << 31) - 1),
+    ((1 << 31) - 1, -(1 << 31)),
+    (5, 5),
+    (-7, -3),
+    (123456, -123456),
+)
+SLTI_CASES: tuple[tuple[int, int], ...] = ((-1, 0), (0, -1), (-2048, 2047), (2047, -2048))
+
+
+def signed_compare_program() -> Program:
+    """SLT, SLTI, BLT and BGE (taken and not) on edge operands, then FENCE and halt.
+
+    Each comparison appends one bit to x10 (x10 = 2 x10 + bit); the exit code is x10.
+    """
+    r, i, b = asm.r_type, asm.i_type, asm.b_type
+    words: list[int] = []
+    double = r(0, 10, 10, 0, 10)  # x10 += x10
+    for x, y in SIGNED_PAIRS:
+        words += [*asm.li(5, x), *asm.li(6, y)]
+        words += [r(0, 6, 5, 2, 7), double, r(0, 7, 10, 0, 10)]  # SLT x7; x10 += x7
+        words += [double, b(8, 6, 5, 4), i(1, 10, 0, 10)]  # BLT taken skips the +1
+        words += [double, b(8, 6, 5, 5), i(1, 10, 0, 10)]  # BGE taken skips the +1
+    for x, imm in SLTI_CASES:
+        words += [*asm.li(5, x), i(imm, 5, 2, 7), double, r(0, 7, 10, 0, 10)]
+    words += [0x0FF0_000F]  # FENCE
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return words_program(words)
+
+
+def signed_compare_result() -> int:
+    """The exit code of signed_compare_program, computed in Python."""
+    acc = 0
+    for x, y in SIGNED_PAIRS:
+        for bit in (x < y, not x < y, not x >= y):
+            acc = 2 * acc + int(bit)
+    for x, imm in SLTI_CASES:
+        acc = 2 * acc + int(x < imm)
+    return acc & 0xFFFF_FFFF
 
 
 def program_elf(program: Program) -> bytes:

@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from execution.stark.field import batch_inv
 from execution.stark.lanes import P
-from execution.zkproof.air import CPU_COLUMNS, JALR_BOUND_SHIFT, cpu_col
+from execution.zkproof.air import (
+    CPU_COLUMNS,
+    JALR_BOUND_SHIFT,
+    LT_COLUMNS,
+    SIGN_BIT,
+    cpu_col,
+    lt_col,
+)
 from execution.zkproof.errors import (
     CycleLimitError,
     UnsupportedInstruction,
@@ -41,15 +48,16 @@ _M32 = (1 << 32) - 1
 
 @dataclass
 class ZkvmTraces:
-    """Main traces in table order (cpu, program, registers, range) and the CPU publics."""
+    """Main traces in table order: cpu, program, registers, range, signed-compare chip."""
 
     cpu: U32
     program: U32
     registers: U32
     range: U32
+    lt: U32
 
     def as_list(self) -> list[U32]:
-        return [self.cpu, self.program, self.registers, self.range]
+        return [self.cpu, self.program, self.registers, self.range, self.lt]
 
 
 def check_supported(program: Program, trace: ExecutionTrace) -> None:
@@ -109,9 +117,14 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     cy1 = np.where(add_mode | sub_mode, cy1, 0)
     c0, c1 = _split(c)
     writes = f["writes_rd"] == 1
+    # Signed compare (SLT, SLTI, BLT, BGE): a <s op_b, proven in the chip table.
+    signed = (f["is_slt"] + f["is_blt"] + f["is_bge"]) > 0
+    lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
     alu = (f["is_add"] + f["is_sub"]) > 0
-    w_formula = np.where(f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1))
+    w_formula = np.where(
+        f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
+    )
     # The executor's written value is taken as claimed (x0 writes: it records 0, use the rule).
     w = np.where(writes, rd_val, w_formula)
     w0, w1 = _split(w)
@@ -173,6 +186,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         "p0": pv & 0xFFFF,
         "p1": (pv >> 16) & 0xFFFF,
         "e3": np.where(writes, e[2], 0),
+        "lt": lt,
     }
     cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.int64)
     for name, col in cols.items():
@@ -193,15 +207,56 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     r16 = [lo[0], lo[1], lo[2][writes], c0, c1, c1[f["is_jalr"] == 1] + JALR_BOUND_SHIFT]
     u8 = [e[0], e[1], e[2][writes]]
     m16 = _counts(np.concatenate(r16), 1 << 16)
+    chip, chip_r16, chip_u15 = _lt_chip(a[signed], op_b[signed], lt[signed])
+    m16 = m16 + _counts(chip_r16, 1 << 16)
     m8 = np.zeros(1 << 16, dtype=np.int64)
     m8[:256] = _counts(np.concatenate(u8), 256)
-    rng = np.stack([m16, m8], axis=1)
+    m15 = np.zeros(1 << 16, dtype=np.int64)
+    m15[: 1 << 15] = _counts(chip_u15, 1 << 15)
+    rng = np.stack([m16, m8, m15], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
         program=_field(prog_mult.reshape(-1, 1)),
         registers=_field(reg_final),
         range=_field(rng),
+        lt=_field(chip),
     )
+
+
+def _signed(v: I64) -> I64:
+    return np.where(v >= 1 << 31, v - (1 << 32), v)
+
+
+def _lt_chip(a: I64, b: I64, lt: I64) -> tuple[I64, I64, I64]:
+    """Signed-compare chip rows (padded to a power of two >= 2), its 16- and 15-bit lookups."""
+    m = len(a)
+    height = max(2, 1 << max(0, (m - 1).bit_length()))
+    c = (a - b) & _M32
+    cy0 = ((c & 0xFFFF) + (b & 0xFFFF)) >> 16
+    cy1 = (c + b) >> 32
+    a1, b1 = (a >> 16) & 0xFFFF, (b >> 16) & 0xFFFF
+    cols = {
+        "is_real": np.ones(m, dtype=np.int64),
+        "a0": a & 0xFFFF,
+        "a1": a1,
+        "b0": b & 0xFFFF,
+        "b1": b1,
+        "c0": c & 0xFFFF,
+        "c1": c >> 16,
+        "cy0": cy0,
+        "cy1": cy1,
+        "sa": a1 >> 15,
+        "ra": a1 & (SIGN_BIT - 1),
+        "sb": b1 >> 15,
+        "rb": b1 & (SIGN_BIT - 1),
+        "lt": lt,
+    }
+    out = np.zeros((height, len(LT_COLUMNS)), dtype=np.int64)
+    for name, col in cols.items():
+        out[:m, lt_col(name)] = col
+    r16 = np.concatenate([cols["c0"], cols["c1"]])
+    u15 = np.concatenate([cols["ra"], cols["rb"]])
+    return out, r16, u15
 
 
 def _counts(values: I64, size: int) -> I64:

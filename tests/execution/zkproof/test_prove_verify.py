@@ -23,7 +23,13 @@ from execution.zkproof import (
     verify,
 )
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS, program_table
-from execution.zkproof.samples import fib_loop_program, fib_loop_result, words_program
+from execution.zkproof.samples import (
+    fib_loop_program,
+    fib_loop_result,
+    signed_compare_program,
+    signed_compare_result,
+    words_program,
+)
 from execution.zkproof.task import program_from_bytes, program_to_bytes
 from execution.zkvm import asm, execute, image_id_hex, load_elf_file
 from execution.zkvm.examples import example_elf
@@ -73,7 +79,8 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
         (asm.r_type(0, 6, 5, 4, 7), "XOR"),
         (asm.r_type(1, 6, 5, 0, 7), "MUL"),
         (asm.i_type(0, 5, 2, 7, asm.LOAD), "LW"),
-        (asm.b_type(8, 6, 5, 4), "BLT"),
+        (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
+        (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
     ],
 )
 def test_each_unconstrained_instruction_is_refused(word: int, name: str) -> None:
@@ -107,3 +114,11 @@ def test_unsupported_rom_words_are_unfetchable_rows() -> None:
     assert list(valid) == [0, 1, 1, 1]
     assert len(PROGRAM_COLUMNS) == len(FETCH_FIELDS) + 1
     assert np.all(table < P)
+
+
+def test_signed_compares_prove_through_the_chip() -> None:
+    prog = signed_compare_program()
+    run = execute(prog)
+    st = verify(prove(prog).to_bytes(), prog)
+    assert st.exit_code == run.exit_code == signed_compare_result()
+    assert st.cycles == run.cycles

@@ -30,8 +30,8 @@ from execution.zkproof import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.air import cpu_col
-from execution.zkproof.samples import fib_loop_program
+from execution.zkproof.air import cpu_col, lt_col
+from execution.zkproof.samples import fib_loop_program, signed_compare_program
 from execution.zkproof.task import program_to_bytes
 from execution.zkvm import decoder as D
 from execution.zkvm import image_id_hex
@@ -245,3 +245,29 @@ def test_truncated_and_extended_files_are_rejected(honest: Honest) -> None:
         _rejects(data, honest.program)
     bad_len = honest.data[:8] + struct.pack("<I", 1 << 30) + honest.data[12:]
     _rejects(bad_len, honest.program)
+
+
+@pytest.mark.slow
+def test_forged_signed_compare_is_rejected() -> None:
+    # Flip a <s b in the CPU row of a BLT and in its chip row alike: the chip's sign rule and
+    # the CPU's next-pc rule no longer hold.
+    program = signed_compare_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    cpu, chip = traces.cpu.copy(), traces.lt.copy()
+    row = int(np.nonzero(cpu[:, cpu_col("is_blt")])[0][0])
+    chip_row = int(
+        np.nonzero(
+            cpu[:row, cpu_col("is_slt")]
+            + cpu[:row, cpu_col("is_blt")]
+            + cpu[:row, cpu_col("is_bge")]
+        )[0].size
+    )
+    assert chip[chip_row, lt_col("lt")] == cpu[row, cpu_col("lt")]
+    cpu[row, cpu_col("lt")] ^= 1
+    chip[chip_row, lt_col("lt")] ^= 1
+    forged = replace(traces, cpu=cpu, lt=chip)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    with pytest.raises(InvalidTaskProof):
+        verify(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
