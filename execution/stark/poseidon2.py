@@ -30,7 +30,6 @@ from execution.stark._monty import (
     R_INT,
     add_mod,
     monty_mul,
-    monty_reduce,
     reduce36,
 )
 from execution.stark._threads import threads_for
@@ -79,6 +78,8 @@ _K3 = np.uint64(3)
 _K4 = np.uint64(4)
 _K8 = np.uint64(8)
 _K27 = np.uint64(27)
+_FIFTEEN = np.uint64(15)
+_TWO_P = np.uint64(2 * P_INT)
 
 
 @njit(inline="always", cache=True)
@@ -162,8 +163,8 @@ def _external_round(st: np.ndarray, rc: np.ndarray) -> None:
 
 
 # Plonky3's internal diagonal is made of small multiples and signed powers of 1/2, so the kernel
-# multiplies by shifts, halvings and Montgomery reductions of shifted values instead of full
-# products. The constants file is checked against these exact values at import.
+# multiplies by shifts, halvings and exact divisions by powers of two instead of full products.
+# The constants file is checked against these exact values at import.
 _EXPECTED_DIAG = [
     P_INT - 2,
     1,
@@ -194,14 +195,19 @@ def _half(x: np.uint64) -> np.uint64:
 
 @njit(inline="always", cache=True)
 def _div_pow2(x: np.uint64, k: np.uint64) -> np.uint64:
-    """x / 2^k mod p for x < p and 1 <= k <= 31: Montgomery-reduce x * 2^(32 - k)."""
-    return monty_reduce(x << (np.uint64(32) - k))
+    """x / 2^k mod p, in [0, 2p), for x < p and 1 <= k <= 27, without a multiply.
+
+    p = 1 (mod 2^27), so m = -x mod 2^k makes x + m*p divisible by 2^k, and m*p is
+    m + ((m * 15) << 27) (shifts and adds). The result is below p / 2^k + p < 2p.
+    """
+    m = (np.uint64(0) - x) & ((_ONE << k) - _ONE)
+    return (x + m + ((m * _FIFTEEN) << _K27)) >> k
 
 
 @njit(cache=True)
 def _internal_round(st: np.ndarray, c: np.uint64) -> None:
     # Written out lane by lane with scalars so that LLVM vectorizes across lanes. Every sum below
-    # stays under 21p < 2^37 before the single reduction.
+    # stays under 20p < 2^36 before the single reduction (terms are at most 4p).
     lanes = st.shape[1]
     for lane in range(lanes):
         x0 = _sbox(add_mod(np.uint64(st[0, lane]), c))
@@ -238,9 +244,9 @@ def _internal_round(st: np.ndarray, c: np.uint64) -> None:
         st[10, lane] = np.uint32(reduce36(total + _half(_half(x10))))
         st[11, lane] = np.uint32(reduce36(total + _div_pow2(x11, _K3)))
         st[12, lane] = np.uint32(reduce36(total + _div_pow2(x12, _K27)))
-        st[13, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x13, _K8))))
-        st[14, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x14, _K4))))
-        st[15, lane] = np.uint32(reduce36(total + (_P - _div_pow2(x15, _K27))))
+        st[13, lane] = np.uint32(reduce36(total + (_TWO_P - _div_pow2(x13, _K8))))
+        st[14, lane] = np.uint32(reduce36(total + (_TWO_P - _div_pow2(x14, _K4))))
+        st[15, lane] = np.uint32(reduce36(total + (_TWO_P - _div_pow2(x15, _K27))))
 
 
 @njit(cache=True)
