@@ -32,6 +32,7 @@ from execution.zkproof.prover import (
 from execution.zkproof.statement import Statement, bytes_digest
 from execution.zkproof.task import TaskProof
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
+from execution.zkproof.worker import prove_async
 
 __all__ = [
     "CPU_COLUMNS",
@@ -58,6 +59,7 @@ __all__ = [
     "check_supported",
     "program_table",
     "prove",
+    "prove_async",
     "prove_traces",
     "public_values",
     "statement_for_run",

@@ -59,6 +59,7 @@ def test_required_profile_is_enforced(honest: Honest) -> None:
         verify(honest.data, honest.program, profile="proven")
 
 
+@pytest.mark.slow
 def test_a_one_iteration_run_proves() -> None:
     prog = fib_loop_program(1)
     st = verify(prove(prog).to_bytes(), prog)
