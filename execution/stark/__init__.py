@@ -1,4 +1,9 @@
-"""STARK proof system over BabyBear: field, extension, NTT, Poseidon2, Merkle trees, challenger."""
+"""STARK proof system over BabyBear: field, extension, NTT, Poseidon2, Merkle trees, challenger.
+
+Note: the re-exported function ``ntt`` shadows the submodule of the same name as a package
+attribute, so ``import execution.stark.ntt as m`` yields the function; import names from the
+module instead (``from execution.stark.ntt import coset_lde``).
+"""
 
 from __future__ import annotations
 
