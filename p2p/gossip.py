@@ -15,10 +15,12 @@ import contextlib
 import contextvars
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import trio
+from libp2p.abc import INetStream
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
@@ -176,6 +178,9 @@ class IvcPubsub(Pubsub):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.gate = gate
         self.closing = False
+        self._write_locks: weakref.WeakKeyDictionary[INetStream, trio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         # Message ids are (origin, seqno) and libp2p starts seqno at the Unix time
         # in seconds, +1 per publish: a node restarted within a few seconds (or
         # after publishing faster than 1/s) reused seqnos, and peers dropped its new
@@ -198,6 +203,19 @@ class IvcPubsub(Pubsub):
 
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         self.gate.deliver(_forwarder.get(), publish_message)
+
+    async def write_msg(self, stream: INetStream, rpc_msg: rpc_pb2.RPC) -> bool:
+        # Three libp2p tasks write to a peer's pubsub stream: the outbound queue's
+        # sender, the pending-message flush and the recent-message replay (the
+        # last two run together when a peer's subscription arrives). yamux
+        # releases its lock between frames, so two RPCs larger than one frame
+        # interleaved and the peer dropped the corrupted stream: a 3 MiB proposal
+        # published right after connecting was lost about once in 20 tries.
+        lock = self._write_locks.get(stream)
+        if lock is None:
+            lock = self._write_locks[stream] = trio.Lock()
+        async with lock:
+            return await super().write_msg(stream, rpc_msg)
 
     def _handle_dead_peer(self, peer_id: ID) -> None:
         # libp2p forgets a peer's subscriptions whenever one of its pubsub streams

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 import trio
+from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.validators import PUBSUB_SIGNING_PREFIX
 
 from p2p import (
     TOPIC_PROPOSALS,
@@ -270,3 +273,36 @@ async def test_relayed_messages_of_a_blocked_origin_are_ignored(
                 got.append((await inbox.receive()).data)
         assert b"from blocked origin" not in got
         assert c.gate.stats.ignored_banned >= 1
+
+
+def _signed_rpc(node: P2PService, topic: str, data: bytes, seqno: int) -> rpc_pb2.RPC:
+    msg = rpc_pb2.Message(
+        data=data,
+        topicIDs=[topic],
+        from_id=node.host.get_id().to_bytes(),
+        seqno=seqno.to_bytes(8, "big"),
+    )
+    key = node.host.get_private_key()
+    msg.signature = key.sign(PUBSUB_SIGNING_PREFIX.encode() + msg.SerializeToString())
+    msg.key = node.host.get_public_key().serialize()
+    return rpc_pb2.RPC(publish=[msg])
+
+
+async def test_concurrent_large_rpcs_on_one_stream_stay_intact(
+    make_config: ConfigFactory,
+) -> None:
+    # libp2p writes to a peer's pubsub stream from several tasks; two RPCs larger
+    # than a yamux frame used to interleave and corrupt the stream.
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        inbox = b.subscribe(TOPIC_PROPOSALS)
+        assert inbox is not None
+        await connect_all([a, b])
+        stream = a.pubsub.peers[ID.from_base58(b.peer_id)]
+        blobs = [bytes([i]) * (2 * 1024 * 1024) for i in (1, 2, 3)]
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for i, blob in enumerate(blobs):
+                    rpc = _signed_rpc(a, TOPIC_PROPOSALS, blob, 10**18 + i)
+                    nursery.start_soon(a.pubsub.write_msg, stream, rpc)
+            got = {(await inbox.receive()).data for _ in blobs}
+        assert got == set(blobs)
