@@ -20,14 +20,11 @@ def account_keys(n: int) -> list[AccountKey]:
 
 
 _VALIDATOR = ValidatorKey((7).to_bytes(32, "big"))
-_POP: bytes | None = None
 
 
 def validator_key() -> tuple[ValidatorKey, bytes]:
-    global _POP
-    if _POP is None:  # py_ecc takes ~0.4 s per proof of possession: make it once
-        _POP = _VALIDATOR.proof_of_possession()
-    return _VALIDATOR, _POP
+    """The test chain's one validator and its proof of possession."""
+    return _VALIDATOR, _VALIDATOR.proof_of_possession()
 
 
 def make_genesis(n_accounts: int = 4, params: ProtocolParams | None = None) -> Genesis:
