@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from execution.stark.field import TWO_ADICITY, P
-from execution.stark.poseidon2 import RATE, SPONGE_DOMAIN_CHALLENGER, WIDTH, permute
+from execution.stark.poseidon2 import RATE, SPONGE_DOMAIN_CHALLENGER, WIDTH, duplex, permute
 
 
 class ChallengerError(ValueError):
@@ -47,17 +47,11 @@ class Challenger:
         return other
 
     def _duplex(self) -> None:
-        state = self._state.copy()
-        state[: len(self._input)] = self._input
+        chunk = self._state[:RATE].copy()
+        chunk[: len(self._input)] = self._input
         self._input = []
-        self._state = permute(state[None, :])[0]
+        self._state = duplex(self._state, chunk[None, :])
         self._output = [int(v) for v in self._state[:RATE]]
-
-    def _observe_one(self, value: int) -> None:
-        self._output = []
-        self._input.append(value)
-        if len(self._input) == RATE:
-            self._duplex()
 
     def observe(self, elems: object) -> None:
         """Absorb one canonical field element or an array of them (in C order)."""
@@ -67,8 +61,19 @@ class Challenger:
         flat = arr.reshape(-1)
         if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= P):
             raise ChallengerError("observed value is not a canonical BabyBear element")
-        for v in flat.tolist():
-            self._observe_one(int(v))
+        values = self._input + [int(v) for v in flat.tolist()]
+        if not values:
+            return
+        self._output = []
+        full = len(values) // RATE * RATE
+        self._input = values[full:]
+        if full:
+            # All complete chunks in one kernel call; the output buffer is what the last
+            # duplexing left, as if each element had been observed in turn.
+            chunks = np.array(values[:full], dtype=np.uint32).reshape(-1, RATE)
+            self._state = duplex(self._state, chunks)
+            if not self._input:
+                self._output = [int(v) for v in self._state[:RATE]]
 
     def observe_digest(self, digest: np.ndarray) -> None:
         d = np.asarray(digest)

@@ -334,6 +334,26 @@ def _hash_columns_kernel(
                 out[r0 + lane, i] = np.uint32(monty_mul(np.uint64(st[i, lane]), _ONE))
 
 
+@njit(cache=True)
+def _duplex_kernel(
+    state: np.ndarray,
+    chunks: np.ndarray,
+    rc_init: np.ndarray,
+    rc_int: np.ndarray,
+    rc_final: np.ndarray,
+) -> None:
+    """For each chunk: state[0:8] = chunk, then permute (one state, serial, in place)."""
+    st = np.empty((16, 1), dtype=np.uint32)
+    for i in range(16):
+        st[i, 0] = np.uint32(monty_mul(np.uint64(state[i]), _R2))
+    for ch in range(chunks.shape[0]):
+        for i in range(8):
+            st[i, 0] = np.uint32(monty_mul(np.uint64(chunks[ch, i]), _R2))
+        _permute_block(st, rc_init, rc_int, rc_final)
+    for i in range(16):
+        state[i] = np.uint32(monty_mul(np.uint64(st[i, 0]), _ONE))
+
+
 def _as_u32(a: np.ndarray) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype != np.uint32:
@@ -399,3 +419,16 @@ def hash_elements(elems: np.ndarray, domain: int = SPONGE_DOMAIN_HASH) -> np.nda
         raise ValueError(f"expected a 1-D array, got shape {arr.shape}")
     result: np.ndarray = hash_rows(arr.reshape(1, -1), domain)[0]
     return result
+
+
+def duplex(state: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """Overwrite-mode duplexing of one state: for each 8-element chunk, state[0:8] = chunk and
+    permute. Returns the new (16,) state; one serial kernel call however many chunks (the
+    challenger's absorb path, where a parallel launch per permutation would dominate)."""
+    st = np.array(state, dtype=np.uint32, copy=True)
+    ch = np.ascontiguousarray(_as_u32(chunks))
+    if st.shape != (WIDTH,) or ch.ndim != 2 or ch.shape[1] != RATE:
+        raise ValueError(f"expected a (16,) state and (k, 8) chunks, got {st.shape}, {ch.shape}")
+    if ch.shape[0]:
+        _duplex_kernel(st, ch, _RC_INIT, _RC_INT, _RC_FINAL)
+    return st

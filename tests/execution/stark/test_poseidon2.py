@@ -139,6 +139,19 @@ def test_compress_matches_reference_and_is_tagged() -> None:
         P2.compress(left, right[:5])
 
 
+def test_duplex_matches_permutations() -> None:
+    rng = np.random.default_rng(4)
+    state = rng.integers(0, P, size=16, dtype=np.uint32)
+    chunks = rng.integers(0, P, size=(3, 8), dtype=np.uint32)
+    expected = state.tolist()
+    for chunk in chunks.tolist():
+        expected = ref_permute(chunk + expected[8:])
+    assert P2.duplex(state, chunks).tolist() == expected
+    np.testing.assert_array_equal(P2.duplex(state, chunks[:0]), state)
+    with pytest.raises(ValueError):
+        P2.duplex(state[:15], chunks)
+
+
 def test_shape_errors() -> None:
     with pytest.raises(ValueError):
         P2.permute(np.zeros((3, 15), np.uint32))
