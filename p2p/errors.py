@@ -45,3 +45,7 @@ class ProtocolViolation(RequestError):
 
 class RemoteError(RequestError):
     """The peer's handler failed; the message is the peer's short description."""
+
+
+class RemoteBusy(RemoteError):
+    """The peer already runs its limit of our requests; retry later or ask another peer."""

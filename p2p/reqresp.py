@@ -5,7 +5,8 @@ Byte layout on the stream (frames as in `p2p.framing`):
 - the server writes one frame: a status byte, then the body.
   status 0: body is the handler's response;
   status 1: the handler failed, body is a short UTF-8 reason;
-  status 2: the request was refused (too large, malformed), body is a reason.
+  status 2: the request was refused (too large, malformed), body is a reason;
+  status 3: the peer already runs its limit of our requests; retry later.
 Then both sides close the stream.
 """
 
@@ -29,6 +30,7 @@ from p2p.errors import (
     P2PError,
     PeerUnreachable,
     ProtocolViolation,
+    RemoteBusy,
     RemoteError,
     RequestTimeout,
     UnknownProtocol,
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 STATUS_OK = 0
 STATUS_HANDLER_ERROR = 1
 STATUS_REFUSED = 2
+STATUS_BUSY = 3
 MAX_REASON = 256
 
 # (requesting peer id, request bytes) -> response bytes. Raise to answer with an error.
@@ -53,6 +56,8 @@ class ReqRespLimits:
     default_timeout_s: float = 10.0
     # How long the server waits for a request and spends on a handler.
     server_timeout_s: float = 30.0
+    # Requests one peer may have in progress on this node at once.
+    max_concurrent_per_peer: int = 16
 
 
 def _reason(exc: BaseException) -> bytes:
@@ -75,6 +80,7 @@ class RequestResponder:
         self._penalize = penalize
         self._is_banned = is_banned
         self._handlers: dict[str, RequestHandler] = {}
+        self._in_progress: dict[ID, int] = {}
 
     @property
     def protocols(self) -> list[str]:
@@ -97,31 +103,19 @@ class RequestResponder:
             if self._is_banned(peer):
                 await stream.reset()
                 return
-            with trio.fail_after(limits.server_timeout_s):
-                try:
-                    request = await read_frame(stream, limits.max_frame)
-                except (FrameTooLarge, ProtocolViolation) as exc:
-                    self._penalize(peer, Offence.PROTOCOL)
-                    await write_frame(
-                        stream, bytes([STATUS_REFUSED]) + _reason(exc), limits.max_frame + 1
-                    )
+            # Rule: bounded work per peer, so one peer cannot tie up the node.
+            if self._in_progress.get(peer, 0) >= limits.max_concurrent_per_peer:
+                with trio.fail_after(limits.server_timeout_s):
+                    await write_frame(stream, bytes([STATUS_BUSY]), limits.max_frame + 1)
                     await stream.close()
-                    return
-                handler = self._handlers[protocol]
-                try:
-                    body = await handler(peer.to_base58(), request)
-                    if not isinstance(body, bytes | bytearray):
-                        raise TypeError("handler returned a non-bytes value")
-                    if len(body) > limits.max_frame:
-                        raise FrameTooLarge(f"response of {len(body)} bytes")
-                    reply = bytes([STATUS_OK]) + bytes(body)
-                except trio.TooSlowError:
-                    raise
-                except Exception as exc:
-                    logger.info("handler for %s failed for %s: %r", protocol, peer, exc)
-                    reply = bytes([STATUS_HANDLER_ERROR]) + _reason(exc)
-                await write_frame(stream, reply, limits.max_frame + 1)
-                await stream.close()
+                return
+            self._in_progress[peer] = self._in_progress.get(peer, 0) + 1
+            try:
+                await self._answer(protocol, stream, peer)
+            finally:
+                left = self._in_progress.pop(peer, 1) - 1
+                if left > 0:
+                    self._in_progress[peer] = left
         except trio.TooSlowError:
             logger.debug("request on %s from %s timed out", protocol, peer)
             await _quiet_reset(stream)
@@ -129,6 +123,32 @@ class RequestResponder:
             # The peer went away or broke the stream: nothing to answer.
             logger.debug("request stream on %s from %s failed: %r", protocol, peer, exc)
             await _quiet_reset(stream)
+
+    async def _answer(self, protocol: str, stream: INetStream, peer: ID) -> None:
+        limits = self._limits
+        with trio.fail_after(limits.server_timeout_s):
+            try:
+                request = await read_frame(stream, limits.max_frame)
+            except (FrameTooLarge, ProtocolViolation) as exc:
+                self._penalize(peer, Offence.PROTOCOL)
+                await write_frame(
+                    stream, bytes([STATUS_REFUSED]) + _reason(exc), limits.max_frame + 1
+                )
+                await stream.close()
+                return
+            handler = self._handlers[protocol]
+            try:
+                body = await handler(peer.to_base58(), request)
+                if not isinstance(body, bytes | bytearray):
+                    raise TypeError("handler returned a non-bytes value")
+                if len(body) > limits.max_frame:
+                    raise FrameTooLarge(f"response of {len(body)} bytes")
+                reply = bytes([STATUS_OK]) + bytes(body)
+            except Exception as exc:
+                logger.info("handler for %s failed for %s: %r", protocol, peer, exc)
+                reply = bytes([STATUS_HANDLER_ERROR]) + _reason(exc)
+            await write_frame(stream, reply, limits.max_frame + 1)
+            await stream.close()
 
 
 async def _quiet_reset(stream: INetStream) -> None:
@@ -180,6 +200,8 @@ async def send_request(
             raise RemoteError(reason)
         if status == STATUS_REFUSED:
             raise RemoteError(f"refused: {reason}")
+        if status == STATUS_BUSY:
+            raise RemoteBusy(f"peer {peer} is busy with our other requests on {protocol}")
         raise ProtocolViolation(f"unknown response status {status}")
     if stream is not None:
         await _quiet_reset(stream)

@@ -15,7 +15,9 @@ from p2p import (
     PROTOCOL_PROOF,
     FrameTooLarge,
     P2PConfigError,
+    P2PService,
     PeerUnreachable,
+    RemoteBusy,
     RemoteError,
     ReqRespLimits,
     RequestTimeout,
@@ -184,3 +186,46 @@ async def test_garbage_on_request_streams_bans_the_sender_not_the_server(
             while server.is_connected(attacker.peer_id):
                 await trio.sleep(0.05)
         assert server.scores.snapshot(attacker.peer_id).offences["protocol"] >= 5
+
+
+async def test_requests_in_progress_per_peer_are_bounded(make_config: ConfigFactory) -> None:
+    limits = ReqRespLimits(max_concurrent_per_peer=2)
+    async with open_nodes(
+        [make_config("client"), make_config("server", reqresp=limits), make_config("other")]
+    ) as (client, server, other):
+        release = trio.Event()
+        started = 0
+
+        async def slow(peer: str, request: bytes) -> bytes:
+            nonlocal started
+            started += 1
+            await release.wait()
+            return request
+
+        server.register_handler(PROTOCOL_BLOCKS, slow)
+        await connect_all([client, server, other])
+        outcomes: list[bytes | str] = []
+
+        async def ask(node: P2PService, i: int) -> None:
+            try:
+                outcomes.append(await node.request(server.peer_id, PROTOCOL_BLOCKS, b"%d" % i))
+            except RemoteBusy:
+                outcomes.append("busy")
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for i in range(5):
+                    nursery.start_soon(ask, client, i)
+                while outcomes.count("busy") < 3:
+                    await trio.sleep(0.02)
+                # Another peer is not held up by the first one's load.
+                nursery.start_soon(ask, other, 99)
+                while started < 3:
+                    await trio.sleep(0.02)
+                release.set()
+        assert outcomes.count("busy") == 3
+        served = [o for o in outcomes if o != "busy"]
+        assert len(served) == 3 and b"99" in served
+        assert {o for o in served if o != b"99"} <= {b"%d" % i for i in range(5)}
+        # Capacity is returned once the handlers finish.
+        assert await client.request(server.peer_id, PROTOCOL_BLOCKS, b"again") == b"again"
