@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from execution.state import Account, State, ValidatorRecord
-from execution.transition import BlockContext, apply_block, execute_transactions, expire_tasks
+from execution.transition import (
+    BlockContext,
+    accept_universal_proofs,
+    apply_block,
+    execute_transactions,
+    expire_tasks,
+)
 from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.hashing import keccak256
@@ -161,10 +167,15 @@ class Chain:
         time_ms: int,
         last_commit: bytes = b"",
         evidence: tuple[bytes, ...] = (),
+        universal_proofs: tuple[bytes, ...] = (),
     ) -> Block:
-        """The next block with these transactions, its roots computed (for a proposer)."""
+        """The next block with these transactions and Universal Proofs, its roots computed
+        (for a proposer). Raises InvalidBlock if any of them is invalid."""
         state = self.state()
         height = self.height + 1
+        refs = accept_universal_proofs(
+            state, universal_proofs, height, self.genesis.params, self._hash_at
+        )
         ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
         receipts = execute_transactions(state, transactions, ctx)
         expire_tasks(state, height)
@@ -180,8 +191,14 @@ class Chain:
             last_commit_hash=keccak256(last_commit),
             evidence_root=evidence_root(evidence),
             gas_used=receipts[-1].cumulative_gas_used if receipts else 0,
+            universal_proofs=tuple(refs),
         )
-        return Block(header, tuple(transactions), last_commit, tuple(evidence))
+        return Block(
+            header, tuple(transactions), last_commit, tuple(evidence), tuple(universal_proofs)
+        )
+
+    def _hash_at(self, height: int) -> bytes | None:
+        return block_store.hash_at(self.db, height)
 
     def validate_next(self, block: Block) -> None:
         header = block.header
@@ -200,14 +217,16 @@ class Chain:
     def check_block(self, block: Block) -> None:
         """Everything commit_block checks, without writing: for a validator judging a proposal."""
         self.validate_next(block)
-        apply_block(self._state, block, self.chain_id, self.genesis.params)
+        apply_block(self._state, block, self.chain_id, self.genesis.params, self._hash_at)
 
     def commit_block(self, block: Block, commit: bytes | None = None) -> list[Receipt]:
         """Validate and apply `block` on the head and write it, all or nothing.
 
         `commit` is the certificate that decided it, stored in the same batch when given."""
         self.validate_next(block)
-        new_state, receipts = apply_block(self._state, block, self.chain_id, self.genesis.params)
+        new_state, receipts = apply_block(
+            self._state, block, self.chain_id, self.genesis.params, self._hash_at
+        )
         with self.db.batch() as batch:
             if commit is not None:
                 batch.put(schema.commit_at(block.height), commit)

@@ -1,7 +1,8 @@
 """The native state transition: transfers, program deploys and task registrations.
 
-`apply_block` reads as the protocol: check the block's own commitments, apply every
-transaction in order, then check the roots the header claims. Any invalid transaction makes
+`apply_block` reads as the protocol: check the block's own commitments, accept the Universal
+Proofs it brings in (task results enter the state only here), apply every transaction in
+order, expire the tasks whose deadline has come, then check the roots the header claims. Any invalid transaction makes
 the whole block invalid (a proposer includes only valid ones; the mempool filters them), and
 because all writes go to a copy of the state, nothing of a failed block is applied.
 
@@ -13,15 +14,17 @@ then pays the prover) or expires (the escrow is refunded).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from execution.programs import image_id_bytes_of_elf
 from execution.state import Account, Program, State, Task, TaskStatus, program_address
-from execution.types.block import Block, evidence_root, transactions_root
+from execution.types.block import Block, UniversalProofRef, evidence_root, transactions_root
 from execution.types.errors import DecodingError, InvalidBlock, InvalidTransaction
 from execution.types.hashing import keccak256
 from execution.types.receipt import Receipt, receipts_root
 from execution.types.transaction import TaskRequest, Transaction, TxKind
+from execution.universal import InvalidUniversalProof, UniversalProof
 from genesis.params import ProtocolParams
 
 
@@ -156,6 +159,47 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
     return gas_used, fee, created
 
 
+def accept_universal_proofs(
+    state: State,
+    proofs: Sequence[bytes],
+    height: int,
+    params: ProtocolParams,
+    block_hash_at: Callable[[int], bytes | None],
+) -> list[UniversalProofRef]:
+    """Verify the Universal Proofs a block at `height` brings in, enter their results into the
+    state, and return the references (proven block, root) its header must list.
+
+    Only here do task outputs, cycle counts and prover rewards reach the state: the prover is
+    paid cycles * fee_per_cycle from the escrow and the submitter gets the rest back."""
+    refs: list[UniversalProofRef] = []
+    for index, raw in enumerate(proofs):
+        try:
+            proof = UniversalProof.decode(raw)
+            if not 1 <= proof.block_height < height:
+                raise InvalidUniversalProof(f"names block {proof.block_height}")
+            if block_hash_at(proof.block_height) != proof.block_hash:
+                raise InvalidUniversalProof("names a block hash that is not the chain's")
+            tasks = [state.task(leaf.task_id) for leaf in proof.leaves]
+            root, results = proof.verify(tasks, params.proof.profile)
+        except InvalidUniversalProof as exc:
+            raise InvalidBlock("invalid_universal_proof", f"#{index}: {exc}") from exc
+        for task, result in zip(tasks, results, strict=True):
+            if task is None:  # verify() refuses unknown tasks; this keeps the types honest
+                raise InvalidBlock("invalid_universal_proof", f"#{index}: unknown task")
+            paid = min(result.cycles * task.fee_per_cycle, task.escrow)
+            state.set_task(
+                task.with_result(result.exit_code, result.output, result.cycles, result.prover)
+            )
+            prover = state.account(result.prover)
+            state.set_account(result.prover, Account(prover.nonce, prover.balance + paid))
+            submitter = state.account(task.submitter)
+            state.set_account(
+                task.submitter, Account(submitter.nonce, submitter.balance + task.escrow - paid)
+            )
+        refs.append(UniversalProofRef(proof.block_height, root))
+    return refs
+
+
 def expire_tasks(state: State, height: int) -> list[bytes]:
     """Expire the tasks whose deadline is `height` and are still pending; refund their escrow.
 
@@ -197,7 +241,11 @@ def execute_transactions(
 
 
 def apply_block(
-    state: State, block: Block, chain_id: int, params: ProtocolParams
+    state: State,
+    block: Block,
+    chain_id: int,
+    params: ProtocolParams,
+    block_hash_at: Callable[[int], bytes | None] = lambda height: None,
 ) -> tuple[State, list[Receipt]]:
     """Apply `block` to a copy of `state`; return the new state and the receipts.
 
@@ -214,12 +262,14 @@ def apply_block(
         raise InvalidBlock("bad_evidence_root")
     if keccak256(block.last_commit) != header.last_commit_hash:
         raise InvalidBlock("bad_last_commit_hash")
-    if len(block.universal_proofs) != len(header.universal_proofs):
-        raise InvalidBlock("universal_proofs_mismatch", "body and header list different proofs")
-    for ref, proof in zip(header.universal_proofs, block.universal_proofs, strict=True):
-        if keccak256(proof) != ref.digest:
-            raise InvalidBlock("universal_proofs_mismatch", f"proof of block {ref.height}")
     new_state = state.copy()
+    refs = accept_universal_proofs(
+        new_state, block.universal_proofs, header.height, params, block_hash_at
+    )
+    if tuple(refs) != header.universal_proofs:
+        raise InvalidBlock(
+            "universal_proofs_mismatch", "the header lists other proofs than the body"
+        )
     ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
     receipts = execute_transactions(new_state, block.transactions, ctx)
     expire_tasks(new_state, header.height)
