@@ -24,8 +24,12 @@ from execution.stark.air.expr import Expr
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS
 
 __all__ = [
+    "BOUNDARY_COLUMNS",
     "BUS_LT",
+    "BUS_MEM",
+    "BUS_MEMOP",
     "BUS_PROGRAM",
+    "BUS_RAMIMG",
     "BUS_RANGE16",
     "BUS_REG",
     "BUS_U8",
@@ -33,13 +37,20 @@ __all__ = [
     "CPU_COLUMNS",
     "CPU_PUBLICS",
     "LT_COLUMNS",
+    "MEM_COLUMNS",
+    "RAM_HI",
     "CpuAir",
     "LtChipAir",
+    "MemBoundaryAir",
+    "MemChipAir",
     "ProgramAir",
+    "RamImageAir",
     "RangeAir",
     "RegisterAir",
+    "boundary_col",
     "cpu_col",
     "lt_col",
+    "mem_col",
 ]
 
 BUS_PROGRAM = 1
@@ -48,6 +59,14 @@ BUS_RANGE16 = 3
 BUS_U8 = 4
 BUS_LT = 5  # signed-compare requests: (a0, a1, b0, b1, a <s b)
 BUS_U15 = 6
+BUS_MEMOP = 7  # CPU -> memory chip: (addr lo, addr hi, value lo, value hi, clk, is_store)
+BUS_MEM = 8  # RAM words: (word key, value lo, value hi, time)
+BUS_RAMIMG = 9  # the image's initial RAM words: (word key, value lo, value hi)
+
+# RAM is [0x1000_0000, 0x1100_0000) (execution.zkvm.layout.DEFAULT_LAYOUT): an address is in
+# RAM and word-aligned iff its high limb is 0x1000 + h with h 8-bit and its low limb is 4 q
+# with q 14-bit. Word key = q + 2^14 h. The prover refuses other layouts.
+RAM_HI = 0x1000
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -128,13 +147,15 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * c["is_jalr"])
         signed = c["is_slt"] + c["is_blt"] + c["is_bge"]
         b.assert_zero((1 - real) * signed)
+        mem = c["is_lw"] + c["is_sw"]
+        b.assert_zero((1 - real) * mem)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
         use_imm = c["use_imm"]
         y0 = use_imm * c["imm_lo"] + (1 - use_imm) * c["b0"]
         y1 = use_imm * c["imm_hi"] + (1 - use_imm) * c["b1"]
-        add_mode = c["is_add"] + c["is_jalr"]
+        add_mode = c["is_add"] + c["is_jalr"] + mem
         sub_mode = (
             c["is_sub"] + c["is_sltu"] + c["is_beq"] + c["is_bne"] + c["is_bltu"] + c["is_bgeu"]
         )
@@ -148,16 +169,21 @@ class CpuAir(Air):
 
         # Value written to rd.
         alu = c["is_add"] + c["is_sub"]
+        # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
+        not_load = 1 - c["is_lw"]
         b.assert_zero(
-            c["w0"]
-            - (
-                c["is_const"] * c["k_lo"]
-                + c["is_sltu"] * cy1
-                + c["is_slt"] * c["lt"]
-                + alu * c["c0"]
+            not_load
+            * (
+                c["w0"]
+                - (
+                    c["is_const"] * c["k_lo"]
+                    + c["is_sltu"] * cy1
+                    + c["is_slt"] * c["lt"]
+                    + alu * c["c0"]
+                )
             )
         )
-        b.assert_zero(c["w1"] - (c["is_const"] * c["k_hi"] + alu * c["c1"]))
+        b.assert_zero(not_load * (c["w1"] - (c["is_const"] * c["k_hi"] + alu * c["c1"])))
 
         # Equality of a and b: c = a - b is zero iff c0 + c1 = 0 (both limbs are 16-bit).
         s = c["c0"] + c["c1"]
@@ -215,6 +241,10 @@ class CpuAir(Air):
         b.send(BUS_RANGE16, [c["c1"] + JALR_BOUND_SHIFT], c["is_jalr"])
         # Signed comparisons are rare: one bus send here, the columns live in LtChipAir.
         b.send(BUS_LT, [c["a0"], c["a1"], y0, y1, c["lt"]], signed)
+        # Loads and stores: the adder computed the address; the chip checks it and the memory.
+        value0 = c["is_lw"] * c["w0"] + c["is_sw"] * c["b0"]
+        value1 = c["is_lw"] * c["w1"] + c["is_sw"] * c["b1"]
+        b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["is_sw"]], mem)
 
     @staticmethod
     def _access(
@@ -363,3 +393,132 @@ class LtChipAir(Air):
         b.send(BUS_RANGE16, [c["c1"]], real)
         b.send(BUS_U15, [c["ra"]], real)
         b.send(BUS_U15, [c["rb"]], real)
+
+
+MEM_COLUMNS: tuple[str, ...] = (
+    "is_real",
+    "is_store",
+    "clk",
+    "q",
+    "h",  # address = (RAM_HI + h) * 2^16 + 4 q
+    "v0",
+    "v1",  # loaded or stored value
+    "p0",
+    "p1",  # previous value of the word (equals v for a load)
+    "tp",  # previous access time
+    "e",  # high part of the time difference
+)
+_MEM_INDEX = {name: i for i, name in enumerate(MEM_COLUMNS)}
+
+
+def mem_col(name: str) -> int:
+    return _MEM_INDEX[name]
+
+
+class MemChipAir(Air):
+    """Memory chip: one row per LW/SW, received from the CPU on BUS_MEMOP.
+
+    Checks the address is a word of RAM, and runs the offline memory argument on BUS_MEM with
+    time clk + 1 (its own bus, so its times are independent of the registers'): receive
+    (word, previous value, previous time), send (word, value, now), previous time < now.
+    """
+
+    name = "zkvm_mem_chip_v1"
+    width = len(MEM_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _MEM_INDEX.items()}
+        real, store = c["is_real"], c["is_store"]
+        b.assert_bool(real)
+        b.assert_bool(store)
+        b.assert_zero((1 - store) * (c["p0"] - c["v0"]))
+        b.assert_zero((1 - store) * (c["p1"] - c["v1"]))
+        q, h = c["q"], c["h"]
+        addr_lo = 4 * q
+        addr_hi = RAM_HI + h
+        b.receive(BUS_MEMOP, [addr_lo, addr_hi, c["v0"], c["v1"], c["clk"], store], real)
+        b.send(BUS_U15, [q], real)
+        b.send(BUS_RANGE16, [addr_lo], real)  # with q < 2^15 this makes q < 2^14
+        b.send(BUS_U8, [h], real)
+        word = q + (1 << 14) * h
+        now = c["clk"] + 1
+        b.receive(BUS_MEM, [word, c["p0"], c["p1"], c["tp"]], real)
+        b.send(BUS_MEM, [word, c["v0"], c["v1"], now], real)
+        b.send(BUS_RANGE16, [now - c["tp"] - 1 - LIMB * c["e"]], real)
+        b.send(BUS_U8, [c["e"]], real)
+
+
+BOUNDARY_COLUMNS: tuple[str, ...] = (
+    "is_real",
+    "is_img",  # the word is initialised by the image (its value comes from RamImageAir)
+    "word",
+    "i0",
+    "i1",  # initial value
+    "f0",
+    "f1",
+    "ft",  # final value and time
+    "has_next",  # the next row is real
+    "dlo",
+    "dhi",  # next word - word - 1 = dlo + 2^16 dhi: words strictly increase
+)
+_BOUNDARY_INDEX = {name: i for i, name in enumerate(BOUNDARY_COLUMNS)}
+
+
+def boundary_col(name: str) -> int:
+    return _BOUNDARY_INDEX[name]
+
+
+class MemBoundaryAir(Air):
+    """RAM boundary: one row per touched word and per image word, words strictly increasing.
+
+    Each row sends the word's initial (value, time 0) and receives its final (value, time).
+    Because words are unique, the image table's one send per image word lands on that word's
+    only row, so initial values are the image's; every other word starts at 0.
+    """
+
+    name = "zkvm_mem_boundary_v1"
+    width = len(BOUNDARY_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _BOUNDARY_INDEX.items()}
+        nx = {n: b.next[i] for n, i in _BOUNDARY_INDEX.items()}
+        real, img = c["is_real"], c["is_img"]
+        b.assert_bool(real)
+        b.assert_bool(img)
+        b.assert_zero(img * (1 - real))
+        b.assert_zero((1 - img) * c["i0"])
+        b.assert_zero((1 - img) * c["i1"])
+        b.when_transition(nx["is_real"] * (1 - real))
+        b.when_transition(c["has_next"] - nx["is_real"])
+        b.when_last_row(c["has_next"])
+        b.when_transition(c["has_next"] * (nx["word"] - c["word"] - 1 - c["dlo"] - LIMB * c["dhi"]))
+        b.send(BUS_RANGE16, [c["dlo"]], c["has_next"])
+        b.send(BUS_U8, [c["dhi"]], c["has_next"])
+        b.send(BUS_MEM, [c["word"], c["i0"], c["i1"], 0], real)
+        b.receive(BUS_MEM, [c["word"], c["f0"], c["f1"], c["ft"]], real)
+        b.receive(BUS_RAMIMG, [c["word"], c["i0"], c["i1"]], img)
+
+
+class RamImageAir(Air):
+    """The image's initialised RAM words (preprocessed): each sent exactly once."""
+
+    width = 1  # unused main column (the framework needs one)
+    preprocessed_width = 4  # valid, word, value lo, value hi
+    num_public_values = 0
+
+    def __init__(self, table: npt.NDArray[np.uint32], image_hex: str) -> None:
+        self.name = f"zkvm_ram_image_v1_{image_hex}"
+        self._table = np.ascontiguousarray(table, dtype=np.uint32)
+        self.log_height = int(self._table.shape[0]).bit_length() - 1
+
+    def eval(self, b: AirBuilder) -> None:
+        valid, word, v0, v1 = b.prep_local
+        b.assert_zero(b.local[0])
+        b.send(BUS_RAMIMG, [word, v0, v1], valid)
+
+    def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
+        if log_n != self.log_height:
+            raise ValueError("the RAM image table has a fixed height")
+        return self._table

@@ -26,6 +26,8 @@ __all__ = [
     "PROGRAM_COLUMNS",
     "SUPPORTED_OPS",
     "program_table",
+    "ram_image_table",
+    "ram_image_words",
 ]
 
 U32 = npt.NDArray[np.uint32]
@@ -53,6 +55,8 @@ FLAGS: tuple[str, ...] = (
     "is_slt",  # SLT, SLTI: rd = rs1 <s op_b (proven by the signed-compare chip)
     "is_blt",
     "is_bge",
+    "is_lw",  # LW: rd = mem[rs1 + imm] (address by the adder, word from the memory chip)
+    "is_sw",  # SW: mem[rs1 + imm] = rs2
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -92,6 +96,8 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.SLTI,
         D.BLT,
         D.BGE,
+        D.LW,
+        D.SW,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -131,18 +137,20 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_slt", D.SLT, D.SLTI)
     flag("is_blt", D.BLT)
     flag("is_bge", D.BGE)
+    flag("is_lw", D.LW)
+    flag("is_sw", D.SW)
 
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
     col["pc"] = pc
     col["rs1"] = np.where(ecall, REG_A0, dec.rs1.astype(np.int64))
     col["rs2"] = np.where(ecall, REG_A7, dec.rs2.astype(np.int64))
-    no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE]
+    no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE, D.SW]
     writes = valid & ~ecall & ~np.isin(op, no_rd)
     writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
     col["writes_rd"] = writes.astype(np.int64)
     col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
-    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR]).astype(np.int64)
+    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW]).astype(np.int64)
     imm32 = imm & _MASK32
     col["imm_lo"] = imm32 & 0xFFFF
     col["imm_hi"] = imm32 >> 16
@@ -157,4 +165,38 @@ def program_table(program: Program, p: int) -> U32:
     for j, name in enumerate(PROGRAM_COLUMNS):
         # Unsupported words keep their decoded fields but valid = 0 makes them unfetchable.
         out[:n_words, j] = (col[name] % p).astype(np.uint32)
+    return out
+
+
+def ram_image_words(program: Program) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(word keys, word values) of every RAM word the image initialises, sorted by key.
+
+    A word key is (address - ram_base) / 4. Words only partly covered by a segment take the
+    rest of their bytes from the initial RAM (zero), exactly as the executor starts.
+    """
+    base = program.layout.ram_base
+    keys: list[npt.NDArray[np.int64]] = []
+    for seg in program.ram_init:
+        if seg.data:
+            first = (seg.addr - base) // 4
+            last = (seg.addr + len(seg.data) - 1 - base) // 4
+            keys.append(np.arange(first, last + 1, dtype=np.int64))
+    if not keys:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    uniq = np.unique(np.concatenate(keys))
+    values = program.initial_ram_words()[uniq].astype(np.int64)
+    return uniq, values
+
+
+def ram_image_table(program: Program) -> U32:
+    """Preprocessed rows (valid, word key, value lo, value hi), padded to a power of two."""
+    keys, values = ram_image_words(program)
+    n = len(keys)
+    height = max(2, 1 << max(0, (n - 1).bit_length()))
+    out = np.zeros((height, 4), dtype=np.uint32)
+    out[:n, 0] = 1
+    out[:n, 1] = keys
+    out[:n, 2] = values & 0xFFFF
+    out[:n, 3] = values >> 16
     return out

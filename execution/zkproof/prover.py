@@ -29,12 +29,15 @@ from execution.zkproof.air import (
     CPU_PUBLICS,
     CpuAir,
     LtChipAir,
+    MemBoundaryAir,
+    MemChipAir,
     ProgramAir,
+    RamImageAir,
     RangeAir,
     RegisterAir,
 )
 from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
-from execution.zkproof.isa import program_table
+from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest, digest_words
 from execution.zkproof.task import TaskProof
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
@@ -42,6 +45,7 @@ from execution.zkvm.elf_loader import load_elf
 from execution.zkvm.errors import CycleLimitExceeded
 from execution.zkvm.executor import execute
 from execution.zkvm.image import image_id
+from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 from execution.zkvm.trace import ExecutionTrace
 
@@ -58,6 +62,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+NUM_TABLES = 8
 
 
 @dataclass
@@ -74,27 +79,39 @@ class ZkvmAirs:
     registers: CompiledAir
     range: CompiledAir
     lt: CompiledAir
+    mem: CompiledAir
+    boundary: CompiledAir
+    ram_image: CompiledAir
     program_air: ProgramAir
+    ram_image_air: RamImageAir
 
     def as_list(self) -> list[CompiledAir]:
-        return [self.cpu, self.program, self.registers, self.range, self.lt]
+        return [
+            self.cpu,
+            self.program,
+            self.registers,
+            self.range,
+            self.lt,
+            self.mem,
+            self.boundary,
+            self.ram_image,
+        ]
 
 
 @lru_cache(maxsize=1)
-def _fixed_airs() -> tuple[CompiledAir, CompiledAir, CompiledAir, CompiledAir]:
-    return (
-        compile_air(CpuAir()),
-        compile_air(RegisterAir()),
-        compile_air(RangeAir()),
-        compile_air(LtChipAir()),
+def _fixed_airs() -> tuple[CompiledAir, ...]:
+    return tuple(
+        compile_air(a)
+        for a in (CpuAir(), RegisterAir(), RangeAir(), LtChipAir(), MemChipAir(), MemBoundaryAir())
     )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt = _fixed_airs()
+    cpu, regs, rng, lt, mem, boundary = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
-    return ZkvmAirs(cpu, compile_air(pa), regs, rng, lt, pa)
+    ra = RamImageAir(ram_image_table(program), img_hex)
+    return ZkvmAirs(cpu, compile_air(pa), regs, rng, lt, mem, boundary, compile_air(ra), pa, ra)
 
 
 def _as_program(program: Program | bytes) -> Program:
@@ -120,7 +137,7 @@ def public_values(statement: Statement, program: Program) -> list[list[int]]:
     ]
     if len(pub) != len(CPU_PUBLICS):
         raise ZkProofError("internal: public value layout mismatch")
-    return [pub, [], [], [], []]
+    return [pub, *([] for _ in range(NUM_TABLES - 1))]
 
 
 def statement_for_run(
@@ -247,17 +264,23 @@ def verify(
         raise InvalidTaskProof("exit code out of range")
     airs = airs_for(tp.program)
     tables = tp.stark.tables
-    if len(tables) != 5:
-        raise InvalidTaskProof("a zkVM proof has five tables")
+    if len(tables) != NUM_TABLES:
+        raise InvalidTaskProof(f"a zkVM proof has {NUM_TABLES} tables")
+    if tp.program.layout != DEFAULT_LAYOUT:
+        raise InvalidTaskProof("the prover supports the default memory layout only")
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
-    want_logs = [None, *fixed, None]
+    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
-    if not 1 <= tables[4].log_n <= tables[0].log_n:
-        raise InvalidTaskProof("chip table height out of range")
+    # Chips have at most one row per cycle; the boundary one per touched or image word.
+    for chip in (tables[4], tables[5]):
+        if not 1 <= chip.log_n <= tables[0].log_n:
+            raise InvalidTaskProof("chip table height out of range")
+    if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:
+        raise InvalidTaskProof("memory boundary table height out of range")
     try:
         stark_verify(airs.as_list(), public_values(st, tp.program), tp.stark, params)
     except InvalidProof as exc:

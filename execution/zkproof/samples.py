@@ -12,12 +12,14 @@ import numpy as np
 
 from execution.zkvm import asm
 from execution.zkvm.layout import DEFAULT_LAYOUT
-from execution.zkvm.program import Program
+from execution.zkvm.program import Program, RamSegment
 
 __all__ = [
     "CYCLES_PER_ITERATION",
     "fib_loop_program",
     "fib_loop_result",
+    "memory_program",
+    "memory_result",
     "program_elf",
     "signed_compare_program",
     "signed_compare_result",
@@ -123,6 +125,51 @@ def signed_compare_result() -> int:
     for x, imm in SLTI_CASES:
         acc = 2 * acc + int(x < imm)
     return acc & 0xFFFF_FFFF
+
+
+MEMORY_DATA = tuple((0x9E37_79B9 * (k + 1)) & 0xFFFF_FFFF for k in range(8))
+_RAM = DEFAULT_LAYOUT.ram_base
+
+
+def memory_program() -> Program:
+    """LW and SW over an initialised data segment, untouched (zero) words, an overwrite, the
+    top word of RAM and a load into x0; exits with a wrapping sum of everything it read."""
+    r, i = asm.r_type, asm.i_type
+
+    def lw(rd: int, off: int, base: int) -> int:
+        return i(off, base, 2, rd, asm.LOAD)
+
+    def sw(rs2: int, off: int, base: int) -> int:
+        return asm.s_type(off, rs2, base, 2)
+
+    add10 = lambda rs: r(0, rs, 10, 0, 10)  # noqa: E731  x10 += rs
+    words = [*asm.li(5, _RAM), i(0, 0, 0, 10)]
+    for k in range(8):
+        words += [lw(6, 4 * k, 5), add10(6)]
+    words += [sw(10, 64, 5), lw(7, 64, 5), add10(7)]  # a word the image leaves zero
+    words += [sw(7, 0, 5), lw(8, 0, 5), add10(8)]  # overwrite an image word, read it back
+    words += [*asm.li(13, _RAM + 0x1000), lw(9, 0, 13), add10(9)]  # untouched: 0
+    words += [lw(0, 8, 5)]  # load into x0: still a memory access
+    words += [*asm.li(11, DEFAULT_LAYOUT.ram_end - 4), sw(10, 0, 11), lw(12, 0, 11), add10(12)]
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    data = b"".join(v.to_bytes(4, "little") for v in MEMORY_DATA)
+    # A second segment that starts and ends inside words: they are zero-padded.
+    odd = RamSegment(_RAM + 0x102, b"\x01\x02\x03\x04\x05")
+    return Program(
+        layout=DEFAULT_LAYOUT,
+        entry=DEFAULT_LAYOUT.rom_base,
+        rom=np.array(words, dtype=np.uint32),
+        ram_init=(RamSegment(_RAM, data), odd),
+    )
+
+
+def memory_result() -> int:
+    """The exit code of memory_program, computed in Python."""
+    m = 0xFFFF_FFFF
+    total = sum(MEMORY_DATA)
+    # + the stored sum read back (2x), + the old sum over word 0 (3x), + top of RAM (6x).
+    acc = 6 * total
+    return acc & m
 
 
 def program_elf(program: Program) -> bytes:

@@ -18,12 +18,16 @@ import numpy.typing as npt
 from execution.stark.field import batch_inv
 from execution.stark.lanes import P
 from execution.zkproof.air import (
+    BOUNDARY_COLUMNS,
     CPU_COLUMNS,
     JALR_BOUND_SHIFT,
     LT_COLUMNS,
+    MEM_COLUMNS,
     SIGN_BIT,
+    boundary_col,
     cpu_col,
     lt_col,
+    mem_col,
 )
 from execution.zkproof.errors import (
     CycleLimitError,
@@ -31,7 +35,8 @@ from execution.zkproof.errors import (
     UnsupportedSyscall,
     ZkProofError,
 )
-from execution.zkproof.isa import FETCH_FIELDS, OP_NAMES, SUPPORTED_OPS
+from execution.zkproof.isa import FETCH_FIELDS, OP_NAMES, SUPPORTED_OPS, ram_image_words
+from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 from execution.zkvm.trace import ExecutionTrace
 
@@ -55,15 +60,29 @@ class ZkvmTraces:
     registers: U32
     range: U32
     lt: U32
+    mem: U32
+    boundary: U32
+    ram_image: U32
 
     def as_list(self) -> list[U32]:
-        return [self.cpu, self.program, self.registers, self.range, self.lt]
+        return [
+            self.cpu,
+            self.program,
+            self.registers,
+            self.range,
+            self.lt,
+            self.mem,
+            self.boundary,
+            self.ram_image,
+        ]
 
 
 def check_supported(program: Program, trace: ExecutionTrace) -> None:
     """Raise UnsupportedInstruction / UnsupportedSyscall / CycleLimitError for what the AIR
     does not constrain yet, naming the first offending instruction."""
     cycles = len(trace)
+    if program.layout != DEFAULT_LAYOUT:
+        raise ZkProofError("the prover supports the default memory layout only")
     if cycles > 1 << MAX_LOG_CYCLES:
         raise CycleLimitError(cycles, 1 << MAX_LOG_CYCLES)
     pc = trace.pc.astype(np.int64)
@@ -105,7 +124,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         a[sc[0]] = sc[2]
         b[sc[0]] = sc[1]
     op_b = np.where(f["use_imm"] == 1, f["imm_lo"] | (f["imm_hi"] << 16), b)
-    add_mode = (f["is_add"] + f["is_jalr"]) > 0
+    is_lw, is_sw = f["is_lw"] == 1, f["is_sw"] == 1
+    add_mode = (f["is_add"] + f["is_jalr"] + f["is_lw"] + f["is_sw"]) > 0
     sub_mode = (
         f["is_sub"] + f["is_sltu"] + f["is_beq"] + f["is_bne"] + f["is_bltu"] + f["is_bgeu"]
     ) > 0
@@ -127,6 +147,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     )
     # The executor's written value is taken as claimed (x0 writes: it records 0, use the rule).
     w = np.where(writes, rd_val, w_formula)
+    # A load into x0 still reads memory: its value is the loaded word the executor recorded.
+    w = np.where(is_lw & ~writes, steps[6], w)
     w0, w1 = _split(w)
     lowbit = np.where(f["is_jalr"] == 1, c & 1, 0)
 
@@ -205,10 +227,17 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     # Multiplicities of the lookup tables.
     prog_mult = np.bincount(idx, minlength=prog_table.shape[0]).astype(np.int64)
     r16 = [lo[0], lo[1], lo[2][writes], c0, c1, c1[f["is_jalr"] == 1] + JALR_BOUND_SHIFT]
-    u8 = [e[0], e[1], e[2][writes]]
+    u8: list[I64] = [e[0], e[1], e[2][writes]]
     m16 = _counts(np.concatenate(r16), 1 << 16)
     chip, chip_r16, chip_u15 = _lt_chip(a[signed], op_b[signed], lt[signed])
     m16 = m16 + _counts(chip_r16, 1 << 16)
+    memop = is_lw | is_sw
+    mem, boundary, mem_r16, mem_u8, mem_u15 = _memory(
+        program, c[memop], np.where(is_lw, w, b)[memop], clk[memop], is_sw[memop]
+    )
+    chip_u15 = np.concatenate([chip_u15, mem_u15])
+    u8.append(mem_u8)
+    m16 = m16 + _counts(mem_r16, 1 << 16)
     m8 = np.zeros(1 << 16, dtype=np.int64)
     m8[:256] = _counts(np.concatenate(u8), 256)
     m15 = np.zeros(1 << 16, dtype=np.int64)
@@ -220,7 +249,103 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         registers=_field(reg_final),
         range=_field(rng),
         lt=_field(chip),
+        mem=_field(mem),
+        boundary=_field(boundary),
+        ram_image=np.zeros((_image_height(program), 1), dtype=np.uint32),
     )
+
+
+def _image_height(program: Program) -> int:
+    n = len(ram_image_words(program)[0])
+    return max(2, 1 << max(0, (n - 1).bit_length()))
+
+
+def _pow2(n: int) -> int:
+    return max(2, 1 << max(0, (n - 1).bit_length()))
+
+
+def _memory(
+    program: Program, addr: I64, value: I64, clk: I64, store: npt.NDArray[np.bool_]
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Memory chip rows, boundary rows, and their 16-bit, 8-bit and 15-bit lookups."""
+    m = len(addr)
+    word = (addr - program.layout.ram_base) >> 2
+    q, h = word & 0x3FFF, word >> 14
+    now = clk + 1
+    img_keys, img_vals = ram_image_words(program)
+    # Offline memory checking: order all accesses by (word, time).
+    order = np.lexsort((now, word))
+    ws, ts, vs = word[order], now[order], value[order]
+    same = np.zeros(m, dtype=bool)
+    same[1:] = ws[1:] == ws[:-1]
+    first_of_word = ~same
+    # The value before the first access to a word is the image's (or 0).
+    init_sorted = np.zeros(m, dtype=np.int64)
+    if len(img_keys):
+        pos = np.minimum(np.searchsorted(img_keys, ws), len(img_keys) - 1)
+        hit = img_keys[pos] == ws
+        init_sorted[hit] = img_vals[pos[hit]]
+    prev_v_sorted = np.where(first_of_word, init_sorted, np.roll(vs, 1))
+    prev_t_sorted = np.where(first_of_word, 0, np.roll(ts, 1))
+    prev_v = np.empty(m, dtype=np.int64)
+    prev_t = np.empty(m, dtype=np.int64)
+    prev_v[order] = prev_v_sorted
+    prev_t[order] = prev_t_sorted
+    diff = now - prev_t - 1
+    e = diff >> 16
+    cols = {
+        "is_real": np.ones(m, dtype=np.int64),
+        "is_store": store.astype(np.int64),
+        "clk": clk,
+        "q": q,
+        "h": h,
+        "v0": value & 0xFFFF,
+        "v1": value >> 16,
+        "p0": prev_v & 0xFFFF,
+        "p1": prev_v >> 16,
+        "tp": prev_t,
+        "e": e,
+    }
+    chip = np.zeros((_pow2(m), len(MEM_COLUMNS)), dtype=np.int64)
+    for name, col in cols.items():
+        chip[:m, mem_col(name)] = col
+
+    # Boundary: every touched word and every image word, once each, in increasing order.
+    last = np.ones(m, dtype=bool)
+    last[:-1] = ws[:-1] != ws[1:]
+    touched, fin_v, fin_t = ws[last], vs[last], ts[last]
+    words = np.union1d(touched, img_keys)
+    k = len(words)
+    init = np.zeros(k, dtype=np.int64)
+    is_img = np.isin(words, img_keys)
+    init[is_img] = img_vals[np.searchsorted(img_keys, words[is_img])]
+    final_v, final_t = init.copy(), np.zeros(k, dtype=np.int64)
+    at = np.searchsorted(words, touched)
+    final_v[at], final_t[at] = fin_v, fin_t
+    gap = np.zeros(k, dtype=np.int64)
+    gap[:-1] = words[1:] - words[:-1] - 1
+    has_next = np.zeros(k, dtype=np.int64)
+    has_next[:-1] = 1
+    bcols = {
+        "is_real": np.ones(k, dtype=np.int64),
+        "is_img": is_img.astype(np.int64),
+        "word": words,
+        "i0": init & 0xFFFF,
+        "i1": init >> 16,
+        "f0": final_v & 0xFFFF,
+        "f1": final_v >> 16,
+        "ft": final_t,
+        "has_next": has_next,
+        "dlo": gap & 0xFFFF,
+        "dhi": gap >> 16,
+    }
+    boundary = np.zeros((_pow2(k), len(BOUNDARY_COLUMNS)), dtype=np.int64)
+    for name, col in bcols.items():
+        boundary[:k, boundary_col(name)] = col
+    nxt = has_next == 1
+    r16 = np.concatenate([4 * q, diff - (e << 16), (gap & 0xFFFF)[nxt]])
+    u8 = np.concatenate([h, e, (gap >> 16)[nxt]])
+    return chip, boundary, r16, u8, q
 
 
 def _signed(v: I64) -> I64:

@@ -26,6 +26,8 @@ from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS, program_table
 from execution.zkproof.samples import (
     fib_loop_program,
     fib_loop_result,
+    memory_program,
+    memory_result,
     signed_compare_program,
     signed_compare_result,
     words_program,
@@ -79,7 +81,7 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
     [
         (asm.r_type(0, 6, 5, 4, 7), "XOR"),
         (asm.r_type(1, 6, 5, 0, 7), "MUL"),
-        (asm.i_type(0, 5, 2, 7, asm.LOAD), "LW"),
+        (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
         (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
         (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
     ],
@@ -123,3 +125,10 @@ def test_signed_compares_prove_through_the_chip() -> None:
     st = verify(prove(prog).to_bytes(), prog)
     assert st.exit_code == run.exit_code == signed_compare_result()
     assert st.cycles == run.cycles
+
+
+def test_loads_and_stores_prove_with_the_image_ram() -> None:
+    prog = memory_program()
+    run = execute(prog)
+    st = verify(prove(prog).to_bytes(), prog)
+    assert st.exit_code == run.exit_code == memory_result()

@@ -30,8 +30,8 @@ from execution.zkproof import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.air import cpu_col, lt_col
-from execution.zkproof.samples import fib_loop_program, signed_compare_program
+from execution.zkproof.air import boundary_col, cpu_col, lt_col, mem_col
+from execution.zkproof.samples import fib_loop_program, memory_program, signed_compare_program
 from execution.zkproof.task import program_to_bytes
 from execution.zkvm import decoder as D
 from execution.zkvm import image_id_hex
@@ -271,3 +271,52 @@ def test_forged_signed_compare_is_rejected() -> None:
         prove_traces(airs, forged, st, program, PARAMS)
     with pytest.raises(InvalidTaskProof):
         verify(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+def _memory_case() -> tuple[Program, Statement, ExecutionTrace]:
+    program = memory_program()
+    trace, st, _, _ = traces_for_run(program, b"")
+    return program, replace(st, profile=PARAMS.name), trace
+
+
+@pytest.mark.slow
+def test_wrong_memory_read_value_is_rejected() -> None:
+    program, st, trace = _memory_case()
+    idx = (trace.pc.astype(np.int64) - program.layout.rom_base) // 4
+    i = int(np.nonzero(program.decoded.op[idx] == D.LW)[0][2])
+    steps = trace.steps.copy()
+    steps[4, i] += 5  # the load "returns" another value
+    steps[6, i] += 5
+    forged = _mutated(trace, steps)
+    _, _, _, airs = traces_for_run(program, b"")
+    table = airs.program_air.preprocessed_trace(airs.program_air.log_height)
+    traces = build_traces(program, table, forged)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, traces, st, program, PARAMS)
+    _rejects(prove_traces(airs, traces, st, program, PARAMS, check=False), program)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", ["not_image", "other_init"])
+def test_forged_initial_memory_is_rejected(attack: str) -> None:
+    # Claim an image word starts as 0 (not from the image), or with another value that the
+    # first load then reads consistently: the image table's send finds no matching receive.
+    program, st, _ = _memory_case()
+    _, _, traces, airs = traces_for_run(program, b"")
+    bnd, mem = traces.boundary.copy(), traces.mem.copy()
+    row = int(np.nonzero(bnd[:, boundary_col("is_img")])[0][0])
+    word = int(bnd[row, boundary_col("word")])
+    if attack == "not_image":
+        bnd[row, boundary_col("is_img")] = 0
+        bnd[row, boundary_col("i0")] = 0
+        bnd[row, boundary_col("i1")] = 0
+    else:
+        bnd[row, boundary_col("i0")] ^= 1
+    first = int(np.nonzero((mem[:, mem_col("q")] + (1 << 14) * mem[:, mem_col("h")]) == word)[0][0])
+    new_lo = int(bnd[row, boundary_col("i0")])
+    new_hi = int(bnd[row, boundary_col("i1")])
+    mem[first, mem_col("p0")], mem[first, mem_col("p1")] = new_lo, new_hi
+    forged = replace(traces, boundary=bnd, mem=mem)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
