@@ -139,10 +139,19 @@ def test_peer_list_from_command_line() -> None:
 
 
 def test_quiet_libp2p_logs() -> None:
-    quiet_libp2p_logs()
-    assert logging.getLogger("libp2p.pubsub.pubsub").getEffectiveLevel() == logging.WARNING
-    assert not logging.getLogger("libp2p.transport.tcp.tcp").isEnabledFor(logging.ERROR)
-    assert logging.getLogger("libp2p.tools.anyio_service.x").isEnabledFor(logging.ERROR)
+    from p2p.logs import NOISY
+
+    names = ("libp2p", *NOISY)
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        quiet_libp2p_logs()
+        assert logging.getLogger("libp2p.pubsub.pubsub").getEffectiveLevel() == logging.WARNING
+        assert not logging.getLogger("libp2p.transport.tcp.tcp").isEnabledFor(logging.ERROR)
+        assert logging.getLogger("libp2p.tools.anyio_service.x").isEnabledFor(logging.ERROR)
+    finally:
+        # Test workers are shared with other packages' tests: leave logging as found.
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @settings(max_examples=300, deadline=None)
