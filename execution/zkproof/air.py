@@ -461,6 +461,7 @@ BOUNDARY_COLUMNS: tuple[str, ...] = (
     "has_next",  # the next row is real
     "dlo",
     "dhi",  # next word - word - 1 = dlo + 2^16 dhi: words strictly increase
+    "wh",  # word = lo + 2^16 wh with lo 16-bit, wh 8-bit: words are below 2^24
 )
 _BOUNDARY_INDEX = {name: i for i, name in enumerate(BOUNDARY_COLUMNS)}
 
@@ -496,6 +497,10 @@ class MemBoundaryAir(Air):
         b.when_transition(c["has_next"] * (nx["word"] - c["word"] - 1 - c["dlo"] - LIMB * c["dhi"]))
         b.send(BUS_RANGE16, [c["dlo"]], c["has_next"])
         b.send(BUS_U8, [c["dhi"]], c["has_next"])
+        # Without a bound on the words, steps below 2^24 could wrap around p after ~120 rows
+        # and repeat a word (a second initial value for it); below 2^24 they cannot.
+        b.send(BUS_RANGE16, [c["word"] - LIMB * c["wh"]], real)
+        b.send(BUS_U8, [c["wh"]], real)
         b.send(BUS_MEM, [c["word"], c["i0"], c["i1"], 0], real)
         b.receive(BUS_MEM, [c["word"], c["f0"], c["f1"], c["ft"]], real)
         b.receive(BUS_RAMIMG, [c["word"], c["i0"], c["i1"]], img)

@@ -338,13 +338,14 @@ def _memory(
         "has_next": has_next,
         "dlo": gap & 0xFFFF,
         "dhi": gap >> 16,
+        "wh": words >> 16,
     }
     boundary = np.zeros((_pow2(k), len(BOUNDARY_COLUMNS)), dtype=np.int64)
     for name, col in bcols.items():
         boundary[:k, boundary_col(name)] = col
     nxt = has_next == 1
-    r16 = np.concatenate([4 * q, diff - (e << 16), (gap & 0xFFFF)[nxt]])
-    u8 = np.concatenate([h, e, (gap >> 16)[nxt]])
+    r16 = np.concatenate([4 * q, diff - (e << 16), (gap & 0xFFFF)[nxt], words & 0xFFFF])
+    u8 = np.concatenate([h, e, (gap >> 16)[nxt], words >> 16])
     return chip, boundary, r16, u8, q
 
 
