@@ -34,7 +34,8 @@ class NodeConfig:
     timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
     # Transactions gossiped together: wait at most this long to fill a batch.
     tx_batch_interval: float = 0.05
-    max_block_txs: int = 4000
+    # Bounds the time to build and check a proposal (well under the propose timeout).
+    max_block_txs: int = 2000
     # How often own consensus messages of a stuck height are gossiped again.
     regossip_interval: float = 1.0
     # How often peers are asked for their head (block sync).

@@ -46,9 +46,8 @@ from consensus import (
     verify_commit,
 )
 from execution.chain import Chain, ChainError
-from execution.transition import BlockContext, apply_transaction
 from execution.types.block import Block
-from execution.types.errors import DecodingError, ExecutionError, InvalidTransaction
+from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.receipt import Receipt
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
 from node.admin_rpc import admin_methods
@@ -93,6 +92,14 @@ ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
 class SyncProgress:
     starting_height: int
     highest_seen: int
+
+
+def _failed_index(exc: InvalidBlock) -> int | None:
+    """The index of the transaction an "invalid_transaction" InvalidBlock names ("#i: ...")."""
+    if exc.reason != "invalid_transaction" or not exc.detail.startswith("#"):
+        return None
+    digits = exc.detail[1:].split(":", 1)[0]
+    return int(digits) if digits.isdigit() else None
 
 
 def _now_ms() -> int:
@@ -141,6 +148,7 @@ class Node:
         self.rpc_endpoint: RpcEndpoint | None = None
         self.sync = SyncProgress(chain.height, chain.height)
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
+        self._own_values: set[bytes] = set()
         self._evidence_pool: dict[bytes, DuplicateVoteEvidence] = {}
         self._committed_evidence: set[bytes] = set()
         self._tx_out: list[bytes] = []
@@ -237,14 +245,29 @@ class Node:
         if self.chain.height >= 1:
             last_commit = self.chain.commit_at(self.chain.height) or b""
         evidence = self._evidence_for_block(self.chain.height + 1)
-        txs = self._select_transactions(self.chain.height + 1, proposer)
-        try:
-            block = self.chain.build_block(txs, proposer, time_ms, last_commit, evidence)
-        except ExecutionError as exc:
-            event(logger, "build_failed", logging.ERROR, height=height, error=str(exc))
+        txs = self._select_transactions()
+        block: Block | None = None
+        # The mempool re-checks its transactions after every block, so a failure here is rare:
+        # drop the transaction the chain names (and its sender's later ones) and build again.
+        for _ in range(8):
+            try:
+                block = self.chain.build_block(txs, proposer, time_ms, last_commit, evidence)
+                break
+            except InvalidBlock as exc:
+                bad = _failed_index(exc)
+                event(logger, "build_retry", logging.WARNING, height=height, error=str(exc))
+                if bad is None or bad >= len(txs):
+                    txs = []
+                    continue
+                self.mempool.remove(keccak256(txs[bad]))
+                txs = [raw for raw in txs if keccak256(raw) in self.mempool]
+        if block is None:
             block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
+            txs = []
         value = block.encode()
-        self._decoded[keccak256(value)] = block
+        key = keccak256(value)
+        self._decoded[key] = block
+        self._own_values.add(key)
         event(
             logger,
             "proposal_built",
@@ -255,36 +278,29 @@ class Node:
         )
         return value
 
-    def _select_transactions(self, height: int, proposer: bytes) -> list[bytes]:
-        """Mempool order, dry-run on a copy of the head state: only what applies goes in."""
-        state = self.chain.state()
+    def _select_transactions(self) -> list[bytes]:
+        """Mempool order (fee, then nonce per sender) within the block's gas and size."""
         params = self.genesis.params
-        ctx = BlockContext(self.chain_id, height, proposer, params)
         out: list[bytes] = []
         gas = 0
         size = 0
-        failed: list[bytes] = []
         for entry in self.mempool.ordered():
             if len(out) >= self.config.max_block_txs:
                 break
             if gas + entry.tx.gas_limit > params.block_gas_limit:
-                continue
+                break
             if size + len(entry.raw) > MAX_BLOCK_BYTES - 64 * 1024:
                 break
-            try:
-                used, _, _ = apply_transaction(state, entry.tx, ctx)
-            except (InvalidTransaction, ExecutionError):
-                failed.append(entry.tx.hash)
-                continue
-            gas += used
+            gas += entry.tx.gas_limit
             size += len(entry.raw)
             out.append(entry.raw)
-        for tx_hash in failed:
-            self.mempool.remove(tx_hash)
         return out
 
     def _is_valid(self, value: bytes) -> bool:
         block = self._decode(value)
+        # Our own proposal was built by the chain on this head: executing it again is waste.
+        if block is not None and keccak256(value) in self._own_values:
+            return block.height == self.chain.height + 1
         if block is None:
             event(logger, "proposal_invalid", logging.WARNING, reason="undecodable")
             return False
@@ -378,6 +394,7 @@ class Node:
             return False
         started = time.perf_counter()
         receipts: list[Receipt] = self.chain.commit_block(block, commit.encode())
+        self._own_values.clear()
         self.mempool.update([r.tx_hash for r in receipts])
         for raw in block.evidence:
             self._committed_evidence.add(keccak256(raw))

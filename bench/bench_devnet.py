@@ -1,0 +1,206 @@
+"""Devnet figures: idle block interval, sustained committed transfers/s, commit latency.
+
+Starts a 4-validator devnet (one OS process per validator, default timings: 1 s blocks) in a
+temporary folder, measures the idle block interval from node0's commit log, then submits
+pre-signed transfers over JSON-RPC batches (one client thread per node) for `--seconds` and
+counts what the chain commits.
+
+    .venv/bin/python bench/bench_devnet.py [--seconds 60] [--accounts 40]
+
+Prints one JSON line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from execution.types.transaction import Transaction
+from genesis import init_local_chain
+from genesis.params import GWEI
+from node.devnet import node_command, prepare_devnet, start_node, stop_processes
+
+TO = bytes.fromhex("00000000000000000000000000000000000be9c1")
+BATCH = 200
+
+
+def _free_base(count: int) -> int:
+    for base in range(31_000, 60_000, 97):
+        socks = []
+        try:
+            for p in range(base, base + count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+def _rpc(client: httpx.Client, url: str, method: str, *params: Any) -> Any:
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+    return client.post(url, json=body, timeout=30).json().get("result")
+
+
+def _commits(home: Path) -> list[dict[str, Any]]:
+    out = []
+    path = home / "data" / "node.log"
+    for line in path.read_text().splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if obj.get("event") == "commit":
+            out.append(obj)
+    return out
+
+
+def _emit(name: str, value: float, unit: str, **params: Any) -> None:
+    print(json.dumps({"name": name, "value": round(value, 3), "unit": unit, "parameters": params}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--accounts", type=int, default=40)
+    ap.add_argument("--keep", type=Path, default=None, help="run in this folder and keep it")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = str(args.keep) if args.keep is not None else tmp_dir
+        root = Path(tmp) / "devnet"
+        chain = init_local_chain(root, "ivc-bench", 4, args.accounts)
+        base = _free_base(8)
+        nodes = prepare_devnet(root, 4, base, base + 4, accounts=args.accounts)
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for n in nodes:
+                procs.append(start_node(node_command(n, nodes), n.home))
+            client = httpx.Client()
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                heights = [_rpc_safe(client, n.rpc_url) for n in nodes]
+                if all(h >= 3 for h in heights):
+                    break
+                time.sleep(0.5)
+            else:
+                raise RuntimeError("devnet did not start")
+            chain_id = int(_rpc(client, nodes[0].rpc_url, "eth_chainId"), 16)
+            # Idle block interval over ~10 s.
+            time.sleep(10)
+            idle = [c["ts"] for c in _commits(nodes[0].home)][-10:]
+            gaps = [b - a for a, b in zip(idle, idle[1:], strict=False)]
+            _emit("devnet_idle_block_interval", statistics.mean(gaps), "s", validators=4, blocks=len(gaps))
+
+            # Pre-sign every account's transfers, nonce after nonce.
+            keys = [k.private_key for k in chain.account_keys]
+            per_account = int(args.seconds * 2000 / len(keys)) + BATCH
+            signed: list[list[bytes]] = [
+                [
+                    Transaction(chain_id, nonce, GWEI, 2 * GWEI, 21_000, TO, 1, b"").sign(key).raw
+                    for nonce in range(per_account)
+                ]
+                for key in keys
+            ]
+            sent: dict[str, float] = {}
+            rejected = [0]
+            stop_at = time.monotonic() + args.seconds
+            lock = threading.Lock()
+
+            def submit(node_index: int) -> None:
+                url = nodes[node_index].rpc_url
+                mine = [i for i in range(len(keys)) if i % 4 == node_index]
+                per_batch = max(1, BATCH // max(1, len(mine)))
+                c = httpx.Client()
+                cursor = 0
+                while time.monotonic() < stop_at and cursor < per_account:
+                    raws = [signed[a][n] for n in range(cursor, min(cursor + per_batch, per_account)) for a in mine]
+                    cursor += per_batch
+                    body = [
+                        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+                        for i, r in enumerate(raws)
+                    ]
+                    t = time.time()
+                    answers = c.post(url, json=body, timeout=60).json()
+                    with lock:
+                        for a in answers:
+                            if "result" in a:
+                                sent[a["result"]] = t
+                            else:
+                                rejected[0] += 1
+                    # Stay within the mempool's nonce window of committed nonces.
+                    while cursor - _nonce_safe(c, url, mine[0] if mine else 0, chain) > 60 and time.monotonic() < stop_at:
+                        time.sleep(0.05)
+
+            threads = [threading.Thread(target=submit, args=(i,)) for i in range(4)]
+            started = time.time()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            # Let the pool drain.
+            drain_deadline = time.monotonic() + 60
+            while time.monotonic() < drain_deadline:
+                time.sleep(1)
+                recent = _commits(nodes[0].home)[-2:]
+                if recent and all(c["txs"] == 0 for c in recent) and recent[-1]["ts"] > started + 2:
+                    break
+            commits = [c for c in _commits(nodes[0].home) if c["ts"] >= started]
+            loaded = [c for c in commits if c["txs"] > 0]
+            total = sum(c["txs"] for c in loaded)
+            if len(loaded) >= 2:
+                span = loaded[-1]["ts"] - started
+                _emit("devnet_committed_transfers_per_s", total / span, "tx/s", validators=4,
+                      seconds=round(span, 1), committed=total, submitted=len(sent), rejected=rejected[0],
+                      target=1000)
+                _emit("devnet_max_block_txs", max(c["txs"] for c in loaded), "txs", validators=4)
+            # Commit latency from a sample of receipts.
+            commit_ts = {c["height"]: c["ts"] for c in _commits(nodes[0].home)}
+            sample = list(sent.items())[:: max(1, len(sent) // 300)]
+            latencies = []
+            for h, t in sample:
+                r = _rpc(client, nodes[0].rpc_url, "eth_getTransactionReceipt", h)
+                if r:
+                    ts = commit_ts.get(int(r["blockNumber"], 16))
+                    if ts is not None:
+                        latencies.append(ts - t)
+            if latencies:
+                latencies.sort()
+                _emit("devnet_commit_latency_p50", latencies[len(latencies) // 2], "s", samples=len(latencies))
+                _emit("devnet_commit_latency_p99", latencies[int(len(latencies) * 0.99)], "s", samples=len(latencies))
+        finally:
+            stop_processes(procs)
+    return 0
+
+
+def _rpc_safe(client: httpx.Client, url: str) -> int:
+    try:
+        return int(_rpc(client, url, "eth_blockNumber"), 16)
+    except Exception:
+        return -1
+
+
+def _nonce_safe(client: httpx.Client, url: str, account_index: int, chain: Any) -> int:
+    address = "0x" + chain.account_keys[account_index].address.hex()
+    try:
+        return int(_rpc(client, url, "eth_getTransactionCount", address, "latest"), 16)
+    except Exception:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
