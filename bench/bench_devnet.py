@@ -13,6 +13,7 @@ Prints one JSON line per figure.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import statistics
@@ -103,8 +104,14 @@ def main() -> int:
             # Idle block interval over ~10 s.
             time.sleep(10)
             idle = [c["ts"] for c in _commits(nodes[0].home)][-10:]
-            gaps = [b - a for a, b in zip(idle, idle[1:], strict=False)]
-            _emit("devnet_idle_block_interval", statistics.mean(gaps), "s", validators=4, blocks=len(gaps))
+            gaps = [b - a for a, b in itertools.pairwise(idle)]
+            _emit(
+                "devnet_idle_block_interval",
+                statistics.mean(gaps),
+                "s",
+                validators=4,
+                blocks=len(gaps),
+            )
 
             # Pre-sign every account's transfers, nonce after nonce.
             keys = [k.private_key for k in chain.account_keys]
@@ -128,10 +135,19 @@ def main() -> int:
                 c = httpx.Client()
                 cursor = 0
                 while time.monotonic() < stop_at and cursor < per_account:
-                    raws = [signed[a][n] for n in range(cursor, min(cursor + per_batch, per_account)) for a in mine]
+                    raws = [
+                        signed[a][n]
+                        for n in range(cursor, min(cursor + per_batch, per_account))
+                        for a in mine
+                    ]
                     cursor += per_batch
                     body = [
-                        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+                        {
+                            "jsonrpc": "2.0",
+                            "id": i,
+                            "method": "eth_sendRawTransaction",
+                            "params": ["0x" + r.hex()],
+                        }
                         for i, r in enumerate(raws)
                     ]
                     t = time.time()
@@ -143,7 +159,10 @@ def main() -> int:
                             else:
                                 rejected[0] += 1
                     # Stay within the mempool's nonce window of committed nonces.
-                    while cursor - _nonce_safe(c, url, mine[0] if mine else 0, chain) > 60 and time.monotonic() < stop_at:
+                    while (
+                        cursor - _nonce_safe(c, url, mine[0] if mine else 0, chain) > 60
+                        and time.monotonic() < stop_at
+                    ):
                         time.sleep(0.05)
 
             threads = [threading.Thread(target=submit, args=(i,)) for i in range(4)]
@@ -164,9 +183,17 @@ def main() -> int:
             total = sum(c["txs"] for c in loaded)
             if len(loaded) >= 2:
                 span = loaded[-1]["ts"] - started
-                _emit("devnet_committed_transfers_per_s", total / span, "tx/s", validators=4,
-                      seconds=round(span, 1), committed=total, submitted=len(sent), rejected=rejected[0],
-                      target=1000)
+                _emit(
+                    "devnet_committed_transfers_per_s",
+                    total / span,
+                    "tx/s",
+                    validators=4,
+                    seconds=round(span, 1),
+                    committed=total,
+                    submitted=len(sent),
+                    rejected=rejected[0],
+                    target=1000,
+                )
                 _emit("devnet_max_block_txs", max(c["txs"] for c in loaded), "txs", validators=4)
             # Commit latency from a sample of receipts.
             commit_ts = {c["height"]: c["ts"] for c in _commits(nodes[0].home)}
@@ -180,8 +207,18 @@ def main() -> int:
                         latencies.append(ts - t)
             if latencies:
                 latencies.sort()
-                _emit("devnet_commit_latency_p50", latencies[len(latencies) // 2], "s", samples=len(latencies))
-                _emit("devnet_commit_latency_p99", latencies[int(len(latencies) * 0.99)], "s", samples=len(latencies))
+                _emit(
+                    "devnet_commit_latency_p50",
+                    latencies[len(latencies) // 2],
+                    "s",
+                    samples=len(latencies),
+                )
+                _emit(
+                    "devnet_commit_latency_p99",
+                    latencies[int(len(latencies) * 0.99)],
+                    "s",
+                    samples=len(latencies),
+                )
         finally:
             stop_processes(procs)
     return 0
