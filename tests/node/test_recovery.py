@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -135,3 +137,51 @@ def test_partition_two_two_halts_then_heals(cluster_factory: Any) -> None:
         rpc(cluster.url(i), "eth_getBlockByNumber", hex(target), False)["hash"] for i in range(4)
     }
     assert len(hashes) == 1
+
+
+@pytest.mark.slow
+def test_equivocating_validator_becomes_evidence_in_a_block(
+    cluster_factory: Any, tmp_path: Path
+) -> None:
+    cluster = cluster_factory(4)
+    honest = [0, 1, 2]
+    for i in honest:
+        cluster.start(i)
+    for i in honest:
+        cluster.wait_height(i, 3, STARTUP_TIMEOUT)
+    chain_id = int(rpc(cluster.url(0), "eth_chainId"), 16)
+    byzantine = cluster.nodes[3]
+    script = Path(__file__).parent / "equivocator.py"
+    argv = [
+        sys.executable,
+        str(script),
+        str(tmp_path / "byz"),
+        str(byzantine.home / "config" / "validator_key.json"),
+    ]
+    argv += [str(chain_id), "3", "120", *(cluster.nodes[i].peer_addr for i in honest)]
+    (tmp_path / "byz").mkdir()
+    with open(tmp_path / "byz.log", "wb") as out:
+        cluster.extra.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT))
+
+    def evidence_heights() -> set[int] | None:
+        found = [
+            {
+                e["height"]
+                for e in cluster.log_events(cluster.nodes[i].home, "commit")
+                if e["evidence"]
+            }
+            for i in honest
+        ]
+        common = set.intersection(*found)
+        return common or None
+
+    heights = wait_for(evidence_heights, 150, "a block with duplicate-vote evidence on every node")
+    h = hex(min(heights))
+    hashes = {rpc(cluster.url(i), "eth_getBlockByNumber", h, False)["hash"] for i in honest}
+    assert len(hashes) == 1
+    # The chain goes on past the evidence, without forking.
+    top = max(_heights(cluster, honest)) + 2
+    for i in honest:
+        cluster.wait_height(i, top, 60)
+    tops = {rpc(cluster.url(i), "eth_getBlockByNumber", hex(top), False)["hash"] for i in honest}
+    assert len(tops) == 1
