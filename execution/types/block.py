@@ -167,6 +167,7 @@ def evidence_root(evidence: tuple[bytes, ...] | list[bytes]) -> Hash32:
 def _decode(data: bytes, sedes: List, what: str) -> list:  # type: ignore[type-arg]
     if not isinstance(data, bytes | bytearray):
         raise DecodingError(f"{what} must be bytes")
+    rlp_fast.check_canonical(bytes(data), what)
     try:
         return rlp.decode(bytes(data), sedes=sedes, strict=True)  # type: ignore[no-any-return]
     except (rlp.DecodingError, rlp.DeserializationError) as exc:

@@ -56,6 +56,7 @@ class Receipt:
 
     @classmethod
     def decode(cls, data: bytes) -> Receipt:
+        rlp_fast.check_canonical(data, "receipt")
         try:
             return cls(*rlp.decode(data, sedes=cls.SEDES, strict=True))
         except (rlp.DecodingError, rlp.DeserializationError) as exc:
@@ -70,6 +71,7 @@ def encode_receipts(receipts: list[Receipt]) -> bytes:
 
 
 def decode_receipts(data: bytes) -> list[Receipt]:
+    rlp_fast.check_canonical(data, "receipt list")
     try:
         return [Receipt(*items) for items in rlp.decode(data, sedes=RECEIPT_LIST, strict=True)]
     except (rlp.DecodingError, rlp.DeserializationError) as exc:

@@ -63,8 +63,9 @@ class TaskRequest:
     @classmethod
     def decode(cls, data: bytes) -> TaskRequest:
         try:
-            image_id, inp, max_cycles, fee = rlp.decode(data, sedes=cls._SEDES)
-        except (rlp.DecodingError, rlp.DeserializationError) as exc:
+            rlp_fast.check_canonical(data, "task request")
+            image_id, inp, max_cycles, fee = rlp.decode(data, sedes=cls._SEDES, strict=True)
+        except (DecodingError, rlp.DecodingError, rlp.DeserializationError) as exc:
             raise InvalidTransaction("malformed_data", f"task request: {exc}") from exc
         return cls(image_id=image_id, input=inp, max_cycles=max_cycles, fee_per_cycle=fee)
 

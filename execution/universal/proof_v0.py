@@ -21,7 +21,8 @@ import rlp
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
 from execution.state import Task, TaskStatus
-from execution.types.errors import ExecutionError
+from execution.types.errors import DecodingError, ExecutionError
+from execution.types.rlp_fast import check_canonical
 
 VERSION_V0 = 0
 MAX_UNIVERSAL_PROOF_BYTES = 64 << 20
@@ -84,8 +85,9 @@ class UniversalProof:
         if len(data) > MAX_UNIVERSAL_PROOF_BYTES:
             raise InvalidUniversalProof(f"{len(data)} bytes exceeds {MAX_UNIVERSAL_PROOF_BYTES}")
         try:
+            check_canonical(data, "universal proof")
             version, height, block_hash, leaves = rlp.decode(data, sedes=_SEDES, strict=True)
-        except (rlp.DecodingError, rlp.DeserializationError) as exc:
+        except (DecodingError, rlp.DecodingError, rlp.DeserializationError) as exc:
             raise InvalidUniversalProof(f"malformed universal proof: {exc}") from exc
         if version != VERSION_V0:
             raise InvalidUniversalProof(f"unknown universal proof version {version}")

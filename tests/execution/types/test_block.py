@@ -96,3 +96,29 @@ def test_fuzz_hostile_block_bytes(data: bytes) -> None:
 def test_block_roundtrip_property(height: int, txs: list[bytes]) -> None:
     block = Block(_header(height=height), tuple(txs))
     assert Block.decode(block.encode()) == block
+
+
+def test_truncated_last_item_is_not_accepted() -> None:
+    # pyrlp, given a list whose last item claims more bytes than the list holds, drops that item
+    # silently: here the block's last Universal Proof would vanish from a decoded block.
+    import rlp
+
+    raw = Block(_header(), (), b"", (), (b"p1", b"p2")).encode()
+    assert raw.endswith(b"\x82p2")
+    forged = raw[:-3] + b"\x83" + raw[-2:]  # "p2" now claims 3 bytes; the list ends after 2
+    assert rlp.decode(forged, sedes=Block.SEDES, strict=True)[4] == (b"p1",)  # the library bug
+    with pytest.raises(DecodingError, match="not canonical"):
+        Block.decode(forged)
+
+
+def test_every_decoder_refuses_non_canonical_bytes() -> None:
+    from execution.types import TaskRequest
+    from execution.types.errors import InvalidTransaction
+    from execution.universal import InvalidUniversalProof, UniversalProof
+
+    with pytest.raises(DecodingError):
+        decode_receipts(b"\xc3\x01\x82\x61")
+    with pytest.raises(InvalidTransaction):
+        TaskRequest.decode(b"\xc3\x01\x82\x61")
+    with pytest.raises(InvalidUniversalProof):
+        UniversalProof.decode(b"\xc3\x01\x82\x61")
