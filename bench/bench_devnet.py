@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,7 +31,7 @@ import httpx
 from execution.types.transaction import Transaction
 from genesis import init_local_chain
 from genesis.params import GWEI
-from node.devnet import node_command, prepare_devnet, start_node, stop_processes
+from node.devnet import DevnetNode, node_command, prepare_devnet, start_node, stop_processes
 
 TO = bytes.fromhex("00000000000000000000000000000000000be9c1")
 BATCH = 200
@@ -219,9 +220,36 @@ def main() -> int:
                     "s",
                     samples=len(latencies),
                 )
+            _bench_sync(root, nodes, procs, client)
         finally:
             stop_processes(procs)
     return 0
+
+
+def _bench_sync(root: Path, nodes: list[Any], procs: list[Any], client: httpx.Client) -> None:
+    """A fresh full node (genesis file + one peer) block-syncs the whole chain."""
+    home = root / "late"
+    (home / "data").mkdir(parents=True)
+    shutil.copy(root / "genesis.json", home / "genesis.json")
+    base = _free_base(2)
+    late = DevnetNode(99, home, base, base + 1, "")
+    procs.append(start_node(node_command(late, [nodes[0]]), home))
+    target = _rpc_safe(client, nodes[0].rpc_url)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and _rpc_safe(client, late.rpc_url) < target:
+        time.sleep(0.5)
+    synced = [c for c in _commits(home) if c["source"] == "sync"]
+    if len(synced) >= 2:
+        span = synced[-1]["ts"] - synced[0]["ts"]
+        txs = sum(c["txs"] for c in synced)
+        _emit(
+            "devnet_block_sync",
+            len(synced) / span,
+            "blocks/s",
+            blocks=len(synced),
+            transfers=txs,
+            seconds=round(span, 2),
+        )
 
 
 def _rpc_safe(client: httpx.Client, url: str) -> int:

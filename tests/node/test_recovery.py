@@ -54,6 +54,9 @@ def test_kill9_validator_others_continue_and_it_catches_up(cluster_factory: Any)
     )
     for i in range(4):
         assert not cluster.log_events(cluster.nodes[i].home, "sign_refused")
+        # Every node turns two different votes of one validator for one (height, round, type)
+        # into evidence: none means no validator, restarted or not, ever signed two values.
+        assert not cluster.log_events(cluster.nodes[i].home, "evidence")
 
 
 @pytest.mark.slow
