@@ -22,6 +22,7 @@ from enum import IntEnum
 from typing import Any
 
 import rlp
+import rusty_rlp
 from rlp.sedes import CountableList, List, big_endian_int, binary, raw
 
 from consensus import bls
@@ -63,11 +64,21 @@ _BUNDLE_SEDES = List([_PROPOSAL_SEDES, binary], strict=True)
 
 
 def rlp_decode(data: bytes, sedes: Any, what: str) -> Any:
-    """rlp.decode with every failure mapped to DecodeError (hostile bytes never crash)."""
+    """rlp.decode with every failure mapped to DecodeError (hostile bytes never crash).
+
+    The bytes must also be the canonical encoding of what they decode to: pyrlp drops a last
+    list item that claims more bytes than the list holds (b"\\xc3\\x01\\x82\\x61" -> [b"\\x01"]),
+    which would let two encodings stand for one signed message."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(f"{what}: expected bytes, got {type(data).__name__}")
+    data = bytes(data)
     try:
-        return rlp.decode(bytes(data), sedes=sedes, strict=True)
+        if bytes(rusty_rlp.encode_raw(rusty_rlp.decode_raw(data, True, False)[0])) != data:
+            raise DecodeError(f"{what}: not canonical RLP")
+    except rusty_rlp.DecodingError as exc:
+        raise DecodeError(f"{what}: {exc}") from exc
+    try:
+        return rlp.decode(data, sedes=sedes, strict=True)
     except (rlp.exceptions.RLPException, ValueError, TypeError, IndexError) as exc:
         raise DecodeError(f"{what}: {exc}") from exc
 

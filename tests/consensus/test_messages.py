@@ -152,3 +152,12 @@ def test_fuzz_decoders_only_raise_decode_error(data: bytes) -> None:
     for decode in (Vote.decode, Proposal.decode, ProposalBundle.decode):
         with contextlib.suppress(DecodeError):
             decode(data)
+
+
+def test_truncated_last_item_is_refused() -> None:
+    # pyrlp alone decodes this to [b"\x01"]; a vote must have exactly one encoding.
+    from consensus.errors import DecodeError
+    from consensus.messages import rlp_decode
+
+    with pytest.raises(DecodeError, match="not canonical RLP"):
+        rlp_decode(b"\xc3\x01\x82\x61", None, "vote")
