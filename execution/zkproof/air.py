@@ -20,11 +20,14 @@ import numpy as np
 import numpy.typing as npt
 
 from execution.stark.air.builder import Air, AirBuilder
-from execution.stark.air.expr import Expr
+from execution.stark.air.expr import Expr, ExprLike
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS
 
 __all__ = [
+    "BIT_COLUMNS",
     "BOUNDARY_COLUMNS",
+    "BUS_BITOP",
+    "BUS_BYTEOP",
     "BUS_LT",
     "BUS_MEM",
     "BUS_MEMOP",
@@ -39,6 +42,7 @@ __all__ = [
     "LT_COLUMNS",
     "MEM_COLUMNS",
     "RAM_HI",
+    "BitwiseChipAir",
     "CpuAir",
     "LtChipAir",
     "MemBoundaryAir",
@@ -47,6 +51,7 @@ __all__ = [
     "RamImageAir",
     "RangeAir",
     "RegisterAir",
+    "bit_col",
     "boundary_col",
     "cpu_col",
     "lt_col",
@@ -67,6 +72,8 @@ BUS_RAMIMG = 9  # the image's initial RAM words: (word key, value lo, value hi)
 # RAM and word-aligned iff its high limb is 0x1000 + h with h 8-bit and its low limb is 4 q
 # with q 14-bit. Word key = q + 2^14 h. The prover refuses other layouts.
 RAM_HI = 0x1000
+BUS_BITOP = 10  # CPU -> bitwise chip: (a0, a1, b0, b1, r0, r1, op) with op 1 AND, 2 OR, 3 XOR
+BUS_BYTEOP = 11  # byte table: (x, y, x & y, x | y, x ^ y)
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -149,6 +156,8 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * signed)
         mem = c["is_lw"] + c["is_sw"]
         b.assert_zero((1 - real) * mem)
+        bitwise = c["is_and"] + c["is_or"] + c["is_xor"]
+        b.assert_zero((1 - real) * bitwise)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -168,7 +177,9 @@ class CpuAir(Air):
         b.assert_zero(sub_mode * (c["c1"] + y1 + cy0 - c["a1"] - LIMB * cy1))
 
         # Value written to rd.
-        alu = c["is_add"] + c["is_sub"]
+        # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
+        # on every real row either way).
+        alu = c["is_add"] + c["is_sub"] + bitwise
         # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
         not_load = 1 - c["is_lw"]
         b.assert_zero(
@@ -245,6 +256,8 @@ class CpuAir(Air):
         value0 = c["is_lw"] * c["w0"] + c["is_sw"] * c["b0"]
         value1 = c["is_lw"] * c["w1"] + c["is_sw"] * c["b1"]
         b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["is_sw"]], mem)
+        op = c["is_and"] + 2 * c["is_or"] + 3 * c["is_xor"]
+        b.send(BUS_BITOP, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], op], bitwise)
 
     @staticmethod
     def _access(
@@ -315,29 +328,32 @@ class RegisterAir(Air):
 
 class RangeAir(Air):
     """Rows r = 0..2^16-1 receiving 16-bit (m16), 8-bit (m8, r < 2^8) and 15-bit (m15,
-    r < 2^15) range lookups."""
+    r < 2^15) range lookups, and byte-operation lookups (mop) of x = r mod 256, y = r / 256."""
 
-    name = "zkvm_range_v2"
-    width = 3
-    preprocessed_width = 3
+    name = "zkvm_range_v3"
+    width = 4
+    preprocessed_width = 8
     num_public_values = 0
     log_height = 16
 
     def eval(self, b: AirBuilder) -> None:
-        r, is_byte, is_15 = b.prep_local
-        m16, m8, m15 = b.local
+        r, is_byte, is_15, x, y, x_and, x_or, x_xor = b.prep_local
+        m16, m8, m15, mop = b.local
         b.assert_zero(m8 * (1 - is_byte))
         b.assert_zero(m15 * (1 - is_15))
         b.receive(BUS_RANGE16, [r], m16)
         b.receive(BUS_U8, [r], m8)
         b.receive(BUS_U15, [r], m15)
+        # Row r = x + 256 y also holds the byte operations of (x, y).
+        b.receive(BUS_BYTEOP, [x, y, x_and, x_or, x_xor], mop)
 
     def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
         if log_n != self.log_height:
             raise ValueError("the range table has 2^16 rows")
         r = np.arange(1 << 16, dtype=np.uint32)
         small = [(r < 256).astype(np.uint32), (r < 1 << 15).astype(np.uint32)]
-        return np.stack([r, *small], axis=1)
+        x, y = r & 0xFF, r >> 8
+        return np.stack([r, *small, x, y, x & y, x | y, x ^ y], axis=1)
 
 
 LT_COLUMNS: tuple[str, ...] = (
@@ -527,3 +543,51 @@ class RamImageAir(Air):
         if log_n != self.log_height:
             raise ValueError("the RAM image table has a fixed height")
         return self._table
+
+
+BIT_COLUMNS: tuple[str, ...] = (
+    "is_and",
+    "is_or",
+    "is_xor",
+    *(f"x{i}" for i in range(4)),  # bytes of a
+    *(f"y{i}" for i in range(4)),  # bytes of b
+    *(f"and{i}" for i in range(4)),
+    *(f"or{i}" for i in range(4)),
+    *(f"xor{i}" for i in range(4)),
+)
+_BIT_INDEX = {name: i for i, name in enumerate(BIT_COLUMNS)}
+
+
+def bit_col(name: str) -> int:
+    return _BIT_INDEX[name]
+
+
+class BitwiseChipAir(Air):
+    """Bitwise chip: one row per AND/OR/XOR(I), received from the CPU on BUS_BITOP.
+
+    The operands are split into bytes; each byte pair is looked up in the byte table, which
+    also fixes the bytes' ranges and returns all three results; the op flag picks one.
+    """
+
+    name = "zkvm_bitwise_chip_v1"
+    width = len(BIT_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _BIT_INDEX.items()}
+        f_and, f_or, f_xor = c["is_and"], c["is_or"], c["is_xor"]
+        for flag in (f_and, f_or, f_xor):
+            b.assert_bool(flag)
+        real = f_and + f_or + f_xor
+        b.assert_bool(real)
+        x = [c[f"x{i}"] for i in range(4)]
+        y = [c[f"y{i}"] for i in range(4)]
+        z = [f_and * c[f"and{i}"] + f_or * c[f"or{i}"] + f_xor * c[f"xor{i}"] for i in range(4)]
+        a0, a1 = x[0] + 256 * x[1], x[2] + 256 * x[3]
+        b0, b1 = y[0] + 256 * y[1], y[2] + 256 * y[3]
+        r0, r1 = z[0] + 256 * z[1], z[2] + 256 * z[3]
+        op = f_and + 2 * f_or + 3 * f_xor
+        b.receive(BUS_BITOP, [a0, a1, b0, b1, r0, r1, op], real)
+        for i in range(4):
+            vals: list[ExprLike] = [x[i], y[i], c[f"and{i}"], c[f"or{i}"], c[f"xor{i}"]]
+            b.send(BUS_BYTEOP, vals, real)

@@ -57,6 +57,9 @@ FLAGS: tuple[str, ...] = (
     "is_bge",
     "is_lw",  # LW: rd = mem[rs1 + imm] (address by the adder, word from the memory chip)
     "is_sw",  # SW: mem[rs1 + imm] = rs2
+    "is_and",  # AND, ANDI: rd = rs1 & op_b (bitwise chip)
+    "is_or",  # OR, ORI
+    "is_xor",  # XOR, XORI
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -98,6 +101,12 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.BGE,
         D.LW,
         D.SW,
+        D.AND,
+        D.ANDI,
+        D.OR,
+        D.ORI,
+        D.XOR,
+        D.XORI,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -139,6 +148,9 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_bge", D.BGE)
     flag("is_lw", D.LW)
     flag("is_sw", D.SW)
+    flag("is_and", D.AND, D.ANDI)
+    flag("is_or", D.OR, D.ORI)
+    flag("is_xor", D.XOR, D.XORI)
 
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
@@ -150,7 +162,9 @@ def program_table(program: Program, p: int) -> U32:
     writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
     col["writes_rd"] = writes.astype(np.int64)
     col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
-    col["use_imm"] = np.isin(op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW]).astype(np.int64)
+    col["use_imm"] = np.isin(
+        op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW, D.ANDI, D.ORI, D.XORI]
+    ).astype(np.int64)
     imm32 = imm & _MASK32
     col["imm_lo"] = imm32 & 0xFFFF
     col["imm_hi"] = imm32 >> 16

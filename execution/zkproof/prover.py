@@ -27,6 +27,7 @@ from execution.stark.prover import prove as stark_prove
 from execution.stark.verifier import verify as stark_verify
 from execution.zkproof.air import (
     CPU_PUBLICS,
+    BitwiseChipAir,
     CpuAir,
     LtChipAir,
     MemBoundaryAir,
@@ -62,7 +63,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-NUM_TABLES = 8
+NUM_TABLES = 9
 
 
 @dataclass
@@ -82,6 +83,7 @@ class ZkvmAirs:
     mem: CompiledAir
     boundary: CompiledAir
     ram_image: CompiledAir
+    bitwise: CompiledAir
     program_air: ProgramAir
     ram_image_air: RamImageAir
 
@@ -95,6 +97,7 @@ class ZkvmAirs:
             self.mem,
             self.boundary,
             self.ram_image,
+            self.bitwise,
         ]
 
 
@@ -102,16 +105,25 @@ class ZkvmAirs:
 def _fixed_airs() -> tuple[CompiledAir, ...]:
     return tuple(
         compile_air(a)
-        for a in (CpuAir(), RegisterAir(), RangeAir(), LtChipAir(), MemChipAir(), MemBoundaryAir())
+        for a in (
+            CpuAir(),
+            RegisterAir(),
+            RangeAir(),
+            LtChipAir(),
+            MemChipAir(),
+            MemBoundaryAir(),
+            BitwiseChipAir(),
+        )
     )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt, mem, boundary = _fixed_airs()
+    cpu, regs, rng, lt, mem, boundary, bitwise = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
-    return ZkvmAirs(cpu, compile_air(pa), regs, rng, lt, mem, boundary, compile_air(ra), pa, ra)
+    prog, image = compile_air(pa), compile_air(ra)
+    return ZkvmAirs(cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, pa, ra)
 
 
 def _as_program(program: Program | bytes) -> Program:
@@ -269,14 +281,14 @@ def verify(
     if tp.program.layout != DEFAULT_LAYOUT:
         raise InvalidTaskProof("the prover supports the default memory layout only")
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
-    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height]
+    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height, None]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
     # Chips have at most one row per cycle; the boundary one per touched or image word.
-    for chip in (tables[4], tables[5]):
+    for chip in (tables[4], tables[5], tables[8]):
         if not 1 <= chip.log_n <= tables[0].log_n:
             raise InvalidTaskProof("chip table height out of range")
     if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:

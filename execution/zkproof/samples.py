@@ -16,6 +16,8 @@ from execution.zkvm.program import Program, RamSegment
 
 __all__ = [
     "CYCLES_PER_ITERATION",
+    "bitwise_program",
+    "bitwise_result",
     "fib_loop_program",
     "fib_loop_result",
     "memory_program",
@@ -170,6 +172,48 @@ def memory_result() -> int:
     # + the stored sum read back (2x), + the old sum over word 0 (3x), + top of RAM (6x).
     acc = 6 * total
     return acc & m
+
+
+BITWISE_PAIRS: tuple[tuple[int, int], ...] = (
+    (0xFFFF_FFFF, 0x0F0F_F0F0),
+    (0x1234_5678, 0x8765_4321),
+    (0, 0xDEAD_BEEF),
+    (0x8000_0001, 0x8000_0001),
+)
+BITWISE_IMMS: tuple[int, ...] = (-1, 0x7FF, -2048, 0x555)
+
+
+def bitwise_program() -> Program:
+    """AND, OR, XOR on edge operands and their immediate forms with negative immediates.
+
+    Each result is folded into x10 by x10 = (x10 + x10) ^ result; the exit code is x10.
+    """
+    r, i = asm.r_type, asm.i_type
+    fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
+    words: list[int] = [i(0, 0, 0, 10)]
+    for x, y in BITWISE_PAIRS:
+        words += [*asm.li(5, x), *asm.li(6, y)]
+        for f3 in (7, 6, 4):  # AND, OR, XOR
+            words += [r(0, 6, 5, f3, 7), *fold]
+        for imm in BITWISE_IMMS:
+            for f3 in (7, 6, 4):  # ANDI, ORI, XORI
+                words += [i(imm, 5, f3, 7), *fold]
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return words_program(words)
+
+
+def bitwise_result() -> int:
+    """The exit code of bitwise_program, computed in Python."""
+    m = 0xFFFF_FFFF
+    acc = 0
+    for x, y in BITWISE_PAIRS:
+        results = [x & y, x | y, x ^ y]
+        for imm in BITWISE_IMMS:
+            v = imm & m
+            results += [x & v, x | v, x ^ v]
+        for res in results:
+            acc = ((acc + acc) & m) ^ res
+    return acc
 
 
 def program_elf(program: Program) -> bytes:

@@ -18,12 +18,14 @@ import numpy.typing as npt
 from execution.stark.field import batch_inv
 from execution.stark.lanes import P
 from execution.zkproof.air import (
+    BIT_COLUMNS,
     BOUNDARY_COLUMNS,
     CPU_COLUMNS,
     JALR_BOUND_SHIFT,
     LT_COLUMNS,
     MEM_COLUMNS,
     SIGN_BIT,
+    bit_col,
     boundary_col,
     cpu_col,
     lt_col,
@@ -63,6 +65,7 @@ class ZkvmTraces:
     mem: U32
     boundary: U32
     ram_image: U32
+    bitwise: U32
 
     def as_list(self) -> list[U32]:
         return [
@@ -74,6 +77,7 @@ class ZkvmTraces:
             self.mem,
             self.boundary,
             self.ram_image,
+            self.bitwise,
         ]
 
 
@@ -130,6 +134,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         f["is_sub"] + f["is_sltu"] + f["is_beq"] + f["is_bne"] + f["is_bltu"] + f["is_bgeu"]
     ) > 0
     c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
+    is_and, is_or, is_xor = f["is_and"] == 1, f["is_or"] == 1, f["is_xor"] == 1
+    c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
     cy0 = ((x & 0xFFFF) + (op_b & 0xFFFF)) >> 16
     cy1 = (x + op_b) >> 32
@@ -141,7 +147,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     signed = (f["is_slt"] + f["is_blt"] + f["is_bge"]) > 0
     lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
-    alu = (f["is_add"] + f["is_sub"]) > 0
+    alu = (f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"]) > 0
     w_formula = np.where(
         f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
     )
@@ -242,7 +248,12 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     m8[:256] = _counts(np.concatenate(u8), 256)
     m15 = np.zeros(1 << 16, dtype=np.int64)
     m15[: 1 << 15] = _counts(chip_u15, 1 << 15)
-    rng = np.stack([m16, m8, m15], axis=1)
+    bit = is_and | is_or | is_xor
+    bitwise, pairs = _bitwise(
+        a[bit], op_b[bit], f["is_and"][bit], f["is_or"][bit], f["is_xor"][bit]
+    )
+    mop = _counts(pairs, 1 << 16)
+    rng = np.stack([m16, m8, m15, mop], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
         program=_field(prog_mult.reshape(-1, 1)),
@@ -252,7 +263,24 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         mem=_field(mem),
         boundary=_field(boundary),
         ram_image=np.zeros((_image_height(program), 1), dtype=np.uint32),
+        bitwise=_field(bitwise),
     )
+
+
+def _bitwise(a: I64, b: I64, f_and: I64, f_or: I64, f_xor: I64) -> tuple[I64, I64]:
+    """Bitwise chip rows and the byte-table rows (x + 256 y) they look up."""
+    m = len(a)
+    cols: dict[str, I64] = {"is_and": f_and, "is_or": f_or, "is_xor": f_xor}
+    pairs = []
+    for i in range(4):
+        x, y = (a >> (8 * i)) & 0xFF, (b >> (8 * i)) & 0xFF
+        cols[f"x{i}"], cols[f"y{i}"] = x, y
+        cols[f"and{i}"], cols[f"or{i}"], cols[f"xor{i}"] = x & y, x | y, x ^ y
+        pairs.append(x + 256 * y)
+    out = np.zeros((_pow2(m), len(BIT_COLUMNS)), dtype=np.int64)
+    for name, col in cols.items():
+        out[:m, bit_col(name)] = col
+    return out, np.concatenate(pairs)
 
 
 def _image_height(program: Program) -> int:

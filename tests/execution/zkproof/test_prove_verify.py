@@ -24,6 +24,8 @@ from execution.zkproof import (
 )
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS, program_table
 from execution.zkproof.samples import (
+    bitwise_program,
+    bitwise_result,
     fib_loop_program,
     fib_loop_result,
     memory_program,
@@ -79,7 +81,7 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
 @pytest.mark.parametrize(
     ("word", "name"),
     [
-        (asm.r_type(0, 6, 5, 4, 7), "XOR"),
+        (asm.r_type(0, 6, 5, 1, 7), "SLL"),
         (asm.r_type(1, 6, 5, 0, 7), "MUL"),
         (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
         (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
@@ -110,7 +112,7 @@ def test_too_long_run_is_refused() -> None:
 
 
 def test_unsupported_rom_words_are_unfetchable_rows() -> None:
-    prog = words_program([asm.r_type(0, 6, 5, 4, 7), *asm.halt()])
+    prog = words_program([asm.r_type(0, 6, 5, 1, 7), *asm.halt()])
     table = program_table(prog, P)
     assert table.shape[0] == 4
     valid = table[:, PROGRAM_COLUMNS.index("valid")]
@@ -132,3 +134,10 @@ def test_loads_and_stores_prove_with_the_image_ram() -> None:
     run = execute(prog)
     st = verify(prove(prog).to_bytes(), prog)
     assert st.exit_code == run.exit_code == memory_result()
+
+
+def test_bitwise_ops_prove_through_the_byte_table() -> None:
+    prog = bitwise_program()
+    run = execute(prog)
+    st = verify(prove(prog).to_bytes(), prog)
+    assert st.exit_code == run.exit_code == bitwise_result()

@@ -30,8 +30,13 @@ from execution.zkproof import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.air import boundary_col, cpu_col, lt_col, mem_col
-from execution.zkproof.samples import fib_loop_program, memory_program, signed_compare_program
+from execution.zkproof.air import bit_col, boundary_col, cpu_col, lt_col, mem_col
+from execution.zkproof.samples import (
+    bitwise_program,
+    fib_loop_program,
+    memory_program,
+    signed_compare_program,
+)
 from execution.zkproof.task import program_to_bytes
 from execution.zkvm import decoder as D
 from execution.zkvm import image_id_hex
@@ -317,6 +322,29 @@ def test_forged_initial_memory_is_rejected(attack: str) -> None:
     new_hi = int(bnd[row, boundary_col("i1")])
     mem[first, mem_col("p0")], mem[first, mem_col("p1")] = new_lo, new_hi
     forged = replace(traces, boundary=bnd, mem=mem)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+@pytest.mark.slow
+def test_forged_bitwise_result_is_rejected() -> None:
+    # Change one result byte of an XOR consistently in the CPU row (c0) and the chip row: the
+    # byte table has no row (x, y, and, or, xor') for it.
+    program = bitwise_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    cpu, chip = traces.cpu.copy(), traces.bitwise.copy()
+    row = int(np.nonzero(cpu[:, cpu_col("is_xor")])[0][0])
+    flags = (
+        cpu[:row, cpu_col("is_and")] + cpu[:row, cpu_col("is_or")] + cpu[:row, cpu_col("is_xor")]
+    )
+    chip_row = int(np.count_nonzero(flags))
+    assert chip[chip_row, bit_col("is_xor")] == 1
+    cpu[row, cpu_col("c0")] ^= 1
+    cpu[row, cpu_col("w0")] ^= 1
+    chip[chip_row, bit_col("xor0")] ^= 1
+    forged = replace(traces, cpu=cpu, bitwise=chip)
     with pytest.raises(ZkProofError):
         prove_traces(airs, forged, st, program, PARAMS)
     _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
