@@ -150,3 +150,26 @@ def test_proof_under_other_parameters_is_rejected() -> None:
 
     with pytest.raises(InvalidProof, match="parameters"):
         verify(st.airs, st.publics, proof, CONJECTURED)
+
+
+def test_random_corruptions_only_ever_raise_invalid_proof() -> None:
+    """Seeded fuzzing: splices, deletions, insertions and multi-byte flips anywhere."""
+    st = statement("logup", 8)
+    data = st.prove(FAST).to_bytes()
+    rng = np.random.default_rng(99)
+    for _ in range(120):
+        bad = bytearray(data)
+        kind = int(rng.integers(0, 4))
+        pos = int(rng.integers(0, len(bad)))
+        if kind == 0:
+            for p in rng.integers(0, len(bad), int(rng.integers(2, 9))):
+                bad[int(p)] ^= int(rng.integers(1, 256))
+        elif kind == 1:
+            del bad[pos : pos + int(rng.integers(1, 64))]
+        elif kind == 2:
+            bad[pos:pos] = bytes(rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8))
+        else:
+            bad[pos : pos + 4] = bytes(rng.integers(0, 256, 4, dtype=np.uint8))
+        if bytes(bad) == data:
+            continue
+        _rejects(st, bytes(bad))
