@@ -66,6 +66,7 @@ from p2p import (
     GossipMessage,
     MalformedBatch,
     P2PConfig,
+    P2PConfigError,
     P2PError,
     P2PService,
     decode_tx_batch,
@@ -434,6 +435,12 @@ class Node:
                 self._nursery = nursery
                 nursery.start_soon(self._watch_signals, nursery.cancel_scope)
                 async with open_p2p_service(p2p_config) as p2p:
+                    # libp2p logs a failed bind (port in use) and runs on without a listener.
+                    if not p2p.listen_addrs:
+                        raise P2PConfigError(
+                            f"cannot listen for p2p on {config.p2p_host}:{config.p2p_port} "
+                            "(port in use?)"
+                        )
                     self.p2p = p2p
                     self._attach_p2p(p2p)
                     rpc_config = RpcConfig(
@@ -649,9 +656,30 @@ class Node:
 
 
 def run_node(config: NodeConfig) -> None:
-    """Open the node in `config.home` and run it until a signal; always close the database."""
+    """Open the node in `config.home` and run it until a signal; always close the database.
+
+    A port in use or an unusable p2p setting surfaces as NodeConfigError (one line for the
+    user), whichever task of the nursery hit it."""
     node = Node.open(config)
     try:
         trio.run(node.run)
+    except BaseExceptionGroup as group:
+        cause = _user_error(group)
+        if cause is None:
+            raise
+        raise NodeConfigError(cause) from None
+    except (OSError, P2PError) as exc:
+        raise NodeConfigError(str(exc)) from None
     finally:
         node.close()
+
+
+def _user_error(group: BaseExceptionGroup[BaseException]) -> str | None:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found = _user_error(exc)
+            if found is not None:
+                return found
+        elif isinstance(exc, OSError | P2PError):
+            return str(exc)
+    return None
