@@ -217,9 +217,28 @@ def b_inv(a: U64) -> U64:
     return _batch_inv_kernel(flat).reshape(np.shape(a))  # type: ignore[no-any-return]
 
 
+@nb.njit(cache=True)
+def _e_addsub_row_kernel(a: np.ndarray, row: np.ndarray, sub: bool, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    p = np.uint64(P)
+    for i in range(a.shape[0]):
+        for c in range(4):
+            x = a[i, c]
+            y = row[c]
+            if sub:
+                out[i, c] = x - y if x >= y else x + p - y
+            else:
+                out[i, c] = _ma(x, y)
+
+
 def _e_addsub(a: U64, b: U64, sub: bool) -> U64:
     a = np.asarray(a)
     b = np.asarray(b)
+    if b.shape == (4,) and a.ndim == 2 and a.shape[1] == 4 and a.size >= _SMALL_BASE:
+        out = np.empty(a.shape, dtype=np.uint64)
+        _e_addsub_row_kernel(
+            np.ascontiguousarray(a, dtype=np.uint64), b.astype(np.uint64), sub, out
+        )
+        return out
     if a.shape == b.shape and a.size >= _SMALL_BASE:
         out = np.empty(a.shape, dtype=np.uint64)
         kernel = _b_sub_kernel if sub else _b_add_kernel

@@ -378,7 +378,8 @@ def prove(
         g = two_adic_generator(log_n)
         zeta_next = L.e_mul_base(zeta, np.uint64(g))
         w_z = _barycentric_weights(log_n, zeta)
-        w_zn = _barycentric_weights(log_n, zeta_next)
+        # p(zeta * g) = sum_i c_{i-1} p(w^i): the weights at zeta * g are those at zeta, rolled.
+        w_zn = np.roll(w_z, 1, axis=0)
         per_matrix: list[tuple[_Committed | None, list[tuple[L.U64, U32]]]] = []
         vals: dict[str, U32] = {}
         for name, com, two in (
@@ -451,8 +452,17 @@ def prove(
                 scale = L.e_mul(scale, alpha_w)
                 power = L.e_mul(power, alpha_w)
         acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
-        for num, z in zip(nums, points, strict=True):
-            acc = L.e_add(acc, L.e_mul(num, L.e_inv(L.e_sub(x, z[None, :]))))
+        inv_zeta = L.e_inv(L.e_sub(x, zeta))
+        acc = L.e_add(acc, L.e_mul(nums[0], inv_zeta))
+        if len(nums) > 1:
+            # 1/(x - zeta*g) = g^-1 / (x*g^-1 - zeta), and x*g^-1 is another point of the same
+            # coset (g = w_N^B): a permuted copy of the first inverses, no second inversion.
+            big = 1 << log_h
+            br = bitrev_permutation(log_h)
+            shift_rows = br[(br - (1 << lb)) % big]
+            g_inv = pow(two_adic_generator(log_ns[i]), L.P - 2, L.P)
+            inv_next = L.e_mul_base(inv_zeta[shift_rows], np.uint64(g_inv))
+            acc = L.e_add(acc, L.e_mul(nums[1], inv_next))
         inputs[log_h] = acc
 
     fri_com, roots = fri_commit(inputs, params, ch)
