@@ -103,6 +103,20 @@ class FriParams:
             )
         )
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form (for genesis files)."""
+        return {f: getattr(self, f) for f in _FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> FriParams:
+        if not isinstance(d, dict) or set(d) != set(_FIELDS):
+            raise ParamsError(f"FRI parameters need exactly the fields {', '.join(_FIELDS)}")
+        for f in _FIELDS:
+            want = str if f in ("name", "soundness") else int
+            if type(d[f]) is not want:
+                raise ParamsError(f"FRI parameter {f} must be {want.__name__}")
+        return cls(**d)  # type: ignore[arg-type]
+
     @classmethod
     def from_bytes(cls, data: bytes) -> FriParams:
         if len(data) < 1 or len(data) != 1 + data[0] + 7:
@@ -124,6 +138,17 @@ class FriParams:
             max_log_arity=la,
             soundness="conjectured" if snd == 0 else "proven",
         )
+
+
+_FIELDS = (
+    "name",
+    "log_blowup",
+    "num_queries",
+    "pow_bits",
+    "log_final_poly_len",
+    "max_log_arity",
+    "soundness",
+)
 
 
 def _bits_per_query(log_blowup: int, soundness: str) -> float:

@@ -49,3 +49,16 @@ def test_out_of_range_fields_are_rejected() -> None:
     raw[1 + len(CONJECTURED.name)] = 40  # log_blowup
     with pytest.raises(ParamsError):
         FriParams.from_bytes(bytes(raw))
+
+
+def test_profiles_round_trip_through_json() -> None:
+    import json
+
+    for p in (CONJECTURED, PROVEN):
+        assert FriParams.from_dict(json.loads(json.dumps(p.as_dict()))) == p
+    bad = CONJECTURED.as_dict()
+    bad["num_queries"] = "43"
+    with pytest.raises(ParamsError):
+        FriParams.from_dict(bad)
+    with pytest.raises(ParamsError):
+        FriParams.from_dict({"name": "x"})
