@@ -19,6 +19,7 @@ from execution.stark.poseidon2 import hash_elements
 __all__ = [
     "DOMAIN_TAG",
     "OPENING_FIELDS",
+    "QUOTIENT_ROWS_PER_LEAF",
     "PreprocessedData",
     "combine_ext_columns",
     "digest_elements",
@@ -31,6 +32,10 @@ __all__ = [
 # "IVCSTARK" as two field elements: separates this transcript from any other Poseidon2 use.
 DOMAIN_TAG = np.array([0x49564353, 0x5441524B], dtype=np.uint32) % np.uint32(L.P)
 U32 = npt.NDArray[np.uint32]
+# The quotient tree's leaves hold 2 adjacent LDE rows (the points x and -x): the quotient is only
+# 4 * 2^q base columns wide, so its tree would otherwise cost as many inner-node hashes as the
+# main trace's for a fraction of the data.
+QUOTIENT_ROWS_PER_LEAF = 2
 
 
 def digest_elements(digest: bytes) -> U32:

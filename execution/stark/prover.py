@@ -41,6 +41,7 @@ from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
 from execution.stark.protocol import (
     OPENING_FIELDS,
+    QUOTIENT_ROWS_PER_LEAF,
     opening_digest,
     preprocessed_data,
     start_transcript,
@@ -60,10 +61,14 @@ class _Committed:
     tree: MerkleTree
 
 
-def _lde_commit(on_h: U32, log_blowup: int) -> _Committed:
+def _lde_commit(on_h: U32, log_blowup: int, rows_per_leaf: int = 1) -> _Committed:
     on_h = np.ascontiguousarray(on_h, dtype=np.uint32)
     lde = coset_lde(on_h, log_blowup, GENERATOR)
-    return _Committed(on_h, lde, MerkleTree.build(lde))
+    if rows_per_leaf == 1:
+        return _Committed(on_h, lde, MerkleTree.build(lde))
+    # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
+    paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
+    return _Committed(on_h, lde, MerkleTree.build(paired))
 
 
 def _check_inputs(
@@ -366,7 +371,7 @@ def prove(
             alpha,
             lb,
         )
-        quot = _lde_commit(q_h, lb)
+        quot = _lde_commit(q_h, lb, QUOTIENT_ROWS_PER_LEAF)
         ch.observe_digest(quot.tree.root)
         quots.append(quot)
 
@@ -479,7 +484,8 @@ def prove(
         ):
             if com is None:
                 continue
-            rows, paths = com.tree.open(local_idx)
+            per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
+            rows, paths = com.tree.open(local_idx // per_leaf)
             setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
             setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
     q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)

@@ -22,6 +22,7 @@ from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
 from execution.stark.protocol import (
     OPENING_FIELDS,
+    QUOTIENT_ROWS_PER_LEAF,
     combine_ext_columns,
     opening_digest,
     preprocessed_data,
@@ -52,9 +53,14 @@ def _check_table_shapes(air: CompiledAir, tp: TableProof, q: int, log_h: int) ->
         _shape(getattr(tp, f"{name}_next"), (width, 4), f"{name}_next")
     _shape(tp.quotient, (wq, 4), "quotient")
     for name, width in (("prep", wp), ("main", w), ("perm", wperm), ("quotient", wq)):
+        per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
         if width:
-            _shape(getattr(tp, f"{name}_rows"), (q, width), f"{name}_rows")
-            _shape(getattr(tp, f"{name}_paths"), (q, log_h, 8), f"{name}_paths")
+            _shape(getattr(tp, f"{name}_rows"), (q, width * per_leaf), f"{name}_rows")
+            _shape(
+                getattr(tp, f"{name}_paths"),
+                (q, log_h - (per_leaf.bit_length() - 1), 8),
+                f"{name}_paths",
+            )
         else:
             _shape(getattr(tp, f"{name}_rows"), (0, 0), f"{name}_rows")
             _shape(getattr(tp, f"{name}_paths"), (0, 0, 8), f"{name}_paths")
@@ -217,8 +223,12 @@ def verify(
                 continue
             rows = getattr(tp, f"{name}_rows")
             paths = getattr(tp, f"{name}_paths")
-            if not verify_batch(tree_root, log_h, local_idx, rows, paths):
+            per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
+            log_leaves = log_h - (per_leaf.bit_length() - 1)
+            if not verify_batch(tree_root, log_leaves, local_idx // per_leaf, rows, paths):
                 raise InvalidProof(f"{air.name}: {name} Merkle openings do not verify")
+            if per_leaf > 1:
+                rows = rows.reshape(q, per_leaf, -1)[np.arange(q), local_idx % per_leaf]
             opened = [L.to64(getattr(tp, f"{name}_local" if two else name))]
             if two:
                 opened.append(L.to64(getattr(tp, f"{name}_next")))
