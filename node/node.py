@@ -19,7 +19,6 @@ import signal
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import trio
 
@@ -39,7 +38,6 @@ from consensus import (
     SendVote,
     SignRefused,
     TimeoutEvent,
-    Validator,
     ValidatorSet,
     Vote,
     keccak256,
@@ -53,10 +51,12 @@ from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
 from node.admin_rpc import admin_methods
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
+from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
-from node.syncer import BlockSyncer, StartHeight
+from node.syncer import BlockSyncer, StartHeight, SyncProgress
+from node.validator_sets import ValidatorSets
 from p2p import (
     PROTOCOL_BLOCKS,
     TOPIC_EVIDENCE,
@@ -79,20 +79,12 @@ logger = logging.getLogger("node")
 # A proposal travels as one gossip message (4 MiB limit): leave room for the envelope.
 MAX_BLOCK_BYTES = 3 * 1024 * 1024
 MAX_TX_BATCH_BYTES = 900 * 1024
-# Evidence older than this many blocks is no longer included (and need not be remembered).
-EVIDENCE_MAX_AGE = 100
 # A proposed block may be this far ahead of our clock.
 MAX_CLOCK_DRIFT_MS = 10_000
 EVENT_BUFFER = 8192
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
-
-
-@dataclass
-class SyncProgress:
-    starting_height: int
-    highest_seen: int
 
 
 def _failed_index(exc: InvalidBlock) -> int | None:
@@ -120,12 +112,7 @@ class Node:
         self.chain_id = chain.chain_id
         self.validator_key = validator_key
         self.validator_address = None if validator_key is None else validator_key.address
-        self._validator_addresses = {v.address for v in self.genesis.validators}
-        base = ValidatorSet(
-            [Validator(v.bls_public_key, v.power) for v in self.genesis.validators],
-            check_keys=False,  # proofs of possession were checked when the genesis was admitted
-        )
-        self._vsets: dict[int, ValidatorSet] = {1: base}
+        self._vsets = ValidatorSets(self.genesis)
         self.signer: PrivValidator | None = None
         self._signer_store: FileSignerStore | None = None
         if validator_key is not None:
@@ -150,8 +137,7 @@ class Node:
         self.sync = SyncProgress(chain.height, chain.height)
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
-        self._evidence_pool: dict[bytes, DuplicateVoteEvidence] = {}
-        self._committed_evidence: set[bytes] = set()
+        self.evidence = EvidencePool(self.chain_id, self.validator_set)
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
         self._send: trio.MemorySendChannel[ConsensusEvent]
@@ -160,7 +146,7 @@ class Node:
         self._nursery: trio.Nursery | None = None
         self.height_started = time.monotonic()
         self.syncer = BlockSyncer(self)
-        self._scan_committed_evidence()
+        self.evidence.scan(chain)
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -199,24 +185,9 @@ class Node:
             self._signer_store.close()
         self.chain.close()
 
-    # ---- validator sets -----------------------------------------------------------------
     def validator_set(self, height: int) -> ValidatorSet:
-        """The set (with proposer priorities) of `height`; the genesis set never changes."""
-        if height < 1:
-            raise ValueError("no validator set below height 1")
-        cached = self._vsets.get(height)
-        if cached is not None:
-            return cached
-        start = max(h for h in self._vsets if h <= height)
-        vset = self._vsets[start]
-        for h in range(start + 1, height + 1):
-            vset = vset.next_height()
-            if h % 256 == 0 or h >= height - 2:
-                self._vsets[h] = vset
-        # Keep the cache small: every 256th height plus the recent ones.
-        for h in [h for h in self._vsets if h % 256 and h < height - 4 and h != 1]:
-            del self._vsets[h]
-        return vset
+        """The set (with proposer priorities) of `height`."""
+        return self._vsets.at(height)
 
     # ---- values: blocks -----------------------------------------------------------------
     def _decode(self, value: bytes) -> Block | None:
@@ -245,7 +216,7 @@ class Node:
         last_commit = b""
         if self.chain.height >= 1:
             last_commit = self.chain.commit_at(self.chain.height) or b""
-        evidence = self._evidence_for_block(self.chain.height + 1)
+        evidence = self.evidence.for_block(self.chain.height + 1)
         txs = self._select_transactions()
         block: Block | None = None
         # The mempool re-checks its transactions after every block, so a failure here is rare:
@@ -317,7 +288,7 @@ class Node:
         if height != self.chain.height + 1:
             return f"height {height}, expected {self.chain.height + 1}"
         # Rule: the proposer named in the header (who gets the tips) is a validator.
-        if header.proposer not in self._validator_addresses:
+        if header.proposer not in self._vsets.addresses:
             return "proposer is not a validator"
         # Rule: a block time is not far ahead of our clock (it must also increase: chain).
         if header.time_ms > _now_ms() + MAX_CLOCK_DRIFT_MS:
@@ -344,7 +315,7 @@ class Node:
             try:
                 ev = DuplicateVoteEvidence.decode(raw)
                 h = ev.hash()
-                if h in seen or h in self._committed_evidence:
+                if h in seen or h in self.evidence.committed:
                     return "evidence already committed"
                 seen.add(h)
                 if not height - EVIDENCE_MAX_AGE <= ev.height < height:
@@ -358,34 +329,12 @@ class Node:
             return f"execution: {exc}"
         return None
 
-    # ---- evidence -----------------------------------------------------------------------
-    def _scan_committed_evidence(self) -> None:
-        for h in range(max(1, self.chain.height - EVIDENCE_MAX_AGE), self.chain.height + 1):
-            block = self.chain.block_at(h)
-            if block is not None:
-                self._committed_evidence.update(keccak256(raw) for raw in block.evidence)
-
-    def _evidence_for_block(self, height: int) -> tuple[bytes, ...]:
-        out = []
-        for h, ev in list(self._evidence_pool.items()):
-            if h in self._committed_evidence or ev.height < height - EVIDENCE_MAX_AGE:
-                del self._evidence_pool[h]
-            elif ev.height < height:
-                out.append(ev.encode())
-        return tuple(out[:16])
-
     def _add_evidence(self, ev: DuplicateVoteEvidence) -> bool:
-        h = ev.hash()
-        if h in self._evidence_pool or h in self._committed_evidence:
+        if not self.evidence.add(ev, self.chain.height):
             return False
-        if ev.height > self.chain.height + 1 or ev.height < self.chain.height - EVIDENCE_MAX_AGE:
-            return False
-        try:
-            ev.verify(self.validator_set(ev.height), self.chain_id)
-        except ConsensusError:
-            return False
-        self._evidence_pool[h] = ev
-        event(logger, "evidence", height=ev.height, validator=ev.validator_index, hash=h.hex())
+        event(
+            logger, "evidence", height=ev.height, validator=ev.validator_index, hash=ev.hash().hex()
+        )
         return True
 
     # ---- committing ---------------------------------------------------------------------
@@ -397,8 +346,7 @@ class Node:
         receipts: list[Receipt] = self.chain.commit_block(block, commit.encode())
         self._own_values.clear()
         self.mempool.update([r.tx_hash for r in receipts])
-        for raw in block.evidence:
-            self._committed_evidence.add(keccak256(raw))
+        self.evidence.mark_committed(block)
         event(
             logger,
             "commit",

@@ -43,6 +43,12 @@ class StartHeight:
     height: int
 
 
+@dataclass
+class SyncProgress:
+    starting_height: int
+    highest_seen: int
+
+
 class BlockSyncer:
     def __init__(self, node: Node) -> None:
         self.node = node
