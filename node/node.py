@@ -439,8 +439,8 @@ class Node:
             event(logger, "consensus_queue_full", logging.WARNING)
 
     def _note_height(self, height: int) -> None:
-        if height > self.sync.highest_seen:
-            self.sync.highest_seen = height
+        # Unverified gossip only wakes block sync; the peers' answered heads set what
+        # ivc_syncing reports (a made-up height must not make the node look behind for good).
         if height > self.chain.height + 1:
             self.syncer.wanted.set()
 

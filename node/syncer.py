@@ -98,7 +98,7 @@ class BlockSyncer:
                 continue
             best_peer = max(heads, key=lambda p: heads[p])
             best = heads[best_peer]
-            self.node.sync.highest_seen = max(self.node.sync.highest_seen, best)
+            self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
             stuck = time.monotonic() - self.node.height_started
             grace = self.node.config.block_interval + self.node.config.timeouts.propose
