@@ -17,6 +17,7 @@ from execution.zkvm.errors import ElfError
 from execution.zkvm.layout import DEFAULT_LAYOUT, MemoryLayout
 from execution.zkvm.program import Program, RamSegment
 
+MAX_ROM_GAP = 4096  # bytes of padding allowed before and between code segments
 MAX_ELF_BYTES = 64 << 20
 _PF_X = 0x1
 _PF_W = 0x2
@@ -123,6 +124,10 @@ def _place(
                 )
             if s["vaddr"] % 4:
                 raise ElfError(f"{where}: code must be 4-byte aligned")
+            # The ROM is hashed into the image id on every deploy: it must cost its bytes in the
+            # transaction. Zero-filled code would only be illegal instructions anyway.
+            if s["filesz"] != s["memsz"]:
+                raise ElfError(f"{where}: code must be stored in the file in full (filesz == memsz)")
         elif not layout.in_ram(s["vaddr"], s["memsz"]):
             raise ElfError(
                 f"{where}: data of {s['memsz']} bytes must lie in RAM "
@@ -145,6 +150,14 @@ def _place(
         raise ElfError(f"entry point 0x{entry:08x} is not inside an executable segment")
 
     rom_end = max(s["vaddr"] + s["memsz"] for s in code)
+    # Code is packed from the start of ROM (alignment gaps allowed): a 4-byte segment at the
+    # end of ROM must not make every verifier hash 4 MiB of zeros for the price of 4 bytes.
+    code_bytes = sum(s["filesz"] for s in code)
+    if rom_end - layout.rom_base > code_bytes + MAX_ROM_GAP * len(code):
+        raise ElfError(
+            f"code spans {rom_end - layout.rom_base} bytes of ROM but holds {code_bytes}: "
+            f"segments must be packed from 0x{layout.rom_base:08x}"
+        )
     rom_bytes = bytearray(((rom_end - layout.rom_base) + 3) & ~3)
     for s in code:
         off = s["vaddr"] - layout.rom_base
