@@ -15,7 +15,7 @@ import itertools
 from stark_cases import FAST, Statement, compiled, statement
 
 from execution.stark.air import perturb_constraint
-from execution.stark.errors import InvalidProof
+from execution.stark.errors import InvalidProof, ProvingError
 from execution.stark.proof import Proof
 from execution.stark.verifier import verify
 
@@ -173,3 +173,18 @@ def test_random_corruptions_only_ever_raise_invalid_proof() -> None:
         if bytes(bad) == data:
             continue
         _rejects(st, bytes(bad))
+
+
+def test_value_outside_the_lookup_table_is_rejected() -> None:
+    """A consistent byte-sum trace with one value 256: no row of the range table cancels it."""
+    st = statement("logup", 8)
+    main = st.traces[0].astype(np.uint64)
+    old = int(main[5, 0])
+    main[5, 0] = 256
+    main[:, 1] = np.cumsum(main[:, 0]) % 2013265921
+    counts = st.traces[1].copy()
+    counts[old, 0] -= 1  # keep the multiplicities summing to the number of sends
+    forged = Statement(st.airs, [main.astype(np.uint32), counts], [[int(main[-1, 1])], []])
+    with pytest.raises(ProvingError, match="balance"):
+        forged.prove(FAST)
+    _rejects(forged, forged.prove(FAST, check=False).to_bytes())
