@@ -119,10 +119,19 @@ def _check_constraints_at_zeta(
 
 
 def verify(
-    airs: list[CompiledAir], publics: list[list[int]], proof: Proof, params: FriParams
+    airs: list[CompiledAir],
+    publics: list[list[int]],
+    proof: Proof,
+    params: FriParams,
+    *,
+    max_log_n: int = 24,
 ) -> None:
     """Accept or raise InvalidProof. `airs` and `publics` are the statement; `params` the
-    profile the caller requires (a proof made under any other profile is rejected)."""
+    profile the caller requires (a proof made under any other profile is rejected).
+
+    max_log_n bounds the trace heights a proof may claim: the verifier's own work (the fixed
+    columns' commitment) grows with it, so a caller sets it from what its statements allow.
+    """
     if proof.params != params:
         raise InvalidProof("proof was made under other FRI parameters")
     if len(proof.tables) != len(airs) or len(publics) != len(airs):
@@ -138,7 +147,7 @@ def verify(
         # Public values are field elements: v and v + p must not both name one statement.
         if any(not 0 <= int(v) < L.P for v in pub):
             raise InvalidProof(f"{air.name}: public values must be canonical field elements")
-        if not 1 <= tp.log_n <= TWO_ADICITY - lb:
+        if not 1 <= tp.log_n <= min(TWO_ADICITY - lb, max_log_n):
             raise InvalidProof(f"{air.name}: trace height out of range")
         if air.log_quotient_degree > lb:
             raise InvalidProof(f"{air.name}: constraint degree too high for this blowup")

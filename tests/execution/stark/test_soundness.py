@@ -188,3 +188,11 @@ def test_value_outside_the_lookup_table_is_rejected() -> None:
     with pytest.raises(ProvingError, match="balance"):
         forged.prove(FAST)
     _rejects(forged, forged.prove(FAST, check=False).to_bytes())
+
+
+def test_claimed_height_above_the_callers_bound_is_rejected() -> None:
+    st = statement("fibonacci", 4)
+    proof = st.prove(FAST)
+    verify(st.airs, st.publics, proof, FAST, max_log_n=4)
+    with pytest.raises(InvalidProof, match="height"):
+        verify(st.airs, st.publics, proof, FAST, max_log_n=3)
