@@ -10,13 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from execution.state import Account, State, ValidatorRecord
-from execution.transition import (
-    BlockContext,
-    accept_universal_proofs,
-    apply_block,
-    execute_transactions,
-    expire_tasks,
-)
+from execution.transition import BlockContext, apply_block, execute_body
 from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.hashing import keccak256
@@ -24,8 +18,7 @@ from execution.types.receipt import Receipt, decode_receipts, encode_receipts, r
 from genesis.document import Genesis
 from storage import block_store, schema
 from storage.database import Database
-from storage.errors import StorageError
-from storage.mpt import Trie
+from storage.mpt import EMPTY_ROOT, Trie
 
 
 class ChainError(ExecutionError):
@@ -65,6 +58,7 @@ class Chain:
         self.genesis = genesis
         self.head = head
         self._state = state
+        self._executed: tuple[bytes, bytes, State, list[Receipt]] | None = None
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -97,12 +91,11 @@ class Chain:
         if head_ref is None:
             raise ChainError(f"database {db.path} has a genesis record but no head")
         head = cls._load_block(db, head_ref[1])
-        state = State(Trie(cls._reader(db), head.header.state_root))
-        try:
-            state.root()  # loads the root node: a missing one means a damaged database
-            state.trie.get(b"\x00" * 32)
-        except StorageError as exc:
-            raise ChainError(f"state of head block {head.height} is unreadable: {exc}") from exc
+        root = head.header.state_root
+        root_node = db.get(schema.trie_node(root))
+        if root != EMPTY_ROOT and (root_node is None or keccak256(root_node) != root):
+            raise ChainError(f"state root of head block {head.height} is missing or damaged")
+        state = State(Trie(cls._reader(db), root))
         return cls(db, genesis, head, state)
 
     @staticmethod
@@ -173,12 +166,8 @@ class Chain:
         (for a proposer). Raises InvalidBlock if any of them is invalid."""
         state = self.state()
         height = self.height + 1
-        refs = accept_universal_proofs(
-            state, universal_proofs, height, self.genesis.params, self._hash_at
-        )
         ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
-        receipts = execute_transactions(state, transactions, ctx)
-        expire_tasks(state, height)
+        refs, receipts = execute_body(state, transactions, universal_proofs, ctx, self._hash_at)
         header = Header(
             chain_id=self.chain_id,
             height=height,
@@ -193,9 +182,23 @@ class Chain:
             gas_used=receipts[-1].cumulative_gas_used if receipts else 0,
             universal_proofs=tuple(refs),
         )
-        return Block(
+        block = Block(
             header, tuple(transactions), last_commit, tuple(evidence), tuple(universal_proofs)
         )
+        self._remember(block, state, receipts)
+        return block
+
+    def _remember(self, block: Block, state: State, receipts: list[Receipt]) -> None:
+        """Keep the outcome of executing `block` on the current head, so that checking a
+        proposal and then committing it executes (and verifies its proofs) once, not twice."""
+        self._executed = (block.hash, self.head.hash, state, receipts)
+
+    def _recall(self, block: Block) -> tuple[State, list[Receipt]] | None:
+        if self._executed is not None:
+            block_hash, head_hash, state, receipts = self._executed
+            if block_hash == block.hash and head_hash == self.head.hash:
+                return state, receipts
+        return None
 
     def _hash_at(self, height: int) -> bytes | None:
         return block_store.hash_at(self.db, height)
@@ -217,16 +220,24 @@ class Chain:
     def check_block(self, block: Block) -> None:
         """Everything commit_block checks, without writing: for a validator judging a proposal."""
         self.validate_next(block)
-        apply_block(self._state, block, self.chain_id, self.genesis.params, self._hash_at)
+        if self._recall(block) is None:
+            state, receipts = apply_block(
+                self._state, block, self.chain_id, self.genesis.params, self._hash_at
+            )
+            self._remember(block, state, receipts)
 
     def commit_block(self, block: Block, commit: bytes | None = None) -> list[Receipt]:
         """Validate and apply `block` on the head and write it, all or nothing.
 
         `commit` is the certificate that decided it, stored in the same batch when given."""
         self.validate_next(block)
-        new_state, receipts = apply_block(
-            self._state, block, self.chain_id, self.genesis.params, self._hash_at
-        )
+        recalled = self._recall(block)
+        if recalled is None:
+            recalled = apply_block(
+                self._state, block, self.chain_id, self.genesis.params, self._hash_at
+            )
+        new_state, receipts = recalled
+        self._executed = None
         with self.db.batch() as batch:
             if commit is not None:
                 batch.put(schema.commit_at(block.height), commit)

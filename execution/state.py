@@ -202,6 +202,7 @@ class State:
         self._accounts: dict[bytes, Account] = {}  # decoded accounts read or written
         self._dirty_accounts: set[bytes] = set()  # addresses written since the last flush
         self._dirty: dict[bytes, bytes] = {}  # trie key -> encoded record
+        self._due: dict[int, list[bytes]] = {}  # deadline height -> task ids, encoded at flush
 
     def copy(self) -> State:
         """An independent state at the same root, sharing loaded trie nodes."""
@@ -209,6 +210,7 @@ class State:
         other._accounts = dict(self._accounts)
         other._dirty_accounts = set(self._dirty_accounts)
         other._dirty = dict(self._dirty)
+        other._due = {h: list(ids) for h, ids in self._due.items()}
         return other
 
     # -- accounts ---------------------------------------------------------------------------
@@ -245,6 +247,8 @@ class State:
         self._dirty[task_key(task.task_id)] = task.encode()
 
     def tasks_due(self, height: int) -> list[bytes]:
+        if height in self._due:
+            return list(self._due[height])
         raw = self._record(deadline_key(height))
         if not raw:
             return []
@@ -257,7 +261,11 @@ class State:
         return ids
 
     def add_task_due(self, height: int, task_id: bytes) -> None:
-        self._dirty[deadline_key(height)] = rusty_rlp.encode_raw([*self.tasks_due(height), task_id])
+        # Appended in memory and encoded once at flush: every task of a block shares one
+        # deadline, so re-encoding the list per task would be quadratic in the block.
+        if height not in self._due:
+            self._due[height] = self.tasks_due(height)
+        self._due[height].append(task_id)
 
     def validators(self) -> list[ValidatorRecord]:
         raw = self._record(VALIDATORS_KEY)
@@ -276,6 +284,9 @@ class State:
 
     # -- commitment ---------------------------------------------------------------------------
     def _flush(self) -> None:
+        for height, ids in self._due.items():
+            self._dirty[deadline_key(height)] = rusty_rlp.encode_raw(ids)
+        self._due.clear()
         for address in self._dirty_accounts:
             self._trie.put(account_key(address), self._accounts[address].encode())
         for key, raw in self._dirty.items():
@@ -290,6 +301,9 @@ class State:
     def commit(self, batch: WriteBatch) -> bytes:
         """Write every changed trie node into `batch`; return the new state root."""
         self._flush()
+        # The trie keeps the loaded nodes; the decoded-account cache is per block, or every
+        # later copy of the head state would copy every account ever touched.
+        self._accounts.clear()
         return self._trie.commit(batch)
 
     def prove_account(self, address: bytes) -> tuple[Account, list[bytes]]:

@@ -218,7 +218,7 @@ def expire_tasks(state: State, height: int) -> list[bytes]:
 
 
 def execute_transactions(
-    state: State, raw_transactions: tuple[bytes, ...] | list[bytes], ctx: BlockContext
+    state: State, raw_transactions: Sequence[bytes], ctx: BlockContext
 ) -> list[Receipt]:
     """Apply transactions in order to `state`; InvalidBlock names the first bad one."""
     receipts: list[Receipt] = []
@@ -238,6 +238,22 @@ def execute_transactions(
             raise InvalidBlock("block_gas_limit", f"exceeded at transaction #{index}")
         receipts.append(Receipt(tx.hash, int(tx.kind), 1, gas_used, cumulative, fee, created))
     return receipts
+
+
+def execute_body(
+    state: State,
+    transactions: Sequence[bytes],
+    universal_proofs: Sequence[bytes],
+    ctx: BlockContext,
+    block_hash_at: Callable[[int], bytes | None],
+) -> tuple[list[UniversalProofRef], list[Receipt]]:
+    """The body of a block, in protocol order, applied to `state` (the one sequence both the
+    proposer building a block and a validator checking it run): accept the Universal Proofs,
+    apply the transactions, expire the tasks whose deadline this block is."""
+    refs = accept_universal_proofs(state, universal_proofs, ctx.height, ctx.params, block_hash_at)
+    receipts = execute_transactions(state, transactions, ctx)
+    expire_tasks(state, ctx.height)
+    return refs, receipts
 
 
 def apply_block(
@@ -263,16 +279,14 @@ def apply_block(
     if keccak256(block.last_commit) != header.last_commit_hash:
         raise InvalidBlock("bad_last_commit_hash")
     new_state = state.copy()
-    refs = accept_universal_proofs(
-        new_state, block.universal_proofs, header.height, params, block_hash_at
+    ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
+    refs, receipts = execute_body(
+        new_state, block.transactions, block.universal_proofs, ctx, block_hash_at
     )
     if tuple(refs) != header.universal_proofs:
         raise InvalidBlock(
             "universal_proofs_mismatch", "the header lists other proofs than the body"
         )
-    ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
-    receipts = execute_transactions(new_state, block.transactions, ctx)
-    expire_tasks(new_state, header.height)
     gas_used = receipts[-1].cumulative_gas_used if receipts else 0
     if gas_used != header.gas_used:
         raise InvalidBlock("bad_gas_used", f"header says {header.gas_used}, block used {gas_used}")

@@ -89,3 +89,36 @@ def test_commit_certificate_is_stored_with_its_block(tmp_path: Path) -> None:
         assert chain.height == 1
     finally:
         chain.close()
+
+
+def test_checked_proposal_is_executed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import execution.chain as chain_module
+
+    chain = Chain.open(tmp_path / "c", make_genesis())
+    proposer = Chain.open(tmp_path / "p", make_genesis())
+    try:
+        block = proposer.build_block([_transfer(0)], validator_key()[0].address, 2000)
+        calls = []
+        real = chain_module.apply_block
+        monkeypatch.setattr(chain_module, "apply_block", lambda *a, **k: calls.append(1) or real(*a, **k))
+        chain.check_block(block)
+        chain.commit_block(block)
+        assert calls == [1] and chain.height == 1
+        assert chain.state().account(KEYS[0].address).nonce == 1
+    finally:
+        chain.close()
+        proposer.close()
+
+
+def test_missing_state_root_node_is_reported(tmp_path: Path) -> None:
+    from storage import Database, schema
+
+    genesis = make_genesis()
+    chain = Chain.open(tmp_path / "c", genesis)
+    chain.commit_block(chain.build_block([_transfer(0)], validator_key()[0].address, 2000))
+    root = chain.head.header.state_root
+    chain.close()
+    with Database.open(tmp_path / "c") as db, db.batch() as batch:
+        batch.delete(schema.trie_node(root))
+    with pytest.raises(ChainError, match="missing or damaged"):
+        Chain.open(tmp_path / "c", genesis)
