@@ -104,7 +104,8 @@ def _columns(m: U32) -> L.U64:
 def _logup_trace(
     air: CompiledAir, main_h: U32, prep_h: U32 | None, pub: list[int], challenges: L.U64
 ) -> tuple[U32, L.U64]:
-    """LogUp helper columns and running sum on H, flattened to (n, 4 * (K + 1)); final sum."""
+    """LogUp helper columns (one per interaction group) and the running sum on H, flattened to
+    (n, 4 * (G + 1)); and the final sum."""
     n = main_h.shape[0]
     wanted = [v for _, vals, m in air.interactions for v in (*vals, m)]
     vals = eval_base_nodes(
@@ -112,7 +113,8 @@ def _logup_trace(
     )
     gamma, beta = challenges[0], challenges[1]
     k = air.num_interactions
-    h = np.zeros((n, k + 1, 4), dtype=np.uint64)
+    ng = len(air.logup_groups)
+    h = np.zeros((n, ng + 1, 4), dtype=np.uint64)
     dens = np.zeros((k, n, 4), dtype=np.uint64)
     for i, (bus, vnodes, _) in enumerate(air.interactions):
         fp = np.zeros((n, 4), dtype=np.uint64)
@@ -126,12 +128,16 @@ def _logup_trace(
         invs = L.e_inv(dens.reshape(k * n, 4)).reshape(k, n, 4)
     except ZeroDivisionError as exc:
         raise ProvingError(f"{air.name}: LogUp denominator vanished (retry)") from exc
-    for i, (_, _, mnode) in enumerate(air.interactions):
-        h[:, i] = L.e_mul_base(invs[i], vals[mnode])
-    row_sum = h[:, :k].sum(axis=1) % L.P
-    h[:, k] = np.cumsum(row_sum, axis=0) % L.P
-    final_sum = h[n - 1, k].copy()
-    return h.reshape(n, 4 * (k + 1)).astype(np.uint32), final_sum
+    terms = [L.e_mul_base(invs[i], vals[mnode]) for i, (_, _, mnode) in enumerate(air.interactions)]
+    for g, members in enumerate(air.logup_groups):
+        col = terms[members[0]]
+        for i in members[1:]:
+            col = L.e_add(col, terms[i])
+        h[:, g] = col
+    row_sum = h[:, :ng].sum(axis=1) % L.P
+    h[:, ng] = np.cumsum(row_sum, axis=0) % L.P
+    final_sum = h[n - 1, ng].copy()
+    return h.reshape(n, 4 * (ng + 1)).astype(np.uint32), final_sum
 
 
 def _selectors_on_coset(log_n: int, log_qd: int) -> tuple[L.U64, L.U64, L.U64, L.U64]:

@@ -54,14 +54,15 @@ class CompiledAir:
     constraints: tuple[int, ...]
     constraint_labels: tuple[str, ...]
     interactions: tuple[tuple[int, tuple[int, ...], int], ...]  # (bus, value nodes, mult node)
+    logup_groups: tuple[tuple[int, ...], ...]  # interactions sharing one helper column
     max_degree: int
     log_quotient_degree: int
     digest: bytes
 
     @property
     def perm_width(self) -> int:
-        """Extension-field permutation columns: one per interaction plus the running sum."""
-        return self.num_interactions + 1 if self.num_interactions else 0
+        """Extension-field permutation columns: one per interaction group plus the running sum."""
+        return len(self.logup_groups) + 1 if self.logup_groups else 0
 
     @property
     def num_challenges(self) -> int:
@@ -109,22 +110,55 @@ class _Flattener:
         return self.by_obj[id(root)]
 
 
-def _logup_constraints(interactions: list[Interaction]) -> list[tuple[str, Expr]]:
+def _fingerprint(it: Interaction, beta: Expr) -> Expr:
+    fp: Expr = Expr(Op.CONST, index=it.bus)
+    power = beta
+    for v in it.values:
+        fp = fp + power * v
+        power = power * beta
+    return fp
+
+
+def _group_interactions(interactions: list[Interaction], budget: int) -> list[tuple[int, ...]]:
+    """Pair consecutive interactions into one helper column when the pair's constraint
+    h * (g - f1) * (g - f2) - m1 * (g - f2) - m2 * (g - f1) stays within the degree budget."""
+    fdeg = [max(v.degree for v in it.values) for it in interactions]
+    mdeg = [it.multiplicity.degree for it in interactions]
+    groups: list[tuple[int, ...]] = []
+    i = 0
+    while i < len(interactions):
+        j = i + 1
+        if j < len(interactions):
+            pair = max(1 + fdeg[i] + fdeg[j], mdeg[i] + fdeg[j], mdeg[j] + fdeg[i])
+            if pair <= budget:
+                groups.append((i, j))
+                i += 2
+                continue
+        groups.append((i,))
+        i += 1
+    return groups
+
+
+def _logup_constraints(
+    interactions: list[Interaction], groups: list[tuple[int, ...]]
+) -> list[tuple[str, Expr]]:
     gamma = Expr(Op.CHALLENGE, index=0)
     beta = Expr(Op.CHALLENGE, index=1)
-    k = len(interactions)
+    k = len(groups)
     h = [Expr(Op.PERM, index=i) for i in range(k)]
     h_next = [Expr(Op.PERM, index=i, next_row=True) for i in range(k)]
     s = Expr(Op.PERM, index=k)
     s_next = Expr(Op.PERM, index=k, next_row=True)
     out: list[tuple[str, Expr]] = []
-    for i, it in enumerate(interactions):
-        fp: Expr = Expr(Op.CONST, index=it.bus)
-        power = beta
-        for v in it.values:
-            fp = fp + power * v
-            power = power * beta
-        out.append((f"logup_term_{i}", h[i] * (gamma - fp) - it.multiplicity))
+    for g, members in enumerate(groups):
+        dens = [gamma - _fingerprint(interactions[i], beta) for i in members]
+        if len(members) == 1:
+            term = h[g] * dens[0] - interactions[members[0]].multiplicity
+        else:
+            m1 = interactions[members[0]].multiplicity
+            m2 = interactions[members[1]].multiplicity
+            term = h[g] * dens[0] * dens[1] - (m1 * dens[1] + m2 * dens[0])
+        out.append((f"logup_term_{g}", term))
     row_sum = h[0]
     row_sum_next = h_next[0]
     for i in range(1, k):
@@ -156,6 +190,7 @@ def _digest(
     nodes: list[Node],
     constraints: list[int],
     inter: list[tuple[int, tuple[int, ...], int]],
+    groups: list[tuple[int, ...]],
 ) -> bytes:
     h = hashlib.sha256(b"ivcnet-stark-air-v1")
     name = air.name.encode()
@@ -170,6 +205,9 @@ def _digest(
     h.update(struct.pack("<I", len(inter)))
     for bus, vals, mult in inter:
         h.update(struct.pack(f"<III{len(vals)}I", bus, mult, len(vals), *vals))
+    h.update(struct.pack("<I", len(groups)))
+    for g in groups:
+        h.update(struct.pack(f"<I{len(g)}I", len(g), *g))
     return h.digest()
 
 
@@ -184,11 +222,15 @@ def compile_air(air: Air, max_log_quotient_degree: int = 2) -> CompiledAir:
     b = AirBuilder(air.width, air.preprocessed_width, air.num_public_values)
     air.eval(b)
     labelled = [(f"constraint_{i}", c) for i, c in enumerate(b.constraints)]
+    groups: list[tuple[int, ...]] = []
     if b.interactions:
-        labelled += _logup_constraints(b.interactions)
+        # Pairing never raises the AIR's degree above what its own constraints (or 3) need.
+        user_degree = max((c.degree for c in b.constraints), default=0)
+        groups = _group_interactions(b.interactions, max(user_degree, 3))
+        labelled += _logup_constraints(b.interactions, groups)
     if not labelled:
         raise AirError(f"{air.name}: an AIR needs at least one constraint")
-    perm_width = len(b.interactions) + 1 if b.interactions else 0
+    perm_width = len(groups) + 1 if groups else 0
 
     flat = _Flattener()
     roots = [flat.add(c) for _, c in labelled]
@@ -219,9 +261,10 @@ def compile_air(air: Air, max_log_quotient_degree: int = 2) -> CompiledAir:
         constraints=tuple(roots),
         constraint_labels=tuple(lbl for lbl, _ in labelled),
         interactions=tuple(inter),
+        logup_groups=tuple(groups),
         max_degree=max_degree,
         log_quotient_degree=log_qd,
-        digest=_digest(air, flat.nodes, roots, inter),
+        digest=_digest(air, flat.nodes, roots, inter, groups),
     )
 
 
@@ -251,7 +294,8 @@ def perturb_constraint(c: CompiledAir, which: int, delta: int = 1) -> CompiledAi
         constraints=tuple(roots),
         constraint_labels=c.constraint_labels,
         interactions=c.interactions,
+        logup_groups=c.logup_groups,
         max_degree=c.max_degree,
         log_quotient_degree=c.log_quotient_degree,
-        digest=_digest(c.air, nodes, roots, list(c.interactions)),
+        digest=_digest(c.air, nodes, roots, list(c.interactions), list(c.logup_groups)),
     )

@@ -73,7 +73,8 @@ def _airs() -> list[CompiledAir]:
 def test_three_tables_on_two_buses_verify(log_adds: int, seed: int) -> None:
     airs = _airs()
     traces = _traces(log_adds, seed)
-    assert airs[0].num_interactions == 3 and airs[0].perm_width == 4
+    assert airs[0].num_interactions == 3 and airs[0].logup_groups == ((0, 1), (2,))
+    assert airs[0].perm_width == 3  # two helper columns (one shared by a pair) + running sum
     proof = prove(airs, traces, [[], [], []], FAST)
     verify(airs, [[], [], []], Proof.from_bytes(proof.to_bytes()), FAST)
 
@@ -106,3 +107,31 @@ def test_swapping_tuple_order_is_rejected() -> None:
             prove(airs, [traces[0], traces[1], sums], [[], [], []], FAST, check=False),
             FAST,
         )
+
+
+def test_each_constraint_of_the_paired_table_mutated_is_rejected() -> None:
+    from execution.stark.air import perturb_constraint
+
+    airs = _airs()
+    traces = _traces(4, 5)
+    for which in range(len(airs[0].constraints)):
+        bad = [perturb_constraint(airs[0], which), airs[1], airs[2]]
+        proof = prove(bad, traces, [[], [], []], FAST, check=False)
+        with pytest.raises(InvalidProof):
+            verify(bad, [[], [], []], proof, FAST)
+
+
+def test_pairs_only_within_the_degree_budget() -> None:
+    class Squares(Air):
+        name = "squares"
+        width = 2
+
+        def eval(self, b: AirBuilder) -> None:
+            x, y = b.local
+            b.assert_eq(y, x * x)
+            b.send(RANGE_BUS, [x * x])
+            b.send(RANGE_BUS, [y * y])
+
+    c = compile_air(Squares())
+    # A pair would have degree 1 + 2 + 2 = 5 > max(2, 3): each interaction keeps its column.
+    assert c.logup_groups == ((0,), (1,)) and c.max_degree == 3
