@@ -47,7 +47,10 @@ def genesis_state(genesis: Genesis, trie: Trie) -> State:
     for acct in genesis.accounts:
         state.set_account(acct.address, Account(0, acct.balance))
     state.set_validators(
-        [ValidatorRecord(v.address, v.bls_public_key, v.power) for v in genesis.validators]
+        [
+            ValidatorRecord(v.address, v.bls_public_key, v.power, v.reward_address)
+            for v in genesis.validators
+        ]
     )
     return state
 

@@ -167,6 +167,7 @@ class ValidatorRecord:
     address: bytes
     bls_public_key: bytes
     power: int
+    reward_address: bytes = b""  # empty: the tips of its blocks are burned
 
 
 def account_key(address: bytes) -> bytes:
@@ -273,13 +274,13 @@ class State:
             return []
         try:
             items = rusty_rlp.decode_raw(raw, True, False)[0]
-            return [ValidatorRecord(a, k, _uint(p, "validator power")) for a, k, p in items]
+            return [ValidatorRecord(a, k, _uint(p, "validator power"), r) for a, k, p, r in items]
         except (rusty_rlp.DecodingError, ValueError, TypeError) as exc:
             raise DecodingError(f"corrupt validator set: {exc}") from exc
 
     def set_validators(self, validators: list[ValidatorRecord]) -> None:
         self._dirty[VALIDATORS_KEY] = rusty_rlp.encode_raw(
-            [[v.address, v.bls_public_key, _int(v.power)] for v in validators]
+            [[v.address, v.bls_public_key, _int(v.power), v.reward_address] for v in validators]
         )
 
     # -- commitment ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class BlockContext:
     height: int
     proposer: bytes
     params: ProtocolParams
+    fee_recipient: bytes = b""  # the proposer's reward address; empty burns the tips
 
 
 def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
@@ -153,9 +154,9 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
         )
         state.add_task_due(ctx.height + params.task_deadline_blocks, task_id)
         created = task_id
-    if tip:
-        proposer = state.account(ctx.proposer)
-        state.set_account(ctx.proposer, Account(proposer.nonce, proposer.balance + tip))
+    if tip and ctx.fee_recipient:
+        recipient = state.account(ctx.fee_recipient)
+        state.set_account(ctx.fee_recipient, Account(recipient.nonce, recipient.balance + tip))
     return gas_used, fee, created
 
 
@@ -250,6 +251,10 @@ def execute_body(
     """The body of a block, in protocol order, applied to `state` (the one sequence both the
     proposer building a block and a validator checking it run): accept the Universal Proofs,
     apply the transactions, expire the tasks whose deadline this block is."""
+    proposer = next((v for v in state.validators() if v.address == ctx.proposer), None)
+    if proposer is None:
+        raise InvalidBlock("unknown_proposer", ctx.proposer.hex())
+    ctx = replace(ctx, fee_recipient=proposer.reward_address)
     refs = accept_universal_proofs(state, universal_proofs, ctx.height, ctx.params, block_hash_at)
     receipts = execute_transactions(state, transactions, ctx)
     expire_tasks(state, ctx.height)

@@ -45,10 +45,15 @@ def default_eth_chain_id(chain_id: str) -> int:
 
 @dataclass(frozen=True)
 class GenesisValidator:
+    """`reward_address` is the secp256k1 account that receives the tips of the blocks this
+    validator proposes; without one, those tips are burned with the base fee (the validator's
+    own address derives from its BLS key, and no one can sign for it)."""
+
     name: str
     bls_public_key: bytes
     proof_of_possession: bytes
     power: int
+    reward_address: bytes = b""
 
     @property
     def address(self) -> bytes:
@@ -83,6 +88,11 @@ class Genesis:
                     "bls_public_key": "0x" + v.bls_public_key.hex(),
                     "proof_of_possession": "0x" + v.proof_of_possession.hex(),
                     "power": v.power,
+                    **(
+                        {"reward_address": to_checksum_address(v.reward_address)}
+                        if v.reward_address
+                        else {}
+                    ),
                 }
                 for v in self.validators
             ],
@@ -173,7 +183,14 @@ def _validators(items: Any, verify_keys: bool) -> tuple[GenesisValidator, ...]:
         if not isinstance(item, dict):
             raise GenesisError(f"{where}: must be an object")
         for name in item:
-            if name not in ("name", "address", "bls_public_key", "proof_of_possession", "power"):
+            if name not in (
+                "name",
+                "address",
+                "bls_public_key",
+                "proof_of_possession",
+                "power",
+                "reward_address",
+            ):
                 raise GenesisError(f"{where}.{name}: unknown field")
         name = item.get("name", f"validator-{i}")
         if not isinstance(name, str) or len(name) > 64:
@@ -186,7 +203,10 @@ def _validators(items: Any, verify_keys: bool) -> tuple[GenesisValidator, ...]:
         if pub in seen:
             raise GenesisError(f"{where}.bls_public_key: duplicate validator key")
         seen.add(pub)
-        validator = GenesisValidator(name, pub, pop, power)
+        reward = b""
+        if "reward_address" in item:
+            reward = parse_hex(item["reward_address"], f"{where}.reward_address", 20)
+        validator = GenesisValidator(name, pub, pop, power, reward)
         if "address" in item:
             addr = parse_hex(item["address"], f"{where}.address", 20)
             if addr != validator.address:

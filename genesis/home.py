@@ -4,6 +4,7 @@ NETWORK/genesis.json             the chain's genesis document
 NETWORK/accounts.json            private keys of the funded accounts (a devnet's secrets)
 NETWORK/node<i>/genesis.json     a copy: each node home is self-contained
 NETWORK/node<i>/config/validator_key.json
+NETWORK/node<i>/config/reward_key.json    the account credited with its proposer tips
 NETWORK/node<i>/data/            created by the node (LevelDB, WAL, logs)
 """
 
@@ -22,6 +23,7 @@ from genesis.params import ETHER, ProtocolParams
 GENESIS_FILE = "genesis.json"
 ACCOUNTS_FILE = "accounts.json"
 VALIDATOR_KEY_FILE = Path("config") / "validator_key.json"
+REWARD_KEY_FILE = Path("config") / "reward_key.json"  # the account that receives its tips
 DEFAULT_BALANCE = 1_000_000 * ETHER
 
 
@@ -54,14 +56,15 @@ def init_local_chain(
     if (root / GENESIS_FILE).exists():
         raise GenesisError(f"{root / GENESIS_FILE} already exists; refusing to overwrite a chain")
     vkeys = tuple(ValidatorKey.generate() for _ in range(validators))
+    rkeys = tuple(AccountKey.generate() for _ in range(validators))
     akeys = tuple(AccountKey.generate() for _ in range(accounts))
     genesis = Genesis(
         chain_id=chain_id,
         eth_chain_id=eth_chain_id if eth_chain_id is not None else default_eth_chain_id(chain_id),
         genesis_time_ms=genesis_time_ms if genesis_time_ms is not None else int(time.time() * 1000),
         validators=tuple(
-            GenesisValidator(f"node{i}", k.public_key, k.proof_of_possession(), 10)
-            for i, k in enumerate(vkeys)
+            GenesisValidator(f"node{i}", k.public_key, k.proof_of_possession(), 10, r.address)
+            for i, (k, r) in enumerate(zip(vkeys, rkeys, strict=True))
         ),
         accounts=tuple(GenesisAccount(k.address, balance) for k in akeys),
         params=params or ProtocolParams(),
@@ -75,6 +78,7 @@ def init_local_chain(
         home = root / f"node{i}"
         genesis.write(home / GENESIS_FILE)
         write_key_file(home / VALIDATOR_KEY_FILE, key.to_json())
+        write_key_file(home / REWARD_KEY_FILE, rkeys[i].to_json())
     return LocalChain(root, genesis, vkeys, akeys)
 
 

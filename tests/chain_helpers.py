@@ -20,6 +20,7 @@ def account_keys(n: int) -> list[AccountKey]:
 
 
 _VALIDATOR = ValidatorKey((7).to_bytes(32, "big"))
+REWARD_KEY = AccountKey((999).to_bytes(32, "big"))  # receives the validator's proposer tips
 
 
 def validator_key() -> tuple[ValidatorKey, bytes]:
@@ -33,7 +34,7 @@ def make_genesis(n_accounts: int = 4, params: ProtocolParams | None = None) -> G
         chain_id="ivc-test",
         eth_chain_id=CHAIN_ID,
         genesis_time_ms=1_000,
-        validators=(GenesisValidator("v0", vk.public_key, pop, 10),),
+        validators=(GenesisValidator("v0", vk.public_key, pop, 10, REWARD_KEY.address),),
         accounts=tuple(GenesisAccount(k.address, 1000 * ETHER) for k in account_keys(n_accounts)),
         params=params or ProtocolParams(),
     )

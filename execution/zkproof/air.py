@@ -28,9 +28,11 @@ __all__ = [
     "BOUNDARY_COLUMNS",
     "BUS_BITOP",
     "BUS_BYTEOP",
+    "BUS_BYTEPAIR",
     "BUS_LT",
     "BUS_MEM",
     "BUS_MEMOP",
+    "BUS_MUL",
     "BUS_PROGRAM",
     "BUS_RAMIMG",
     "BUS_RANGE16",
@@ -41,12 +43,14 @@ __all__ = [
     "CPU_PUBLICS",
     "LT_COLUMNS",
     "MEM_COLUMNS",
+    "MUL_COLUMNS",
     "RAM_HI",
     "BitwiseChipAir",
     "CpuAir",
     "LtChipAir",
     "MemBoundaryAir",
     "MemChipAir",
+    "MulChipAir",
     "ProgramAir",
     "RamImageAir",
     "RangeAir",
@@ -56,6 +60,7 @@ __all__ = [
     "cpu_col",
     "lt_col",
     "mem_col",
+    "mul_col",
 ]
 
 BUS_PROGRAM = 1
@@ -74,6 +79,8 @@ BUS_RAMIMG = 9  # the image's initial RAM words: (word key, value lo, value hi)
 RAM_HI = 0x1000
 BUS_BITOP = 10  # CPU -> bitwise chip: (a0, a1, b0, b1, r0, r1, op) with op 1 AND, 2 OR, 3 XOR
 BUS_BYTEOP = 11  # byte table: (x, y, x & y, x | y, x ^ y)
+BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1), r = a * b mod 2^32
+BUS_BYTEPAIR = 13  # two bytes at once: (x, y)
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -158,6 +165,7 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * mem)
         bitwise = c["is_and"] + c["is_or"] + c["is_xor"]
         b.assert_zero((1 - real) * bitwise)
+        b.assert_zero((1 - real) * c["is_mul"])
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -179,7 +187,7 @@ class CpuAir(Air):
         # Value written to rd.
         # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
         # on every real row either way).
-        alu = c["is_add"] + c["is_sub"] + bitwise
+        alu = c["is_add"] + c["is_sub"] + bitwise + c["is_mul"]
         # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
         not_load = 1 - c["is_lw"]
         b.assert_zero(
@@ -258,6 +266,7 @@ class CpuAir(Air):
         b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["is_sw"]], mem)
         op = c["is_and"] + 2 * c["is_or"] + 3 * c["is_xor"]
         b.send(BUS_BITOP, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], op], bitwise)
+        b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"]], c["is_mul"])
 
     @staticmethod
     def _access(
@@ -330,15 +339,15 @@ class RangeAir(Air):
     """Rows r = 0..2^16-1 receiving 16-bit (m16), 8-bit (m8, r < 2^8) and 15-bit (m15,
     r < 2^15) range lookups, and byte-operation lookups (mop) of x = r mod 256, y = r / 256."""
 
-    name = "zkvm_range_v3"
-    width = 4
+    name = "zkvm_range_v4"
+    width = 5
     preprocessed_width = 8
     num_public_values = 0
     log_height = 16
 
     def eval(self, b: AirBuilder) -> None:
         r, is_byte, is_15, x, y, x_and, x_or, x_xor = b.prep_local
-        m16, m8, m15, mop = b.local
+        m16, m8, m15, mop, mpair = b.local
         b.assert_zero(m8 * (1 - is_byte))
         b.assert_zero(m15 * (1 - is_15))
         b.receive(BUS_RANGE16, [r], m16)
@@ -346,6 +355,7 @@ class RangeAir(Air):
         b.receive(BUS_U15, [r], m15)
         # Row r = x + 256 y also holds the byte operations of (x, y).
         b.receive(BUS_BYTEOP, [x, y, x_and, x_or, x_xor], mop)
+        b.receive(BUS_BYTEPAIR, [x, y], mpair)
 
     def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
         if log_n != self.log_height:
@@ -591,3 +601,63 @@ class BitwiseChipAir(Air):
         for i in range(4):
             vals: list[ExprLike] = [x[i], y[i], c[f"and{i}"], c[f"or{i}"], c[f"xor{i}"]]
             b.send(BUS_BYTEOP, vals, real)
+
+
+MUL_COLUMNS: tuple[str, ...] = (
+    "is_real",
+    *(f"x{i}" for i in range(4)),  # bytes of a
+    *(f"m{i}" for i in range(4)),  # bytes of b
+    *(f"r{i}" for i in range(4)),  # bytes of the low word of a * b
+    *(f"k{i}" for i in range(4)),  # column carries
+)
+_MUL_INDEX = {name: i for i, name in enumerate(MUL_COLUMNS)}
+
+
+def mul_col(name: str) -> int:
+    return _MUL_INDEX[name]
+
+
+class MulChipAir(Air):
+    """Multiplication chip (low word): one row per MUL or SLLI, from the CPU on BUS_MUL.
+
+    Schoolbook multiplication in bytes (products of 16-bit limbs would overflow p): column k
+    sums x_i m_j over i + j = k plus the carry in, and equals r_k + 256 k_k. Every column sum
+    is below 2^19, every byte is range-checked in pairs and every carry is below 2^15, so each
+    equation holds over the integers and fixes r_k. SLLI reaches this chip with b = 2^shamt
+    (the program table's immediate).
+    """
+
+    name = "zkvm_mul_chip_v1"
+    width = len(MUL_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _MUL_INDEX.items()}
+        real = c["is_real"]
+        b.assert_bool(real)
+        x = [c[f"x{i}"] for i in range(4)]
+        m = [c[f"m{i}"] for i in range(4)]
+        r = [c[f"r{i}"] for i in range(4)]
+        k = [c[f"k{i}"] for i in range(4)]
+        carry_in: Expr | int = 0
+        for col in range(4):
+            total = carry_in
+            for i in range(col + 1):
+                total = x[i] * m[col - i] + total
+            b.assert_zero(total - r[col] - 256 * k[col])
+            carry_in = k[col]
+        values: list[ExprLike] = [
+            x[0] + 256 * x[1],
+            x[2] + 256 * x[3],
+            m[0] + 256 * m[1],
+            m[2] + 256 * m[3],
+            r[0] + 256 * r[1],
+            r[2] + 256 * r[3],
+        ]
+        b.receive(BUS_MUL, values, real)
+        for lo, hi in ((x[0], x[1]), (x[2], x[3]), (m[0], m[1]), (m[2], m[3])):
+            b.send(BUS_BYTEPAIR, [lo, hi], real)
+        b.send(BUS_BYTEPAIR, [r[0], r[1]], real)
+        b.send(BUS_BYTEPAIR, [r[2], r[3]], real)
+        for carry in k:
+            b.send(BUS_U15, [carry], real)

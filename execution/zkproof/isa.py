@@ -60,6 +60,7 @@ FLAGS: tuple[str, ...] = (
     "is_and",  # AND, ANDI: rd = rs1 & op_b (bitwise chip)
     "is_or",  # OR, ORI
     "is_xor",  # XOR, XORI
+    "is_mul",  # MUL, and SLLI as a multiplication by 2^shamt (multiplication chip)
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -107,6 +108,8 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.ORI,
         D.XOR,
         D.XORI,
+        D.MUL,
+        D.SLLI,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -151,6 +154,7 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_and", D.AND, D.ANDI)
     flag("is_or", D.OR, D.ORI)
     flag("is_xor", D.XOR, D.XORI)
+    flag("is_mul", D.MUL, D.SLLI)
 
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
@@ -163,8 +167,10 @@ def program_table(program: Program, p: int) -> U32:
     col["writes_rd"] = writes.astype(np.int64)
     col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
     col["use_imm"] = np.isin(
-        op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW, D.ANDI, D.ORI, D.XORI]
+        op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW, D.ANDI, D.ORI, D.XORI, D.SLLI]
     ).astype(np.int64)
+    # SLLI x, s multiplies by the constant 2^s (the decoder puts s in imm).
+    imm = np.where(op == D.SLLI, np.left_shift(np.int64(1), imm & 31), imm)
     imm32 = imm & _MASK32
     col["imm_lo"] = imm32 & 0xFFFF
     col["imm_hi"] = imm32 >> 16

@@ -32,6 +32,7 @@ from execution.zkproof.air import (
     LtChipAir,
     MemBoundaryAir,
     MemChipAir,
+    MulChipAir,
     ProgramAir,
     RamImageAir,
     RangeAir,
@@ -63,7 +64,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-NUM_TABLES = 9
+NUM_TABLES = 10
 
 
 @dataclass
@@ -84,6 +85,7 @@ class ZkvmAirs:
     boundary: CompiledAir
     ram_image: CompiledAir
     bitwise: CompiledAir
+    mul: CompiledAir
     program_air: ProgramAir
     ram_image_air: RamImageAir
 
@@ -98,6 +100,7 @@ class ZkvmAirs:
             self.boundary,
             self.ram_image,
             self.bitwise,
+            self.mul,
         ]
 
 
@@ -113,17 +116,18 @@ def _fixed_airs() -> tuple[CompiledAir, ...]:
             MemChipAir(),
             MemBoundaryAir(),
             BitwiseChipAir(),
+            MulChipAir(),
         )
     )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt, mem, boundary, bitwise = _fixed_airs()
+    cpu, regs, rng, lt, mem, boundary, bitwise, mul = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
     prog, image = compile_air(pa), compile_air(ra)
-    return ZkvmAirs(cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, pa, ra)
+    return ZkvmAirs(cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, pa, ra)
 
 
 def _as_program(program: Program | bytes) -> Program:
@@ -281,14 +285,14 @@ def verify(
     if tp.program.layout != DEFAULT_LAYOUT:
         raise InvalidTaskProof("the prover supports the default memory layout only")
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
-    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height, None]
+    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height, None, None]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
     # Chips have at most one row per cycle; the boundary one per touched or image word.
-    for chip in (tables[4], tables[5], tables[8]):
+    for chip in (tables[4], tables[5], tables[8], tables[9]):
         if not 1 <= chip.log_n <= tables[0].log_n:
             raise InvalidTaskProof("chip table height out of range")
     if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:

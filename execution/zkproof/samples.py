@@ -22,6 +22,8 @@ __all__ = [
     "fib_loop_result",
     "memory_program",
     "memory_result",
+    "mul_program",
+    "mul_result",
     "program_elf",
     "signed_compare_program",
     "signed_compare_result",
@@ -213,6 +215,40 @@ def bitwise_result() -> int:
             results += [x & v, x | v, x ^ v]
         for res in results:
             acc = ((acc + acc) & m) ^ res
+    return acc
+
+
+MUL_PAIRS: tuple[tuple[int, int], ...] = (
+    (0xFFFF_FFFF, 0xFFFF_FFFF),
+    (0x8000_0000, 0xFFFF_FFFF),
+    (0x1234_5678, 0x9ABC_DEF0),
+    (0, 0xDEAD_BEEF),
+    (0xFF, 0xFF),
+)
+SHIFTS: tuple[int, ...] = (0, 1, 7, 8, 16, 31)
+
+
+def mul_program() -> Program:
+    """MUL on edge operands and SLLI by 0, 1, 7, 8, 16, 31; results folded into x10 as in
+    bitwise_program; the exit code is x10."""
+    r, i = asm.r_type, asm.i_type
+    fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
+    words: list[int] = [i(0, 0, 0, 10)]
+    for x, y in MUL_PAIRS:
+        words += [*asm.li(5, x), *asm.li(6, y), r(1, 6, 5, 0, 7), *fold]  # MUL
+        for sh in SHIFTS:
+            words += [i(sh, 5, 1, 7), *fold]  # SLLI
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return words_program(words)
+
+
+def mul_result() -> int:
+    """The exit code of mul_program, computed in Python."""
+    m = 0xFFFF_FFFF
+    acc = 0
+    for x, y in MUL_PAIRS:
+        for res in [x * y, *(x << sh for sh in SHIFTS)]:
+            acc = ((acc + acc) & m) ^ (res & m)
     return acc
 
 

@@ -24,12 +24,14 @@ from execution.zkproof.air import (
     JALR_BOUND_SHIFT,
     LT_COLUMNS,
     MEM_COLUMNS,
+    MUL_COLUMNS,
     SIGN_BIT,
     bit_col,
     boundary_col,
     cpu_col,
     lt_col,
     mem_col,
+    mul_col,
 )
 from execution.zkproof.errors import (
     CycleLimitError,
@@ -66,6 +68,7 @@ class ZkvmTraces:
     boundary: U32
     ram_image: U32
     bitwise: U32
+    mul: U32
 
     def as_list(self) -> list[U32]:
         return [
@@ -78,6 +81,7 @@ class ZkvmTraces:
             self.boundary,
             self.ram_image,
             self.bitwise,
+            self.mul,
         ]
 
 
@@ -136,6 +140,10 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
     is_and, is_or, is_xor = f["is_and"] == 1, f["is_or"] == 1, f["is_xor"] == 1
     c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
+    is_mul = f["is_mul"] == 1
+    # Python ints would be exact, but the low word of a product only needs the low bits:
+    # uint64 wrap-around keeps them.
+    c = np.where(is_mul, (a.astype(np.uint64) * op_b.astype(np.uint64)).astype(np.int64) & _M32, c)
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
     cy0 = ((x & 0xFFFF) + (op_b & 0xFFFF)) >> 16
     cy1 = (x + op_b) >> 32
@@ -147,7 +155,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     signed = (f["is_slt"] + f["is_blt"] + f["is_bge"]) > 0
     lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
-    alu = (f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"]) > 0
+    alu = (f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"] + f["is_mul"]) > 0
     w_formula = np.where(
         f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
     )
@@ -253,7 +261,10 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         a[bit], op_b[bit], f["is_and"][bit], f["is_or"][bit], f["is_xor"][bit]
     )
     mop = _counts(pairs, 1 << 16)
-    rng = np.stack([m16, m8, m15, mop], axis=1)
+    mul, mul_pairs, mul_u15 = _mul(a[is_mul], op_b[is_mul])
+    m15 = m15 + np.concatenate([_counts(mul_u15, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
+    mpair = _counts(mul_pairs, 1 << 16)
+    rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
         program=_field(prog_mult.reshape(-1, 1)),
@@ -264,7 +275,29 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         boundary=_field(boundary),
         ram_image=np.zeros((_image_height(program), 1), dtype=np.uint32),
         bitwise=_field(bitwise),
+        mul=_field(mul),
     )
+
+
+def _mul(a: I64, b: I64) -> tuple[I64, I64, I64]:
+    """Multiplication chip rows, the byte pairs (x + 256 y) and carries they look up."""
+    m = len(a)
+    x = [(a >> (8 * i)) & 0xFF for i in range(4)]
+    y = [(b >> (8 * i)) & 0xFF for i in range(4)]
+    cols: dict[str, I64] = {"is_real": np.ones(m, dtype=np.int64)}
+    carry = np.zeros(m, dtype=np.int64)
+    for col in range(4):
+        total = carry + sum((x[i] * y[col - i] for i in range(col + 1)), np.zeros(m, np.int64))
+        cols[f"x{col}"], cols[f"m{col}"] = x[col], y[col]
+        cols[f"r{col}"] = total & 0xFF
+        carry = total >> 8
+        cols[f"k{col}"] = carry
+    out = np.zeros((_pow2(m), len(MUL_COLUMNS)), dtype=np.int64)
+    for name, v in cols.items():
+        out[:m, mul_col(name)] = v
+    pairs = [cols[f"{n}{i}"] + 256 * cols[f"{n}{i + 1}"] for n in "xmr" for i in (0, 2)]
+    carries = np.concatenate([cols[f"k{i}"] for i in range(4)])
+    return out, np.concatenate(pairs), carries
 
 
 def _bitwise(a: I64, b: I64, f_and: I64, f_or: I64, f_xor: I64) -> tuple[I64, I64]:

@@ -70,9 +70,9 @@ def _check(db: Path, reported: dict[int, str]) -> int:
         # Conservation: balances + burned base fees + tips equal the genesis supply.
         keys = account_keys(16)
         total = sum(state.account(k.address).balance for k in keys)
-        from chain_helpers import validator_key
+        from chain_helpers import REWARD_KEY
 
-        total += state.account(validator_key()[0].address).balance
+        total += state.account(REWARD_KEY.address).balance
         burned = 0
         for h in range(1, chain.height + 1):
             block = chain.block_at(h)

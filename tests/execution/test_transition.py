@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from chain_helpers import CHAIN_ID, account_keys, make_genesis, validator_key
+from chain_helpers import CHAIN_ID, REWARD_KEY, account_keys, make_genesis, validator_key
 
 from execution.chain import Chain
 from execution.state import TaskStatus, program_address
@@ -49,8 +49,10 @@ def test_transfer_moves_value_and_charges_fee(chain: Chain) -> None:
     assert receipt.gas_used == 21_000 and receipt.fee_paid == 21_000 * price
     assert a.balance == before_a.balance - ETHER - 21_000 * price and a.nonce == 1
     assert b.balance == before_b.balance + ETHER
-    proposer = chain.state().account(validator_key()[0].address)
-    assert proposer.balance == 21_000 * (price - chain.genesis.params.base_fee_per_gas)
+    tips = 21_000 * (price - chain.genesis.params.base_fee_per_gas)
+    assert chain.state().account(REWARD_KEY.address).balance == tips
+    # The validator's own address derives from its BLS key: nobody could spend from it.
+    assert chain.state().account(validator_key()[0].address).balance == 0
 
 
 @pytest.mark.parametrize(
@@ -233,5 +235,25 @@ def test_unproven_task_expires_at_its_deadline_and_is_refunded(tmp_path: Path) -
         assert chain.state().account(BOB.address).balance == start - receipt.fee_paid
         commit(chain)  # an expired task is not refunded twice
         assert chain.state().account(BOB.address).balance == start - receipt.fee_paid
+    finally:
+        chain.close()
+
+
+def test_block_from_a_non_validator_is_rejected(chain: Chain) -> None:
+    with pytest.raises(InvalidBlock, match="unknown_proposer"):
+        chain.build_block([transfer().raw], b"\x42" * 20, chain.head.header.time_ms + 1000)
+
+
+def test_validator_without_reward_address_burns_tips(tmp_path: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    genesis = make_genesis()
+    genesis = dc_replace(genesis, validators=(dc_replace(genesis.validators[0], reward_address=b""),))
+    chain = Chain.open(tmp_path / "c", genesis)
+    try:
+        supply = sum(a.balance for a in genesis.accounts)
+        commit(chain, transfer())
+        total = sum(chain.state().account(k.address).balance for k in KEYS)
+        assert supply - total == 21_000 * min(3 * GWEI, genesis.params.base_fee_per_gas + GWEI)
     finally:
         chain.close()

@@ -101,3 +101,13 @@ def test_load_file_errors(tmp_path: Path) -> None:
 
 def test_params_defaults_are_valid() -> None:
     ProtocolParams().validate()
+
+
+def test_reward_address_round_trip_and_checks(doc: dict[str, Any]) -> None:
+    good = copy.deepcopy(doc)
+    good["validators"][0]["reward_address"] = "0x" + "ab" * 20
+    assert Genesis.from_json(good, verify_keys=False).validators[0].reward_address == b"\xab" * 20
+    bad = copy.deepcopy(doc)
+    bad["validators"][0]["reward_address"] = "0x1234"
+    with pytest.raises(GenesisError, match=r"validators\[0\].reward_address"):
+        Genesis.from_json(bad, verify_keys=False)
