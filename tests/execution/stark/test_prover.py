@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from stark_cases import EXAMPLES, FAST, statement
 
-from execution.stark.errors import ProvingError
+from execution.stark.air import Air, AirBuilder, compile_air
+from execution.stark.errors import InvalidProof, ProvingError
 from execution.stark.params import CONJECTURED, PROVEN
 from execution.stark.proof import Proof
 from execution.stark.prover import prove
@@ -64,3 +65,32 @@ def test_prover_refuses_bad_inputs() -> None:
         prove(st.airs, st.traces, [[1, 2]], FAST)
     with pytest.raises(ProvingError, match="shape"):
         prove(st.airs, [st.traces[0][:, :1]], st.publics, FAST)
+
+
+class _SquaresOfFixed(Air):
+    """main[0] = prep[0]^2 and main[1]' = main[1] + prep[0]': fixed columns without any bus."""
+
+    name = "squares_of_fixed"
+    width = 2
+    preprocessed_width = 1
+
+    def eval(self, b: AirBuilder) -> None:
+        b.assert_eq(b.local[0], b.prep_local[0] * b.prep_local[0])
+        b.when_first_row(b.local[1] - b.prep_local[0])
+        b.when_transition(b.next[1] - b.local[1] - b.prep_next[0])
+
+    def preprocessed_trace(self, log_n: int) -> np.ndarray:  # type: ignore[type-arg]
+        return (np.arange(1 << log_n, dtype=np.uint32) * 3 + 1).reshape(-1, 1)
+
+
+@pytest.mark.parametrize("log_n", [2, 6])
+def test_preprocessed_columns_without_interactions(log_n: int) -> None:
+    air = compile_air(_SquaresOfFixed())
+    fixed = _SquaresOfFixed().preprocessed_trace(log_n)[:, 0].astype(np.uint64)
+    trace = np.stack([fixed * fixed % 2013265921, np.cumsum(fixed) % 2013265921], axis=1)
+    proof = prove([air], [trace.astype(np.uint32)], [[]], FAST)
+    verify([air], [[]], Proof.from_bytes(proof.to_bytes()), FAST)
+    bad = trace.astype(np.uint32)
+    bad[1, 0] += 1
+    with pytest.raises(InvalidProof):
+        verify([air], [[]], prove([air], [bad], [[]], FAST, check=False), FAST)
