@@ -45,6 +45,8 @@ def test_init_creates_a_genesis_that_loads_back(tmp_path: Path) -> None:
         assert (
             Genesis.load(home / f"node{i}" / "genesis.json", verify_keys=False).hash == genesis.hash
         )
+        reward = read_key_file(home / f"node{i}" / "config" / "reward_key.json")
+        assert reward.address == v.reward_address  # tips go to an account someone can spend
     # Secrets are readable by their owner only.
     assert (home / "accounts.json").stat().st_mode & 0o077 == 0
 
