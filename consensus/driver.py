@@ -296,7 +296,7 @@ class ConsensusDriver:
         self._own.append(msg)
         return [msg]
 
-    def _decided(self, d: Decide) -> Decided:
+    def _decided(self, d: Decide) -> Decided | SignRefused:
         vset = self.validators
         if vset is None:
             raise ConsensusError("decided before start_height")
@@ -306,5 +306,15 @@ class ConsensusDriver:
             if (v := self._votes.get((d.round, VoteType.PRECOMMIT, i, d.value_id))) is not None
             and d.value_id != NIL
         ]
+        # The core counts this node's own vote before the signer has signed it; when the signer
+        # refused (its last-signed state is ahead of the chain, e.g. a restored database), that
+        # phantom vote can complete a "quorum". Only signed precommits make a commit: without
+        # +2/3 of them there is no decision to report, and the block must come from peers.
+        signed_power = vset.power_of_indices({v.validator_index for v in precommits})
+        if not vset.has_two_thirds(signed_power):
+            return SignRefused(
+                f"height {d.height}: decided without +2/3 signed precommits "
+                "(own vote refused by the signer); waiting for the commit from peers"
+            )
         commit = build_commit(precommits, len(vset))
         return Decided(d.height, d.round, d.value, d.value_id, commit)

@@ -36,14 +36,30 @@ def make(sks: tuple[bytes, ...], me: int = 3) -> ConsensusDriver:
     )
 
 
-def bundle(sk: bytes, *, h: int = 1, r: int = 0, value: bytes = VALUE, proposer: int = 0,
-           chain: int = CHAIN, vr: int = -1) -> ProposalBundle:
+def bundle(
+    sk: bytes,
+    *,
+    h: int = 1,
+    r: int = 0,
+    value: bytes = VALUE,
+    proposer: int = 0,
+    chain: int = CHAIN,
+    vr: int = -1,
+) -> ProposalBundle:
     p = Proposal(chain, h, r, keccak256(value), vr, proposer)
     return ProposalBundle(p.with_signature(sign(sk, p.sign_bytes())), value)
 
 
-def vote(sk: bytes, idx: int, *, h: int = 1, r: int = 0, t: VoteType = VoteType.PREVOTE,
-         block: bytes = VID, chain: int = CHAIN) -> Vote:
+def vote(
+    sk: bytes,
+    idx: int,
+    *,
+    h: int = 1,
+    r: int = 0,
+    t: VoteType = VoteType.PREVOTE,
+    block: bytes = VID,
+    chain: int = CHAIN,
+) -> Vote:
     v = Vote(chain, h, r, t, block, idx)
     return v.with_signature(sign(sk, v.sign_bytes()))
 
@@ -142,3 +158,49 @@ def test_timeouts_drive_rounds_and_stale_ones_are_ignored(
     assert v.block_hash == b"" and v.vote_type == VoteType.PREVOTE
     assert d.on_timeout(TimeoutEvent(Step.PROPOSE, 1, 0)) == []  # fired twice
     assert d.on_timeout(TimeoutEvent(Step.PRECOMMIT, 2, 0)) == []  # other height
+
+
+def test_refused_own_vote_never_completes_a_commit() -> None:
+    """From review: the core counted this node's own precommit although the signer refused it
+    (last-signed state ahead of the chain), and decided with 2 real precommits of 4, emitting
+    a commit that fails verification. The driver must report no decision instead."""
+    from consensus import (
+        Decided,
+        LastSigned,
+        MemorySignerStore,
+        PrivValidator,
+        Proposal,
+        ProposalBundle,
+        SignRefused,
+        Validator,
+        ValidatorSet,
+        Vote,
+        VoteType,
+        keccak256,
+        keygen,
+        secret_to_public,
+        sign,
+    )
+
+    sks = [keygen(bytes([i + 1]) * 32) for i in range(4)]
+    vset = ValidatorSet([Validator(secret_to_public(sk), 1) for sk in sks])
+    proposer = vset.proposer_index(0)
+    me = (proposer + 1) % 4
+    others = [i for i in range(4) if i not in (me, proposer)]
+    store = MemorySignerStore()
+    store.state = LastSigned(1, 0, 3, b"x", b"y" * 96)  # already signed a precommit at (1, 0)
+    driver = ConsensusDriver(
+        7, signer=PrivValidator(sks[me], store), get_value=lambda h: b"A", is_valid=lambda v: True
+    )
+    out = driver.start_height(1, vset)
+    value = b"B"
+    proposal = Proposal(7, 1, 0, keccak256(value), -1, proposer)
+    out += driver.on_proposal(
+        ProposalBundle(proposal.with_signature(sign(sks[proposer], proposal.sign_bytes())), value)
+    )
+    for vote_type in (VoteType.PREVOTE, VoteType.PRECOMMIT):
+        for i in others:
+            vote = Vote(7, 1, 0, vote_type, keccak256(value), i)
+            out += driver.on_vote(vote.with_signature(sign(sks[i], vote.sign_bytes())))
+    assert not [o for o in out if isinstance(o, Decided)]
+    assert any(isinstance(o, SignRefused) and "without +2/3" in o.reason for o in out)
