@@ -36,7 +36,7 @@ class ProtocolParams:
     data_zero_byte_gas: int = 4
     data_nonzero_byte_gas: int = 16
     program_byte_gas: int = 200
-    max_program_bytes: int = 1 << 20
+    max_program_bytes: int = 256 << 10  # its deploy gas must fit in a block (checked)
     max_task_input_bytes: int = 1 << 16
     max_task_cycles: int = 1 << 20
     min_fee_per_cycle: int = 1
@@ -61,6 +61,14 @@ class ProtocolParams:
         _check_range("params.task_deadline_blocks", self.task_deadline_blocks, 1, 1 << 32)
         _check_range("params.block_interval_ms", self.block_interval_ms, 1, 3_600_000)
         self.proof.validate("params.proof")
+        largest_deploy = self.tx_base_gas + self.max_program_bytes * (
+            self.program_byte_gas + self.data_nonzero_byte_gas
+        )
+        if largest_deploy > self.block_gas_limit:
+            raise GenesisError(
+                f"params.max_program_bytes: a deploy of {self.max_program_bytes} bytes needs "
+                f"{largest_deploy} gas, more than block_gas_limit {self.block_gas_limit}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -117,10 +117,6 @@ class Trie:
         self._read = reader
         self._root: Child = None if root_hash == EMPTY_ROOT else root_hash
 
-    @classmethod
-    def at_root(cls, reader: NodeReader, root_hash: bytes) -> Trie:
-        return cls(reader, root_hash)
-
     def copy(self) -> Trie:
         """A trie sharing this one's nodes; updates to either do not affect the other."""
         other = Trie(self._read)

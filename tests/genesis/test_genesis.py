@@ -111,3 +111,8 @@ def test_reward_address_round_trip_and_checks(doc: dict[str, Any]) -> None:
     bad["validators"][0]["reward_address"] = "0x1234"
     with pytest.raises(GenesisError, match=r"validators\[0\].reward_address"):
         Genesis.from_json(bad, verify_keys=False)
+
+
+def test_largest_program_must_fit_in_a_block() -> None:
+    with pytest.raises(GenesisError, match=r"params\.max_program_bytes"):
+        ProtocolParams(max_program_bytes=1 << 20).validate()
