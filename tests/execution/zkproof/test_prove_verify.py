@@ -30,6 +30,8 @@ from execution.zkproof.samples import (
     fib_loop_result,
     memory_program,
     memory_result,
+    mul_program,
+    mul_result,
     signed_compare_program,
     signed_compare_result,
     words_program,
@@ -82,7 +84,8 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
     ("word", "name"),
     [
         (asm.r_type(0, 6, 5, 1, 7), "SLL"),
-        (asm.r_type(1, 6, 5, 0, 7), "MUL"),
+        (asm.r_type(1, 6, 5, 1, 7), "MULH"),
+        (asm.i_type(3, 5, 5, 7), "SRLI"),
         (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
         (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
         (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
@@ -141,3 +144,10 @@ def test_bitwise_ops_prove_through_the_byte_table() -> None:
     run = execute(prog)
     st = verify(prove(prog).to_bytes(), prog)
     assert st.exit_code == run.exit_code == bitwise_result()
+
+
+def test_mul_and_slli_prove_through_the_multiplication_chip() -> None:
+    prog = mul_program()
+    run = execute(prog)
+    st = verify(prove(prog).to_bytes(), prog)
+    assert st.exit_code == run.exit_code == mul_result()

@@ -30,11 +30,12 @@ from execution.zkproof import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.air import bit_col, boundary_col, cpu_col, lt_col, mem_col
+from execution.zkproof.air import bit_col, boundary_col, cpu_col, lt_col, mem_col, mul_col
 from execution.zkproof.samples import (
     bitwise_program,
     fib_loop_program,
     memory_program,
+    mul_program,
     signed_compare_program,
 )
 from execution.zkproof.task import program_to_bytes
@@ -345,6 +346,28 @@ def test_forged_bitwise_result_is_rejected() -> None:
     cpu[row, cpu_col("w0")] ^= 1
     chip[chip_row, bit_col("xor0")] ^= 1
     forged = replace(traces, cpu=cpu, bitwise=chip)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+@pytest.mark.slow
+def test_forged_product_is_rejected() -> None:
+    # A MUL whose low result byte is off by one in both the CPU row and the chip row.
+    program = mul_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    cpu, chip = traces.cpu.copy(), traces.mul.copy()
+    row = int(np.nonzero(cpu[:, cpu_col("is_mul")])[0][0])
+    assert chip[0, mul_col("r0")] == cpu[row, cpu_col("c0")] & 0xFF
+    delta = 1 if chip[0, mul_col("r0")] < 255 else -1
+    for m, r, name in (
+        (cpu, row, cpu_col("c0")),
+        (cpu, row, cpu_col("w0")),
+        (chip, 0, mul_col("r0")),
+    ):
+        m[r, name] = int(m[r, name]) + delta
+    forged = replace(traces, cpu=cpu, mul=chip)
     with pytest.raises(ZkProofError):
         prove_traces(airs, forged, st, program, PARAMS)
     _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
