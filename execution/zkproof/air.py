@@ -79,7 +79,7 @@ BUS_RAMIMG = 9  # the image's initial RAM words: (word key, value lo, value hi)
 RAM_HI = 0x1000
 BUS_BITOP = 10  # CPU -> bitwise chip: (a0, a1, b0, b1, r0, r1, op) with op 1 AND, 2 OR, 3 XOR
 BUS_BYTEOP = 11  # byte table: (x, y, x & y, x | y, x ^ y)
-BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1), r = a * b mod 2^32
+BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1, op); op 0 low, 1 HU, 2 H, 3 HSU
 BUS_BYTEPAIR = 13  # two bytes at once: (x, y)
 
 CPU_COLUMNS: tuple[str, ...] = (
@@ -165,7 +165,8 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * mem)
         bitwise = c["is_and"] + c["is_or"] + c["is_xor"]
         b.assert_zero((1 - real) * bitwise)
-        b.assert_zero((1 - real) * c["is_mul"])
+        mul = c["is_mul"] + c["is_mulhu"] + c["is_mulh"] + c["is_mulhsu"]
+        b.assert_zero((1 - real) * mul)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -187,7 +188,7 @@ class CpuAir(Air):
         # Value written to rd.
         # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
         # on every real row either way).
-        alu = c["is_add"] + c["is_sub"] + bitwise + c["is_mul"]
+        alu = c["is_add"] + c["is_sub"] + bitwise + mul
         # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
         not_load = 1 - c["is_lw"]
         b.assert_zero(
@@ -266,7 +267,8 @@ class CpuAir(Air):
         b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["is_sw"]], mem)
         op = c["is_and"] + 2 * c["is_or"] + 3 * c["is_xor"]
         b.send(BUS_BITOP, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], op], bitwise)
-        b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"]], c["is_mul"])
+        mul_op = c["is_mulhu"] + 2 * c["is_mulh"] + 3 * c["is_mulhsu"]
+        b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], mul_op], mul)
 
     @staticmethod
     def _access(
@@ -604,11 +606,18 @@ class BitwiseChipAir(Air):
 
 
 MUL_COLUMNS: tuple[str, ...] = (
-    "is_real",
+    "is_low",  # MUL, SLLI: the low word
+    "is_hu",  # MULHU, SRLI: high word, both unsigned
+    "is_h",  # MULH: high word, both signed
+    "is_hsu",  # MULHSU, SRAI: high word, a signed, b unsigned
     *(f"x{i}" for i in range(4)),  # bytes of a
     *(f"m{i}" for i in range(4)),  # bytes of b
-    *(f"r{i}" for i in range(4)),  # bytes of the low word of a * b
-    *(f"k{i}" for i in range(4)),  # column carries
+    *(f"r{i}" for i in range(8)),  # bytes of the 64-bit product
+    *(f"k{i}" for i in range(8)),  # column carries
+    "ta",
+    "ra",  # x3 = 128 ta + ra, ra < 128: ta is a's top bit
+    "tb",
+    "rb",
 )
 _MUL_INDEX = {name: i for i, name in enumerate(MUL_COLUMNS)}
 
@@ -618,46 +627,65 @@ def mul_col(name: str) -> int:
 
 
 class MulChipAir(Air):
-    """Multiplication chip (low word): one row per MUL or SLLI, from the CPU on BUS_MUL.
+    """Multiplication chip: one row per MUL/MULH/MULHU/MULHSU/SLLI/SRLI/SRAI, from BUS_MUL.
 
-    Schoolbook multiplication in bytes (products of 16-bit limbs would overflow p): column k
-    sums x_i m_j over i + j = k plus the carry in, and equals r_k + 256 k_k. Every column sum
-    is below 2^19, every byte is range-checked in pairs and every carry is below 2^15, so each
-    equation holds over the integers and fixes r_k. SLLI reaches this chip with b = 2^shamt
-    (the program table's immediate).
+    Schoolbook multiplication in bytes (products of 16-bit limbs would overflow p) of the
+    operands sign-extended to 64 bits (bytes 4..7 are 255 times the sign bit, which is 0 for an
+    unsigned operand), so the product mod 2^64 is the signed or unsigned 64-bit product. Column
+    k sums x_i m_j over i + j = k plus the carry in and equals r_k + 256 k_k; every column sum
+    is below 2^20, bytes are range-checked in pairs and carries below 2^15, so each equation
+    holds over the integers and fixes r_k. The CPU gets the low or the high word.
+    Shifts by a constant reach this chip through the program table's immediate: SLLI by s is
+    MUL by 2^s, SRLI by s >= 1 is MULHU by 2^(32 - s), SRAI by s >= 1 is MULHSU by 2^(32 - s).
     """
 
-    name = "zkvm_mul_chip_v1"
+    name = "zkvm_mul_chip_v2"
     width = len(MUL_COLUMNS)
     num_public_values = 0
 
     def eval(self, b: AirBuilder) -> None:
         c = {n: b.local[i] for n, i in _MUL_INDEX.items()}
-        real = c["is_real"]
+        flags = [c["is_low"], c["is_hu"], c["is_h"], c["is_hsu"]]
+        for flag in flags:
+            b.assert_bool(flag)
+        real = flags[0] + flags[1] + flags[2] + flags[3]
         b.assert_bool(real)
-        x = [c[f"x{i}"] for i in range(4)]
-        m = [c[f"m{i}"] for i in range(4)]
-        r = [c[f"r{i}"] for i in range(4)]
-        k = [c[f"k{i}"] for i in range(4)]
+        b.assert_bool(c["ta"])
+        b.assert_bool(c["tb"])
+        b.assert_zero(c["x3"] - 128 * c["ta"] - c["ra"])
+        b.assert_zero(c["m3"] - 128 * c["tb"] - c["rb"])
+        sa = c["ta"] * (c["is_h"] + c["is_hsu"])
+        sb = c["tb"] * c["is_h"]
+        x: list[Expr] = [c[f"x{i}"] for i in range(4)] + [255 * sa] * 4
+        m: list[Expr] = [c[f"m{i}"] for i in range(4)] + [255 * sb] * 4
+        r = [c[f"r{i}"] for i in range(8)]
+        k = [c[f"k{i}"] for i in range(8)]
         carry_in: Expr | int = 0
-        for col in range(4):
+        for col in range(8):
             total = carry_in
             for i in range(col + 1):
                 total = x[i] * m[col - i] + total
             b.assert_zero(total - r[col] - 256 * k[col])
             carry_in = k[col]
+        low = c["is_low"]
+        res0 = low * (r[0] + 256 * r[1]) + (1 - low) * (r[4] + 256 * r[5])
+        res1 = low * (r[2] + 256 * r[3]) + (1 - low) * (r[6] + 256 * r[7])
+        op = c["is_hu"] + 2 * c["is_h"] + 3 * c["is_hsu"]
         values: list[ExprLike] = [
             x[0] + 256 * x[1],
             x[2] + 256 * x[3],
             m[0] + 256 * m[1],
             m[2] + 256 * m[3],
-            r[0] + 256 * r[1],
-            r[2] + 256 * r[3],
+            res0,
+            res1,
+            op,
         ]
         b.receive(BUS_MUL, values, real)
-        for lo, hi in ((x[0], x[1]), (x[2], x[3]), (m[0], m[1]), (m[2], m[3])):
+        pairs = [(x[0], x[1]), (x[2], x[3]), (m[0], m[1]), (m[2], m[3])]
+        pairs += [(r[2 * j], r[2 * j + 1]) for j in range(4)]
+        # ra < 128: both ra and 2 ra are bytes.
+        pairs += [(c["ra"], 2 * c["ra"]), (c["rb"], 2 * c["rb"])]
+        for lo, hi in pairs:
             b.send(BUS_BYTEPAIR, [lo, hi], real)
-        b.send(BUS_BYTEPAIR, [r[0], r[1]], real)
-        b.send(BUS_BYTEPAIR, [r[2], r[3]], real)
         for carry in k:
             b.send(BUS_U15, [carry], real)

@@ -61,6 +61,9 @@ FLAGS: tuple[str, ...] = (
     "is_or",  # OR, ORI
     "is_xor",  # XOR, XORI
     "is_mul",  # MUL, and SLLI as a multiplication by 2^shamt (multiplication chip)
+    "is_mulhu",  # MULHU, and SRLI (shamt >= 1) as the high word of a * 2^(32 - shamt)
+    "is_mulh",  # MULH
+    "is_mulhsu",  # MULHSU, and SRAI (shamt >= 1) as the signed high word of a * 2^(32 - shamt)
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -110,6 +113,11 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.XORI,
         D.MUL,
         D.SLLI,
+        D.MULH,
+        D.MULHU,
+        D.MULHSU,
+        D.SRLI,
+        D.SRAI,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -155,6 +163,15 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_or", D.OR, D.ORI)
     flag("is_xor", D.XOR, D.XORI)
     flag("is_mul", D.MUL, D.SLLI)
+    # A right shift by 0 is a copy: ADDI rd, rs1, 0.
+    right = np.isin(op, [D.SRLI, D.SRAI])
+    shift0 = right & ((imm & 31) == 0)
+    col["is_add"] = col["is_add"] | shift0.astype(np.int64)
+    flag("is_mulhu", D.MULHU)
+    col["is_mulhu"] = col["is_mulhu"] | ((op == D.SRLI) & ~shift0).astype(np.int64)
+    flag("is_mulh", D.MULH)
+    flag("is_mulhsu", D.MULHSU)
+    col["is_mulhsu"] = col["is_mulhsu"] | ((op == D.SRAI) & ~shift0).astype(np.int64)
 
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
@@ -167,10 +184,27 @@ def program_table(program: Program, p: int) -> U32:
     col["writes_rd"] = writes.astype(np.int64)
     col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
     col["use_imm"] = np.isin(
-        op, [D.ADDI, D.SLTIU, D.SLTI, D.JALR, D.LW, D.SW, D.ANDI, D.ORI, D.XORI, D.SLLI]
+        op,
+        [
+            D.ADDI,
+            D.SLTIU,
+            D.SLTI,
+            D.JALR,
+            D.LW,
+            D.SW,
+            D.ANDI,
+            D.ORI,
+            D.XORI,
+            D.SLLI,
+            D.SRLI,
+            D.SRAI,
+        ],
     ).astype(np.int64)
     # SLLI x, s multiplies by the constant 2^s (the decoder puts s in imm).
     imm = np.where(op == D.SLLI, np.left_shift(np.int64(1), imm & 31), imm)
+    # SRLI/SRAI x, s (s >= 1) take the high word of a product with 2^(32 - s); s = 0 adds 0.
+    right_imm = np.where(shift0, 0, np.left_shift(np.int64(1), (32 - (imm & 31)) & 63))
+    imm = np.where(right, right_imm, imm)
     imm32 = imm & _MASK32
     col["imm_lo"] = imm32 & 0xFFFF
     col["imm_hi"] = imm32 >> 16

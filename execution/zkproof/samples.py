@@ -229,17 +229,25 @@ SHIFTS: tuple[int, ...] = (0, 1, 7, 8, 16, 31)
 
 
 def mul_program() -> Program:
-    """MUL on edge operands and SLLI by 0, 1, 7, 8, 16, 31; results folded into x10 as in
-    bitwise_program; the exit code is x10."""
+    """MUL, MULH, MULHU, MULHSU on edge operands and SLLI, SRLI, SRAI by 0, 1, 7, 8, 16, 31;
+    results folded into x10 as in bitwise_program; the exit code is x10."""
     r, i = asm.r_type, asm.i_type
     fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
     words: list[int] = [i(0, 0, 0, 10)]
     for x, y in MUL_PAIRS:
-        words += [*asm.li(5, x), *asm.li(6, y), r(1, 6, 5, 0, 7), *fold]  # MUL
+        words += [*asm.li(5, x), *asm.li(6, y)]
+        for f3 in (0, 1, 2, 3):  # MUL, MULH, MULHSU, MULHU
+            words += [r(1, 6, 5, f3, 7), *fold]
         for sh in SHIFTS:
             words += [i(sh, 5, 1, 7), *fold]  # SLLI
+            words += [i(sh, 5, 5, 7), *fold]  # SRLI
+            words += [i(sh | 0x400, 5, 5, 7), *fold]  # SRAI (imm[10] set)
     words += [*asm.li(17, 0), asm.ECALL_WORD]
     return words_program(words)
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 def mul_result() -> int:
@@ -247,7 +255,15 @@ def mul_result() -> int:
     m = 0xFFFF_FFFF
     acc = 0
     for x, y in MUL_PAIRS:
-        for res in [x * y, *(x << sh for sh in SHIFTS)]:
+        results = [
+            x * y,
+            (_signed(x) * _signed(y)) >> 32,
+            (_signed(x) * y) >> 32,
+            (x * y) >> 32,
+        ]
+        for sh in SHIFTS:
+            results += [x << sh, x >> sh, _signed(x) >> sh]
+        for res in results:
             acc = ((acc + acc) & m) ^ (res & m)
     return acc
 

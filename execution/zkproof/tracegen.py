@@ -140,10 +140,11 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
     is_and, is_or, is_xor = f["is_and"] == 1, f["is_or"] == 1, f["is_xor"] == 1
     c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
-    is_mul = f["is_mul"] == 1
-    # Python ints would be exact, but the low word of a product only needs the low bits:
-    # uint64 wrap-around keeps them.
-    c = np.where(is_mul, (a.astype(np.uint64) * op_b.astype(np.uint64)).astype(np.int64) & _M32, c)
+    mul_op = f["is_mulhu"] + 2 * f["is_mulh"] + 3 * f["is_mulhsu"]
+    is_mul = (f["is_mul"] + f["is_mulhu"] + f["is_mulh"] + f["is_mulhsu"]) > 0
+    mul, mul_pairs, mul_u15, mul_res = _mul(a[is_mul], op_b[is_mul], mul_op[is_mul])
+    c = c.copy()
+    c[is_mul] = mul_res
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
     cy0 = ((x & 0xFFFF) + (op_b & 0xFFFF)) >> 16
     cy1 = (x + op_b) >> 32
@@ -155,7 +156,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     signed = (f["is_slt"] + f["is_blt"] + f["is_bge"]) > 0
     lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
-    alu = (f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"] + f["is_mul"]) > 0
+    alu = ((f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"]) > 0) | is_mul
     w_formula = np.where(
         f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
     )
@@ -261,7 +262,6 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         a[bit], op_b[bit], f["is_and"][bit], f["is_or"][bit], f["is_xor"][bit]
     )
     mop = _counts(pairs, 1 << 16)
-    mul, mul_pairs, mul_u15 = _mul(a[is_mul], op_b[is_mul])
     m15 = m15 + np.concatenate([_counts(mul_u15, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
     mpair = _counts(mul_pairs, 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
@@ -279,25 +279,47 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     )
 
 
-def _mul(a: I64, b: I64) -> tuple[I64, I64, I64]:
-    """Multiplication chip rows, the byte pairs (x + 256 y) and carries they look up."""
+def _mul(a: I64, b: I64, op: I64) -> tuple[I64, I64, I64, I64]:
+    """Multiplication chip rows, the byte pairs (x + 256 y) and carries they look up, and the
+    word each row returns (op 0: low; 1 unsigned, 2 signed, 3 signed x unsigned: high)."""
     m = len(a)
     x = [(a >> (8 * i)) & 0xFF for i in range(4)]
     y = [(b >> (8 * i)) & 0xFF for i in range(4)]
-    cols: dict[str, I64] = {"is_real": np.ones(m, dtype=np.int64)}
+    ta, tb = x[3] >> 7, y[3] >> 7
+    sa = np.where((op == 2) | (op == 3), ta, 0)
+    sb = np.where(op == 2, tb, 0)
+    xe = x + [255 * sa] * 4
+    ye = y + [255 * sb] * 4
+    cols: dict[str, I64] = {
+        "is_low": (op == 0).astype(np.int64),
+        "is_hu": (op == 1).astype(np.int64),
+        "is_h": (op == 2).astype(np.int64),
+        "is_hsu": (op == 3).astype(np.int64),
+        "ta": ta,
+        "ra": x[3] & 0x7F,
+        "tb": tb,
+        "rb": y[3] & 0x7F,
+    }
     carry = np.zeros(m, dtype=np.int64)
-    for col in range(4):
-        total = carry + sum((x[i] * y[col - i] for i in range(col + 1)), np.zeros(m, np.int64))
-        cols[f"x{col}"], cols[f"m{col}"] = x[col], y[col]
+    for col in range(8):
+        total = carry + sum((xe[i] * ye[col - i] for i in range(col + 1)), np.zeros(m, np.int64))
+        if col < 4:
+            cols[f"x{col}"], cols[f"m{col}"] = x[col], y[col]
         cols[f"r{col}"] = total & 0xFF
         carry = total >> 8
         cols[f"k{col}"] = carry
     out = np.zeros((_pow2(m), len(MUL_COLUMNS)), dtype=np.int64)
     for name, v in cols.items():
         out[:m, mul_col(name)] = v
-    pairs = [cols[f"{n}{i}"] + 256 * cols[f"{n}{i + 1}"] for n in "xmr" for i in (0, 2)]
-    carries = np.concatenate([cols[f"k{i}"] for i in range(4)])
-    return out, np.concatenate(pairs), carries
+    r = [cols[f"r{i}"] for i in range(8)]
+    low = r[0] | (r[1] << 8) | (r[2] << 16) | (r[3] << 24)
+    high = r[4] | (r[5] << 8) | (r[6] << 16) | (r[7] << 24)
+    result = np.where(op == 0, low, high)
+    pairs = [cols[f"{n}{i}"] + 256 * cols[f"{n}{i + 1}"] for n in "xm" for i in (0, 2)]
+    pairs += [r[i] + 256 * r[i + 1] for i in range(0, 8, 2)]
+    pairs += [cols["ra"] + 512 * cols["ra"], cols["rb"] + 512 * cols["rb"]]
+    carries = np.concatenate([cols[f"k{i}"] for i in range(8)])
+    return out, np.concatenate(pairs), carries, result
 
 
 def _bitwise(a: I64, b: I64, f_and: I64, f_or: I64, f_xor: I64) -> tuple[I64, I64]:

@@ -84,8 +84,8 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
     ("word", "name"),
     [
         (asm.r_type(0, 6, 5, 1, 7), "SLL"),
-        (asm.r_type(1, 6, 5, 1, 7), "MULH"),
-        (asm.i_type(3, 5, 5, 7), "SRLI"),
+        (asm.r_type(1, 6, 5, 4, 7), "DIV"),
+        (asm.r_type(0, 6, 5, 5, 7), "SRL"),
         (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
         (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
         (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
@@ -146,7 +146,7 @@ def test_bitwise_ops_prove_through_the_byte_table() -> None:
     assert st.exit_code == run.exit_code == bitwise_result()
 
 
-def test_mul_and_slli_prove_through_the_multiplication_chip() -> None:
+def test_multiplications_and_constant_shifts_prove_through_the_multiplication_chip() -> None:
     prog = mul_program()
     run = execute(prog)
     st = verify(prove(prog).to_bytes(), prog)

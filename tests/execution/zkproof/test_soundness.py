@@ -371,3 +371,20 @@ def test_forged_product_is_rejected() -> None:
     with pytest.raises(ZkProofError):
         prove_traces(airs, forged, st, program, PARAMS)
     _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+@pytest.mark.slow
+def test_forged_sign_bit_of_a_signed_multiplication_is_rejected() -> None:
+    # Claim a negative operand of MULH is non-negative (top bit 0, "rest" = the whole byte).
+    program = mul_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    chip = traces.mul.copy()
+    rows = np.nonzero((chip[:, mul_col("is_h")] == 1) & (chip[:, mul_col("ta")] == 1))[0]
+    row = int(rows[0])
+    chip[row, mul_col("ta")] = 0
+    chip[row, mul_col("ra")] = chip[row, mul_col("x3")]
+    forged = replace(traces, mul=chip)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
