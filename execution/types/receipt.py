@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import rlp
+import rusty_rlp
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
 from execution.types import rlp_fast
@@ -51,8 +52,26 @@ class Receipt:
             self.created,
         ]
 
+    def _items(self) -> list[bytes]:
+        def scalar(n: int) -> bytes:
+            return n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+        return [
+            self.tx_hash,
+            scalar(self.kind),
+            scalar(self.status),
+            scalar(self.gas_used),
+            scalar(self.cumulative_gas_used),
+            scalar(self.fee_paid),
+            self.created,
+        ]
+
     def encode(self) -> bytes:
-        return rlp_fast.encode(self.to_list())  # type: ignore[arg-type]
+        # Encoded twice per block (receipts root, stored list): cache it on the frozen object.
+        cached: bytes | None = self.__dict__.get("_encoded")
+        if cached is None:
+            cached = self.__dict__["_encoded"] = bytes(rusty_rlp.encode_raw(self._items()))
+        return cached
 
     @classmethod
     def decode(cls, data: bytes) -> Receipt:
@@ -67,7 +86,8 @@ RECEIPT_LIST = CountableList(Receipt.SEDES)
 
 
 def encode_receipts(receipts: list[Receipt]) -> bytes:
-    return rlp_fast.encode([r.to_list() for r in receipts])  # type: ignore[misc]
+    # A list's payload is its items' encodings concatenated: reuse each receipt's encoding.
+    return _concat_list([r.encode() for r in receipts])
 
 
 def decode_receipts(data: bytes) -> list[Receipt]:
@@ -80,3 +100,13 @@ def decode_receipts(data: bytes) -> list[Receipt]:
 
 def receipts_root(receipts: list[Receipt]) -> Hash32:
     return merkle_root([keccak256(r.encode()) for r in receipts])
+
+
+def _concat_list(encoded_items: list[bytes]) -> bytes:
+    """RLP of a list given its items' encodings (RLP list header + payload)."""
+    payload = b"".join(encoded_items)
+    n = len(payload)
+    if n < 56:
+        return bytes([0xC0 + n]) + payload
+    length = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0xF7 + len(length)]) + length + payload

@@ -122,3 +122,24 @@ def test_every_decoder_refuses_non_canonical_bytes() -> None:
         TaskRequest.decode(b"\xc3\x01\x82\x61")
     with pytest.raises(InvalidUniversalProof):
         UniversalProof.decode(b"\xc3\x01\x82\x61")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(min_size=32, max_size=32),
+            st.integers(0, 2),
+            st.integers(0, 2**64),
+            st.integers(0, 2**256 - 1),
+            st.binary(max_size=32),
+        ),
+        max_size=70,
+    )
+)
+def test_fast_receipt_encoding_is_pyrlps(rows: list[tuple[bytes, int, int, int, bytes]]) -> None:
+    import rlp
+
+    receipts = [Receipt(h, kind, 1, gas, gas, fee, created) for h, kind, gas, fee, created in rows]
+    assert encode_receipts(receipts) == rlp.encode([r.to_list() for r in receipts])
+    assert decode_receipts(encode_receipts(receipts)) == receipts
