@@ -388,3 +388,26 @@ def test_forged_sign_bit_of_a_signed_multiplication_is_rejected() -> None:
     with pytest.raises(ZkProofError):
         prove_traces(airs, forged, st, program, PARAMS)
     _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+def test_random_corruptions_raise_only_invalid_task_proof(honest: Honest) -> None:
+    # Hostile bytes: whatever is wrong, the verifier answers with InvalidTaskProof, never with
+    # another exception (a crash would be a denial of service for the node verifying it).
+    rng = random.Random(2026)
+    data = honest.data
+    for trial in range(24):
+        buf = bytearray(data)
+        kind = trial % 3
+        if kind == 0:
+            for _ in range(rng.randrange(1, 8)):
+                buf[rng.randrange(len(buf))] = rng.randrange(256)
+        elif kind == 1:
+            del buf[rng.randrange(len(buf)) :]
+        else:
+            at = rng.randrange(len(buf))
+            buf[at:at] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 16)))
+        try:
+            verify(bytes(buf), honest.program)
+        except InvalidTaskProof:
+            continue
+        raise AssertionError(f"corruption {trial} was accepted")
