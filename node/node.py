@@ -225,17 +225,18 @@ class Node:
             try:
                 block = self.chain.build_block(txs, proposer, time_ms, last_commit, evidence)
                 break
-            except InvalidBlock as exc:
-                bad = _failed_index(exc)
+            except ExecutionError as exc:
+                bad = _failed_index(exc) if isinstance(exc, InvalidBlock) else None
                 event(logger, "build_retry", logging.WARNING, height=height, error=str(exc))
                 if bad is None or bad >= len(txs):
-                    txs = []
-                    continue
+                    break
                 self.mempool.remove(keccak256(txs[bad]))
                 txs = [raw for raw in txs if keccak256(raw) in self.mempool]
         if block is None:
-            block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
+            # An empty block on our own head must build; if it does not, the database is
+            # damaged or from another version, and the node stops (run_node reports it).
             txs = []
+            block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
         value = block.encode()
         key = keccak256(value)
         self._decoded[key] = block
@@ -630,4 +631,9 @@ def _user_error(group: BaseExceptionGroup[BaseException]) -> str | None:
                 return found
         elif isinstance(exc, OSError | P2PError):
             return str(exc)
+        elif isinstance(exc, ExecutionError):
+            return (
+                f"chain error ({type(exc).__name__}): {exc}; "
+                "the database may be from another version of ivcnet"
+            )
     return None
