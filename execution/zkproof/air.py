@@ -33,10 +33,12 @@ __all__ = [
     "BUS_MEM",
     "BUS_MEMOP",
     "BUS_MUL",
+    "BUS_POW2",
     "BUS_PROGRAM",
     "BUS_RAMIMG",
     "BUS_RANGE16",
     "BUS_REG",
+    "BUS_SHIFT",
     "BUS_U8",
     "BUS_U15",
     "CPU_COLUMNS",
@@ -45,22 +47,26 @@ __all__ = [
     "MEM_COLUMNS",
     "MUL_COLUMNS",
     "RAM_HI",
+    "SHIFT_COLUMNS",
     "BitwiseChipAir",
     "CpuAir",
     "LtChipAir",
     "MemBoundaryAir",
     "MemChipAir",
     "MulChipAir",
+    "Pow2Air",
     "ProgramAir",
     "RamImageAir",
     "RangeAir",
     "RegisterAir",
+    "ShiftChipAir",
     "bit_col",
     "boundary_col",
     "cpu_col",
     "lt_col",
     "mem_col",
     "mul_col",
+    "shift_col",
 ]
 
 BUS_PROGRAM = 1
@@ -81,6 +87,8 @@ BUS_BITOP = 10  # CPU -> bitwise chip: (a0, a1, b0, b1, r0, r1, op) with op 1 AN
 BUS_BYTEOP = 11  # byte table: (x, y, x & y, x | y, x ^ y)
 BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1, op); op 0 low, 1 HU, 2 H, 3 HSU
 BUS_BYTEPAIR = 13  # two bytes at once: (x, y)
+BUS_SHIFT = 14  # CPU -> shift chip: (a0, a1, b0, b1, r0, r1, op) with op 1 SLL, 2 SRL, 3 SRA
+BUS_POW2 = 15  # (s, 2^s lo, 2^s hi, 2^(32-s) lo, 2^(32-s) hi, s == 0) for s = 0..31
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -167,6 +175,8 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * bitwise)
         mul = c["is_mul"] + c["is_mulhu"] + c["is_mulh"] + c["is_mulhsu"]
         b.assert_zero((1 - real) * mul)
+        shift = c["is_sll"] + c["is_srl"] + c["is_sra"]
+        b.assert_zero((1 - real) * shift)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -188,7 +198,7 @@ class CpuAir(Air):
         # Value written to rd.
         # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
         # on every real row either way).
-        alu = c["is_add"] + c["is_sub"] + bitwise + mul
+        alu = c["is_add"] + c["is_sub"] + bitwise + mul + shift
         # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
         not_load = 1 - c["is_lw"]
         b.assert_zero(
@@ -269,6 +279,8 @@ class CpuAir(Air):
         b.send(BUS_BITOP, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], op], bitwise)
         mul_op = c["is_mulhu"] + 2 * c["is_mulh"] + 3 * c["is_mulhsu"]
         b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], mul_op], mul)
+        shift_op = c["is_sll"] + 2 * c["is_srl"] + 3 * c["is_sra"]
+        b.send(BUS_SHIFT, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], shift_op], shift)
 
     @staticmethod
     def _access(
@@ -689,3 +701,87 @@ class MulChipAir(Air):
             b.send(BUS_BYTEPAIR, [lo, hi], real)
         for carry in k:
             b.send(BUS_U15, [carry], real)
+
+
+SHIFT_COLUMNS: tuple[str, ...] = (
+    "is_sll",
+    "is_srl",
+    "is_sra",
+    "a0",
+    "a1",
+    "b0",
+    "b1",
+    "r0",
+    "r1",
+    "s",  # b0 = s + 32 hi: the shift amount
+    "hi",
+    "p_lo",
+    "p_hi",  # 2^s
+    "q_lo",
+    "q_hi",  # 2^(32 - s) for s >= 1
+    "z",  # s == 0
+)
+_SHIFT_INDEX = {name: i for i, name in enumerate(SHIFT_COLUMNS)}
+
+
+def shift_col(name: str) -> int:
+    return _SHIFT_INDEX[name]
+
+
+class ShiftChipAir(Air):
+    """Shifts by a register: one row per SLL/SRL/SRA, from the CPU on BUS_SHIFT.
+
+    The amount s = rs2 mod 32 comes from b0 = s + 32 hi (s from the 32-row power table, which
+    also gives 2^s and 2^(32-s); hi 15-bit, and b0 is a canonical 16-bit limb, so the split is
+    unique). The product goes to the multiplication chip: SLL is the low word of a 2^s, SRL
+    the unsigned and SRA the signed x unsigned high word of a 2^(32-s); a right shift by 0 is
+    a copy (2^32 has no 32-bit form).
+    """
+
+    name = "zkvm_shift_chip_v1"
+    width = len(SHIFT_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _SHIFT_INDEX.items()}
+        sll, srl, sra = c["is_sll"], c["is_srl"], c["is_sra"]
+        for flag in (sll, srl, sra):
+            b.assert_bool(flag)
+        real = sll + srl + sra
+        b.assert_bool(real)
+        right = srl + sra
+        b.assert_zero(c["b0"] - c["s"] - 32 * c["hi"])
+        b.assert_zero(right * c["z"] * (c["r0"] - c["a0"]))
+        b.assert_zero(right * c["z"] * (c["r1"] - c["a1"]))
+        op = sll + 2 * srl + 3 * sra
+        b.receive(BUS_SHIFT, [c["a0"], c["a1"], c["b0"], c["b1"], c["r0"], c["r1"], op], real)
+        pw: list[ExprLike] = [c["s"], c["p_lo"], c["p_hi"], c["q_lo"], c["q_hi"], c["z"]]
+        b.send(BUS_POW2, pw, real)
+        b.send(BUS_U15, [c["hi"]], real)
+        m0 = sll * c["p_lo"] + right * c["q_lo"]
+        m1 = sll * c["p_hi"] + right * c["q_hi"]
+        mul_op = srl + 3 * sra
+        values: list[ExprLike] = [c["a0"], c["a1"], m0, m1, c["r0"], c["r1"], mul_op]
+        b.send(BUS_MUL, values, sll + right * (1 - c["z"]))
+
+
+class Pow2Air(Air):
+    """The 32-row power table (preprocessed): rows (s, 2^s, 2^(32-s), s == 0), limbs split."""
+
+    name = "zkvm_pow2_v1"
+    width = 1  # lookup multiplicity
+    preprocessed_width = 6
+    num_public_values = 0
+    log_height = 5
+
+    def eval(self, b: AirBuilder) -> None:
+        b.receive(BUS_POW2, list(b.prep_local), b.local[0])
+
+    def preprocessed_trace(self, log_n: int) -> npt.NDArray[np.uint32]:
+        if log_n != self.log_height:
+            raise ValueError("the power table has 32 rows")
+        s = np.arange(32, dtype=np.int64)
+        p = np.left_shift(np.int64(1), s)
+        q = np.where(s == 0, 0, np.left_shift(np.int64(1), (32 - s) & 63))
+        cols = [s, p & 0xFFFF, p >> 16, q & 0xFFFF, q >> 16, (s == 0).astype(np.int64)]
+        return np.stack(cols, axis=1).astype(np.uint32)

@@ -64,6 +64,9 @@ FLAGS: tuple[str, ...] = (
     "is_mulhu",  # MULHU, and SRLI (shamt >= 1) as the high word of a * 2^(32 - shamt)
     "is_mulh",  # MULH
     "is_mulhsu",  # MULHSU, and SRAI (shamt >= 1) as the signed high word of a * 2^(32 - shamt)
+    "is_sll",  # SLL, SRL, SRA: shift by rs2 & 31 (shift chip, then the multiplication chip)
+    "is_srl",
+    "is_sra",
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -118,6 +121,9 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.MULHSU,
         D.SRLI,
         D.SRAI,
+        D.SLL,
+        D.SRL,
+        D.SRA,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -171,6 +177,9 @@ def program_table(program: Program, p: int) -> U32:
     col["is_mulhu"] = col["is_mulhu"] | ((op == D.SRLI) & ~shift0).astype(np.int64)
     flag("is_mulh", D.MULH)
     flag("is_mulhsu", D.MULHSU)
+    flag("is_sll", D.SLL)
+    flag("is_srl", D.SRL)
+    flag("is_sra", D.SRA)
     col["is_mulhsu"] = col["is_mulhsu"] | ((op == D.SRAI) & ~shift0).astype(np.int64)
 
     valid = np.isin(op, list(SUPPORTED_OPS))

@@ -33,10 +33,12 @@ from execution.zkproof.air import (
     MemBoundaryAir,
     MemChipAir,
     MulChipAir,
+    Pow2Air,
     ProgramAir,
     RamImageAir,
     RangeAir,
     RegisterAir,
+    ShiftChipAir,
 )
 from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
 from execution.zkproof.isa import program_table, ram_image_table
@@ -64,7 +66,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-NUM_TABLES = 10
+NUM_TABLES = 12
 
 
 @dataclass
@@ -86,6 +88,8 @@ class ZkvmAirs:
     ram_image: CompiledAir
     bitwise: CompiledAir
     mul: CompiledAir
+    shift: CompiledAir
+    pow2: CompiledAir
     program_air: ProgramAir
     ram_image_air: RamImageAir
 
@@ -101,6 +105,8 @@ class ZkvmAirs:
             self.ram_image,
             self.bitwise,
             self.mul,
+            self.shift,
+            self.pow2,
         ]
 
 
@@ -117,17 +123,21 @@ def _fixed_airs() -> tuple[CompiledAir, ...]:
             MemBoundaryAir(),
             BitwiseChipAir(),
             MulChipAir(),
+            ShiftChipAir(),
+            Pow2Air(),
         )
     )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt, mem, boundary, bitwise, mul = _fixed_airs()
+    cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2 = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
     prog, image = compile_air(pa), compile_air(ra)
-    return ZkvmAirs(cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, pa, ra)
+    return ZkvmAirs(
+        cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, shift, pow2, pa, ra
+    )
 
 
 def _as_program(program: Program | bytes) -> Program:
@@ -285,14 +295,16 @@ def verify(
     if tp.program.layout != DEFAULT_LAYOUT:
         raise InvalidTaskProof("the prover supports the default memory layout only")
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
-    want_logs = [None, *fixed, None, None, None, airs.ram_image_air.log_height, None, None]
+    image_log = airs.ram_image_air.log_height
+    want_logs = [None, *fixed, None, None, None, image_log, None, None, None, Pow2Air.log_height]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
     # Chips have at most one row per cycle; the boundary one per touched or image word.
-    for chip in (tables[4], tables[5], tables[8], tables[9]):
+    # The multiplication chip also serves the shift chip: still at most one row per cycle.
+    for chip in (tables[4], tables[5], tables[8], tables[9], tables[10]):
         if not 1 <= chip.log_n <= tables[0].log_n:
             raise InvalidTaskProof("chip table height out of range")
     if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:

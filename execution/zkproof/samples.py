@@ -226,11 +226,14 @@ MUL_PAIRS: tuple[tuple[int, int], ...] = (
     (0xFF, 0xFF),
 )
 SHIFTS: tuple[int, ...] = (0, 1, 7, 8, 16, 31)
+# Register shift amounts: only the low five bits count (37 -> 5, 0xFFFF_FFE0 -> 0).
+AMOUNTS: tuple[int, ...] = (0, 1, 15, 31, 37, 0xFFFF_FFE0, 0x0012_3456)
 
 
 def mul_program() -> Program:
-    """MUL, MULH, MULHU, MULHSU on edge operands and SLLI, SRLI, SRAI by 0, 1, 7, 8, 16, 31;
-    results folded into x10 as in bitwise_program; the exit code is x10."""
+    """MUL, MULH, MULHU, MULHSU on edge operands, SLLI, SRLI, SRAI by 0, 1, 7, 8, 16, 31 and
+    SLL, SRL, SRA by register amounts; results folded into x10 as in bitwise_program; the exit
+    code is x10."""
     r, i = asm.r_type, asm.i_type
     fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
     words: list[int] = [i(0, 0, 0, 10)]
@@ -242,6 +245,11 @@ def mul_program() -> Program:
             words += [i(sh, 5, 1, 7), *fold]  # SLLI
             words += [i(sh, 5, 5, 7), *fold]  # SRLI
             words += [i(sh | 0x400, 5, 5, 7), *fold]  # SRAI (imm[10] set)
+        for amt in AMOUNTS:
+            words += [*asm.li(6, amt)]
+            words += [r(0, 6, 5, 1, 7), *fold]  # SLL
+            words += [r(0, 6, 5, 5, 7), *fold]  # SRL
+            words += [r(0x20, 6, 5, 5, 7), *fold]  # SRA
     words += [*asm.li(17, 0), asm.ECALL_WORD]
     return words_program(words)
 
@@ -262,6 +270,9 @@ def mul_result() -> int:
             (x * y) >> 32,
         ]
         for sh in SHIFTS:
+            results += [x << sh, x >> sh, _signed(x) >> sh]
+        for amt in AMOUNTS:
+            sh = amt & 31
             results += [x << sh, x >> sh, _signed(x) >> sh]
         for res in results:
             acc = ((acc + acc) & m) ^ (res & m)

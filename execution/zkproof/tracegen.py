@@ -25,6 +25,7 @@ from execution.zkproof.air import (
     LT_COLUMNS,
     MEM_COLUMNS,
     MUL_COLUMNS,
+    SHIFT_COLUMNS,
     SIGN_BIT,
     bit_col,
     boundary_col,
@@ -32,6 +33,7 @@ from execution.zkproof.air import (
     lt_col,
     mem_col,
     mul_col,
+    shift_col,
 )
 from execution.zkproof.errors import (
     CycleLimitError,
@@ -69,6 +71,8 @@ class ZkvmTraces:
     ram_image: U32
     bitwise: U32
     mul: U32
+    shift: U32
+    pow2: U32
 
     def as_list(self) -> list[U32]:
         return [
@@ -82,6 +86,8 @@ class ZkvmTraces:
             self.ram_image,
             self.bitwise,
             self.mul,
+            self.shift,
+            self.pow2,
         ]
 
 
@@ -142,9 +148,27 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
     mul_op = f["is_mulhu"] + 2 * f["is_mulh"] + 3 * f["is_mulhsu"]
     is_mul = (f["is_mul"] + f["is_mulhu"] + f["is_mulh"] + f["is_mulhsu"]) > 0
-    mul, mul_pairs, mul_u15, mul_res = _mul(a[is_mul], op_b[is_mul], mul_op[is_mul])
+    # Shifts by a register: amount s = b mod 32; the product goes to the multiplication chip
+    # (SLL: low word of a 2^s; SRL/SRA: high word of a 2^(32-s)); a right shift by 0 copies a.
+    is_sll, is_srl, is_sra = f["is_sll"] == 1, f["is_srl"] == 1, f["is_sra"] == 1
+    is_shift = is_sll | is_srl | is_sra
+    amount = b & 31
+    zero_right = (is_srl | is_sra) & (amount == 0)
+    shift_mul = is_shift & ~zero_right
+    pw = np.left_shift(np.int64(1), amount)
+    qw = np.where(amount == 0, 0, np.left_shift(np.int64(1), (32 - amount) & 63))
+    sh_m = np.where(is_sll, pw, qw)
+    sh_op = np.where(is_sll, 0, np.where(is_srl, 1, 3))
+    mul_a = np.concatenate([a[is_mul], a[shift_mul]])
+    mul_b = np.concatenate([op_b[is_mul], sh_m[shift_mul]])
+    mul_ops = np.concatenate([mul_op[is_mul], sh_op[shift_mul]])
+    mul, mul_pairs, mul_u15, mul_res = _mul(mul_a, mul_b, mul_ops)
     c = c.copy()
-    c[is_mul] = mul_res
+    n_mul = int(is_mul.sum())
+    c[is_mul] = mul_res[:n_mul]
+    c[shift_mul] = mul_res[n_mul:]
+    c[zero_right] = a[zero_right]
+    shift, pow2_mult, shift_u15 = _shift(a, b, c, f, is_shift, amount, pw, qw)
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
     cy0 = ((x & 0xFFFF) + (op_b & 0xFFFF)) >> 16
     cy1 = (x + op_b) >> 32
@@ -157,6 +181,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
     alu = ((f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"]) > 0) | is_mul
+    alu |= is_shift
     w_formula = np.where(
         f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
     )
@@ -262,7 +287,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         a[bit], op_b[bit], f["is_and"][bit], f["is_or"][bit], f["is_xor"][bit]
     )
     mop = _counts(pairs, 1 << 16)
-    m15 = m15 + np.concatenate([_counts(mul_u15, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
+    u15_more = np.concatenate([mul_u15, shift_u15])
+    m15 = m15 + np.concatenate([_counts(u15_more, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
     mpair = _counts(mul_pairs, 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
@@ -276,7 +302,48 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         ram_image=np.zeros((_image_height(program), 1), dtype=np.uint32),
         bitwise=_field(bitwise),
         mul=_field(mul),
+        shift=_field(shift),
+        pow2=_field(pow2_mult.reshape(-1, 1)),
     )
+
+
+def _shift(
+    a: I64,
+    b: I64,
+    c: I64,
+    f: dict[str, I64],
+    is_shift: npt.NDArray[np.bool_],
+    amount: I64,
+    pw: I64,
+    qw: I64,
+) -> tuple[I64, I64, I64]:
+    """Shift chip rows, the power table's multiplicities, and the 15-bit lookups (hi)."""
+    m = int(is_shift.sum())
+    sel = is_shift
+    b0 = b[sel] & 0xFFFF
+    cols: dict[str, I64] = {
+        "is_sll": f["is_sll"][sel],
+        "is_srl": f["is_srl"][sel],
+        "is_sra": f["is_sra"][sel],
+        "a0": a[sel] & 0xFFFF,
+        "a1": a[sel] >> 16,
+        "b0": b0,
+        "b1": b[sel] >> 16,
+        "r0": c[sel] & 0xFFFF,
+        "r1": c[sel] >> 16,
+        "s": amount[sel],
+        "hi": b0 >> 5,
+        "p_lo": pw[sel] & 0xFFFF,
+        "p_hi": pw[sel] >> 16,
+        "q_lo": qw[sel] & 0xFFFF,
+        "q_hi": qw[sel] >> 16,
+        "z": (amount[sel] == 0).astype(np.int64),
+    }
+    out = np.zeros((_pow2(m), len(SHIFT_COLUMNS)), dtype=np.int64)
+    for name, v in cols.items():
+        out[:m, shift_col(name)] = v
+    mult = np.bincount(amount[sel], minlength=32).astype(np.int64)
+    return out, mult, cols["hi"]
 
 
 def _mul(a: I64, b: I64, op: I64) -> tuple[I64, I64, I64, I64]:

@@ -83,11 +83,11 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
 @pytest.mark.parametrize(
     ("word", "name"),
     [
-        (asm.r_type(0, 6, 5, 1, 7), "SLL"),
+        (asm.r_type(1, 6, 5, 7, 7), "REMU"),
         (asm.r_type(1, 6, 5, 4, 7), "DIV"),
-        (asm.r_type(0, 6, 5, 5, 7), "SRL"),
+        (asm.r_type(1, 6, 5, 5, 7), "DIVU"),
         (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
-        (asm.r_type(0x20, 6, 5, 5, 7), "SRA"),
+        (asm.i_type(0, 5, 0, 7, asm.LOAD), "LB"),
         (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
     ],
 )
@@ -115,7 +115,7 @@ def test_too_long_run_is_refused() -> None:
 
 
 def test_unsupported_rom_words_are_unfetchable_rows() -> None:
-    prog = words_program([asm.r_type(0, 6, 5, 1, 7), *asm.halt()])
+    prog = words_program([asm.r_type(1, 6, 5, 4, 7), *asm.halt()])
     table = program_table(prog, P)
     assert table.shape[0] == 4
     valid = table[:, PROGRAM_COLUMNS.index("valid")]

@@ -30,7 +30,15 @@ from execution.zkproof import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.air import bit_col, boundary_col, cpu_col, lt_col, mem_col, mul_col
+from execution.zkproof.air import (
+    bit_col,
+    boundary_col,
+    cpu_col,
+    lt_col,
+    mem_col,
+    mul_col,
+    shift_col,
+)
 from execution.zkproof.samples import (
     bitwise_program,
     fib_loop_program,
@@ -411,3 +419,22 @@ def test_random_corruptions_raise_only_invalid_task_proof(honest: Honest) -> Non
         except InvalidTaskProof:
             continue
         raise AssertionError(f"corruption {trial} was accepted")
+
+
+@pytest.mark.slow
+def test_forged_shift_amount_is_rejected() -> None:
+    # Claim an SRL shifted by another amount: move the shift row to the neighbouring power
+    # table row and its product consistently; b0 = s + 32 hi no longer holds.
+    program = mul_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    chip = traces.shift.copy()
+    rows = np.nonzero((chip[:, shift_col("is_srl")] == 1) & (chip[:, shift_col("s")] == 1))[0]
+    row = int(rows[0])
+    chip[row, shift_col("s")] = 2
+    chip[row, shift_col("p_lo")] = 4
+    chip[row, shift_col("q_lo")], chip[row, shift_col("q_hi")] = 0, 1 << 14
+    forged = replace(traces, shift=chip)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)

@@ -47,6 +47,6 @@ async def test_cancelling_kills_the_prover_process() -> None:
 
 
 async def test_expected_failures_come_back_typed() -> None:
-    program = words_program([asm.r_type(0, 6, 5, 1, 7), *asm.halt()])  # SLL
-    with pytest.raises(ZkProofError, match="SLL"):
+    program = words_program([asm.r_type(1, 6, 5, 4, 7), *asm.halt()])  # DIV
+    with pytest.raises(ZkProofError, match="DIV"):
         await prove_async(program)
