@@ -29,6 +29,7 @@ __all__ = [
     "BUS_BITOP",
     "BUS_BYTEOP",
     "BUS_BYTEPAIR",
+    "BUS_DIV",
     "BUS_LT",
     "BUS_MEM",
     "BUS_MEMOP",
@@ -43,6 +44,7 @@ __all__ = [
     "BUS_U15",
     "CPU_COLUMNS",
     "CPU_PUBLICS",
+    "DIV_COLUMNS",
     "LT_COLUMNS",
     "MEM_COLUMNS",
     "MUL_COLUMNS",
@@ -50,6 +52,7 @@ __all__ = [
     "SHIFT_COLUMNS",
     "BitwiseChipAir",
     "CpuAir",
+    "DivChipAir",
     "LtChipAir",
     "MemBoundaryAir",
     "MemChipAir",
@@ -63,6 +66,7 @@ __all__ = [
     "bit_col",
     "boundary_col",
     "cpu_col",
+    "div_col",
     "lt_col",
     "mem_col",
     "mul_col",
@@ -89,6 +93,7 @@ BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1, op); op 0 l
 BUS_BYTEPAIR = 13  # two bytes at once: (x, y)
 BUS_SHIFT = 14  # CPU -> shift chip: (a0, a1, b0, b1, r0, r1, op) with op 1 SLL, 2 SRL, 3 SRA
 BUS_POW2 = 15  # (s, 2^s lo, 2^s hi, 2^(32-s) lo, 2^(32-s) hi, s == 0) for s = 0..31
+BUS_DIV = 16  # CPU -> division chip: (a0, a1, b0, b1, result0, result1, op) op 0 DIVU, 1 REMU
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -177,6 +182,8 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * mul)
         shift = c["is_sll"] + c["is_srl"] + c["is_sra"]
         b.assert_zero((1 - real) * shift)
+        div = c["is_divu"] + c["is_remu"]
+        b.assert_zero((1 - real) * div)
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
@@ -198,7 +205,7 @@ class CpuAir(Air):
         # Value written to rd.
         # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
         # on every real row either way).
-        alu = c["is_add"] + c["is_sub"] + bitwise + mul + shift
+        alu = c["is_add"] + c["is_sub"] + bitwise + mul + shift + div
         # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
         not_load = 1 - c["is_lw"]
         b.assert_zero(
@@ -281,6 +288,7 @@ class CpuAir(Air):
         b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], mul_op], mul)
         shift_op = c["is_sll"] + 2 * c["is_srl"] + 3 * c["is_sra"]
         b.send(BUS_SHIFT, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], shift_op], shift)
+        b.send(BUS_DIV, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], c["is_remu"]], div)
 
     @staticmethod
     def _access(
@@ -785,3 +793,76 @@ class Pow2Air(Air):
         q = np.where(s == 0, 0, np.left_shift(np.int64(1), (32 - s) & 63))
         cols = [s, p & 0xFFFF, p >> 16, q & 0xFFFF, q >> 16, (s == 0).astype(np.int64)]
         return np.stack(cols, axis=1).astype(np.uint32)
+
+
+DIV_COLUMNS: tuple[str, ...] = (
+    "is_divu",
+    "is_remu",
+    "a0",
+    "a1",
+    "b0",
+    "b1",
+    "q0",
+    "q1",
+    "r0",
+    "r1",
+    "bz",  # b == 0
+    "binv",
+    "lo0",
+    "lo1",  # low word of q b (its high word is proven 0)
+    "cy0",  # carry of lo + r = a
+    "d0",
+    "d1",  # b - r - 1 >= 0
+    "e0",  # carry of r + 1 + d = b
+)
+_DIV_INDEX = {name: i for i, name in enumerate(DIV_COLUMNS)}
+
+
+def div_col(name: str) -> int:
+    return _DIV_INDEX[name]
+
+
+class DivChipAir(Air):
+    """Unsigned division chip: one row per DIVU/REMU, from the CPU on BUS_DIV.
+
+    For b != 0: q b + r = a with the product's high word 0 and no carry out (so over the
+    integers), and r < b (r + 1 + d = b without carry out, d range-checked): q and r are the
+    quotient and remainder. For b = 0 the spec's values: q = 2^32 - 1, r = a. The products go
+    to the multiplication chip (two requests: low word, and high word = 0).
+    """
+
+    name = "zkvm_div_chip_v1"
+    width = len(DIV_COLUMNS)
+    num_public_values = 0
+
+    def eval(self, b: AirBuilder) -> None:
+        c = {n: b.local[i] for n, i in _DIV_INDEX.items()}
+        divu, remu = c["is_divu"], c["is_remu"]
+        b.assert_bool(divu)
+        b.assert_bool(remu)
+        real = divu + remu
+        b.assert_bool(real)
+        bz = c["bz"]
+        s = c["b0"] + c["b1"]  # both 16-bit: zero iff b = 0
+        b.assert_zero(s * bz)
+        b.assert_zero(1 - bz - s * c["binv"])
+        b.assert_zero(bz * (c["q0"] - 0xFFFF))
+        b.assert_zero(bz * (c["q1"] - 0xFFFF))
+        b.assert_zero(bz * (c["r0"] - c["a0"]))
+        b.assert_zero(bz * (c["r1"] - c["a1"]))
+        nz = 1 - bz
+        b.assert_bool(c["cy0"])
+        b.assert_bool(c["e0"])
+        b.assert_zero(nz * (c["lo0"] + c["r0"] - c["a0"] - LIMB * c["cy0"]))
+        b.assert_zero(nz * (c["lo1"] + c["r1"] + c["cy0"] - c["a1"]))
+        b.assert_zero(nz * (c["r0"] + 1 + c["d0"] - c["b0"] - LIMB * c["e0"]))
+        b.assert_zero(nz * (c["r1"] + c["d1"] + c["e0"] - c["b1"]))
+        res0 = divu * c["q0"] + remu * c["r0"]
+        res1 = divu * c["q1"] + remu * c["r1"]
+        values: list[ExprLike] = [c["a0"], c["a1"], c["b0"], c["b1"], res0, res1, remu]
+        b.receive(BUS_DIV, values, real)
+        q_b: list[ExprLike] = [c["q0"], c["q1"], c["b0"], c["b1"]]
+        b.send(BUS_MUL, [*q_b, c["lo0"], c["lo1"], 0], real * nz)
+        b.send(BUS_MUL, [*q_b, 0, 0, 1], real * nz)
+        for limb in ("q0", "q1", "r0", "r1", "d0", "d1"):
+            b.send(BUS_RANGE16, [c[limb]], real)

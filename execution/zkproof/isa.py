@@ -67,6 +67,8 @@ FLAGS: tuple[str, ...] = (
     "is_sll",  # SLL, SRL, SRA: shift by rs2 & 31 (shift chip, then the multiplication chip)
     "is_srl",
     "is_sra",
+    "is_divu",  # DIVU, REMU: a = q b + r, r < b, through the division chip
+    "is_remu",
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -124,6 +126,8 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.SLL,
         D.SRL,
         D.SRA,
+        D.DIVU,
+        D.REMU,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -180,6 +184,8 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_sll", D.SLL)
     flag("is_srl", D.SRL)
     flag("is_sra", D.SRA)
+    flag("is_divu", D.DIVU)
+    flag("is_remu", D.REMU)
     col["is_mulhsu"] = col["is_mulhsu"] | ((op == D.SRAI) & ~shift0).astype(np.int64)
 
     valid = np.isin(op, list(SUPPORTED_OPS))

@@ -29,6 +29,7 @@ from execution.zkproof.air import (
     CPU_PUBLICS,
     BitwiseChipAir,
     CpuAir,
+    DivChipAir,
     LtChipAir,
     MemBoundaryAir,
     MemChipAir,
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-NUM_TABLES = 12
+NUM_TABLES = 13
 
 
 @dataclass
@@ -90,6 +91,7 @@ class ZkvmAirs:
     mul: CompiledAir
     shift: CompiledAir
     pow2: CompiledAir
+    div: CompiledAir
     program_air: ProgramAir
     ram_image_air: RamImageAir
 
@@ -107,6 +109,7 @@ class ZkvmAirs:
             self.mul,
             self.shift,
             self.pow2,
+            self.div,
         ]
 
 
@@ -125,18 +128,19 @@ def _fixed_airs() -> tuple[CompiledAir, ...]:
             MulChipAir(),
             ShiftChipAir(),
             Pow2Air(),
+            DivChipAir(),
         )
     )
 
 
 def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2 = _fixed_airs()
+    cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2, div = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
     prog, image = compile_air(pa), compile_air(ra)
     return ZkvmAirs(
-        cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, shift, pow2, pa, ra
+        cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, shift, pow2, div, pa, ra
     )
 
 
@@ -296,17 +300,20 @@ def verify(
         raise InvalidTaskProof("the prover supports the default memory layout only")
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
     image_log = airs.ram_image_air.log_height
-    want_logs = [None, *fixed, None, None, None, image_log, None, None, None, Pow2Air.log_height]
+    pow2_log = Pow2Air.log_height
+    want_logs = [None, *fixed, None, None, None, image_log, None, None, None, pow2_log, None]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
     if not 1 <= tables[0].log_n <= MAX_LOG_CYCLES or st.cycles > 1 << tables[0].log_n:
         raise InvalidTaskProof("CPU table height out of range")
     # Chips have at most one row per cycle; the boundary one per touched or image word.
-    # The multiplication chip also serves the shift chip: still at most one row per cycle.
-    for chip in (tables[4], tables[5], tables[8], tables[9], tables[10]):
+    # At most one row per cycle, except the multiplication chip (two per division).
+    for chip in (tables[4], tables[5], tables[8], tables[10], tables[12]):
         if not 1 <= chip.log_n <= tables[0].log_n:
             raise InvalidTaskProof("chip table height out of range")
+    if not 1 <= tables[9].log_n <= tables[0].log_n + 1:
+        raise InvalidTaskProof("multiplication chip height out of range")
     if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:
         raise InvalidTaskProof("memory boundary table height out of range")
     try:

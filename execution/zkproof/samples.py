@@ -18,6 +18,8 @@ __all__ = [
     "CYCLES_PER_ITERATION",
     "bitwise_program",
     "bitwise_result",
+    "div_program",
+    "div_result",
     "fib_loop_program",
     "fib_loop_result",
     "memory_program",
@@ -276,6 +278,42 @@ def mul_result() -> int:
             results += [x << sh, x >> sh, _signed(x) >> sh]
         for res in results:
             acc = ((acc + acc) & m) ^ (res & m)
+    return acc
+
+
+DIV_PAIRS: tuple[tuple[int, int], ...] = (
+    (100, 7),
+    (7, 100),
+    (0xFFFF_FFFF, 1),
+    (0xFFFF_FFFF, 0xFFFF_FFFF),
+    (0x8000_0000, 0xFFFF_FFFF),
+    (12345, 0),  # division by zero: q = 2^32 - 1, r = a
+    (0, 0),
+    (0xDEAD_BEEF, 0x1_0001),
+)
+
+
+def div_program() -> Program:
+    """DIVU and REMU on edge operands (division by zero included); results folded into x10 as
+    in bitwise_program; the exit code is x10."""
+    r, i = asm.r_type, asm.i_type
+    fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
+    words: list[int] = [i(0, 0, 0, 10)]
+    for x, y in DIV_PAIRS:
+        words += [*asm.li(5, x), *asm.li(6, y)]
+        words += [r(1, 6, 5, 5, 7), *fold]  # DIVU
+        words += [r(1, 6, 5, 7, 7), *fold]  # REMU
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return words_program(words)
+
+
+def div_result() -> int:
+    """The exit code of div_program, computed in Python."""
+    m = 0xFFFF_FFFF
+    acc = 0
+    for x, y in DIV_PAIRS:
+        for res in ((x // y, x % y) if y else (m, x)):
+            acc = ((acc + acc) & m) ^ res
     return acc
 
 

@@ -21,6 +21,7 @@ from execution.zkproof.air import (
     BIT_COLUMNS,
     BOUNDARY_COLUMNS,
     CPU_COLUMNS,
+    DIV_COLUMNS,
     JALR_BOUND_SHIFT,
     LT_COLUMNS,
     MEM_COLUMNS,
@@ -30,6 +31,7 @@ from execution.zkproof.air import (
     bit_col,
     boundary_col,
     cpu_col,
+    div_col,
     lt_col,
     mem_col,
     mul_col,
@@ -73,6 +75,7 @@ class ZkvmTraces:
     mul: U32
     shift: U32
     pow2: U32
+    div: U32
 
     def as_list(self) -> list[U32]:
         return [
@@ -88,6 +91,7 @@ class ZkvmTraces:
             self.mul,
             self.shift,
             self.pow2,
+            self.div,
         ]
 
 
@@ -159,14 +163,26 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     qw = np.where(amount == 0, 0, np.left_shift(np.int64(1), (32 - amount) & 63))
     sh_m = np.where(is_sll, pw, qw)
     sh_op = np.where(is_sll, 0, np.where(is_srl, 1, 3))
-    mul_a = np.concatenate([a[is_mul], a[shift_mul]])
-    mul_b = np.concatenate([op_b[is_mul], sh_m[shift_mul]])
-    mul_ops = np.concatenate([mul_op[is_mul], sh_op[shift_mul]])
+    # Unsigned division: q, r by the spec (b = 0: q = 2^32 - 1, r = a); each b != 0 row asks
+    # the multiplication chip for q b twice (low word, and high word 0).
+    is_div = (f["is_divu"] + f["is_remu"]) > 0
+    dq = np.where(b == 0, _M32, a // np.maximum(b, 1))
+    dr = np.where(b == 0, a, a % np.maximum(b, 1))
+    div_nz = is_div & (b != 0)
+    mul_a = np.concatenate([a[is_mul], a[shift_mul], dq[div_nz], dq[div_nz]])
+    mul_b = np.concatenate([op_b[is_mul], sh_m[shift_mul], b[div_nz], b[div_nz]])
+    n_div = int(div_nz.sum())
+    mul_ops = np.concatenate(
+        [mul_op[is_mul], sh_op[shift_mul], np.zeros(n_div, np.int64), np.ones(n_div, np.int64)]
+    )
     mul, mul_pairs, mul_u15, mul_res = _mul(mul_a, mul_b, mul_ops)
     c = c.copy()
     n_mul = int(is_mul.sum())
     c[is_mul] = mul_res[:n_mul]
-    c[shift_mul] = mul_res[n_mul:]
+    n_shift = int(shift_mul.sum())
+    c[shift_mul] = mul_res[n_mul : n_mul + n_shift]
+    c[is_div] = np.where(f["is_remu"][is_div] == 1, dr[is_div], dq[is_div])
+    div, div_r16 = _div(a[is_div], b[is_div], dq[is_div], dr[is_div], f["is_remu"][is_div])
     c[zero_right] = a[zero_right]
     shift, pow2_mult, shift_u15 = _shift(a, b, c, f, is_shift, amount, pw, qw)
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
@@ -181,7 +197,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     lt = np.where(signed, (_signed(a) < _signed(op_b)).astype(np.int64), 0)
     k = f["k_lo"] | (f["k_hi"] << 16)
     alu = ((f["is_add"] + f["is_sub"] + f["is_and"] + f["is_or"] + f["is_xor"]) > 0) | is_mul
-    alu |= is_shift
+    alu |= is_shift | is_div
     w_formula = np.where(
         f["is_const"] == 1, k, np.where(alu, c, f["is_sltu"] * cy1 + f["is_slt"] * lt)
     )
@@ -270,7 +286,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     u8: list[I64] = [e[0], e[1], e[2][writes]]
     m16 = _counts(np.concatenate(r16), 1 << 16)
     chip, chip_r16, chip_u15 = _lt_chip(a[signed], op_b[signed], lt[signed])
-    m16 = m16 + _counts(chip_r16, 1 << 16)
+    m16 = m16 + _counts(chip_r16, 1 << 16) + _counts(div_r16, 1 << 16)
     memop = is_lw | is_sw
     mem, boundary, mem_r16, mem_u8, mem_u15 = _memory(
         program, c[memop], np.where(is_lw, w, b)[memop], clk[memop], is_sw[memop]
@@ -304,7 +320,50 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         mul=_field(mul),
         shift=_field(shift),
         pow2=_field(pow2_mult.reshape(-1, 1)),
+        div=_field(div),
     )
+
+
+def _div(a: I64, b: I64, q: I64, r: I64, remu: I64) -> tuple[I64, I64]:
+    """Division chip rows and their 16-bit lookups (q, r, d limbs)."""
+    m = len(a)
+    nz = b != 0
+    lo = np.where(nz, (q * b) & _M32, 0)  # q b < 2^32 when b != 0
+    d = np.where(nz, b - r - 1, 0)
+    cols: dict[str, I64] = {
+        "is_divu": 1 - remu,
+        "is_remu": remu,
+        "a0": a & 0xFFFF,
+        "a1": a >> 16,
+        "b0": b & 0xFFFF,
+        "b1": b >> 16,
+        "q0": q & 0xFFFF,
+        "q1": q >> 16,
+        "r0": r & 0xFFFF,
+        "r1": r >> 16,
+        "bz": (~nz).astype(np.int64),
+        "lo0": lo & 0xFFFF,
+        "lo1": lo >> 16,
+        "cy0": np.where(nz, ((lo & 0xFFFF) + (r & 0xFFFF)) >> 16, 0),
+        "d0": d & 0xFFFF,
+        "d1": d >> 16,
+        "e0": np.where(nz, ((r & 0xFFFF) + 1 + (d & 0xFFFF)) >> 16, 0),
+    }
+    height = _pow2(m)
+    out = np.zeros((height, len(DIV_COLUMNS)), dtype=np.int64)
+    # Padding rows take the b = 0 branch (q = 2^32 - 1, r = a = 0), which all-zero rows miss.
+    out[:, div_col("bz")] = 1
+    out[:, div_col("q0")] = 0xFFFF
+    out[:, div_col("q1")] = 0xFFFF
+    for name, v in cols.items():
+        out[:m, div_col(name)] = v
+    s = (b & 0xFFFF) + (b >> 16)
+    inv = np.zeros(m, dtype=np.int64)
+    if nz.any():
+        inv[nz] = batch_inv((s[nz] % P).astype(np.uint32)).astype(np.int64)
+    out[:m, div_col("binv")] = inv
+    r16 = np.concatenate([cols[k] for k in ("q0", "q1", "r0", "r1", "d0", "d1")])
+    return out, r16
 
 
 def _shift(

@@ -26,6 +26,8 @@ from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS, program_table
 from execution.zkproof.samples import (
     bitwise_program,
     bitwise_result,
+    div_program,
+    div_result,
     fib_loop_program,
     fib_loop_result,
     memory_program,
@@ -83,9 +85,8 @@ def test_compiled_guest_is_refused_naming_the_instruction() -> None:
 @pytest.mark.parametrize(
     ("word", "name"),
     [
-        (asm.r_type(1, 6, 5, 7, 7), "REMU"),
+        (asm.r_type(1, 6, 5, 6, 7), "REM"),
         (asm.r_type(1, 6, 5, 4, 7), "DIV"),
-        (asm.r_type(1, 6, 5, 5, 7), "DIVU"),
         (asm.i_type(0, 5, 1, 7, asm.LOAD), "LH"),
         (asm.i_type(0, 5, 0, 7, asm.LOAD), "LB"),
         (asm.i_type(0, 5, 4, 7, asm.LOAD), "LBU"),
@@ -151,3 +152,10 @@ def test_multiplications_and_constant_shifts_prove_through_the_multiplication_ch
     run = execute(prog)
     st = verify(prove(prog).to_bytes(), prog)
     assert st.exit_code == run.exit_code == mul_result()
+
+
+def test_unsigned_division_proves_including_division_by_zero() -> None:
+    prog = div_program()
+    run = execute(prog)
+    st = verify(prove(prog).to_bytes(), prog)
+    assert st.exit_code == run.exit_code == div_result()

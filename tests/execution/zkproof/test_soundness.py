@@ -34,6 +34,7 @@ from execution.zkproof.air import (
     bit_col,
     boundary_col,
     cpu_col,
+    div_col,
     lt_col,
     mem_col,
     mul_col,
@@ -41,6 +42,7 @@ from execution.zkproof.air import (
 )
 from execution.zkproof.samples import (
     bitwise_program,
+    div_program,
     fib_loop_program,
     memory_program,
     mul_program,
@@ -435,6 +437,31 @@ def test_forged_shift_amount_is_rejected() -> None:
     chip[row, shift_col("p_lo")] = 4
     chip[row, shift_col("q_lo")], chip[row, shift_col("q_hi")] = 0, 1 << 14
     forged = replace(traces, shift=chip)
+    with pytest.raises(ZkProofError):
+        prove_traces(airs, forged, st, program, PARAMS)
+    _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["quotient", "remainder_not_below_divisor"])
+def test_forged_division_is_rejected(which: str) -> None:
+    # 100 / 7: claim q = 15 (CPU and chip alike), or q = 13, r = 9 >= 7 (q b + r still = a).
+    program = div_program()
+    _, st, traces, airs = traces_for_run(program, b"")
+    st = replace(st, profile=PARAMS.name)
+    cpu, chip = traces.cpu.copy(), traces.div.copy()
+    row = int(np.nonzero(cpu[:, cpu_col("is_divu")])[0][0])
+    assert chip[0, div_col("q0")] == 14 and chip[0, div_col("r0")] == 2
+    q, r = (15, 2) if which == "quotient" else (13, 9)
+    for m, i, col, v in (
+        (cpu, row, cpu_col("c0"), q),
+        (cpu, row, cpu_col("w0"), q),
+        (chip, 0, div_col("q0"), q),
+        (chip, 0, div_col("r0"), r),
+        (chip, 0, div_col("lo0"), 7 * q),
+    ):
+        m[i, col] = v
+    forged = replace(traces, cpu=cpu, div=chip)
     with pytest.raises(ZkProofError):
         prove_traces(airs, forged, st, program, PARAMS)
     _rejects(prove_traces(airs, forged, st, program, PARAMS, check=False), program)
