@@ -82,6 +82,8 @@ MAX_TX_BATCH_BYTES = 900 * 1024
 # A proposed block may be this far ahead of our clock.
 MAX_CLOCK_DRIFT_MS = 10_000
 EVENT_BUFFER = 8192
+OUTBOX_SIZE = 4096
+MAX_PUBLISHING = 64
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
@@ -144,6 +146,9 @@ class Node:
         self._receive: trio.MemoryReceiveChannel[ConsensusEvent]
         self._send, self._receive = trio.open_memory_channel(EVENT_BUFFER)
         self._nursery: trio.Nursery | None = None
+        self._outbox_send: trio.MemorySendChannel[tuple[str, bytes]]
+        self._outbox_receive: trio.MemoryReceiveChannel[tuple[str, bytes]]
+        self._outbox_send, self._outbox_receive = trio.open_memory_channel(OUTBOX_SIZE)
         self.height_started = time.monotonic()
         self.syncer = BlockSyncer(self)
         self.evidence.scan(chain)
@@ -412,6 +417,7 @@ class Node:
                         else self.validator_address.hex(),
                     )
                     async with trio.open_nursery() as inner:
+                        inner.start_soon(self._publisher)
                         inner.start_soon(self._consensus_loop)
                         inner.start_soon(self._tx_gossip_loop)
                         inner.start_soon(self._regossip_loop)
@@ -530,12 +536,37 @@ class Node:
                 event(logger, "sign_refused", logging.WARNING, reason=out.reason)
 
     async def _publish(self, topic: str, data: bytes) -> None:
-        if self.p2p is None:
-            return
+        """Queue a gossip message. Consensus never waits on the network: a peer that reads
+        slowly (busy executing a big block) would otherwise stall this node's state machine."""
         try:
-            await self.p2p.publish(topic, data)
+            self._outbox_send.send_nowait((topic, data))
+        except trio.WouldBlock:
+            event(logger, "outbox_full", logging.WARNING, topic=topic)
+        await trio.lowlevel.checkpoint()
+
+    async def _publisher(self) -> None:
+        """Send queued messages, each in its own task, at most MAX_PUBLISHING at once."""
+        limiter = trio.CapacityLimiter(MAX_PUBLISHING)
+        async with trio.open_nursery() as nursery:
+            async for topic, data in self._outbox_receive:
+                token = object()  # the same bytes may be queued twice (re-gossip)
+                await limiter.acquire_on_behalf_of(token)
+                nursery.start_soon(self._publish_now, topic, data, limiter, token)
+
+    async def _publish_now(
+        self, topic: str, data: bytes, limiter: trio.CapacityLimiter, token: object
+    ) -> None:
+        started = time.monotonic()
+        try:
+            if self.p2p is not None:
+                await self.p2p.publish(topic, data)
         except (P2PError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             event(logger, "publish_failed", logging.WARNING, topic=topic, error=repr(exc))
+        finally:
+            limiter.release_on_behalf_of(token)
+        elapsed = time.monotonic() - started
+        if elapsed > 2.0:
+            event(logger, "publish_slow", logging.WARNING, topic=topic, seconds=round(elapsed, 1))
 
     def _spawn(self, fn: Callable[..., Awaitable[None]], *args: object) -> None:
         if self._nursery is None:
