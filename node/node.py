@@ -43,7 +43,7 @@ from consensus import (
     keccak256,
     verify_commit,
 )
-from execution.chain import Chain, ChainError
+from execution.chain import Chain, ChainError, relax_gc
 from execution.types.block import Block
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.receipt import Receipt
@@ -640,6 +640,7 @@ def run_node(config: NodeConfig) -> None:
 
     A port in use or an unusable p2p setting surfaces as NodeConfigError (one line for the
     user), whichever task of the nursery hit it."""
+    relax_gc()  # a chain process allocates many acyclic objects: see its docstring
     node = Node.open(config)
     try:
         trio.run(node.run)
