@@ -1,20 +1,26 @@
 """The write-ahead log of this node's own signed messages.
 
 File layout: a sequence of frames, each
-    length (4 bytes, big-endian) | crc32 of payload (4 bytes, big-endian) | payload
+    length (4 bytes, big-endian) | crc32 of length and payload (4 bytes, big-endian) | payload
 with payload = RLP [kind, message, value]: kind 1 is a signed Proposal (message = its wire
 encoding, value = the proposed value), kind 2 a signed Vote (value = the locked value for a
 non-nil precommit, else empty). Every append is flushed and fsynced before it returns, and
 the caller sends a message only after its record is durable.
 
+The checksum covers the length bytes so that zeros never read as a frame: crc32(b"") is 0,
+so with a payload-only checksum eight zero bytes were a valid empty frame.
+
 Recovery: a kill can tear only the last frame (short header, short payload, or a checksum
-mismatch on the final frame); such a tail was never acknowledged, so it is cut off. A bad
-frame followed by more data means real corruption and raises WALError. `rewrite` replaces the
+mismatch on the final frame); such a tail was never acknowledged, so it is cut off. Some
+filesystems leave zeros after a crash where the size grew but the data never landed, so a bad
+frame followed only by zero bytes is a torn tail too. A bad frame followed by any nonzero data
+means real corruption and raises WALError. `rewrite` replaces the
 file atomically (temp file, fsync, rename, fsync of the directory) to drop old heights.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import zlib
@@ -29,7 +35,10 @@ from consensus.errors import DecodeError, WALError
 from consensus.messages import Proposal, Vote, VoteType, rlp_decode
 from consensus.state_machine import Step
 
+log = logging.getLogger(__name__)
+
 _HEADER = struct.Struct(">II")
+_LENGTH = struct.Struct(">I")
 _MAX_RECORD = 256 * 1024 * 1024
 _RECORD_SEDES = List([big_endian_int, binary, binary], strict=True)
 KIND_PROPOSAL = 1
@@ -68,8 +77,12 @@ class WalRecord:
         raise DecodeError(f"WAL record: unknown kind {kind}")
 
 
+def _checksum(length: int, payload: bytes) -> int:
+    return zlib.crc32(payload, zlib.crc32(_LENGTH.pack(length)))
+
+
 def frame(payload: bytes) -> bytes:
-    return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+    return _HEADER.pack(len(payload), _checksum(len(payload), payload)) + payload
 
 
 def fsync_dir(path: Path) -> None:
@@ -90,19 +103,24 @@ def read_frames(data: bytes, what: str) -> tuple[list[bytes], int]:
         length, crc = _HEADER.unpack_from(data, pos)
         end = pos + _HEADER.size + length
         if length > _MAX_RECORD:
-            if end >= len(data):
+            if _only_zeros_after(data, end):
                 break
             raise WALError(f"{what}: frame at offset {pos} claims {length} bytes")
         if end > len(data):
             break  # torn payload
         payload = data[pos + _HEADER.size : end]
-        if zlib.crc32(payload) != crc:
-            if end == len(data):
-                break  # the last frame was torn mid-write
+        if _checksum(length, payload) != crc:
+            if _only_zeros_after(data, end):
+                break  # the last frame was torn mid-write, perhaps with zeros behind it
             raise WALError(f"{what}: checksum mismatch at offset {pos}, followed by more data")
         payloads.append(payload)
         pos = end
     return payloads, pos
+
+
+def _only_zeros_after(data: bytes, end: int) -> bool:
+    """True if nothing but zero bytes (or nothing at all) follows offset `end`."""
+    return end >= len(data) or not data[end:].strip(b"\x00")
 
 
 class WAL:
@@ -117,6 +135,13 @@ class WAL:
             raise WALError(f"{self.path}: a checksummed record does not decode: {exc}") from exc
         self.repaired_bytes = len(data) - good
         if self.repaired_bytes:
+            log.warning(
+                "%s: cut off a torn tail of %d bytes after %d intact records at offset %d",
+                self.path,
+                self.repaired_bytes,
+                len(self.records),
+                good,
+            )
             with open(self.path, "r+b") as f:
                 f.truncate(good)
                 f.flush()

@@ -24,7 +24,7 @@ from consensus import (
     keccak256,
     sign,
 )
-from consensus.wal import frame
+from consensus.wal import frame, read_frames
 
 CHAIN = 4242
 A, B = b"\xaa" * 32, b"\xbb" * 32
@@ -32,6 +32,11 @@ A, B = b"\xaa" * 32, b"\xbb" * 32
 
 def pv(sk: bytes, home: Path) -> PrivValidator:
     return PrivValidator(sk, FileSignerStore(home))
+
+
+def close(signer: PrivValidator) -> None:
+    assert isinstance(signer.store, FileSignerStore)
+    signer.store.close()
 
 
 def prevote(h: int, r: int, block: bytes, idx: int = 0) -> Vote:
@@ -171,3 +176,85 @@ def test_driver_replays_wal_after_restart(
     resent = [o for o in out2 if isinstance(o, SendProposal | SendVote)]
     assert resent == before  # byte-identical, nothing newly signed
     assert (d2.core.locked_value, d2.core.locked_round) == (value, 0)
+
+
+@pytest.mark.parametrize("zeros", [8, 4096])
+def test_zero_filled_tail_is_cut_and_signing_continues(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]], zeros: int
+) -> None:
+    """After a crash some filesystems show the grown size but zeros where the data never
+    landed; crc32(b"") == 0, so zeros must not read as frames (nor stop the node)."""
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(1, 0, A))
+    signer.sign_vote(precommit(1, 0, A), b"A")
+    close(signer)
+    wal_path = tmp_path / "wal"
+    good = wal_path.read_bytes()
+    wal_path.write_bytes(good + b"\x00" * zeros)
+    restarted = pv(sk, tmp_path)
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (1, 0, 3)
+    assert [r.hrs for r in restarted.wal_records(1)] == [(1, 0, 2), (1, 0, 3)]
+    assert wal_path.read_bytes() == good
+    restarted.sign_vote(prevote(1, 1, B))
+    close(restarted)
+    again = pv(sk, tmp_path)
+    assert [r.hrs for r in again.wal_records(1)] == [(1, 0, 2), (1, 0, 3), (1, 1, 2)]
+
+
+def test_torn_frame_with_zeros_behind_is_a_torn_tail(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(1, 0, A))
+    close(signer)
+    wal_path = tmp_path / "wal"
+    good = wal_path.read_bytes()
+    extra = frame(WalRecord(prevote(1, 1, B)).encode())
+    # The header landed, the payload did not; the filesystem shows zeros up to a block end.
+    torn = extra[:8] + b"\x00" * (len(extra) - 8) + b"\x00" * 1000
+    wal_path.write_bytes(good + torn)
+    wal = WAL(wal_path)
+    assert len(wal.records) == 1 and wal.repaired_bytes == len(torn)
+    wal.close()
+    assert wal_path.read_bytes() == good
+
+
+def test_damage_in_the_middle_still_raises(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    sk = keys(1)[0]
+    signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(1, 0, A))
+    signer.sign_vote(precommit(1, 0, A), b"A")
+    signer.sign_vote(prevote(1, 1, B))
+    close(signer)
+    wal_path = tmp_path / "wal"
+    good = wal_path.read_bytes()
+    first = len(frame(WalRecord(prevote(1, 0, A)).encode()))
+    second_end = first + len(frame(WalRecord(precommit(1, 0, A), b"A").encode()))
+    for damaged in (
+        # a flipped payload byte in the second frame, a valid frame behind it
+        good[: first + 12] + bytes([good[first + 12] ^ 0xFF]) + good[first + 13 :],
+        # the second frame zeroed out, a valid frame behind it
+        good[:first] + b"\x00" * (second_end - first) + good[second_end:],
+        # a bad length in the second frame, valid data behind it
+        good[:first] + b"\xff\xff\xff\xff" + good[first + 4 :],
+        # zeros in the middle, then a valid frame
+        good[:first] + b"\x00" * 64 + good[first:],
+    ):
+        wal_path.write_bytes(damaged + b"\x00" * 16)
+        with pytest.raises(WALError):
+            WAL(wal_path)
+
+
+def test_checksum_covers_the_length() -> None:
+    assert frame(b"") != b"\x00" * 8
+    payload = WalRecord(prevote(1, 0, A)).encode()
+    f = frame(payload)
+    assert read_frames(f, "test") == ([payload], len(f))
+    # The same checksum and payload under another length, followed by a valid frame.
+    shorter = (len(payload) - 1).to_bytes(4, "big") + f[4:-1]
+    with pytest.raises(WALError):
+        read_frames(shorter + f, "test")
