@@ -11,6 +11,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from execution.chain import ChainError
+from execution.state import TaskStatus
 from execution.transition import intrinsic_gas
 from execution.types.block import Block
 from execution.types.errors import ExecutionError
@@ -29,6 +30,7 @@ from node.rpc.chain_view import (
     RpcTransaction,
     StateUnavailable,
     SyncStatus,
+    TaskInfo,
     TransactionRejected,
     ValidatorInfo,
 )
@@ -37,6 +39,11 @@ from storage.errors import StorageError
 if TYPE_CHECKING:
     from node.node import Node
 
+_TASK_STATUS = {
+    TaskStatus.PENDING: "pending",
+    TaskStatus.PROVEN: "proven",
+    TaskStatus.EXPIRED: "expired",
+}
 _KIND_NAMES = {TxKind.TRANSFER: "transfer", TxKind.DEPLOY: "deploy", TxKind.TASK: "task"}
 
 
@@ -266,4 +273,25 @@ class NodeChainView:
             version=_version(),
             listen_addresses=tuple(p2p.listen_addrs) if p2p is not None else (),
             validator_address=self.node.validator_address,
+        )
+
+    async def task(self, task_id: bytes) -> TaskInfo | None:
+        task = self.node.chain.state().task(task_id)
+        if task is None:
+            return None
+        return TaskInfo(
+            task_id=task.task_id,
+            image_id=task.image_id,
+            submitter=task.submitter,
+            input=task.input,
+            max_cycles=task.max_cycles,
+            fee_per_cycle=task.fee_per_cycle,
+            escrow=task.escrow,
+            status=_TASK_STATUS[task.status],
+            submitted_height=task.submitted_height,
+            deadline_height=task.deadline_height,
+            exit_code=task.exit_code,
+            output=task.output,
+            cycles=task.cycles,
+            prover=task.prover or None,
         )

@@ -20,6 +20,7 @@ from node.rpc.chain_view import (
     RpcTransaction,
     StateUnavailable,
     SyncStatus,
+    TaskInfo,
     TransactionRejected,
     ValidatorInfo,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "StateUnavailable",
     "SyncStatus",
     "TagResolver",
+    "TaskInfo",
     "TransactionRejected",
     "ValidatorInfo",
     "build_app",

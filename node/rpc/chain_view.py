@@ -207,6 +207,30 @@ class NodeStatus:
     validator_address: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """A compute task as the state records it; the task id is its submitting transaction's hash.
+
+    `status` is "pending", "proven" or "expired". The result fields (`exit_code`, `output`,
+    `cycles`, `prover`) are meaningful only once proven; `prover` is None before.
+    """
+
+    task_id: bytes
+    image_id: bytes
+    submitter: bytes
+    input: bytes
+    max_cycles: int
+    fee_per_cycle: int
+    escrow: int
+    status: str
+    submitted_height: int
+    deadline_height: int
+    exit_code: int = 0
+    output: bytes = b""
+    cycles: int = 0
+    prover: bytes | None = None
+
+
 class ChainView(Protocol):
     """What the JSON-RPC server needs from the node. See the module docstring for conventions."""
 
@@ -290,4 +314,8 @@ class ChainView(Protocol):
 
     async def status(self) -> NodeStatus:
         """This node's identity and listening addresses."""
+        ...
+
+    async def task(self, task_id: bytes) -> TaskInfo | None:
+        """The task submitted by transaction `task_id`, at the head state; None if unknown."""
         ...

@@ -1,7 +1,7 @@
-"""The `ivc_` methods: node status, validators, peers and sync, in ivcnet's own shapes.
+"""The `ivc_` methods: node status, validators, peers, sync and compute tasks.
 
-Later issues add task, task result and Universal Proof methods by merging their own tables
-into the server's (`RpcConfig(extra_methods=...)`).
+Later issues add Universal Proof methods by merging their own tables into the server's
+(`RpcConfig(extra_methods=...)`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from node.rpc.block_tags import require_state_block, resolve_block
+from node.rpc.chain_view import TaskInfo
 from node.rpc.context import Handler, RpcContext
 from node.rpc.formatting import format_peer, format_sync_status, format_validator
-from node.rpc.hexcodec import encode_data, encode_quantity
+from node.rpc.hexcodec import encode_data, encode_quantity, parse_hash
 from node.rpc.params import Params
 
 
@@ -70,7 +71,62 @@ async def ivc_syncing(ctx: RpcContext, params: Params) -> dict[str, Any]:
     return {"syncing": status.syncing, **format_sync_status(status)}
 
 
+def _printable(data: bytes) -> str | None:
+    """The output as text when it is printable UTF-8 (a guest's usual `println!`), else None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\n\r\t" for c in text) else None
+
+
+def format_task(task: TaskInfo) -> dict[str, Any]:
+    return {
+        "taskId": encode_data(task.task_id),
+        "imageId": encode_data(task.image_id),
+        "submitter": encode_data(task.submitter),
+        "input": encode_data(task.input),
+        "maxCycles": encode_quantity(task.max_cycles),
+        "feePerCycle": encode_quantity(task.fee_per_cycle),
+        "escrow": encode_quantity(task.escrow),
+        "status": task.status,
+        "submittedHeight": encode_quantity(task.submitted_height),
+        "deadlineHeight": encode_quantity(task.deadline_height),
+    }
+
+
+def format_task_result(task: TaskInfo) -> dict[str, Any]:
+    """The result; every field but `status` is null until the task is proven."""
+    proven = task.status == "proven"
+    return {
+        "taskId": encode_data(task.task_id),
+        "status": task.status,
+        "exitCode": encode_quantity(task.exit_code) if proven else None,
+        "output": encode_data(task.output) if proven else None,
+        "outputText": _printable(task.output) if proven else None,
+        "cycles": encode_quantity(task.cycles) if proven else None,
+        "prover": encode_data(task.prover) if proven and task.prover is not None else None,
+    }
+
+
+async def ivc_get_task(ctx: RpcContext, params: Params) -> dict[str, Any] | None:
+    """A compute task by id (its submitting transaction's hash); null if unknown."""
+    params.at_most(1)
+    task_id = params.required(0, "taskId", parse_hash)
+    task = await ctx.view.task(task_id)
+    return None if task is None else format_task(task)
+
+
+async def ivc_get_task_result(ctx: RpcContext, params: Params) -> dict[str, Any] | None:
+    params.at_most(1)
+    task_id = params.required(0, "taskId", parse_hash)
+    task = await ctx.view.task(task_id)
+    return None if task is None else format_task_result(task)
+
+
 IVC_METHODS: dict[str, Handler] = {
+    "ivc_getTask": ivc_get_task,
+    "ivc_getTaskResult": ivc_get_task_result,
     "ivc_status": ivc_status,
     "ivc_validators": ivc_validators,
     "ivc_peers": ivc_peers,

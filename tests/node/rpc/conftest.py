@@ -9,6 +9,7 @@ account proofs come from a real Merkle Patricia trie (the `trie` package).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ import trio
 from eth_account import Account
 from trie import HexaryTrie
 
+from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
 from node.rpc import (
     EMPTY_CODE_HASH,
     EMPTY_TRIE_ROOT,
@@ -35,6 +37,7 @@ from node.rpc import (
     RpcTransaction,
     StateUnavailable,
     SyncStatus,
+    TaskInfo,
     ValidatorInfo,
     rejected,
     serve_rpc,
@@ -50,6 +53,8 @@ KEYS = [bytes([i + 1]) * 32 for i in range(3)]
 ACCOUNTS = [Account.from_key(key) for key in KEYS]
 FUNDED = {bytes.fromhex(acct.address[2:]): 10**21 for acct in ACCOUNTS}
 PROPOSER = bytes.fromhex("aa" * 20)
+PROVER = bytes.fromhex("bb" * 20)
+TASK_DEADLINE_BLOCKS = 100
 POISONED = bytes.fromhex("de" * 20)  # balance() on this address raises a bug-like error
 
 
@@ -77,6 +82,7 @@ class FakeChain:
         self.txs: dict[bytes, RpcTransaction] = {}
         self.receipts: dict[bytes, RpcReceipt] = {}
         self.mempool: dict[bytes, Pending] = {}
+        self.tasks: dict[bytes, TaskInfo] = {}
         self.is_syncing = False
         self.proven = 0
         self._seal({address: (0, balance) for address, balance in FUNDED.items()}, [])
@@ -100,6 +106,8 @@ class FakeChain:
                 to_nonce, to_balance = state.get(tx.to, (0, 0))
                 state[tx.to] = (to_nonce, to_balance + tx.value)
             applied.append((index, tx, price))
+            if tx.to == TASK_SYSTEM_ADDRESS:
+                self._record_task(tx, number)
         block = self._seal(state, applied, number=number, parent=parent)
         for index, tx, price in applied:
             self.txs[tx.hash] = _replace_tx(tx, block, index, price)
@@ -117,6 +125,28 @@ class FakeChain:
                 tx_type=2,
             )
         return block
+
+    def _record_task(self, tx: RpcTransaction, height: int) -> None:
+        request = TaskRequest.decode(tx.input)
+        self.tasks[tx.hash] = TaskInfo(
+            task_id=tx.hash,
+            image_id=request.image_id,
+            submitter=tx.sender,
+            input=request.input,
+            max_cycles=request.max_cycles,
+            fee_per_cycle=request.fee_per_cycle,
+            escrow=request.max_cycles * request.fee_per_cycle,
+            status="pending",
+            submitted_height=height,
+            deadline_height=height + TASK_DEADLINE_BLOCKS,
+        )
+
+    def prove_task(self, task_id: bytes, exit_code: int, output: bytes, cycles: int) -> None:
+        """Mark a task proven with a result, as a block bringing its Universal Proof would."""
+        task = self.tasks[task_id]
+        self.tasks[task_id] = dataclasses.replace(
+            task, status="proven", exit_code=exit_code, output=output, cycles=cycles, prover=PROVER
+        )
 
     def _seal(
         self,
@@ -263,6 +293,9 @@ class FakeChain:
             listen_addresses=("/ip4/127.0.0.1/tcp/26655",),
             validator_address=PROPOSER,
         )
+
+    async def task(self, task_id: bytes) -> TaskInfo | None:
+        return self.tasks.get(task_id)
 
     async def proven_height(self) -> int:
         return self.proven
