@@ -3,7 +3,10 @@
     ivc_adminBlockPeer(peerId)    disconnect a peer and refuse it until unblocked
     ivc_adminUnblockPeer(peerId)  undo it (persistent peers are redialed)
 
-Partition tests drive these from outside the node processes.
+Partition tests drive these from outside the node processes. Their names start with
+`ivc_admin`, which `node.rpc.app.is_admin_method` recognises: the RPC app never serves them to
+a request from a browser (one with an Origin header), as CORS "*" would otherwise let any web
+page the operator opens cut the node's peers.
 """
 
 from __future__ import annotations

@@ -3,8 +3,14 @@
 - POST carries JSON-RPC. GET (and any other method) gets 405 with a line saying how to call.
 - OPTIONS answers CORS preflight requests so browser wallets and dapps can call the node.
 - Content-Type: application/json (geth also accepts application/json-rpc and
-  application/jsonrequest); a request without one is accepted, as curl users forget it; any
-  other type gets 415, which also keeps HTML forms from posting to the node.
+  application/jsonrequest); any other type, or none, gets 415. That keeps HTML forms from
+  posting to the node, and a browser page from sending a POST without a CORS preflight (a
+  fetch with an ArrayBuffer body sends no Content-Type and needs no preflight). Real clients
+  (web3.py, ethers, httpx json=, curl -H) all send application/json; curl --data without -H
+  sends a form type, which was refused already.
+- A request from a browser (it carries Origin or Sec-Fetch-Site) is served by
+  `browser_dispatcher`, whose table refuses the operator methods (`is_admin_method`): CORS "*" would otherwise let
+  any web page the operator opens call ivc_adminBlockPeer.
 - Bodies above `max_body_bytes` get 413 with a JSON-RPC error body, decided from Content-Length
   when present and otherwise while reading, so a huge body is never held in memory.
 - A notification-only request gets 204 No Content.
@@ -17,8 +23,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from node.rpc.context import Handler, MethodTable, RpcContext
 from node.rpc.dispatch import Dispatcher
-from node.rpc.errors import INVALID_REQUEST
+from node.rpc.errors import INVALID_REQUEST, MethodNotFound
+from node.rpc.params import Params
 
 logger = logging.getLogger("node.rpc")
 
@@ -38,6 +46,29 @@ USAGE = (
 )
 
 
+# Operator methods are named with one of these prefixes; they are never served to a browser.
+ADMIN_METHOD_PREFIXES = ("ivc_admin", "admin_")
+
+
+def is_admin_method(name: str) -> bool:
+    return name.startswith(ADMIN_METHOD_PREFIXES)
+
+
+def _refused_in_browser(name: str) -> Handler:
+    async def refuse(ctx: RpcContext, params: Params) -> None:
+        raise MethodNotFound(f"the method {name} is not allowed from a browser origin")
+
+    return refuse
+
+
+def browser_method_table(methods: MethodTable) -> dict[str, Handler]:
+    """`methods` with every operator method replaced by one that refuses."""
+    return {
+        name: _refused_in_browser(name) if is_admin_method(name) else handler
+        for name, handler in methods.items()
+    }
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -50,9 +81,18 @@ class RpcApp:
     """ASGI 3 application serving JSON-RPC 2.0 from a `Dispatcher`."""
 
     def __init__(
-        self, dispatcher: Dispatcher, max_body_bytes: int, cors_origins: Iterable[str] = ("*",)
+        self,
+        dispatcher: Dispatcher,
+        max_body_bytes: int,
+        cors_origins: Iterable[str] = ("*",),
     ) -> None:
         self.dispatcher = dispatcher
+        self.browser_dispatcher = Dispatcher(
+            dispatcher.ctx,
+            browser_method_table(dispatcher.methods),
+            dispatcher.max_batch,
+            dispatcher.max_batch_response_bytes,
+        )
         self.max_body_bytes = max_body_bytes
         self.cors_origins = frozenset(cors_origins)
 
@@ -89,8 +129,13 @@ class RpcApp:
             )
             return
         content_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-        if content_type and content_type.decode("latin-1") not in ACCEPTED_CONTENT_TYPES:
-            message = f"unsupported content type {content_type.decode('latin-1')[:100]!r}; use application/json\n"
+        if content_type.decode("latin-1") not in ACCEPTED_CONTENT_TYPES:
+            shown = content_type.decode("latin-1")[:100]
+            message = (
+                f"unsupported content type {shown!r}; use application/json\n"
+                if shown
+                else "missing Content-Type; use application/json\n"
+            )
             await _respond(send, 415, message.encode(), b"text/plain; charset=utf-8", cors)
             return
         try:
@@ -100,7 +145,9 @@ class RpcApp:
             return
         except _Disconnected:
             return
-        response = await self.dispatcher.handle(body)
+        from_browser = b"origin" in headers or b"sec-fetch-site" in headers
+        dispatcher = self.browser_dispatcher if from_browser else self.dispatcher
+        response = await dispatcher.handle(body)
         if response is None:
             await _respond(send, 204, b"", None, cors)
         else:
