@@ -25,6 +25,7 @@ from node.rpc.chain_view import (
     CallRequest,
     NodeStatus,
     PeerInfo,
+    ProgramInfo,
     RpcBlock,
     RpcReceipt,
     RpcTransaction,
@@ -273,6 +274,19 @@ class NodeChainView:
             version=_version(),
             listen_addresses=tuple(p2p.listen_addrs) if p2p is not None else (),
             validator_address=self.node.validator_address,
+        )
+
+    async def program(self, image_id: bytes) -> ProgramInfo | None:
+        program = self.node.chain.state().program(image_id)
+        if program is None:
+            return None
+        return ProgramInfo(
+            image_id=program.image_id,
+            address=program.address,
+            elf_hash=program.elf_hash,
+            elf_size=program.elf_size,
+            deployer=program.deployer,
+            height=program.height,
         )
 
     async def task(self, task_id: bytes) -> TaskInfo | None:

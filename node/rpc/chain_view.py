@@ -208,6 +208,21 @@ class NodeStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgramInfo:
+    """A deployed program: its image id, the ELF's keccak and size, who deployed it and when.
+
+    `address` is the program address its deploy receipt reported.
+    """
+
+    image_id: bytes
+    address: bytes
+    elf_hash: bytes
+    elf_size: int
+    deployer: bytes
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskInfo:
     """A compute task as the state records it; the task id is its submitting transaction's hash.
 
@@ -314,6 +329,10 @@ class ChainView(Protocol):
 
     async def status(self) -> NodeStatus:
         """This node's identity and listening addresses."""
+        ...
+
+    async def program(self, image_id: bytes) -> ProgramInfo | None:
+        """The program deployed under `image_id` (32 bytes), at the head state; None if none."""
         ...
 
     async def task(self, task_id: bytes) -> TaskInfo | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.rpc.block_tags import require_state_block, resolve_block
-from node.rpc.chain_view import TaskInfo
+from node.rpc.chain_view import ProgramInfo, TaskInfo
 from node.rpc.context import Handler, RpcContext
 from node.rpc.formatting import format_peer, format_sync_status, format_validator
 from node.rpc.hexcodec import encode_data, encode_quantity, parse_hash
@@ -109,6 +109,25 @@ def format_task_result(task: TaskInfo) -> dict[str, Any]:
     }
 
 
+def format_program(program: ProgramInfo) -> dict[str, Any]:
+    return {
+        "imageId": encode_data(program.image_id),
+        "address": encode_data(program.address),
+        "elfHash": encode_data(program.elf_hash),
+        "elfSize": encode_quantity(program.elf_size),
+        "deployer": encode_data(program.deployer),
+        "deployedHeight": encode_quantity(program.height),
+    }
+
+
+async def ivc_get_program(ctx: RpcContext, params: Params) -> dict[str, Any] | None:
+    """A deployed program by image id; null if none (tasks for it would be refused)."""
+    params.at_most(1)
+    image_id = params.required(0, "imageId", parse_hash)
+    program = await ctx.view.program(image_id)
+    return None if program is None else format_program(program)
+
+
 async def ivc_get_task(ctx: RpcContext, params: Params) -> dict[str, Any] | None:
     """A compute task by id (its submitting transaction's hash); null if unknown."""
     params.at_most(1)
@@ -125,6 +144,7 @@ async def ivc_get_task_result(ctx: RpcContext, params: Params) -> dict[str, Any]
 
 
 IVC_METHODS: dict[str, Handler] = {
+    "ivc_getProgram": ivc_get_program,
     "ivc_getTask": ivc_get_task,
     "ivc_getTaskResult": ivc_get_task_result,
     "ivc_status": ivc_status,

@@ -30,6 +30,7 @@ from node.rpc import (
     CallRequest,
     NodeStatus,
     PeerInfo,
+    ProgramInfo,
     RpcBlock,
     RpcConfig,
     RpcEndpoint,
@@ -83,6 +84,7 @@ class FakeChain:
         self.receipts: dict[bytes, RpcReceipt] = {}
         self.mempool: dict[bytes, Pending] = {}
         self.tasks: dict[bytes, TaskInfo] = {}
+        self.programs: dict[bytes, ProgramInfo] = {}
         self.is_syncing = False
         self.proven = 0
         self._seal({address: (0, balance) for address, balance in FUNDED.items()}, [])
@@ -293,6 +295,9 @@ class FakeChain:
             listen_addresses=("/ip4/127.0.0.1/tcp/26655",),
             validator_address=PROPOSER,
         )
+
+    async def program(self, image_id: bytes) -> ProgramInfo | None:
+        return self.programs.get(image_id)
 
     async def task(self, task_id: bytes) -> TaskInfo | None:
         return self.tasks.get(task_id)

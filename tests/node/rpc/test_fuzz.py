@@ -146,6 +146,7 @@ VALID_PARAMS: dict[str, list[Any]] = {
     "ivc_validators": ["latest"],
     "ivc_peers": [],
     "ivc_syncing": [],
+    "ivc_getProgram": ["0x" + "00" * 32],
     "ivc_getTask": ["0x" + "00" * 32],
     "ivc_getTaskResult": ["0x" + "00" * 32],
 }

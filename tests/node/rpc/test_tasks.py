@@ -8,6 +8,7 @@ from eth_account import Account
 
 from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
 from genesis import to_checksum_address
+from node.rpc import ProgramInfo
 
 from .conftest import BASE_FEE, CHAIN_ID, KEYS, PROVER, TASK_DEADLINE_BLOCKS, TIP
 
@@ -99,3 +100,25 @@ async def test_bad_task_id_is_invalid_params(rpc: Any) -> None:
         error = await rpc.error(method)
         assert error["code"] == -32602
     await rpc.assert_up()
+
+
+async def test_get_program(rpc: Any) -> None:
+    assert await rpc.call("ivc_getProgram", "0x" + IMAGE_ID.hex()) is None
+    rpc.chain.programs[IMAGE_ID] = ProgramInfo(
+        image_id=IMAGE_ID,
+        address=b"\x07" * 20,
+        elf_hash=b"\x08" * 32,
+        elf_size=4096,
+        deployer=b"\x09" * 20,
+        height=3,
+    )
+    assert await rpc.call("ivc_getProgram", "0x" + IMAGE_ID.hex()) == {
+        "imageId": "0x" + IMAGE_ID.hex(),
+        "address": "0x" + "07" * 20,
+        "elfHash": "0x" + "08" * 32,
+        "elfSize": hex(4096),
+        "deployer": "0x" + "09" * 20,
+        "deployedHeight": "0x3",
+    }
+    error = await rpc.error("ivc_getProgram", "0x00")
+    assert error["code"] == -32602 and "imageId" in error["message"]
