@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.guest_cmd",
     "node.cli.prove_cmd",
     "node.cli.node_cmd",
+    "node.cli.task_cmd",
 )
 
 
