@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from node_cluster import free_ports, rpc, wait_for
 
 from node.cli.main import main
+from node.rpc import ProgramInfo, RpcConfig, RpcEndpoint, serve_rpc
 
 FIB_ELF = Path(__file__).parents[2] / "execution/zkvm/guests/fibonacci.elf"
 KEY = "0x" + "01" * 32
@@ -129,3 +131,40 @@ def test_deploy_submit_status_on_a_real_node(
     assert "status: pending" in text
 
     _one_line_error(capsys, ["task", "status", "--rpc", url, "0x" + "00" * 32], "unknown task")
+
+
+async def test_status_of_a_proven_task_over_the_fake_chain(
+    nursery: trio.Nursery, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The devnet has no prover yet: the proven shape is checked against the RPC tests' chain.
+    from rpc.conftest import KEYS, FakeChain
+
+    chain = FakeChain()
+    image_id = bytes(range(32))
+    chain.programs[image_id] = ProgramInfo(
+        image_id, b"\x01" * 20, b"\x02" * 32, 10, b"\x03" * 20, 0
+    )
+    config = RpcConfig(host="127.0.0.1", port=0, client_version="ivcnet/test")
+    endpoint: RpcEndpoint = await nursery.start(serve_rpc, config, chain)
+
+    def cli(*argv: str) -> int:
+        return main(list(argv))
+
+    submit = _submit(endpoint.url, "--private-key", "0x" + KEYS[0].hex())
+    submit += ["--image-id", "0x" + image_id.hex(), "--input-hex", "0x2a"]
+    assert await trio.to_thread.run_sync(lambda: cli(*submit)) == 0
+    task_id = capsys.readouterr().out.strip()
+
+    status = ["task", "status", "--rpc", endpoint.url, "--json", task_id]
+    assert await trio.to_thread.run_sync(lambda: cli(*status)) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "submitted (not yet in a block)"
+
+    chain.commit_block()
+    chain.prove_task(bytes.fromhex(task_id[2:]), 0, b"42\n", 99)
+    assert await trio.to_thread.run_sync(lambda: cli(*status)) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "proven"
+    assert shown["input"] == "0x2a"
+    assert shown["outputText"] == "42\n"
+    assert shown["cycles"] == hex(99)
+    assert shown["exitCode"] == "0x0"
