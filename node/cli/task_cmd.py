@@ -115,7 +115,9 @@ def send_transaction(
     chain_id = _quantity(rpc.call("eth_chainId"), "chain id")
     nonce = _quantity(rpc.call("eth_getTransactionCount", sender, "pending"), "nonce")
     head = rpc.call("eth_getBlockByNumber", "latest", False)
-    base_fee = _quantity(head.get("baseFeePerGas", "0x0"), "base fee") if head else 0
+    if not isinstance(head, dict):
+        raise CliError(f"{rpc.url} has no latest block")
+    base_fee = _quantity(head.get("baseFeePerGas", "0x0"), "base fee")
     tip = _quantity(rpc.call("eth_maxPriorityFeePerGas"), "priority fee")
     call: dict[str, Any] = {"from": sender, "value": hex(value), "data": "0x" + data.hex()}
     if to is not None:
