@@ -7,8 +7,9 @@ wallets match on those words):
 - not already known (in the pool or committed);
 - nonce at least the sender's committed nonce, and at most `max_nonce_gap` past the next
   pending one (a few out-of-order arrivals over gossip are kept, not a ladder of gaps);
+- a task names a deployed program, a deploy a program not yet deployed;
 - the sender can afford the worst case of this transaction plus every pending one of it with a
-  lower nonce (value + gas_limit * max_fee_per_gas each);
+  lower nonce (value + gas_limit * max_fee_per_gas each, plus a task's escrow);
 - a transaction with the nonce of a pending one replaces it only with a fee at least
   `replace_bump_percent` higher;
 - the pool is bounded: when full, a new transaction evicts the cheapest one (and the later
@@ -27,10 +28,11 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from execution.programs import image_id_bytes_of_elf
 from execution.state import State
 from execution.transition import check_transaction_static
 from execution.types.errors import DecodingError, InvalidTransaction
-from execution.types.transaction import Transaction
+from execution.types.transaction import TaskRequest, Transaction, TxKind
 from genesis.params import ProtocolParams
 
 
@@ -63,7 +65,11 @@ class PoolEntry:
 
     @property
     def worst_cost(self) -> int:
-        return self.tx.value + self.tx.gas_limit * self.tx.max_fee_per_gas
+        cost = self.tx.value + self.tx.gas_limit * self.tx.max_fee_per_gas
+        if self.tx.kind is TxKind.TASK:  # the escrow leaves the balance too
+            request = TaskRequest.decode(self.tx.data)  # valid: the entry checks passed
+            cost += request.max_cycles * request.fee_per_cycle
+        return cost
 
 
 _STATIC_REASONS = {
@@ -142,6 +148,19 @@ class Mempool:
             raise MempoolRejected(f"{words}: {exc.detail}" if exc.detail else words) from None
         sender = tx.sender
         state = self.head_state()
+        # Rule: a task names a deployed program and a deploy a new one; otherwise the proposer
+        # would drop it (and the sender's later nonces) and the submitter would never know.
+        if tx.kind is TxKind.TASK:
+            image_id = TaskRequest.decode(tx.data).image_id
+            if state.program(image_id) is None:
+                raise MempoolRejected(f"unknown program: image id {image_id.hex()} is not deployed")
+        elif tx.kind is TxKind.DEPLOY:
+            try:
+                image_id = image_id_bytes_of_elf(tx.data)
+            except InvalidTransaction as exc:
+                raise MempoolRejected(f"invalid program: {exc.detail}") from None
+            if state.program(image_id) is not None:
+                raise MempoolRejected(f"program already deployed: image id {image_id.hex()}")
         account = state.account(sender)
         if tx.nonce < account.nonce:
             raise MempoolRejected(f"nonce too low: next nonce {account.nonce}, tx nonce {tx.nonce}")

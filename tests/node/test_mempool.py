@@ -154,3 +154,38 @@ def test_committed_transactions_leave_and_the_rest_is_rechecked(chain: Chain) ->
     assert [e.tx.hash for e in mp.ordered()] == [second.tx.hash]
     assert reason(mp, first.raw) == "already known"
     assert reason(mp, tx(1, 0, tip=7)).startswith("nonce too low")
+
+
+def test_tasks_and_deploys_are_checked_against_the_programs(chain: Chain) -> None:
+    """A task for an undeployed program, a second deploy, or a task whose escrow the sender
+    cannot afford would be dropped by the proposer without a word: refuse them on entry."""
+    from execution.programs import image_id_bytes_of_elf
+    from execution.types.transaction import TASK_SYSTEM_ADDRESS, TaskRequest
+
+    elf = (Path(__file__).parents[2] / "execution/zkvm/guests/fibonacci.elf").read_bytes()
+    image_id = image_id_bytes_of_elf(elf)
+    mp = pool(chain)
+
+    def task(key: int, nonce: int, max_cycles: int, fee_per_cycle: int) -> bytes:
+        data = TaskRequest(image_id, b"\x05\x00\x00\x00", max_cycles, fee_per_cycle).encode()
+        return tx(key, nonce, to=TASK_SYSTEM_ADDRESS, value=0, data=data, gas_limit=100_000)  # type: ignore[arg-type]
+
+    assert reason(mp, task(1, 0, 1000, 1)).startswith("unknown program")
+    deploy = tx(0, 0, to=b"", value=0, data=elf, gas_limit=50_000_000)  # type: ignore[arg-type]
+    assert reason(
+        mp, tx(0, 0, to=b"", value=0, data=b"\x7fELF junk", gas_limit=1_000_000)
+    ).startswith(  # type: ignore[arg-type]
+        "invalid program"
+    )
+    mp.add(deploy)
+    block = chain.build_block(
+        [deploy], validator_key()[0].address, chain.head.header.time_ms + 1000
+    )
+    chain.commit_block(block)
+    mp.update([deploy])
+    assert reason(mp, tx(0, 1, to=b"", value=0, data=elf, gas_limit=50_000_000)).startswith(  # type: ignore[arg-type]
+        "program already deployed"
+    )
+    mp.add(task(1, 0, 1000, 1))
+    # 1000 ETHER of balance cannot escrow 10^6 cycles at 10^18 wei each.
+    assert reason(mp, task(2, 0, 10**6, ETHER)).startswith("insufficient funds")
