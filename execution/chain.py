@@ -38,6 +38,29 @@ class ChainError(ExecutionError):
     """The database does not belong to this genesis, or is damaged."""
 
 
+def check_proof_params(genesis: Genesis) -> None:
+    """The genesis names a proof profile and spells out its FRI parameters; task proofs are
+    verified under the named profile, so the spelled-out values must be that profile's, or the
+    genesis would claim a security level the chain does not enforce."""
+    from execution.stark.params import ParamsError, profile
+
+    wanted = genesis.params.proof
+    try:
+        fri = profile(wanted.profile)
+    except ParamsError as exc:
+        raise ChainError(f"genesis params.proof.profile: {exc}") from exc
+    for name, have, expected in (
+        ("log_blowup", wanted.log_blowup, fri.log_blowup),
+        ("num_queries", wanted.num_queries, fri.num_queries),
+        ("grinding_bits", wanted.grinding_bits, fri.pow_bits),
+    ):
+        if have != expected:
+            raise ChainError(
+                f"genesis params.proof.{name} is {have}, but profile {wanted.profile!r} "
+                f"uses {expected}"
+            )
+
+
 def genesis_block(genesis: Genesis, state_root: bytes) -> Block:
     header = Header(
         chain_id=genesis.eth_chain_id,
@@ -89,6 +112,7 @@ class Chain:
 
     @classmethod
     def _open(cls, db: Database, genesis: Genesis) -> Chain:
+        check_proof_params(genesis)
         stored_genesis = db.get(schema.genesis_hash())
         if stored_genesis is None:
             state = genesis_state(genesis, Trie(cls._reader(db)))

@@ -100,7 +100,9 @@ def test_checked_proposal_is_executed_once(tmp_path: Path, monkeypatch: pytest.M
         block = proposer.build_block([_transfer(0)], validator_key()[0].address, 2000)
         calls = []
         real = chain_module.apply_block
-        monkeypatch.setattr(chain_module, "apply_block", lambda *a, **k: calls.append(1) or real(*a, **k))
+        monkeypatch.setattr(
+            chain_module, "apply_block", lambda *a, **k: calls.append(1) or real(*a, **k)
+        )
         chain.check_block(block)
         chain.commit_block(block)
         assert calls == [1] and chain.height == 1
@@ -122,3 +124,22 @@ def test_missing_state_root_node_is_reported(tmp_path: Path) -> None:
         batch.delete(schema.trie_node(root))
     with pytest.raises(ChainError, match="missing or damaged"):
         Chain.open(tmp_path / "c", genesis)
+
+
+def test_genesis_proof_parameters_must_be_the_named_profiles(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from genesis import ProofParams, ProtocolParams
+
+    for params in (
+        ProofParams(num_queries=20),
+        ProofParams(profile="proven"),
+        ProofParams(grinding_bits=0),
+    ):
+        genesis = make_genesis(params=ProtocolParams(proof=params))
+        with pytest.raises(ChainError, match=r"params\.proof\."):
+            Chain.open(tmp_path / "c", genesis)
+    proven = ProofParams(profile="proven", num_queries=124)
+    Chain.open(
+        tmp_path / "ok", replace(make_genesis(), params=ProtocolParams(proof=proven))
+    ).close()
