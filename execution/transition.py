@@ -76,7 +76,7 @@ def check_transaction_static(tx: Transaction, chain_id: int, params: ProtocolPar
     if kind is TxKind.DEPLOY and len(tx.data) > params.max_program_bytes:
         raise InvalidTransaction("malformed_data", f"program of {len(tx.data)} bytes is too large")
     if kind is TxKind.TASK:
-        req = TaskRequest.decode(tx.data)
+        req = tx.task_request
         if not 1 <= req.max_cycles <= params.max_task_cycles:
             raise InvalidTransaction(
                 "task_cycles", f"max_cycles must be in [1, {params.max_task_cycles}]"
@@ -112,7 +112,7 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
     request: TaskRequest | None = None
     image_id = b""
     if kind is TxKind.TASK:
-        request = TaskRequest.decode(tx.data)
+        request = tx.task_request
         if state.program(request.image_id) is None:
             raise InvalidTransaction("unknown_program", request.image_id.hex())
         escrow = request.max_cycles * request.fee_per_cycle

@@ -20,7 +20,6 @@ import sha3
 from genesis import bls_native
 from genesis.errors import GenesisError
 
-BLS_CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -33,16 +32,24 @@ def validator_address(bls_public_key: bytes) -> bytes:
     return _keccak(bls_public_key)[12:]
 
 
+BLS_CURVE_ORDER = bls_native.CURVE_ORDER
+
+
+def _random_scalar(order: int) -> bytes:
+    """32 random bytes encoding an integer in [1, order)."""
+    while True:
+        candidate = secrets.token_bytes(32)
+        if 0 < int.from_bytes(candidate, "big") < order:
+            return candidate
+
+
 @dataclass(frozen=True)
 class AccountKey:
     private_key: bytes
 
     @classmethod
     def generate(cls) -> AccountKey:
-        while True:
-            candidate = secrets.token_bytes(32)
-            if 0 < int.from_bytes(candidate, "big") < SECP256K1_N:
-                return cls(candidate)
+        return cls(_random_scalar(SECP256K1_N))
 
     @property
     def address(self) -> bytes:
@@ -72,10 +79,7 @@ class ValidatorKey:
 
     @classmethod
     def generate(cls) -> ValidatorKey:
-        while True:
-            candidate = secrets.token_bytes(32)
-            if 0 < int.from_bytes(candidate, "big") < BLS_CURVE_ORDER:
-                return cls(candidate)
+        return cls(_random_scalar(BLS_CURVE_ORDER))
 
     @property
     def public_key(self) -> bytes:

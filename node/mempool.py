@@ -32,7 +32,7 @@ from execution.programs import image_id_bytes_of_elf
 from execution.state import State
 from execution.transition import check_transaction_static
 from execution.types.errors import DecodingError, InvalidTransaction
-from execution.types.transaction import TaskRequest, Transaction, TxKind
+from execution.types.transaction import Transaction, TxKind
 from genesis.params import ProtocolParams
 
 
@@ -67,7 +67,7 @@ class PoolEntry:
     def worst_cost(self) -> int:
         cost = self.tx.value + self.tx.gas_limit * self.tx.max_fee_per_gas
         if self.tx.kind is TxKind.TASK:  # the escrow leaves the balance too
-            request = TaskRequest.decode(self.tx.data)  # valid: the entry checks passed
+            request = self.tx.task_request  # valid: the entry checks passed
             cost += request.max_cycles * request.fee_per_cycle
         return cost
 
@@ -151,7 +151,7 @@ class Mempool:
         # Rule: a task names a deployed program and a deploy a new one; otherwise the proposer
         # would drop it (and the sender's later nonces) and the submitter would never know.
         if tx.kind is TxKind.TASK:
-            image_id = TaskRequest.decode(tx.data).image_id
+            image_id = tx.task_request.image_id
             if state.program(image_id) is None:
                 raise MempoolRejected(f"unknown program: image id {image_id.hex()} is not deployed")
         elif tx.kind is TxKind.DEPLOY:

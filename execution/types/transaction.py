@@ -23,6 +23,7 @@ from rlp.sedes import Binary, List, big_endian_int, binary
 from execution.types import rlp_fast
 from execution.types.errors import DecodingError, InvalidTransaction
 from execution.types.hashing import Hash32, keccak256
+from genesis.keys import SECP256K1_N
 
 Address = bytes  # 20 bytes
 
@@ -33,7 +34,6 @@ TASK_SYSTEM_ADDRESS: Address = bytes.fromhex("0000000000000000000000000000000000
 # size of a deployed ELF (programs are the largest transactions).
 MAX_TX_BYTES = 1 << 20
 
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 hash32_sedes = Binary.fixed_length(32)
 
@@ -175,6 +175,12 @@ class Transaction:
         if self.to == TASK_SYSTEM_ADDRESS:
             return TxKind.TASK
         return TxKind.TRANSFER
+
+    @cached_property
+    def task_request(self) -> TaskRequest:
+        """The decoded payload of a task submission (decoded once however often asked);
+        InvalidTransaction("malformed_data") if it does not decode."""
+        return TaskRequest.decode(self.data)
 
     @cached_property
     def sender(self) -> Address:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 from execution.stark.air.compiled import CompiledAir, compile_air
@@ -45,7 +45,13 @@ from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofE
 from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest, digest_words
 from execution.zkproof.task import TaskProof
-from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
+from execution.zkproof.tracegen import (
+    MAX_LOG_CYCLES,
+    TABLE_ORDER,
+    ZkvmTraces,
+    build_traces,
+    check_supported,
+)
 from execution.zkvm.elf_loader import load_elf
 from execution.zkvm.errors import CycleLimitExceeded
 from execution.zkvm.executor import execute
@@ -96,21 +102,13 @@ class ZkvmAirs:
     ram_image_air: RamImageAir
 
     def as_list(self) -> list[CompiledAir]:
-        return [
-            self.cpu,
-            self.program,
-            self.registers,
-            self.range,
-            self.lt,
-            self.mem,
-            self.boundary,
-            self.ram_image,
-            self.bitwise,
-            self.mul,
-            self.shift,
-            self.pow2,
-            self.div,
-        ]
+        return [getattr(self, name) for name in TABLE_ORDER]
+
+
+for _cls in (ZkvmAirs, ZkvmTraces):
+    _names = tuple(f.name for f in fields(_cls) if f.name in TABLE_ORDER)
+    if _names != TABLE_ORDER:  # a table added to one list but not the other: fail at import
+        raise ImportError(f"{_cls.__name__} tables {_names} differ from TABLE_ORDER")
 
 
 @lru_cache(maxsize=1)

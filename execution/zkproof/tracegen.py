@@ -59,6 +59,25 @@ MAX_LOG_CYCLES = 20
 _M32 = (1 << 32) - 1
 
 
+# The order of the tables in a proof: airs and traces are listed from this one tuple, so the
+# two can never disagree (both dataclasses are checked against it at import).
+TABLE_ORDER = (
+    "cpu",
+    "program",
+    "registers",
+    "range",
+    "lt",
+    "mem",
+    "boundary",
+    "ram_image",
+    "bitwise",
+    "mul",
+    "shift",
+    "pow2",
+    "div",
+)
+
+
 @dataclass
 class ZkvmTraces:
     """Main traces in table order: cpu, program, registers, range, signed-compare chip."""
@@ -78,21 +97,7 @@ class ZkvmTraces:
     div: U32
 
     def as_list(self) -> list[U32]:
-        return [
-            self.cpu,
-            self.program,
-            self.registers,
-            self.range,
-            self.lt,
-            self.mem,
-            self.boundary,
-            self.ram_image,
-            self.bitwise,
-            self.mul,
-            self.shift,
-            self.pow2,
-            self.div,
-        ]
+        return [getattr(self, name) for name in TABLE_ORDER]
 
 
 def check_supported(program: Program, trace: ExecutionTrace) -> None:

@@ -24,10 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-# keccak256(b""): the code hash of an account without code (every ivcnet account).
-EMPTY_CODE_HASH = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
-# keccak256(rlp(b"")): the root of an empty Merkle Patricia trie (ivcnet accounts have no storage).
-EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+# The code hash (keccak256(b"")) and storage root (empty trie) of every ivcnet account,
+# re-exported here for the RPC layer and its tests.
+from execution.state import EMPTY_CODE_HASH as EMPTY_CODE_HASH
+from storage.mpt import EMPTY_ROOT
+
+EMPTY_TRIE_ROOT = EMPTY_ROOT
 
 
 class ChainViewError(Exception):
