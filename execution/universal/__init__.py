@@ -6,6 +6,14 @@ from execution.universal.proof_v0 import (
     ProofLeaf,
     TaskResult,
     UniversalProof,
+    verify_leaf,
 )
 
-__all__ = ["VERSION_V0", "InvalidUniversalProof", "ProofLeaf", "TaskResult", "UniversalProof"]
+__all__ = [
+    "VERSION_V0",
+    "InvalidUniversalProof",
+    "ProofLeaf",
+    "TaskResult",
+    "UniversalProof",
+    "verify_leaf",
+]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import rlp
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
@@ -23,6 +24,9 @@ from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 from execution.state import Task, TaskStatus
 from execution.types.errors import DecodingError, ExecutionError
 from execution.types.rlp_fast import check_canonical
+
+if TYPE_CHECKING:
+    from execution.zkproof.statement import Statement
 
 VERSION_V0 = 0
 MAX_UNIVERSAL_PROOF_BYTES = 64 << 20
@@ -54,6 +58,40 @@ class TaskResult:
     exit_code: int
     output: bytes
     cycles: int
+
+
+def verify_leaf(
+    leaf: ProofLeaf, task: Task | None, block_height: int, profile: str, where: str = "leaf"
+) -> Statement:
+    """Check one task proof against the state's record of the task it claims to answer and
+    return its statement; the rules every leaf of a Universal Proof (and every proof a node
+    pools, node/proof_pool.py) must pass.
+
+    The task must exist, be pending and have been submitted in block `block_height`; the
+    proof must verify against the task's image id and the chain's proof `profile`, for the
+    digest of the task's own input, within its cycle budget. Raises InvalidUniversalProof
+    (its message starts with `where`).
+    """
+    from execution.zkproof import InvalidTaskProof, verify
+    from execution.zkproof.statement import INPUT_DOMAIN
+
+    if task is None or task.task_id != leaf.task_id:
+        raise InvalidUniversalProof(f"{where}: no such task")
+    if task.submitted_height != block_height:
+        raise InvalidUniversalProof(f"{where}: submitted in block {task.submitted_height}")
+    if task.status is not TaskStatus.PENDING:
+        raise InvalidUniversalProof(f"{where}: task is {task.status.name.lower()}")
+    try:
+        statement = verify(leaf.task_proof, task.image_id, profile=profile)
+    except InvalidTaskProof as exc:
+        raise InvalidUniversalProof(f"{where}: {exc}") from exc
+    if statement.input_digest != _digest(INPUT_DOMAIN, task.input):
+        raise InvalidUniversalProof(f"{where}: proof is for another input")
+    if statement.cycles > task.max_cycles:
+        raise InvalidUniversalProof(
+            f"{where}: {statement.cycles} cycles > budget {task.max_cycles}"
+        )
+    return statement
 
 
 def _digest(domain: bytes, data: bytes) -> bytes:
@@ -122,9 +160,6 @@ class UniversalProof:
         must verify against the task's image id, the chain's proof profile, the digest of the
         task's own input and its cycle budget. Raises InvalidUniversalProof otherwise.
         """
-        from execution.zkproof import InvalidTaskProof, verify
-        from execution.zkproof.statement import INPUT_DOMAIN
-
         if len(tasks) != len(self.leaves):
             raise InvalidUniversalProof("one task record per leaf is needed")
         seen: set[bytes] = set()
@@ -135,22 +170,7 @@ class UniversalProof:
             if leaf.task_id in seen:
                 raise InvalidUniversalProof(f"{where}: task answered twice")
             seen.add(leaf.task_id)
-            if task is None:
-                raise InvalidUniversalProof(f"{where}: no such task")
-            if task.submitted_height != self.block_height:
-                raise InvalidUniversalProof(f"{where}: submitted in block {task.submitted_height}")
-            if task.status is not TaskStatus.PENDING:
-                raise InvalidUniversalProof(f"{where}: task is {task.status.name.lower()}")
-            try:
-                statement = verify(leaf.task_proof, task.image_id, profile=profile)
-            except InvalidTaskProof as exc:
-                raise InvalidUniversalProof(f"{where}: {exc}") from exc
-            if statement.input_digest != _digest(INPUT_DOMAIN, task.input):
-                raise InvalidUniversalProof(f"{where}: proof is for another input")
-            if statement.cycles > task.max_cycles:
-                raise InvalidUniversalProof(
-                    f"{where}: {statement.cycles} cycles > budget {task.max_cycles}"
-                )
+            statement = verify_leaf(leaf, task, self.block_height, profile, where)
             statements.append(statement.to_bytes())
             results.append(
                 TaskResult(

@@ -1,0 +1,24 @@
+"""Fixtures of the prover-role tests: one real sample-program proof per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from prover_helpers import ELF, OTHER_ELF, PROFILE
+
+from execution.zkproof import prove
+
+
+@pytest.fixture(scope="session")
+def sample_proof() -> bytes:
+    return prove(ELF, b"", PROFILE).to_bytes()
+
+
+@pytest.fixture(scope="session")
+def other_proof() -> bytes:
+    return prove(OTHER_ELF, b"", PROFILE).to_bytes()
