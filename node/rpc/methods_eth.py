@@ -29,7 +29,7 @@ from node.rpc.hexcodec import (
     parse_hash,
     parse_quantity,
 )
-from node.rpc.params import Params
+from node.rpc.params import Params, invalid
 
 # Upper bounds on what one request may make the node do.
 # An early bound only: the chain enforces its own, smaller limit (MAX_TX_BYTES, 1 MiB).
@@ -37,6 +37,7 @@ MAX_RAW_TRANSACTION_BYTES = 2 * 1024 * 1024
 MAX_PROOF_STORAGE_KEYS = 256
 MAX_FEE_HISTORY_BLOCKS = 1024
 MAX_REWARD_PERCENTILES = 100
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 async def eth_chain_id(ctx: RpcContext, params: Params) -> str:
@@ -316,6 +317,49 @@ async def eth_estimate_gas(ctx: RpcContext, params: Params) -> str:
     return encode_quantity(await ctx.view.estimate_gas(call))
 
 
+async def eth_call(ctx: RpcContext, params: Params) -> str:
+    """What the transaction would return: ivcnet's transactions (transfers, deploys, task
+    submissions) return no data, so the answer is `0x` once the call passes the checks a real
+    transaction would (funds, intrinsic gas against a given `gas`); `-32000` otherwise. A block
+    argument is checked, the checks run at the head, as for eth_estimateGas."""
+    params.at_most(3)
+    call = params.required(0, "transaction", _parse_call)
+    if len(params.values) > 1 and params.values[1] is not None:
+        await _state_block(ctx, params, 1)
+    # A state-override set (geth's third parameter) cannot apply: there is no EVM state to
+    # override, and silently ignoring it would answer a different question.
+    if len(params.values) > 2 and params.values[2] not in (None, {}):
+        raise invalid(2, "state overrides", "not supported: ivcnet has no EVM state")
+    needed = await ctx.view.estimate_gas(call)
+    if call.gas is not None and call.gas < needed:
+        raise ServerError(f"intrinsic gas too low: have {call.gas}, want {needed}")
+    return "0x"
+
+
+def _parse_storage_slot(value: Any) -> int:
+    # geth reads a slot as a hash of up to 32 bytes, short or odd-length hex allowed: web3.py
+    # and ethers send slot numbers as quantities ("0x0").
+    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
+        raise ValueError("expected a 0x-prefixed hex storage slot")
+    digits = value[2:]
+    if not digits or len(digits) > 64:
+        raise ValueError("storage slot must have 1 to 64 hex digits")
+    # int() alone would also take underscores and spaces.
+    if not _HEX_DIGITS.issuperset(digits):
+        raise ValueError("invalid hex string")
+    return int(digits, 16)
+
+
+async def eth_get_storage_at(ctx: RpcContext, params: Params) -> str:
+    """Every slot of every account is zero: ivcnet accounts have no storage (their proofs carry
+    the empty storage root)."""
+    params.at_most(3)
+    params.required(0, "address", parse_address)
+    params.required(1, "storage slot", _parse_storage_slot)
+    await _state_block(ctx, params, 2)
+    return "0x" + "00" * 32
+
+
 async def eth_accounts(ctx: RpcContext, params: Params) -> list[str]:
     """The node holds no user keys: wallets sign locally and send raw transactions."""
     params.at_most(0)
@@ -344,4 +388,6 @@ ETH_METHODS: dict[str, Handler] = {
     "eth_feeHistory": eth_fee_history,
     "eth_estimateGas": eth_estimate_gas,
     "eth_accounts": eth_accounts,
+    "eth_call": eth_call,
+    "eth_getStorageAt": eth_get_storage_at,
 }

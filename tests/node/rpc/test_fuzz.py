@@ -136,6 +136,8 @@ VALID_PARAMS: dict[str, list[Any]] = {
     "eth_maxPriorityFeePerGas": [],
     "eth_feeHistory": ["0x2", "latest", [10, 90]],
     "eth_estimateGas": [{"from": FUNDED, "to": FUNDED, "value": "0x1", "data": "0x"}, "latest"],
+    "eth_call": [{"from": FUNDED, "to": FUNDED, "value": "0x1", "gas": "0x5208"}, "latest", {}],
+    "eth_getStorageAt": [FUNDED, "0x0", "latest"],
     "eth_accounts": [],
     "net_version": [],
     "net_peerCount": [],

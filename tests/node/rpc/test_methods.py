@@ -256,6 +256,32 @@ async def test_estimate_gas(rpc: Any) -> None:
     assert "insufficient funds" in error["message"]
 
 
+async def test_call_is_a_checked_transaction_without_return_data(rpc: Any) -> None:
+    call = {"from": FUNDED, "to": EMPTY, "value": "0x1"}
+    assert await rpc.call("eth_call", call) == "0x"
+    assert await rpc.call("eth_call", {**call, "gas": hex(21_000)}, "latest", {}) == "0x"
+    error = await rpc.error("eth_call", {**call, "value": hex(10**30)}, "latest")
+    assert error["code"] == -32000 and "insufficient funds" in error["message"]
+    error = await rpc.error("eth_call", {**call, "gas": hex(20_999)}, "latest")
+    assert error["code"] == -32000
+    assert error["message"] == "intrinsic gas too low: have 20999, want 21000"
+    override = {FUNDED: {"balance": "0x0"}}
+    error = await rpc.error("eth_call", call, "latest", override)
+    assert error["code"] == -32602 and "argument 2 (state overrides)" in error["message"]
+    assert (await rpc.error("eth_call", call, "0x99"))["message"].startswith("header not found")
+    assert (await rpc.error("eth_call", "0x12"))["code"] == -32602
+
+
+async def test_storage_is_empty(rpc: Any) -> None:
+    zero = "0x" + "00" * 32
+    assert await rpc.call("eth_getStorageAt", FUNDED, "0x0", "latest") == zero
+    assert await rpc.call("eth_getStorageAt", FUNDED, "0x" + "ff" * 32, "earliest") == zero
+    for slot in ("0x" + "1" * 65, "0x", "1", "0x1_0", "0x 1", 5):
+        error = await rpc.error("eth_getStorageAt", FUNDED, slot, "latest")
+        assert error["code"] == -32602 and "argument 1 (storage slot)" in error["message"]
+    assert (await rpc.error("eth_getStorageAt", FUNDED, "0x0", "0x99"))["code"] == -32000
+
+
 async def test_syncing(rpc: Any) -> None:
     assert await rpc.call("eth_syncing") is False
     idle = await rpc.call("ivc_syncing")
