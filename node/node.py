@@ -49,13 +49,24 @@ from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.receipt import Receipt
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
 from node.admin_rpc import admin_methods
+from node.aggregator import (
+    UP_BYTES_PER_BLOCK,
+    drop_rejected,
+    pack_universal_proofs,
+    resolved_task_ids,
+    tamper_enabled,
+    tampered,
+)
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
+from node.proof_pool import ProofPool
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
+from node.rpc.methods_universal import proven_tag, universal_methods
 from node.syncer import BlockSyncer, StartHeight, SyncProgress
+from node.universal_index import NodeUniversalView
 from node.validator_sets import ValidatorSets
 from p2p import (
     PROTOCOL_BLOCKS,
@@ -152,6 +163,10 @@ class Node:
         self.height_started = time.monotonic()
         self.syncer = BlockSyncer(self)
         self.evidence.scan(chain)
+        # Universal Proofs (node/aggregator.py): verified task proofs wait in the pool until a
+        # proposal of ours brings them; the RPC reads proofs and provers through the view.
+        self.proof_pool = ProofPool.open(config.data_dir / "proofs")
+        self.universal_view = NodeUniversalView(self)
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -222,15 +237,22 @@ class Node:
         if self.chain.height >= 1:
             last_commit = self.chain.commit_at(self.chain.height) or b""
         evidence = self.evidence.for_block(self.chain.height + 1)
-        txs = self._select_transactions()
+        proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
+        txs = self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs))
         block: Block | None = None
         # The mempool re-checks its transactions after every block, so a failure here is rare:
         # drop the transaction the chain names (and its sender's later ones) and build again.
         for _ in range(8):
             try:
-                block = self.chain.build_block(txs, proposer, time_ms, last_commit, evidence)
+                block = self.chain.build_block(
+                    txs, proposer, time_ms, last_commit, evidence, proofs
+                )
                 break
             except ExecutionError as exc:
+                if isinstance(exc, InvalidBlock) and exc.reason == "invalid_universal_proof":
+                    # A pooled proof that no longer fits the state: leave it out (aggregator).
+                    proofs = drop_rejected(proofs, exc, self.proof_pool)
+                    continue
                 bad = _failed_index(exc) if isinstance(exc, InvalidBlock) else None
                 event(logger, "build_retry", logging.WARNING, height=height, error=str(exc))
                 if bad is None or bad >= len(txs):
@@ -242,6 +264,8 @@ class Node:
             # damaged or from another version, and the node stops (run_node reports it).
             txs = []
             block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
+        if tamper_enabled():
+            block = tampered(block)  # test only: see node/aggregator.py
         value = block.encode()
         key = keccak256(value)
         self._decoded[key] = block
@@ -251,12 +275,13 @@ class Node:
             "proposal_built",
             height=block.height,
             txs=len(txs),
+            universal_proofs=len(block.universal_proofs),
             bytes=len(value),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return value
 
-    def _select_transactions(self) -> list[bytes]:
+    def _select_transactions(self, max_bytes: int = MAX_BLOCK_BYTES) -> list[bytes]:
         """Mempool order (fee, then nonce per sender) within the block's gas and size."""
         params = self.genesis.params
         out: list[bytes] = []
@@ -267,7 +292,7 @@ class Node:
                 break
             if gas + entry.tx.gas_limit > params.block_gas_limit:
                 break
-            if size + len(entry.raw) > MAX_BLOCK_BYTES - 64 * 1024:
+            if size + len(entry.raw) > max_bytes - 64 * 1024:
                 break
             gas += entry.tx.gas_limit
             size += len(entry.raw)
@@ -353,6 +378,7 @@ class Node:
         self._own_values.clear()
         self.mempool.update([r.tx_hash for r in receipts])
         self.evidence.mark_committed(block)
+        self.proof_pool.discard(resolved_task_ids(block, self.chain.state()))
         event(
             logger,
             "commit",
@@ -400,7 +426,11 @@ class Node:
                     rpc_config = RpcConfig(
                         host=config.rpc_host,
                         port=config.rpc_port,
-                        extra_methods=admin_methods(self) if config.admin_rpc else {},
+                        extra_methods={
+                            **universal_methods(self.universal_view),
+                            **(admin_methods(self) if config.admin_rpc else {}),
+                        },
+                        extra_block_tags={"proven": proven_tag(self.universal_view)},
                     )
                     self.rpc_endpoint = await nursery.start(
                         serve_rpc, rpc_config, NodeChainView(self)
