@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.prove_cmd",
     "node.cli.node_cmd",
     "node.cli.task_cmd",
+    "node.cli.verify_block_cmd",
 )
 
 
