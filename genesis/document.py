@@ -6,8 +6,13 @@
       "genesis_time_ms": 1767225600000,
       "validators": [{"name", "address", "bls_public_key", "proof_of_possession", "power"}],
       "accounts": [{"address", "balance"}],
+      "provers": ["0x..."],                 # optional: the addresses that may prove (see below)
       "params": {... ProtocolParams ...}
     }
+`provers` is the prover set that assigns each task its provers in order (node/prover,
+docs/proving.md); absent or empty, every node started with --prover proves, identified by its
+reward address. It is omitted from the canonical form when empty, so older genesis files keep
+their hash.
 Loading checks every field and names the first bad one; nothing malformed gets past `load`.
 """
 
@@ -32,6 +37,7 @@ from genesis.params import ProtocolParams, _int_field
 
 CHAIN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
 MAX_VALIDATORS = 150
+MAX_PROVERS = 1024
 MAX_GENESIS_BYTES = 64 << 20
 
 
@@ -74,6 +80,7 @@ class Genesis:
     validators: tuple[GenesisValidator, ...]
     accounts: tuple[GenesisAccount, ...]
     params: ProtocolParams = field(default_factory=ProtocolParams)
+    provers: tuple[bytes, ...] = ()
 
     # -- JSON -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -101,6 +108,7 @@ class Genesis:
                 for a in self.accounts
             ],
             "params": self.params.to_json(),
+            **({"provers": [to_checksum_address(p) for p in self.provers]} if self.provers else {}),
         }
 
     def canonical_bytes(self) -> bytes:
@@ -120,7 +128,15 @@ class Genesis:
     def from_json(cls, obj: Any, verify_keys: bool = True) -> Genesis:
         if not isinstance(obj, dict):
             raise GenesisError("genesis: must be a JSON object")
-        known = {"chain_id", "eth_chain_id", "genesis_time_ms", "validators", "accounts", "params"}
+        known = {
+            "chain_id",
+            "eth_chain_id",
+            "genesis_time_ms",
+            "validators",
+            "accounts",
+            "params",
+            "provers",
+        }
         for name in obj:
             if name not in known:
                 raise GenesisError(f"{name}: unknown field")
@@ -143,7 +159,8 @@ class Genesis:
         validators = _validators(obj["validators"], verify_keys)
         accounts = _accounts(obj["accounts"])
         params = ProtocolParams.from_json(obj.get("params", {}))
-        return cls(chain_id, eth_chain_id, genesis_time_ms, validators, accounts, params)
+        provers = _provers(obj.get("provers", []))
+        return cls(chain_id, eth_chain_id, genesis_time_ms, validators, accounts, params, provers)
 
     @classmethod
     def load(cls, path: str | Path, verify_keys: bool = True) -> Genesis:
@@ -237,4 +254,18 @@ def _accounts(items: Any) -> tuple[GenesisAccount, ...]:
             raise GenesisError(f"{where}.address: duplicate account")
         seen.add(addr)
         out.append(GenesisAccount(addr, balance))
+    return tuple(out)
+
+
+def _provers(items: Any) -> tuple[bytes, ...]:
+    if not isinstance(items, list):
+        raise GenesisError("provers: must be a list of addresses")
+    if len(items) > MAX_PROVERS:
+        raise GenesisError(f"provers: at most {MAX_PROVERS} provers")
+    out: list[bytes] = []
+    for i, item in enumerate(items):
+        addr = parse_hex(item, f"provers[{i}]", 20)
+        if addr in out:
+            raise GenesisError(f"provers[{i}]: duplicate prover")
+        out.append(addr)
     return tuple(out)

@@ -7,6 +7,7 @@ from typing import Any
 
 from genesis.errors import GenesisError
 
+PROVER_TIMEOUT_BLOCKS = 10
 GWEI = 10**9
 ETHER = 10**18
 
@@ -41,6 +42,9 @@ class ProtocolParams:
     max_task_cycles: int = 1 << 20
     min_fee_per_cycle: int = 1
     task_deadline_blocks: int = 100
+    # Provers only (no consensus rule): blocks the prover ranked k-th for a task waits after the
+    # task's block, times k, before it starts proving when no proof has reached its pool.
+    prover_timeout_blocks: int = PROVER_TIMEOUT_BLOCKS
     block_interval_ms: int = 1000
     proof: ProofParams = field(default_factory=ProofParams)
 
@@ -59,6 +63,7 @@ class ProtocolParams:
         _check_range("params.max_task_cycles", self.max_task_cycles, 1, 1 << 32)
         _check_range("params.min_fee_per_cycle", self.min_fee_per_cycle, 0, 1 << 64)
         _check_range("params.task_deadline_blocks", self.task_deadline_blocks, 1, 1 << 32)
+        _check_range("params.prover_timeout_blocks", self.prover_timeout_blocks, 1, 1 << 32)
         _check_range("params.block_interval_ms", self.block_interval_ms, 1, 3_600_000)
         self.proof.validate("params.proof")
         largest_deploy = self.tx_base_gas + self.max_program_bytes * (
@@ -71,7 +76,11 @@ class ProtocolParams:
             )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        # Added after chains were made: left out at its default so their genesis hash holds.
+        if self.prover_timeout_blocks == PROVER_TIMEOUT_BLOCKS:
+            del out["prover_timeout_blocks"]
+        return out
 
     @classmethod
     def from_json(cls, obj: Any) -> ProtocolParams:

@@ -43,6 +43,12 @@ class NodeConfig:
     log_level: str = "INFO"
     # Serve ivc_adminBlockPeer / ivc_adminUnblockPeer (tests and operators on loopback only).
     admin_rpc: bool = False
+    # The prover role (node/prover, docs/proving.md): --prover, --prover-address,
+    # --prover-workers (0: one per core), --prover-fault (test only).
+    prover: bool = False
+    prover_address: str = ""
+    prover_workers: int = 0
+    prover_fault: str = ""
 
     @property
     def genesis_path(self) -> Path:
@@ -108,11 +114,22 @@ def _apply(config: NodeConfig, values: dict[str, Any], where: str) -> NodeConfig
             changes[name] = value
         elif name in ("block_interval", "tx_batch_interval", "regossip_interval", "sync_interval"):
             changes[name] = _number(value, name, where)
-        elif name == "admin_rpc":
+        elif name in ("admin_rpc", "prover"):
             if not isinstance(value, bool):
-                raise NodeConfigError(f"{where}: admin_rpc must be true or false")
+                raise NodeConfigError(f"{where}: {name} must be true or false")
             changes[name] = value
-        elif name in ("rpc_host", "p2p_host", "moniker", "log_level"):
+        elif name == "prover_workers":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1024:
+                raise NodeConfigError(f"{where}: prover_workers must be an integer in [0, 1024]")
+            changes[name] = value
+        elif name in (
+            "rpc_host",
+            "p2p_host",
+            "moniker",
+            "log_level",
+            "prover_address",
+            "prover_fault",
+        ):
             if not isinstance(value, str):
                 raise NodeConfigError(f"{where}: {name} must be a string")
             changes[name] = value

@@ -63,6 +63,7 @@ from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.proof_pool import ProofPool
+from node.prover.role import Proving, prover_settings, start_proving
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
 from node.rpc.methods_universal import proven_tag, universal_methods
 from node.syncer import BlockSyncer, StartHeight, SyncProgress
@@ -167,6 +168,9 @@ class Node:
         # proposal of ours brings them; the RPC reads proofs and provers through the view.
         self.proof_pool = ProofPool.open(config.data_dir / "proofs")
         self.universal_view = NodeUniversalView(self)
+        # The proving network (node/prover): proof exchange always, prover service if asked.
+        self.proving: Proving | None = None
+        self.prover_settings = prover_settings(config, chain, self.validator_address)
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -379,6 +383,8 @@ class Node:
         self.mempool.update([r.tx_hash for r in receipts])
         self.evidence.mark_committed(block)
         self.proof_pool.discard(resolved_task_ids(block, self.chain.state()))
+        if self.proving is not None:
+            self.proving.on_commit(block)
         event(
             logger,
             "commit",
@@ -423,6 +429,9 @@ class Node:
                         )
                     self.p2p = p2p
                     self._attach_p2p(p2p)
+                    self.proving = start_proving(
+                        self.chain, self.proof_pool, p2p, nursery, self.prover_settings
+                    )
                     rpc_config = RpcConfig(
                         host=config.rpc_host,
                         port=config.rpc_port,

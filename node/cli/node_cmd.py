@@ -36,6 +36,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help="serve ivc_adminBlockPeer/ivc_adminUnblockPeer (loopback tests and operators)",
     )
+    start.add_argument(
+        "--prover",
+        action="store_true",
+        default=None,
+        help="also prove tasks (docs/proving.md); rewards go to --prover-address",
+    )
+    start.add_argument(
+        "--prover-address",
+        default=None,
+        metavar="ADDRESS",
+        help="account paid for this node's proofs (default: the validator's reward address)",
+    )
+    start.add_argument(
+        "--prover-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="proofs run at once, each in its own process (default: one per core)",
+    )
+    # Test only: a malicious prover whose proofs every honest pool must reject.
+    start.add_argument("--prover-fault", default=None, help=argparse.SUPPRESS)
     _timing_options(start)
     start.set_defaults(func=run_start)
     node.set_defaults(func=lambda args: _help(node))
@@ -109,6 +130,10 @@ def run_start(args: argparse.Namespace) -> int:
             p2p_port=args.p2p_port,
             peers=tuple(args.peer) or None,
             admin_rpc=args.admin_rpc,
+            prover=args.prover,
+            prover_address=args.prover_address,
+            prover_workers=args.prover_workers,
+            prover_fault=args.prover_fault,
             **_timing_values(args),
         )
         setup_logging(config.log_path, config.log_level)

@@ -1,0 +1,234 @@
+"""Moving task proofs between nodes: announcements by gossip, proofs by request/response.
+
+Every node runs one `ProofExchange` (provers and validators alike):
+
+- it serves the proofs of its pool over /ivcnet/proof/1 (request: a task id);
+- on an announcement (/ivcnet/proof-announce/1) of a proof it lacks for a task that is pending
+  in its head state, it fetches the proof from the peer that forwarded the announcement or from
+  its author, checks the announced size and statement digest, verifies it against the task's
+  on-chain record (`node.proof_pool.verify_proof`, in a worker thread, one at a time), pools
+  it and announces it in turn, so that its own neighbours can fetch from it;
+- an announcement of a task this node has not committed yet (the prover's block may be ahead
+  of ours) is kept (bounded) and retried after each commit;
+- a malformed message, or a served proof that does not verify or does not match its
+  announcement, scores the serving peer down (`P2PService.report_peer`); nothing a peer sends
+  can raise out of here.
+
+Claims (node.prover.messages.Claim) are handed to `on_claim`, which the prover service uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+
+import trio
+
+from execution.chain import Chain
+from execution.state import Task, TaskStatus
+from execution.types.hashing import keccak256
+from node.logs import event
+from node.proof_pool import InvalidPoolProof, ProofPool, VerifiedProof, verify_proof
+from node.prover.messages import (
+    Announcement,
+    Claim,
+    MalformedMessage,
+    decode_gossip,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
+from p2p import (
+    PROTOCOL_PROOF,
+    TOPIC_PROOF_ANNOUNCEMENTS,
+    GossipMessage,
+    Offence,
+    P2PError,
+    P2PService,
+    RequestError,
+)
+
+logger = logging.getLogger("node.prover")
+
+FETCH_TIMEOUT_S = 30.0
+MAX_CONCURRENT_FETCHES = 4
+MAX_DEFERRED = 1024
+
+
+class ProofExchange:
+    def __init__(self, chain: Chain, pool: ProofPool, p2p: P2PService) -> None:
+        self.chain = chain
+        self.pool = pool
+        self.p2p = p2p
+        self.profile = chain.genesis.params.proof.profile
+        self.on_claim: Callable[[Claim, str], None] | None = None
+        # Proofs this node serves without having verified them: only a test-only malicious
+        # prover puts anything here (node.prover.service, --prover-fault).
+        self.unverified: dict[bytes, tuple[bytes, bytes]] = {}
+        self._fetching: set[bytes] = set()
+        # task id -> peers that announced it, for tasks not yet in our state.
+        self._deferred: OrderedDict[bytes, list[tuple[Announcement, str]]] = OrderedDict()
+        self._fetch_slots = trio.Semaphore(MAX_CONCURRENT_FETCHES)
+        self._verify_limiter = trio.CapacityLimiter(1)
+        self._nursery: trio.Nursery | None = None
+        self.fetched = 0
+        self.rejected = 0
+
+    def attach(self, nursery: trio.Nursery) -> None:
+        """Subscribe to announcements and serve proofs; fetches run in `nursery`."""
+        self._nursery = nursery
+        self.p2p.subscribe(TOPIC_PROOF_ANNOUNCEMENTS, self._on_message)
+        self.p2p.register_handler(PROTOCOL_PROOF, self._serve)
+
+    # ---- serving ----------------------------------------------------------------------
+    async def _serve(self, peer_id: str, data: bytes) -> bytes:
+        task_id = decode_request(data)  # a MalformedMessage becomes the caller's RemoteError
+        pooled = self.pool.get(task_id)
+        if pooled is not None:
+            return encode_response(pooled.leaf.prover, pooled.leaf.task_proof)
+        if task_id in self.unverified:
+            prover, proof = self.unverified[task_id]
+            return encode_response(prover, proof)
+        return encode_response(b"", b"")
+
+    # ---- own proofs -------------------------------------------------------------------
+    async def verify(
+        self, task: Task | None, task_id: bytes, prover: bytes, proof: bytes
+    ) -> VerifiedProof:
+        """`verify_proof` in a worker thread (one at a time): a verification takes 0.1-0.3 s
+        of numpy work, too long for the event loop that also runs consensus."""
+        return await trio.to_thread.run_sync(
+            verify_proof, task, task_id, prover, proof, self.profile, limiter=self._verify_limiter
+        )
+
+    async def add_and_announce(self, proof: VerifiedProof) -> bool:
+        """Pool a verified proof and, if it is new here, announce it."""
+        if not self.pool.add(proof):
+            return False
+        await self.announce(
+            proof.task_id, proof.prover, proof.statement.to_bytes(), len(proof.proof)
+        )
+        return True
+
+    async def announce(self, task_id: bytes, prover: bytes, statement: bytes, size: int) -> None:
+        msg = Announcement(task_id, prover, keccak256(statement), size)
+        try:
+            await self.p2p.publish(TOPIC_PROOF_ANNOUNCEMENTS, msg.encode())
+        except P2PError as exc:
+            event(logger, "proof_announce_failed", logging.WARNING, error=str(exc))
+
+    # ---- announcements from peers -----------------------------------------------------
+    async def _on_message(self, msg: GossipMessage) -> None:
+        try:
+            decoded = decode_gossip(msg.data)
+        except MalformedMessage as exc:
+            event(
+                logger,
+                "proof_message_malformed",
+                logging.DEBUG,
+                peer=str(msg.from_peer),
+                error=str(exc),
+            )
+            self.p2p.report_peer(msg.from_peer, Offence.MALFORMED)
+            return
+        if isinstance(decoded, Claim):
+            if self.on_claim is not None:
+                self.on_claim(decoded, str(msg.origin))
+            return
+        self._consider(decoded, [str(msg.from_peer), str(msg.origin)])
+
+    def _consider(self, ann: Announcement, peers: list[str]) -> None:
+        if ann.task_id in self.pool or ann.task_id in self._fetching:
+            return
+        task = self.chain.state().task(ann.task_id)
+        if task is None:
+            entry = self._deferred.setdefault(ann.task_id, [])
+            self._deferred.move_to_end(ann.task_id)
+            entry.extend((ann, p) for p in peers)
+            del entry[:-8]
+            while len(self._deferred) > MAX_DEFERRED:
+                self._deferred.popitem(last=False)
+            return
+        if task.status is not TaskStatus.PENDING or self._nursery is None:
+            return
+        self._fetching.add(ann.task_id)
+        self._nursery.start_soon(self._fetch, ann, list(dict.fromkeys(peers)))
+
+    def on_commit(self) -> None:
+        """Retry the announcements of tasks that were not in our state yet."""
+        if not self._deferred:
+            return
+        state = self.chain.state()
+        ready = [t for t in self._deferred if state.task(t) is not None]
+        for task_id in ready:
+            entries = self._deferred.pop(task_id)
+            self._consider(entries[0][0], [peer for _, peer in entries])
+
+    async def _fetch(self, ann: Announcement, peers: list[str]) -> None:
+        try:
+            async with self._fetch_slots:
+                for peer in peers:
+                    if ann.task_id in self.pool:
+                        return
+                    if await self._fetch_from(ann, peer):
+                        return
+        finally:
+            self._fetching.discard(ann.task_id)
+
+    async def _fetch_from(self, ann: Announcement, peer: str) -> bool:
+        """True once the task's proof is pooled; False to try the next peer."""
+        started = trio.current_time()
+        try:
+            data = await self.p2p.request(
+                peer, PROTOCOL_PROOF, encode_request(ann.task_id), timeout=FETCH_TIMEOUT_S
+            )
+            answer = decode_response(data)
+        except RequestError as exc:
+            event(logger, "proof_fetch_failed", logging.DEBUG, peer=peer, error=str(exc))
+            return False
+        except MalformedMessage as exc:
+            self._reject(peer, ann, str(exc))
+            return False
+        if answer is None:
+            return False  # a relay that has not fetched it (yet)
+        prover, proof = answer
+        task = self.chain.state().task(ann.task_id)
+        if task is None or task.status is not TaskStatus.PENDING:
+            return True  # resolved meanwhile: nothing to pool
+        try:
+            if len(proof) > ann.size or prover != ann.prover:
+                raise InvalidPoolProof("the served proof is not the announced one")
+            verified = await self.verify(task, ann.task_id, prover, proof)
+            if keccak256(verified.statement.to_bytes()) != ann.statement_digest:
+                raise InvalidPoolProof("the statement does not match the announced digest")
+        except InvalidPoolProof as exc:
+            self._reject(peer, ann, str(exc))
+            return False
+        added = await self.add_and_announce(verified)
+        if added:
+            self.fetched += 1
+            event(
+                logger,
+                "proof_fetched",
+                task=ann.task_id.hex(),
+                prover=prover.hex(),
+                peer=peer,
+                bytes=len(proof),
+                ms=round((trio.current_time() - started) * 1000, 1),
+            )
+        return True
+
+    def _reject(self, peer: str, ann: Announcement, reason: str) -> None:
+        self.rejected += 1
+        event(
+            logger,
+            "proof_rejected",
+            logging.WARNING,
+            task=ann.task_id.hex(),
+            prover=ann.prover.hex(),
+            peer=peer,
+            reason=reason,
+        )
+        self.p2p.report_peer(peer, Offence.INVALID)

@@ -1,0 +1,279 @@
+"""The prover role (`ivcnet node start --prover`): take assigned tasks, prove, announce.
+
+    service = ProverService(chain, exchange, address, workers=os.cpu_count())
+    nursery.start_soon(service.run)
+    service.on_commit(block)          # from the node, after each committed block
+
+On each committed block the service learns the block's tasks (its receipts name them) and, at
+start, every task still pending in the last `task_deadline_blocks` blocks, so a restarted
+prover picks up where it was killed. Each task is started when the chain reaches the height the
+assignment gives this prover (node.prover.assignment: at once for the first in line, k *
+`prover_timeout_blocks` later for the k-th) and no valid proof of it is in the pool yet. At most
+`workers` proofs run at once, each in a child process (`prove_async`), never on the event loop.
+A finished proof is verified like any other (node.proof_pool.verify_proof), pooled and
+announced; the exchange serves it.
+
+Claims: when it starts tasks the service gossips a `Claim` (prover, block height, task ids),
+and every 10 s an empty one as a presence beacon. Claims are not signed and grant nothing: the
+fallback order is driven by the absence of a valid proof in the pool, never by a claim, and the
+reward goes to the prover named with the proof; so a forged claim can neither delay a task nor
+redirect a reward, and a signature would only force a hot secp256k1 key onto prover machines.
+They let provers see who is working and, when the genesis names no prover set, learn the set
+(every prover heard from within the last `PRESENCE_BLOCKS` blocks, plus this one).
+
+`fault` (test only) makes a malicious prover: "other-input" proves the task's program on
+another input, "tampered-statement" changes the exit code in the proof's statement; both
+proofs are served and announced unverified, and every honest pool must reject them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import trio
+
+from execution.chain import Chain
+from execution.state import Task, TaskStatus
+from execution.types.block import Block
+from execution.types.errors import DecodingError
+from execution.types.hashing import keccak256
+from execution.types.transaction import Transaction, TxKind
+from execution.zkproof import ZkProofError, prove_async
+from execution.zkvm import ZkvmError, load_elf
+from execution.zkvm.program import Program
+from node.logs import event
+from node.prover.assignment import my_start_height
+from node.prover.exchange import ProofExchange
+from node.prover.messages import MAX_CLAIM_TASKS, Claim
+from p2p import TOPIC_PROOF_ANNOUNCEMENTS, P2PError
+
+logger = logging.getLogger("node.prover")
+
+FAULTS = ("other-input", "tampered-statement")
+PRESENCE_INTERVAL_S = 10.0
+PRESENCE_BLOCKS = 60
+MAX_KNOWN_PROVERS = 256
+_PROGRAM_CACHE = 32
+
+
+@dataclass
+class _Tracked:
+    task_id: bytes
+    height: int
+    block_hash: bytes
+    running: bool = False
+    done: bool = False  # proven, or failed here: not tried again by this prover
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class ProverService:
+    def __init__(
+        self,
+        chain: Chain,
+        exchange: ProofExchange,
+        address: bytes,
+        workers: int = 0,
+        fault: str = "",
+    ) -> None:
+        if len(address) != 20:
+            raise ValueError("a prover address has 20 bytes")
+        if fault and fault not in FAULTS:
+            raise ValueError(f"unknown prover fault {fault!r}")
+        self.chain = chain
+        self.exchange = exchange
+        self.address = address
+        self.workers = workers or default_workers()
+        self.fault = fault
+        params = chain.genesis.params
+        self.timeout_blocks = params.prover_timeout_blocks
+        self.profile = params.proof.profile
+        self._genesis_provers = tuple(chain.genesis.provers)
+        self._heard: dict[bytes, int] = {}  # prover -> chain height when last heard
+        self._tracked: dict[bytes, _Tracked] = {}
+        self._programs: OrderedDict[bytes, Program] = OrderedDict()
+        self._limiter = trio.CapacityLimiter(self.workers)
+        self._wake = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self.proven = 0
+        exchange.on_claim = self._on_claim
+
+    # ---- the prover set ----------------------------------------------------------------
+    def provers(self) -> tuple[bytes, ...]:
+        if self._genesis_provers:
+            return self._genesis_provers
+        floor = self.chain.height - PRESENCE_BLOCKS
+        heard = [p for p, h in self._heard.items() if h >= floor]
+        return tuple(sorted({self.address, *heard}))
+
+    def _on_claim(self, claim: Claim, origin: str) -> None:
+        if claim.prover == self.address:
+            return
+        if claim.prover not in self._heard and len(self._heard) >= MAX_KNOWN_PROVERS:
+            oldest = min(self._heard, key=self._heard.__getitem__)
+            del self._heard[oldest]
+        self._heard[claim.prover] = self.chain.height
+
+    # ---- following the chain -----------------------------------------------------------
+    def on_commit(self, block: Block) -> None:
+        """Learn the tasks of a committed block (call after every commit)."""
+        receipts = self.chain.receipts(block.hash) or []
+        for receipt in receipts:
+            if receipt.kind == TxKind.TASK and receipt.status == 1 and len(receipt.created) == 32:
+                self._tracked.setdefault(
+                    receipt.created, _Tracked(receipt.created, block.height, block.hash)
+                )
+        self._wake.set()
+
+    def _scan_pending(self) -> None:
+        """Track every task still pending in the head state (after a restart)."""
+        state = self.chain.state()
+        head = self.chain.height
+        deadline = self.chain.genesis.params.task_deadline_blocks
+        for height in range(max(1, head - deadline + 1), head + 1):
+            block = self.chain.block_at(height)
+            if block is None:
+                continue
+            for task_id in state.tasks_due(height + deadline):
+                task = state.task(task_id)
+                if task is not None and task.status is TaskStatus.PENDING:
+                    self._tracked.setdefault(task_id, _Tracked(task_id, height, block.hash))
+
+    async def run(self) -> None:
+        self._scan_pending()
+        event(
+            logger,
+            "prover_started",
+            address=self.address.hex(),
+            workers=self.workers,
+            tracked=len(self._tracked),
+            fault=self.fault or None,
+        )
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._presence_loop)
+            while True:
+                await self._schedule()
+                await self._wake.wait()
+                self._wake = trio.Event()
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await self._publish_claim(self.chain.height, [])
+            await trio.sleep(PRESENCE_INTERVAL_S)
+
+    async def _publish_claim(self, height: int, task_ids: list[bytes]) -> None:
+        for i in range(0, max(1, len(task_ids)), MAX_CLAIM_TASKS):
+            claim = Claim(self.address, height, tuple(task_ids[i : i + MAX_CLAIM_TASKS]))
+            try:
+                await self.exchange.p2p.publish(TOPIC_PROOF_ANNOUNCEMENTS, claim.encode())
+            except P2PError as exc:
+                event(logger, "prover_claim_failed", logging.WARNING, error=str(exc))
+
+    async def _schedule(self) -> None:
+        head = self.chain.height
+        state = self.chain.state()
+        provers = self.provers()
+        claims: dict[int, list[bytes]] = {}
+        for task_id, tr in list(self._tracked.items()):
+            task = state.task(task_id)
+            if (
+                task is None
+                or task.status is not TaskStatus.PENDING
+                or task_id in self.exchange.pool
+            ):
+                if not tr.running:
+                    del self._tracked[task_id]
+                continue
+            if tr.running or tr.done:
+                continue
+            start = my_start_height(
+                tr.block_hash, task_id, tr.height, provers, self.address, self.timeout_blocks
+            )
+            if start is None or start > head:
+                continue
+            tr.running = True
+            claims.setdefault(tr.height, []).append(task_id)
+            if self._nursery is None:
+                raise RuntimeError("ProverService.run is not running")
+            self._nursery.start_soon(self._prove, tr, task)
+        for height, ids in claims.items():
+            await self._publish_claim(height, ids)
+
+    # ---- proving -----------------------------------------------------------------------
+    async def _prove(self, tr: _Tracked, task: Task) -> None:
+        try:
+            async with self._limiter:
+                if tr.task_id in self.exchange.pool:
+                    return
+                started = trio.current_time()
+                program = self._program(task.image_id)
+                inp = task.input + b"\x01" if self.fault == "other-input" else task.input
+                event(logger, "prove_start", task=tr.task_id.hex(), height=tr.height)
+                proof = (await prove_async(program, inp, self.profile)).to_bytes()
+                prove_s = trio.current_time() - started
+            if self.fault:
+                await self._publish_bad(tr.task_id, proof)
+                return
+            verified = await self.exchange.verify(task, tr.task_id, self.address, proof)
+            await self.exchange.add_and_announce(verified)
+            self.proven += 1
+            event(
+                logger,
+                "proof_done",
+                task=tr.task_id.hex(),
+                height=tr.height,
+                cycles=verified.statement.cycles,
+                bytes=len(proof),
+                prove_s=round(prove_s, 2),
+            )
+        except (ZkProofError, ZkvmError, DecodingError, LookupError) as exc:
+            # This prover cannot prove it (unsupported instruction, cycle limit, program not
+            # found); do not retry: the next in line will try after its timeout.
+            event(logger, "prove_failed", logging.WARNING, task=tr.task_id.hex(), error=str(exc))
+        except Exception as exc:  # a bug must not take the node down; leave it to the others
+            logger.exception("proving task %s failed", tr.task_id.hex())
+            event(logger, "prove_failed", logging.ERROR, task=tr.task_id.hex(), error=repr(exc))
+        finally:
+            tr.running = False
+            tr.done = True
+            self._wake.set()
+
+    def _program(self, image_id: bytes) -> Program:
+        """The deployed program of an image id, from its deploy transaction (the state keeps
+        only the ELF's hash and the deploy height)."""
+        cached = self._programs.get(image_id)
+        if cached is not None:
+            self._programs.move_to_end(image_id)
+            return cached
+        record = self.chain.state().program(image_id)
+        if record is None:
+            raise LookupError(f"no program {image_id.hex()}")
+        block = self.chain.block_at(record.height)
+        for raw in block.transactions if block is not None else ():
+            tx = Transaction.decode(raw)
+            if tx.kind is TxKind.DEPLOY and keccak256(tx.data) == record.elf_hash:
+                program = load_elf(tx.data)
+                self._programs[image_id] = program
+                if len(self._programs) > _PROGRAM_CACHE:
+                    self._programs.popitem(last=False)
+                return program
+        raise LookupError(f"the deploy of program {image_id.hex()} is not in block {record.height}")
+
+    async def _publish_bad(self, task_id: bytes, proof: bytes) -> None:
+        """Test only: serve and announce a proof that no honest pool may accept."""
+        from execution.zkproof.task import TaskProof
+
+        parsed = TaskProof.from_bytes(proof)
+        if self.fault == "tampered-statement":
+            parsed.statement = replace(parsed.statement, exit_code=parsed.statement.exit_code ^ 1)
+            proof = parsed.to_bytes()
+        statement = parsed.statement
+        self.exchange.unverified[task_id] = (self.address, proof)
+        await self.exchange.announce(task_id, self.address, statement.to_bytes(), len(proof))
+        event(logger, "bad_proof_published", logging.WARNING, task=task_id.hex(), fault=self.fault)
