@@ -1,0 +1,139 @@
+"""Real libp2p hosts on 127.0.0.1: a prover proves a committed sample task; the other nodes
+fetch the proof over /ivcnet/proof/1, verify it against their own chain and pool it. A
+malicious prover's proof is rejected by every pool and the next prover in line takes over."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import trio
+from chain_helpers import make_genesis
+from prover_helpers import PROVER as GOOD
+from prover_helpers import build_task_chain, empty_block
+
+from execution.chain import Chain
+from execution.zkproof.samples import fib_loop_result
+from genesis import ProtocolParams
+from node.proof_pool import ProofPool
+from node.prover import ProofExchange, ProverService, rank_provers
+from p2p import TOPIC_PROOF_ANNOUNCEMENTS, DialConfig, P2PConfig, P2PService, open_p2p_service
+
+BAD = b"\xba" * 20
+FAST_DIAL = DialConfig(attempts=3, backoff_initial_s=0.05, backoff_max_s=0.5, reconnect_check_s=0.1)
+
+
+async def _open_nodes(stack: AsyncExitStack, tmp: Path, n: int) -> list[P2PService]:
+    nodes = [
+        await stack.enter_async_context(
+            open_p2p_service(P2PConfig(home=tmp / f"p2p{i}", dial=FAST_DIAL))
+        )
+        for i in range(n)
+    ]
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1 :]:
+            await a.connect(b.listen_addrs[0])
+    for node in nodes:
+        await node.wait_for_topic_peers(TOPIC_PROOF_ANNOUNCEMENTS, n - 1, timeout=10)
+    return nodes
+
+
+def _replicas(tmp: Path, chain: Chain, blocks: list, n: int) -> list[Chain]:  # type: ignore[type-arg]
+    out = [chain]
+    for i in range(1, n):
+        replica = Chain.open(tmp / f"chain{i}", chain.genesis)
+        for block in blocks:
+            replica.commit_block(block)
+        out.append(replica)
+    return out
+
+
+async def _until(cond, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    with trio.fail_after(timeout):
+        while not cond():
+            await trio.sleep(0.05)
+
+
+async def test_a_proof_reaches_every_pool(tmp_path: Path) -> None:
+    chain, blocks, task_id = build_task_chain(tmp_path / "chain0", make_genesis())
+    chains = _replicas(tmp_path, chain, blocks, 3)
+    pools = [ProofPool.open(tmp_path / f"proofs{i}") for i in range(3)]
+    try:
+        async with AsyncExitStack() as stack:
+            nodes = await _open_nodes(stack, tmp_path, 3)
+            async with trio.open_nursery() as nursery:
+                exchanges = [
+                    ProofExchange(c, p, n) for c, p, n in zip(chains, pools, nodes, strict=True)
+                ]
+                for ex in exchanges:
+                    ex.attach(nursery)
+                prover = ProverService(chains[0], exchanges[0], GOOD, workers=1)
+                started = time.perf_counter()
+                nursery.start_soon(prover.run)
+                await _until(lambda: all(task_id in p for p in pools))
+                elapsed = time.perf_counter() - started
+                print(f"committed task -> proof in the other nodes' pools: {elapsed:.2f} s")
+                nursery.cancel_scope.cancel()
+        exit_code, cycles = fib_loop_result(5)
+        for pool in pools:
+            pooled = pool.get(task_id)
+            assert pooled is not None and pooled.leaf.prover == GOOD
+            assert (pooled.statement.exit_code, pooled.statement.cycles) == (exit_code, cycles)
+        assert exchanges[1].fetched + exchanges[2].fetched == 2
+        assert not any(ex.rejected for ex in exchanges)
+    finally:
+        for c in chains:
+            c.close()
+
+
+@pytest.mark.slow
+async def test_a_malicious_proof_is_rejected_and_the_next_prover_takes_over(
+    tmp_path: Path,
+) -> None:
+    genesis = make_genesis(params=ProtocolParams(prover_timeout_blocks=1))
+    genesis = replace(genesis, provers=(BAD, GOOD))
+    chain, blocks, task_id = build_task_chain(
+        tmp_path / "chain0",
+        genesis,
+        lambda block, task_id: rank_provers(block.hash, task_id, (BAD, GOOD))[0] == BAD,
+    )
+    chains = _replicas(tmp_path, chain, blocks, 3)
+    pools = [ProofPool.open(tmp_path / f"proofs{i}") for i in range(3)]
+    try:
+        async with AsyncExitStack() as stack:
+            nodes = await _open_nodes(stack, tmp_path, 3)
+            async with trio.open_nursery() as nursery:
+                exchanges = [
+                    ProofExchange(c, p, n) for c, p, n in zip(chains, pools, nodes, strict=True)
+                ]
+                for ex in exchanges:
+                    ex.attach(nursery)
+                bad = ProverService(chains[0], exchanges[0], BAD, workers=1, fault="other-input")
+                good = ProverService(chains[1], exchanges[1], GOOD, workers=1)
+                nursery.start_soon(bad.run)
+                nursery.start_soon(good.run)
+                # both honest nodes fetch the bad proof, reject it and score its server down
+                await _until(lambda: exchanges[1].rejected >= 1 and exchanges[2].rejected >= 1)
+                assert not any(task_id in p for p in pools)
+                assert good.proven == 0  # not its turn yet: one block of timeout
+                bad_peer = nodes[0].peer_id
+                assert any(s.peer_id == bad_peer and s.score < 0 for s in nodes[2].peers())
+                # one more block: the next in line proves, and its proof reaches every honest pool
+                block = empty_block(chains[0], 4_000)
+                for c, ex, svc in zip(chains, exchanges, (bad, good, None), strict=True):
+                    c.commit_block(block)
+                    ex.on_commit()
+                    if svc is not None:
+                        svc.on_commit(block)
+                await _until(lambda: task_id in pools[1] and task_id in pools[2])
+                nursery.cancel_scope.cancel()
+        for pool in pools:  # the malicious node's own pool holds only the honest proof, if any
+            pooled = pool.get(task_id)
+            assert pooled is None or pooled.leaf.prover == GOOD
+        assert task_id in pools[1] and task_id in pools[2]
+    finally:
+        for c in chains:
+            c.close()
