@@ -1,10 +1,14 @@
-"""A local devnet: N validators, each its own OS process on 127.0.0.1.
+"""A local devnet: N validators and M provers, each its own OS process on 127.0.0.1.
 
 Layout (genesis/home.py) plus the p2p identities made here at init time, so that every node
 can be given every other node as a persistent peer before any of them starts:
     DIR/genesis.json, DIR/accounts.json
     DIR/node<i>/genesis.json, config/validator_key.json, config/p2p_identity.key, data/
-Node i listens for JSON-RPC on base_rpc_port + i and for p2p on base_p2p_port + i.
+    DIR/prover<j>/genesis.json, config/prover_key.json (the account its proofs pay), data/
+Validator i listens for JSON-RPC on base_rpc_port + i and for p2p on base_p2p_port + i;
+prover j (a full node started with --prover) on base + N + j. Once the chain runs, the devnet
+deploys a demo program and submits a task with a prefunded account (`demo_task`), and prints
+how to follow it until it is proven.
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis import Genesis, GenesisError, init_local_chain, read_account_keys
+from genesis import (
+    AccountKey,
+    Genesis,
+    GenesisError,
+    init_local_chain,
+    read_account_keys,
+    read_key_file,
+)
 from genesis.home import GENESIS_FILE, describe_account
+from genesis.keys import write_key_file
 from p2p.identity import load_or_create_identity, peer_id_of
 
 
@@ -83,6 +95,97 @@ def prepare_devnet(
     return nodes
 
 
+PROVER_KEY_FILE = Path("config") / "prover_key.json"
+
+
+@dataclass(frozen=True)
+class DevnetProver:
+    node: DevnetNode
+    address: bytes
+
+
+def prepare_provers(
+    root: Path, count: int, validators: int, base_rpc_port: int, base_p2p_port: int
+) -> list[DevnetProver]:
+    """Homes for `count` prover nodes beside the validators (full nodes: genesis and a p2p
+    identity, no validator key), each with an account key of its own for its rewards."""
+    provers = []
+    genesis_bytes = (root / GENESIS_FILE).read_bytes()
+    for j in range(count):
+        home = root / f"prover{j}"
+        key_path = home / PROVER_KEY_FILE
+        try:
+            (home / "config").mkdir(parents=True, exist_ok=True)
+            (home / GENESIS_FILE).write_bytes(genesis_bytes)
+            if not key_path.exists():
+                write_key_file(key_path, AccountKey.generate().to_json())
+            key = read_key_file(key_path)
+        except OSError as exc:
+            raise DevnetError(f"cannot write {home}: {exc.strerror}") from None
+        except GenesisError as exc:
+            raise DevnetError(str(exc)) from None
+        if not isinstance(key, AccountKey):
+            raise DevnetError(f"{key_path}: not an account key")
+        index = validators + j
+        node = DevnetNode(
+            index, home, base_rpc_port + index, base_p2p_port + index, node_peer_id(home)
+        )
+        provers.append(DevnetProver(node, key.address))
+    return provers
+
+
+def prover_command(
+    prover: DevnetProver, validators: Sequence[DevnetNode], extra: Sequence[str] = ()
+) -> list[str]:
+    """A full node that proves, with every validator as a persistent peer."""
+    return node_command(
+        prover.node,
+        validators,
+        [*extra, "--prover", "--prover-address", "0x" + prover.address.hex()],
+    )
+
+
+def demo_program() -> tuple[bytes, str]:
+    """The demo task's program: the hand-built sample the zkVM prover proves today (a fib loop;
+    exit code fib(6) = 8, empty output). Compiled example guests replace it once they prove."""
+    from execution.zkproof.samples import fib_loop_program, program_elf
+
+    return program_elf(fib_loop_program(5)), "sample fib_loop(5)"
+
+
+def demo_task(url: str, key: AccountKey, elf: bytes, timeout: float = 120.0) -> bytes:
+    """Deploy `elf` (unless deployed) and submit one task for it; returns the task id.
+    Waits for the node's RPC and the deploy's commit. Raises DevnetError."""
+    from execution.programs import image_id_bytes_of_elf
+    from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
+    from node.cli.errors import CliError
+    from node.cli.task_cmd import RpcClient, send_transaction
+
+    rpc = RpcClient(url)
+    image = "0x" + image_id_bytes_of_elf(elf).hex()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                if int(rpc.call("eth_blockNumber"), 16) >= 1:
+                    break
+            except CliError:
+                pass
+            if time.monotonic() > deadline:
+                raise DevnetError(f"{url} did not reach block 1 in {timeout:.0f} s")
+            time.sleep(0.5)
+        if rpc.call("ivc_getProgram", image) is None:
+            send_transaction(rpc, key.private_key, None, elf)
+            while rpc.call("ivc_getProgram", image) is None:
+                if time.monotonic() > deadline:
+                    raise DevnetError(f"the demo program was not deployed in {timeout:.0f} s")
+                time.sleep(0.5)
+        request = TaskRequest(image_id_bytes_of_elf(elf), b"", 10_000, 1)
+        return send_transaction(rpc, key.private_key, TASK_SYSTEM_ADDRESS, request.encode())
+    except CliError as exc:
+        raise DevnetError(f"demo task: {exc}") from None
+
+
 def node_command(
     node: DevnetNode, nodes: Sequence[DevnetNode], extra: Sequence[str] = ()
 ) -> list[str]:
@@ -117,6 +220,22 @@ def start_node(argv: Sequence[str], home: Path) -> subprocess.Popen[bytes]:
         out.close()
 
 
+def _submit_demo(url: str, key: AccountKey) -> None:
+    elf, name = demo_program()
+    print(f"deploying the demo program ({name}) and submitting a task...", flush=True)
+    try:
+        task_id = "0x" + demo_task(url, key, elf).hex()
+    except DevnetError as exc:
+        print(f"demo task not submitted: {exc}", file=sys.stderr, flush=True)
+        return
+    print(f"demo task {task_id} submitted; watch it become proven with")
+    print(f"  ivcnet task status --rpc {url} {task_id}")
+    body = '{"jsonrpc":"2.0","id":1,"method":"ivc_getTaskResult","params":["' + task_id + '"]}'
+    print(f"  curl -s -H 'Content-Type: application/json' --data '{body}' {url}")
+    print(f"then verify its block's Universal Proof here: ivcnet verify-block --rpc {url} HEIGHT")
+    print("  (HEIGHT: submittedHeight in `ivcnet task status`)", flush=True)
+
+
 def stop_processes(procs: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
     """SIGTERM every process, wait up to `grace` seconds, then SIGKILL what is left."""
     for p in procs:
@@ -137,8 +256,11 @@ def run_devnet(
     base_rpc_port: int,
     base_p2p_port: int,
     extra: Sequence[str] = (),
+    provers: int = 2,
+    demo: bool = True,
 ) -> int:
     nodes = prepare_devnet(root, validators, base_rpc_port, base_p2p_port)
+    prover_nodes = prepare_provers(root, provers, validators, base_rpc_port, base_p2p_port)
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -151,16 +273,27 @@ def run_devnet(
     try:
         for node in nodes:
             procs.append(start_node(node_command(node, nodes, extra), node.home))
-        print(f"devnet in {root}: {len(nodes)} validators")
+        for prover in prover_nodes:
+            procs.append(start_node(prover_command(prover, nodes, extra), prover.node.home))
+        print(f"devnet in {root}: {len(nodes)} validators, {len(prover_nodes)} provers")
         for node, proc in zip(nodes, procs, strict=True):
             print(
                 f"  node{node.index}  pid {proc.pid}  rpc {node.rpc_url}  p2p {node.peer_addr}"
                 f"  log {node.home / 'data' / 'node.log'}"
             )
+        for j, (prover, proc) in enumerate(zip(prover_nodes, procs[len(nodes) :], strict=True)):
+            print(
+                f"  prover{j}  pid {proc.pid}  rpc {prover.node.rpc_url}  "
+                f"rewards 0x{prover.address.hex()}  log {prover.node.home / 'data' / 'node.log'}"
+            )
+        keys = read_account_keys(root)
         print("prefunded accounts (address, private key; devnet only):")
-        for key in read_account_keys(root):
+        for key in keys:
             print(f"  {describe_account(key)}")
+        if demo and keys:
+            _submit_demo(nodes[0].rpc_url, keys[0])
         print("press Ctrl-C to stop", flush=True)
+        nodes = [*nodes, *(p.node for p in prover_nodes)]
         reported: set[int] = set()
         while not stop:
             time.sleep(0.2)

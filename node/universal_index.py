@@ -104,8 +104,8 @@ class UniversalIndex:
 
 
 class NodeUniversalView:
-    """`UniversalView` over a running node. `prover_set` (set by the prover service, if any)
-    returns the addresses of the current prover set."""
+    """`UniversalView` over a running node. The active provers are the genesis prover set
+    (when it names one) plus what `prover_set` returns (a hook for the prover service)."""
 
     def __init__(self, node: Node, prover_set: Callable[[], Sequence[bytes]] | None = None) -> None:
         self.node = node
@@ -135,7 +135,10 @@ class NodeUniversalView:
 
     async def provers(self) -> Sequence[ProverInfo]:
         self.index.update()
-        active = set(self.prover_set() if self.prover_set is not None else ())
+        # The genesis prover set when it names one; else whoever the prover service reports.
+        active = set(self.node.chain.genesis.provers)
+        if self.prover_set is not None:
+            active |= set(self.prover_set())
         addresses = sorted(set(self.index.provers) | active)
         out = []
         for address in addresses:

@@ -68,6 +68,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "validator as its own process on 127.0.0.1; Ctrl-C stops them all.",
     )
     devnet.add_argument("--validators", type=int, default=4, help="number of validators (4)")
+    devnet.add_argument(
+        "--provers", type=int, default=2, help="number of prover nodes (2; 0 for none)"
+    )
+    devnet.add_argument(
+        "--no-demo",
+        dest="demo",
+        action="store_false",
+        help="do not deploy the demo program and submit its task",
+    )
     devnet.add_argument("--home", type=Path, default=Path(".devnet"), help="folder (./.devnet)")
     devnet.add_argument("--base-rpc-port", type=int, default=8545, help="node i: port + i")
     devnet.add_argument("--base-p2p-port", type=int, default=26656, help="node i: port + i")
@@ -150,13 +159,21 @@ def run_devnet_cmd(args: argparse.Namespace) -> int:
 
     if not 1 <= args.validators <= 64:
         raise CliError("--validators must be between 1 and 64")
+    if not 0 <= args.provers <= 16:
+        raise CliError("--provers must be between 0 and 16")
     for name in ("base_rpc_port", "base_p2p_port"):
         port = getattr(args, name)
-        if not 1 <= port <= 65535 - args.validators:
-            raise CliError(f"--{name.replace('_', '-')} must leave room for every validator")
+        if not 1 <= port <= 65535 - args.validators - args.provers:
+            raise CliError(f"--{name.replace('_', '-')} must leave room for every node")
     try:
         return run_devnet(
-            args.home, args.validators, args.base_rpc_port, args.base_p2p_port, _timing_argv(args)
+            args.home,
+            args.validators,
+            args.base_rpc_port,
+            args.base_p2p_port,
+            _timing_argv(args),
+            provers=args.provers,
+            demo=args.demo,
         )
     except DevnetError as exc:
         raise CliError(str(exc)) from None

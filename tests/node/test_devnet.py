@@ -30,6 +30,7 @@ RECIPIENT = bytes.fromhex("00000000000000000000000000000000000b0b01")
 
 def _devnet(home: Path, rpc_base: int, p2p_base: int) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "node.cli.main", "devnet", "--validators", "4"]
+    argv += ["--provers", "0", "--no-demo"]  # validators only: the proving network has its own
     argv += ["--home", str(home), "--base-rpc-port", str(rpc_base)]
     argv += ["--base-p2p-port", str(p2p_base), *FAST_TIMINGS]
     return subprocess.Popen(
