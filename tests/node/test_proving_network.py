@@ -1,0 +1,168 @@
+"""The proving network end to end, real processes on loopback: 4 validators and prover nodes
+(`--prover`), tasks from several accounts, every task proven with the executor's result, every
+task block's Universal Proofs verified by `ivcnet verify-block`, one state root everywhere; and
+a proposer that tampers with the Universal Proofs it proposes has those blocks rejected.
+
+Programs: the hand-built sample the zkVM prover proves today (fib loop; the task input only
+changes the statement, so every task needs its own proof). After the zkVM merge the lead
+switches `_program` to the example guests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from node_cluster import STARTUP_TIMEOUT, Cluster, free_ports, rpc, try_rpc, wait_for
+
+from execution.programs import image_id_bytes_of_elf
+from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
+from execution.zkproof.samples import fib_loop_program, program_elf
+from execution.zkvm import execute, load_elf
+from node.aggregator import TAMPER_ENV
+from node.cli.task_cmd import RpcClient, send_transaction
+from node.cli.verify_block_cmd import verify_block
+from node.devnet import DevnetNode, prepare_provers, prover_command
+
+PROVE_TIMEOUT = 900.0
+# A shared 2-core machine under load: node processes import, load numba kernels and verify
+# proofs slowly, so the waits are generous (they bound a failure, not the expected time).
+SLOW_WAIT = 300.0
+
+
+def _program() -> bytes:
+    return program_elf(fib_loop_program(5))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_kernels() -> None:
+    """Prove and verify once here, so that numba's disk cache holds every kernel before the
+    node processes start (six processes compiling at once would stall consensus for minutes)."""
+    from execution.zkproof import prove, verify
+
+    elf = _program()
+    proof = prove(elf, b"", "conjectured").to_bytes()
+    verify(proof, image_id_bytes_of_elf(elf), profile="conjectured")
+
+
+def start_provers(cluster: Cluster, count: int) -> list[DevnetNode]:
+    """Prover nodes (full nodes with --prover, one worker each) peered with every validator."""
+    provers = prepare_provers(cluster.root, count, len(cluster.nodes), 0, 0)
+    ports = free_ports(2 * count)
+    nodes = []
+    for j, prover in enumerate(provers):
+        node = replace(prover.node, rpc_port=ports[2 * j], p2p_port=ports[2 * j + 1])
+        extra = [*cluster.timings, "--prover-workers", "1"]
+        argv = prover_command(replace(prover, node=node), cluster.nodes, extra)
+        cluster.extra.append(cluster._spawn(argv, node.home))
+        nodes.append(node)
+    return nodes
+
+
+def submit_tasks(url: str, keys: list[str], count: int, elf: bytes) -> list[bytes]:
+    """Deploy `elf` and submit `count` tasks round-robin from `keys`, input = task number."""
+    client = RpcClient(url)
+    image = "0x" + image_id_bytes_of_elf(elf).hex()
+    send_transaction(client, bytes.fromhex(keys[0][2:]), None, elf)
+    wait_for(lambda: try_rpc(url, "ivc_getProgram", image), SLOW_WAIT, "the deploy")
+    ids = []
+    for i in range(count):
+        request = TaskRequest(image_id_bytes_of_elf(elf), bytes([i]), 10_000, 1)
+        key = bytes.fromhex(keys[i % len(keys)][2:])
+        ids.append(send_transaction(client, key, TASK_SYSTEM_ADDRESS, request.encode()))
+    return ids
+
+
+def wait_all_proven(url: str, ids: list[bytes], timeout: float) -> list[dict[str, Any]]:
+    def results() -> list[dict[str, Any]] | None:
+        out = [try_rpc(url, "ivc_getTaskResult", "0x" + t.hex()) for t in ids]
+        if all(r is not None and r["status"] == "proven" for r in out):
+            return out  # type: ignore[return-value]
+        return None
+
+    found: list[dict[str, Any]] = wait_for(results, timeout, f"{len(ids)} tasks proven", 2.0)
+    return found
+
+
+def check_network(cluster: Cluster, provers: list[DevnetNode], ids: list[bytes]) -> None:
+    url = cluster.url(0)
+    results = wait_all_proven(url, ids, PROVE_TIMEOUT)
+    program = load_elf(_program())
+    for i, result in enumerate(results):
+        expected = execute(program, bytes([i]))
+        assert int(result["exitCode"], 16) == expected.exit_code
+        assert result["output"] == "0x" + expected.output.hex()
+        assert int(result["cycles"], 16) == expected.cycles
+    # Every block that held a task: its Universal Proofs verify here, and name every task.
+    heights = {int(rpc(url, "ivc_getTask", "0x" + t.hex())["submittedHeight"], 16) for t in ids}
+    verified = 0
+    for height in sorted(heights):
+        checked = verify_block(RpcClient(url), str(height))
+        assert not checked.pending and not checked.expired
+        verified += len(checked.results)
+    assert verified == len(ids)
+    # One state root on every node (validators and provers) at a height all have.
+    urls = [n.rpc_url for n in cluster.nodes] + [p.rpc_url for p in provers]
+    height = int(rpc(url, "eth_blockNumber"), 16)
+    for u in urls:
+        wait_for(
+            lambda u=u: int(try_rpc(u, "eth_blockNumber") or "0x0", 16) >= height, SLOW_WAIT, u
+        )
+    roots = {rpc(u, "eth_getBlockByNumber", hex(height), False)["stateRoot"] for u in urls}
+    assert len(roots) == 1
+    assert int(rpc(url, "ivc_status")["provenBlockNumber"], 16) >= max(heights)
+    provers_seen = rpc(url, "ivc_provers")["provers"]
+    assert sum(int(p["provenTasks"], 16) for p in provers_seen) == len(ids)
+
+
+def _run(cluster: Cluster, tasks: int, provers: int) -> None:
+    cluster.start_all()
+    prover_nodes = start_provers(cluster, provers)
+    cluster.wait_height(0, 2, STARTUP_TIMEOUT)
+    ids = submit_tasks(cluster.url(0), cluster.account_keys, tasks, _program())
+    check_network(cluster, prover_nodes, ids)
+
+
+@pytest.mark.slow
+def test_tasks_from_several_accounts_become_proven(cluster_factory: Any) -> None:
+    _run(cluster_factory(4), tasks=4, provers=2)
+
+
+@pytest.mark.slow
+def test_issue_scenario_20_tasks_3_provers(cluster_factory: Any) -> None:
+    _run(cluster_factory(4), tasks=20, provers=3)
+
+
+@pytest.mark.slow
+def test_proposer_with_tampered_universal_proofs_is_rejected(
+    cluster_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = cluster_factory(4)
+    monkeypatch.setenv(TAMPER_ENV, "1")
+    cluster.start(0)  # the environment is inherited by this process only
+    monkeypatch.delenv(TAMPER_ENV)
+    for i in range(1, 4):
+        cluster.start(i)
+    prover_nodes = start_provers(cluster, 1)
+    cluster.wait_height(1, 2, STARTUP_TIMEOUT)
+    ids = submit_tasks(cluster.url(1), cluster.account_keys, 6, _program())
+    bad_proposer = bytes.fromhex(rpc(cluster.url(0), "ivc_status")["validatorAddress"][2:])
+    check_network(cluster, prover_nodes, ids)
+
+    # Node 0 did propose tampered Universal Proofs, and the others refused them.
+    built = cluster.log_events(cluster.nodes[0].home, "proposal_built")
+    assert any(e.get("universal_proofs", 0) > 0 for e in built)
+    refused = [
+        e
+        for n in cluster.nodes[1:]
+        for e in cluster.log_events(n.home, "proposal_invalid")
+        if "invalid_universal_proof" in str(e.get("reason"))
+    ]
+    assert refused, "no validator refused a tampered proposal"
+    # No committed block that brought a Universal Proof was node 0's.
+    url = cluster.url(1)
+    heights = {int(rpc(url, "ivc_getTask", "0x" + t.hex())["submittedHeight"], 16) for t in ids}
+    for height in heights:
+        for up in rpc(url, "ivc_getUniversalProof", hex(height), False)["universalProofs"]:
+            block = rpc(url, "eth_getBlockByNumber", up["includedInBlockNumber"], False)
+            assert bytes.fromhex(block["miner"][2:]) != bad_proposer
