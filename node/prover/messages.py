@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import rlp
+from rlp.exceptions import RLPException
 from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
 KIND_CLAIM = 1
@@ -66,11 +67,13 @@ class Announcement:
 
 
 def _decode(data: bytes, sedes: List, what: str) -> list[object]:
+    # pyrlp raises TypeError/ValueError on some shapes that its sedes do not expect
     try:
         items = rlp.decode(data, sedes=sedes, strict=True)
-    except (rlp.DecodingError, rlp.DeserializationError) as exc:
+        canonical = rlp.encode(items, sedes) == data
+    except (RLPException, TypeError, ValueError) as exc:
         raise MalformedMessage(f"malformed {what}: {exc}") from exc
-    if rlp.encode(items, sedes) != data:
+    if not canonical:
         raise MalformedMessage(f"non-canonical {what}")
     return list(items)
 
@@ -81,7 +84,7 @@ def decode_gossip(data: bytes) -> Claim | Announcement:
         raise MalformedMessage("empty message")
     try:
         head = rlp.decode(data, strict=False)
-    except rlp.DecodingError as exc:
+    except (RLPException, TypeError, ValueError) as exc:
         raise MalformedMessage(f"malformed message: {exc}") from exc
     kind = head[0] if isinstance(head, list) and head else b""
     if kind == b"\x01":
