@@ -79,6 +79,8 @@ class ProofExchange:
     def attach(self, nursery: trio.Nursery) -> None:
         """Subscribe to announcements and serve proofs; fetches run in `nursery`."""
         self._nursery = nursery
+        # Checked before relaying too: a malformed claim or announcement goes no further.
+        self.p2p.set_topic_validator(TOPIC_PROOF_ANNOUNCEMENTS, _well_formed)
         self.p2p.subscribe(TOPIC_PROOF_ANNOUNCEMENTS, self._on_message)
         self.p2p.register_handler(PROTOCOL_PROOF, self._serve)
 
@@ -232,3 +234,11 @@ class ProofExchange:
             reason=reason,
         )
         self.p2p.report_peer(peer, Offence.INVALID)
+
+
+def _well_formed(data: bytes) -> bool:
+    try:
+        decode_gossip(data)
+    except MalformedMessage:
+        return False
+    return True
