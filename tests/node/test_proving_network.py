@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from node_cluster import STARTUP_TIMEOUT, Cluster, free_ports, rpc, try_rpc, wait_for
+from node_cluster import Cluster, free_ports, rpc, try_rpc, wait_for
 
 from execution.programs import image_id_bytes_of_elf
 from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
@@ -28,6 +28,10 @@ PROVE_TIMEOUT = 900.0
 # A shared 2-core machine under load: node processes import, load numba kernels and verify
 # proofs slowly, so the waits are generous (they bound a failure, not the expected time).
 SLOW_WAIT = 300.0
+# Blocks every second (not FAST_TIMINGS' 0.3 s): six node processes and the proving workers
+# share two cores, and a block bringing proofs takes each validator about 0.5 s to check.
+TIMINGS = ["--block-interval", "1.0", "--timeout-propose", "3.0"]
+TIMINGS += ["--timeout-prevote", "1.0", "--timeout-precommit", "1.0"]
 
 
 def _program() -> bytes:
@@ -118,33 +122,33 @@ def check_network(cluster: Cluster, provers: list[DevnetNode], ids: list[bytes])
 def _run(cluster: Cluster, tasks: int, provers: int) -> None:
     cluster.start_all()
     prover_nodes = start_provers(cluster, provers)
-    cluster.wait_height(0, 2, STARTUP_TIMEOUT)
+    cluster.wait_height(0, 2, SLOW_WAIT)
     ids = submit_tasks(cluster.url(0), cluster.account_keys, tasks, _program())
     check_network(cluster, prover_nodes, ids)
 
 
 @pytest.mark.slow
 def test_tasks_from_several_accounts_become_proven(cluster_factory: Any) -> None:
-    _run(cluster_factory(4), tasks=4, provers=2)
+    _run(cluster_factory(4, TIMINGS), tasks=4, provers=2)
 
 
 @pytest.mark.slow
 def test_issue_scenario_20_tasks_3_provers(cluster_factory: Any) -> None:
-    _run(cluster_factory(4), tasks=20, provers=3)
+    _run(cluster_factory(4, TIMINGS), tasks=20, provers=3)
 
 
 @pytest.mark.slow
 def test_proposer_with_tampered_universal_proofs_is_rejected(
     cluster_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cluster = cluster_factory(4)
+    cluster = cluster_factory(4, TIMINGS)
     monkeypatch.setenv(TAMPER_ENV, "1")
     cluster.start(0)  # the environment is inherited by this process only
     monkeypatch.delenv(TAMPER_ENV)
     for i in range(1, 4):
         cluster.start(i)
     prover_nodes = start_provers(cluster, 1)
-    cluster.wait_height(1, 2, STARTUP_TIMEOUT)
+    cluster.wait_height(1, 2, SLOW_WAIT)
     ids = submit_tasks(cluster.url(1), cluster.account_keys, 6, _program())
     bad_proposer = bytes.fromhex(rpc(cluster.url(0), "ivc_status")["validatorAddress"][2:])
     check_network(cluster, prover_nodes, ids)
