@@ -109,6 +109,14 @@ def test_web3_wallet_flow_on_a_real_node(cluster_factory: Any) -> None:
     with pytest.raises(Web3RPCError, match=r"nonce too low|already known"):
         w3.eth.send_raw_transaction(signed.raw_transaction)
 
+    # A legacy (type 0) transaction is refused with a message that says what is accepted.
+    legacy = {
+        k: v for k, v in tx.items() if k not in ("type", "maxFeePerGas", "maxPriorityFeePerGas")
+    }
+    legacy_signed = sender.sign_transaction({**legacy, "nonce": 1, "gasPrice": gas_price})
+    with pytest.raises(Web3RPCError, match="EIP-1559"):
+        w3.eth.send_raw_transaction(legacy_signed.raw_transaction)
+
     # web3's own transaction filling and local signing: w3.eth.send_transaction with a signing
     # middleware fills chainId, nonce (pending), gas (eth_estimateGas) and the EIP-1559 fees
     # (eth_maxPriorityFeePerGas and the latest block's base fee) from the node's answers.
