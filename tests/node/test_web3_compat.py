@@ -127,6 +127,15 @@ def test_web3_wallet_flow_on_a_real_node(cluster_factory: Any) -> None:
     assert w3.eth.get_transaction(second)["nonce"] == 1
     assert w3.eth.get_balance(RECIPIENT) == 10**15 + 7
 
+    # web3's JSON-RPC batches (the way to many calls per second from one client).
+    with w3.batch_requests() as batch:
+        batch.add(w3.eth.get_balance(RECIPIENT))
+        batch.add(w3.eth.get_block(height))
+        batch.add(w3.eth.get_transaction_count(sender.address))
+        balance_answer, block_answer, count_answer = batch.execute()
+    assert balance_answer == 10**15 + 7 and block_answer["hash"] == block["hash"]
+    assert count_answer == 2
+
     for tag in ("latest", "pending", "safe", "finalized", "earliest"):
         assert w3.eth.get_block(tag)["hash"] is not None
     with pytest.raises(BlockNotFound):
