@@ -237,24 +237,34 @@ def _store_changes_neighbour(offset: int, width: int) -> Forgery:
 
 def _misaligned(op: int, aligned_claim: bool) -> Forgery:
     # Run a legal byte access at an odd address, then present the trace for the same program
-    # with LH/SH in its place (the executor would trap on it).
+    # with LH/SH/LW/SW in its place (the executor would trap on it).
     addr = RAM + 1
-    if op == D.LH:
-        honest_prog, forged_prog = _load_program(D.LBU, addr), _load_program(D.LH, addr)
+    if op in LOAD_F3:
+        honest_prog, forged_prog = _load_program(D.LBU, addr), _load_program(op, addr)
     else:
         honest_prog = _store_program(D.SB, SCRATCH + 1, 0x1234)
-        forged_prog = _store_program(D.SH, SCRATCH + 1, 0x1234)
+        forged_prog = _store_program(op, SCRATCH + 1, 0x1234)
     trace, st, _ = _honest(honest_prog)
+    if aligned_claim and op == D.LH:  # the LH "returns" the aligned half at RAM (0xff80)
+        step = _step_of(honest_prog, trace, D.LBU)
+        trace, st = _forged_exit(honest_prog, trace, st, step, 0xFFFF_FF80)
     airs = airs_for(forged_prog)
     st = statement_for_run(forged_prog, b"", b"", st.exit_code, st.cycles, PARAMS.name)
     traces = _build(forged_prog, airs, trace)
     row = _chip_row(traces, MEM_OP_CODES[op])
     assert traces.mem[row, mem_col("o0")] == 1
-    if aligned_claim:  # o0 = 0 and q = (addr_lo - 2 o1) / 4 in the field: not a 14-bit q
+    if aligned_claim:
+        # The chip row claims the aligned half at offset 0, consistently (its byte, and for SH
+        # the half it writes), with q = (addr_lo - 2 o1) / 4 in the field: not a 14-bit q.
         mem = traces.mem.astype(np.int64)
-        addr_lo = 4 * mem[row, mem_col("q")] + 1 + 2 * mem[row, mem_col("o1")]
-        q = (addr_lo - 2 * mem[row, mem_col("o1")]) * pow(4, P - 2, P) % P
-        traces = _set(traces, row, o0=0, q=int(q))
+        o1 = mem[row, mem_col("o1")]
+        addr_lo = 4 * mem[row, mem_col("q")] + 1 + 2 * o1
+        q = (addr_lo - 2 * o1) * pow(4, P - 2, P) % P
+        lb, d0, v0 = (int(mem[row, mem_col(n)]) for n in ("lb", "d0", "v0"))
+        cols = {"o0": 0, "q": int(q), "bsel": lb, "delta": d0 - lb}
+        if op == D.SH:
+            cols |= {"n0": v0, "nh": v0}
+        traces = _set(traces, row, **cols)
     return forged_prog, st, traces, airs
 
 
@@ -271,6 +281,8 @@ ATTACKS: dict[str, Callable[[], Forgery]] = {
     "lh_misaligned_claimed_aligned": lambda: _misaligned(D.LH, True),
     "sh_misaligned": lambda: _misaligned(D.SH, False),
     "sh_misaligned_claimed_aligned": lambda: _misaligned(D.SH, True),
+    "lw_misaligned": lambda: _misaligned(D.LW, False),
+    "sw_misaligned": lambda: _misaligned(D.SW, False),
     "load_value_not_in_memory": lambda: _value_not_in_memory(False),
     "load_value_not_in_memory_in_chip": lambda: _value_not_in_memory(True),
 }
