@@ -19,7 +19,8 @@ Clients, all in this one process, all over keep-alive connections:
 
 Each line is JSON: requests/s (wall clock), and the server's and this process's CPU time per
 request (psutil), which say where the time goes and, unlike wall-clock rates, are not halved
-when other processes share the two cores. `--compare-asyncio` adds the server CPU of the same
+when other processes share the two cores. The server's idle CPU (a node runs consensus), measured
+for 3 s before the clients start, is subtracted. `--compare-asyncio` adds the server CPU of the same
 app on hypercorn's asyncio worker.
 """
 
@@ -217,7 +218,9 @@ def measure(server: Server, name: str, client: Callable[[Server, int], int], req
     start = time.perf_counter()
     done = client(server, requests)
     elapsed = time.perf_counter() - start
-    server_us = (server.cpu_seconds() - server_before) / done * 1e6
+    # A node also runs consensus (blocks every second): its idle CPU is not the request's.
+    server_busy = server.cpu_seconds() - server_before - server.idle_cpu * elapsed
+    server_us = max(0.0, server_busy) / done * 1e6
     client_us = (_cpu(me) - client_before) / done * 1e6
     line = {
         "name": f"rpc_eth_getBalance_{name}",
@@ -286,7 +289,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"batch{args.batch}_web3", web3_batched(args.batch), n),
     ]
     for kind in args.servers.split(","):
-        print(json.dumps({"server": kind}), flush=True)
         if kind == "node":
             context = node_server()
         elif kind in ("app", "trivial"):
@@ -294,6 +296,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.error(f"unknown server {kind!r}")
         with context as server:
+            server.measure_idle_cpu(3.0)
+            print(
+                json.dumps({"server": kind, "idle_cpu_share": round(server.idle_cpu, 3)}),
+                flush=True,
+            )
             for name, client, requests in clients:
                 if kind == "trivial" and ("batch" in name or "web3" in name):
                     continue  # one constant answer: not a batch, and web3 checks the id

@@ -55,9 +55,17 @@ class Server:
     # An address eth_getBalance has a nonzero balance for.
     address: str
 
+    # The server's CPU seconds per second with no client (consensus, timers).
+    idle_cpu: float = 0.0
+
     def cpu_seconds(self) -> float:
         times = self.process.cpu_times()
         return float(times.user + times.system)
+
+    def measure_idle_cpu(self, seconds: float) -> None:
+        before = self.cpu_seconds()
+        time.sleep(seconds)
+        self.idle_cpu = (self.cpu_seconds() - before) / seconds
 
 
 async def _trivial_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
