@@ -126,8 +126,9 @@ CPU_COLUMNS: tuple[str, ...] = (
 )
 _CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
 
-# Public values of the CPU table. The statement digests are not used by any constraint: they
-# are public so that the transcript (and so every challenge) depends on them.
+# Public values of the CPU table. The statement digests and the prover's address (ten 16-bit
+# limbs) are not used by any constraint: they are public so that the transcript (and so every
+# challenge) depends on them, and a proof cannot be relabelled to another prover.
 CPU_PUBLICS: tuple[str, ...] = (
     "entry",
     "exit_lo",
@@ -136,6 +137,7 @@ CPU_PUBLICS: tuple[str, ...] = (
     *(f"image_id{i}" for i in range(8)),
     *(f"input_digest{i}" for i in range(8)),
     *(f"output_digest{i}" for i in range(8)),
+    *(f"prover{i}" for i in range(10)),
 )
 _PUB_INDEX = {name: i for i, name in enumerate(CPU_PUBLICS)}
 
