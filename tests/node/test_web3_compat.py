@@ -6,6 +6,7 @@ this catches incompatibilities a hand-written JSON-RPC client would not.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import rlp
 import sha3
 from eth_account import Account
 from trie import HexaryTrie
-from web3 import Web3
+from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound, Web3RPCError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
@@ -68,6 +69,8 @@ def test_web3_wallet_flow_on_a_real_node(cluster_factory: Any) -> None:
     signed = sender.sign_transaction(tx)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     assert tx_hash == signed.hash
+    # Pending or already committed: web3's transaction formatter accepts either answer.
+    assert w3.eth.get_transaction(tx_hash)["hash"] == tx_hash
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.2)
     assert receipt["status"] == 1
     assert receipt["transactionHash"] == tx_hash
@@ -142,3 +145,17 @@ def test_web3_wallet_flow_on_a_real_node(cluster_factory: Any) -> None:
         w3.eth.get_block(10**9)
     with pytest.raises(TransactionNotFound):
         w3.eth.get_transaction_receipt(b"\xab" * 32)
+
+    # web3's asyncio provider (aiohttp) reads the same answers.
+    async def read_async() -> None:
+        aw3 = AsyncWeb3(AsyncHTTPProvider(cluster.url(0)))
+        try:
+            assert await aw3.eth.chain_id == chain_id
+            assert await aw3.eth.get_balance(RECIPIENT, height) == 10**15
+            assert (await aw3.eth.get_transaction_receipt(tx_hash))["blockHash"] == block["hash"]
+            full_block = await aw3.eth.get_block(height, full_transactions=True)
+            assert tx_hash in [t["hash"] for t in full_block["transactions"]]
+        finally:
+            await aw3.provider.disconnect()
+
+    asyncio.run(read_async())
