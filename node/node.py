@@ -311,7 +311,18 @@ class Node:
         if block is None:
             event(logger, "proposal_invalid", logging.WARNING, reason="undecodable")
             return False
+        started = time.perf_counter()
         reason = self._invalid_reason(block)
+        if block.universal_proofs:
+            # What verifying Universal Proofs costs consensus (docs/proving.md).
+            event(
+                logger,
+                "proposal_checked",
+                height=block.height,
+                universal_proofs=len(block.universal_proofs),
+                bytes=sum(len(p) for p in block.universal_proofs),
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
         if reason is not None:
             event(logger, "proposal_invalid", logging.WARNING, height=block.height, reason=reason)
             return False

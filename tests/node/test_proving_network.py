@@ -128,8 +128,11 @@ def _run(cluster: Cluster, tasks: int, provers: int) -> None:
 
 
 @pytest.mark.slow
-def test_tasks_from_several_accounts_become_proven(cluster_factory: Any) -> None:
-    _run(cluster_factory(4, TIMINGS), tasks=4, provers=2)
+@pytest.mark.parametrize(("tasks", "provers"), [(2, 1), (4, 2)])
+def test_tasks_from_several_accounts_become_proven(
+    cluster_factory: Any, tasks: int, provers: int
+) -> None:
+    _run(cluster_factory(4, TIMINGS), tasks=tasks, provers=provers)
 
 
 @pytest.mark.slow
