@@ -71,7 +71,7 @@ def main() -> None:
     )
     elf = program_elf(fib_loop_program(5))
     started = time.perf_counter()
-    task_proof = prove(elf, b"", genesis.params.proof.profile).to_bytes()
+    task_proof = prove(elf, b"", genesis.params.proof.profile, prover=PROVER).to_bytes()
     prove_s = time.perf_counter() - started
     request = TaskRequest(image_id_bytes_of_elf(elf), b"", 10_000, 1).encode()
 

@@ -215,7 +215,8 @@ class ProverService:
                 program = self._program(task.image_id)
                 inp = task.input + b"\x01" if self.fault == "other-input" else task.input
                 event(logger, "prove_start", task=tr.task_id.hex(), height=tr.height)
-                proof = (await prove_async(program, inp, self.profile)).to_bytes()
+                proved = await prove_async(program, inp, self.profile, prover=self.address)
+                proof = proved.to_bytes()
                 prove_s = trio.current_time() - started
             if self.fault:
                 await self._publish_bad(tr.task_id, proof)
