@@ -21,8 +21,8 @@ def test_verified_proof_is_pooled_once_and_survives_reopen(
     proof = verify_proof(make_task(T1), T1, PROVER, sample_proof, PROFILE)
     assert pool.add(proof)
     assert not pool.add(proof)  # idempotent: the first valid one is kept
-    other = verify_proof(make_task(T1), T1, b"\x55" * 20, sample_proof, PROFILE)
-    assert not pool.add(other)
+    again = verify_proof(make_task(T1), T1, PROVER, sample_proof, PROFILE)
+    assert not pool.add(again)
     assert pool.prover(T1) == PROVER
     assert [leaf.task_id for leaf in pool.for_block(3)] == [T1]
     assert pool.for_block(4) == []
@@ -81,6 +81,8 @@ def test_proofs_that_do_not_answer_the_task_are_refused(
         verify_proof(task, T1, PROVER, sample_proof, "proven")
     with pytest.raises(InvalidPoolProof):
         verify_proof(task, T1, PROVER, sample_proof[:-7], PROFILE)
+    with pytest.raises(InvalidPoolProof, match="made for prover"):
+        verify_proof(task, T1, b"\x55" * 20, sample_proof, PROFILE)  # a stolen proof
     with pytest.raises(InvalidPoolProof, match="20 bytes"):
         verify_proof(task, T1, b"\x01", sample_proof, PROFILE)
     with pytest.raises(InvalidPoolProof, match="no such task"):
