@@ -15,7 +15,7 @@ import sha3
 from eth_account import Account
 from trie import HexaryTrie
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
-from web3.exceptions import BlockNotFound, TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, MethodUnavailable, TransactionNotFound, Web3RPCError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 RECIPIENT = Web3.to_checksum_address("0x00000000000000000000000000000000000b0b02")
@@ -141,6 +141,9 @@ def test_web3_wallet_flow_on_a_real_node(cluster_factory: Any) -> None:
 
     for tag in ("latest", "pending", "safe", "finalized", "earliest"):
         assert w3.eth.get_block(tag)["hash"] is not None
+    # What ivcnet does not serve is -32601, which web3 classifies as MethodUnavailable.
+    with pytest.raises(MethodUnavailable):
+        w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest"})
     with pytest.raises(BlockNotFound):
         w3.eth.get_block(10**9)
     with pytest.raises(TransactionNotFound):
