@@ -4,6 +4,7 @@
     pool = ProofPool.open(home / "data" / "proofs", budget_bytes=256 << 20)
     pool.add(proof)                        # -> True if pooled, False if the task had one already
     pool.get(task_id)                      # -> PooledProof | None (leaf, statement, height, size)
+    pool.info(task_id)                     # -> PoolEntry | None, the same without reading the file
     pool.for_block(height)                 # -> list[ProofLeaf] of tasks submitted at `height`
     pool.discard(task_ids)                 # once accepted into state or expired
     pool.heights(), pool.task_ids(), len(pool), pool.size_bytes, task_id in pool
@@ -83,6 +84,16 @@ class PooledProof:
     leaf: ProofLeaf
     statement: Statement
     height: int
+    size: int
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """What the pool knows of a proof without reading its file."""
+
+    height: int
+    prover: bytes
+    statement: Statement
     size: int
 
 
@@ -234,6 +245,12 @@ class ProofPool:
         return PooledProof(
             ProofLeaf(task_id, entry.prover, proof), entry.statement, entry.height, entry.size
         )
+
+    def info(self, task_id: bytes) -> PoolEntry | None:
+        entry = self._entries.get(task_id)
+        if entry is None:
+            return None
+        return PoolEntry(entry.height, entry.prover, entry.statement, entry.size)
 
     def statement(self, task_id: bytes) -> Statement | None:
         entry = self._entries.get(task_id)

@@ -55,11 +55,23 @@ logger = logging.getLogger("node.prover")
 FETCH_TIMEOUT_S = 30.0
 MAX_CONCURRENT_FETCHES = 4
 MAX_DEFERRED = 1024
+# Pooled proofs of pending tasks are announced again this often (at most REANNOUNCE_MAX each
+# time, oldest task blocks first): a node that connected after the first announcement, or was
+# cut off, learns of them too.
+REANNOUNCE_INTERVAL_S = 30.0
+REANNOUNCE_MAX = 64
 
 
 class ProofExchange:
-    def __init__(self, chain: Chain, pool: ProofPool, p2p: P2PService) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        pool: ProofPool,
+        p2p: P2PService,
+        reannounce_interval: float = REANNOUNCE_INTERVAL_S,
+    ) -> None:
         self.chain = chain
+        self.reannounce_interval = reannounce_interval
         self.pool = pool
         self.p2p = p2p
         self.profile = chain.genesis.params.proof.profile
@@ -83,6 +95,25 @@ class ProofExchange:
         self.p2p.set_topic_validator(TOPIC_PROOF_ANNOUNCEMENTS, _well_formed)
         self.p2p.subscribe(TOPIC_PROOF_ANNOUNCEMENTS, self._on_message)
         self.p2p.register_handler(PROTOCOL_PROOF, self._serve)
+        nursery.start_soon(self._reannounce_loop)
+
+    async def _reannounce_loop(self) -> None:
+        while True:
+            await trio.sleep(self.reannounce_interval)
+            state = self.chain.state()
+            sent = 0
+            for height in self.pool.heights():
+                for task_id in self.pool.task_ids(height):
+                    info = self.pool.info(task_id)
+                    task = state.task(task_id)
+                    if info is None or task is None or task.status is not TaskStatus.PENDING:
+                        continue
+                    await self.announce(task_id, info.prover, info.statement.to_bytes(), info.size)
+                    sent += 1
+                    if sent >= REANNOUNCE_MAX:
+                        break
+                if sent >= REANNOUNCE_MAX:
+                    break
 
     # ---- serving ----------------------------------------------------------------------
     async def _serve(self, peer_id: str, data: bytes) -> bytes:

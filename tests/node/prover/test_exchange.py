@@ -27,18 +27,22 @@ BAD = b"\xba" * 20
 FAST_DIAL = DialConfig(attempts=3, backoff_initial_s=0.05, backoff_max_s=0.5, reconnect_check_s=0.1)
 
 
-async def _open_nodes(stack: AsyncExitStack, tmp: Path, n: int) -> list[P2PService]:
+async def _open_nodes(
+    stack: AsyncExitStack, tmp: Path, n: int, connected: int | None = None
+) -> list[P2PService]:
+    """n hosts; the first `connected` (default all) in a full mesh."""
     nodes = [
         await stack.enter_async_context(
             open_p2p_service(P2PConfig(home=tmp / f"p2p{i}", dial=FAST_DIAL))
         )
         for i in range(n)
     ]
-    for i, a in enumerate(nodes):
-        for b in nodes[i + 1 :]:
+    m = n if connected is None else connected
+    for i, a in enumerate(nodes[:m]):
+        for b in nodes[i + 1 : m]:
             await a.connect(b.listen_addrs[0])
-    for node in nodes:
-        await node.wait_for_topic_peers(TOPIC_PROOF_ANNOUNCEMENTS, n - 1, timeout=10)
+    for node in nodes[:m]:
+        await node.wait_for_topic_peers(TOPIC_PROOF_ANNOUNCEMENTS, m - 1, timeout=10)
     return nodes
 
 
@@ -65,32 +69,36 @@ async def test_a_proof_reaches_every_pool(tmp_path: Path, caplog: pytest.LogCapt
     pools = [ProofPool.open(tmp_path / f"proofs{i}") for i in range(3)]
     try:
         async with AsyncExitStack() as stack:
-            nodes = await _open_nodes(stack, tmp_path, 3)
+            nodes = await _open_nodes(stack, tmp_path, 3, connected=2)
             async with trio.open_nursery() as nursery:
                 exchanges = [
-                    ProofExchange(c, p, n) for c, p, n in zip(chains, pools, nodes, strict=True)
+                    ProofExchange(c, p, n, reannounce_interval=1.0)
+                    for c, p, n in zip(chains, pools, nodes, strict=True)
                 ]
                 for ex in exchanges:
                     ex.attach(nursery)
                 prover = ProverService(chains[0], exchanges[0], GOOD, workers=1)
                 started = time.perf_counter()
                 nursery.start_soon(prover.run)
-                await _until(lambda: all(task_id in p for p in pools))
+                await _until(lambda: task_id in pools[1])
                 elapsed = time.perf_counter() - started
+                # a node that connects later (to the fetcher only) gets it by re-announcement
+                await nodes[2].connect(nodes[1].listen_addrs[0])
+                await _until(lambda: task_id in pools[2], 30)
                 fields = [getattr(r, "fields", {}) for r in caplog.records]
                 prove_s = [f["prove_s"] for f in fields if f.get("event") == "proof_done"]
                 fetch_ms = [f["ms"] for f in fields if f.get("event") == "proof_fetched"]
                 print(
-                    f"committed task -> proof in the other nodes' pools: {elapsed:.2f} s "
+                    f"committed task -> proof in another node's pool: {elapsed:.2f} s "
                     f"(prove in a worker process {prove_s} s, fetch + verify {fetch_ms} ms)"
                 )
-                # garbage on the topic: dropped and its sender scored down, nothing breaks
+                # garbage on the topic: dropped (not relayed) and its sender scored down
                 await nodes[2].publish(TOPIC_PROOF_ANNOUNCEMENTS, b"\xff not a message")
 
                 def scored_down(node: P2PService) -> bool:
                     return any(s.peer_id == nodes[2].peer_id and s.score < 0 for s in node.peers())
 
-                await _until(lambda: scored_down(nodes[0]) and scored_down(nodes[1]), 20)
+                await _until(lambda: scored_down(nodes[1]), 20)
                 nursery.cancel_scope.cancel()
         exit_code, cycles = fib_loop_result(5)
         for pool in pools:
