@@ -48,3 +48,32 @@ def test_prover_options_in_node_json(tmp_path: Path) -> None:
     (tmp_path / "config" / "node.json").write_text('{"prover_workers": -1}')
     with pytest.raises(NodeConfigError, match="prover_workers"):
         load_config(tmp_path)
+
+
+def test_prover_set_from_genesis_or_from_claims(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from node.proof_pool import ProofPool
+    from node.prover import Claim, ProofExchange, ProverService
+    from node.prover.service import PRESENCE_BLOCKS
+
+    me, other, listed = b"\x01" * 20, b"\x02" * 20, b"\x03" * 20
+    open_chain = Chain.open(tmp_path / "open", make_genesis())
+    listed_chain = Chain.open(tmp_path / "listed", replace(make_genesis(), provers=(listed, me)))
+    try:
+        pool = ProofPool.open(tmp_path / "proofs")
+        # the set logic never touches the network: no host is needed to exercise it
+        service = ProverService(open_chain, ProofExchange(open_chain, pool, None), me)  # type: ignore[arg-type]
+        assert service.provers() == (me,)
+        service._on_claim(Claim(other, 0, ()), "peer")
+        assert service.provers() == (me, other)
+        for i in range(PRESENCE_BLOCKS + 1):  # silent for longer than PRESENCE_BLOCKS: forgotten
+            block = open_chain.build_block([], validator_key()[0].address, 2_000 + i)
+            open_chain.commit_block(block)
+        assert service.provers() == (me,)
+        fixed = ProverService(listed_chain, ProofExchange(listed_chain, pool, None), me)  # type: ignore[arg-type]
+        fixed._on_claim(Claim(other, 0, ()), "peer")
+        assert fixed.provers() == (listed, me)  # a genesis list is the set, whatever is heard
+    finally:
+        open_chain.close()
+        listed_chain.close()
