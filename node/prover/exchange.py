@@ -76,6 +76,7 @@ class ProofExchange:
         self.p2p = p2p
         self.profile = chain.genesis.params.proof.profile
         self.on_claim: Callable[[Claim, str], None] | None = None
+        self.on_pooled: Callable[[bytes], None] | None = None
         # Proofs this node serves without having verified them: only a test-only malicious
         # prover puts anything here (node.prover.service, --prover-fault).
         self.unverified: dict[bytes, tuple[bytes, bytes]] = {}
@@ -140,6 +141,8 @@ class ProofExchange:
         """Pool a verified proof and, if it is new here, announce it."""
         if not self.pool.add(proof):
             return False
+        if self.on_pooled is not None:
+            self.on_pooled(proof.task_id)
         await self.announce(
             proof.task_id, proof.prover, proof.statement.to_bytes(), len(proof.proof)
         )

@@ -65,6 +65,9 @@ class _Tracked:
     height: int
     block_hash: bytes
     running: bool = False
+    # Cancels a running proof once the task no longer needs it (another prover's proof was
+    # pooled, or the task expired): the worker process is killed, its core freed.
+    scope: trio.CancelScope | None = None
     done: bool = False  # proven, or failed here: not tried again by this prover
 
 
@@ -102,6 +105,7 @@ class ProverService:
         self._nursery: trio.Nursery | None = None
         self.proven = 0
         exchange.on_claim = self._on_claim
+        exchange.on_pooled = self._on_pooled
 
     # ---- the prover set ----------------------------------------------------------------
     def provers(self) -> tuple[bytes, ...]:
@@ -118,6 +122,10 @@ class ProverService:
             oldest = min(self._heard, key=self._heard.__getitem__)
             del self._heard[oldest]
         self._heard[claim.prover] = self.chain.height
+
+    def _on_pooled(self, task_id: bytes) -> None:
+        if task_id in self._tracked:
+            self._wake.set()  # a proof we may be working on arrived: stop ours (_schedule)
 
     # ---- following the chain -----------------------------------------------------------
     def on_commit(self, block: Block) -> None:
@@ -182,13 +190,13 @@ class ProverService:
         claims: dict[int, list[bytes]] = {}
         for task_id, tr in list(self._tracked.items()):
             task = state.task(task_id)
-            if (
-                task is None
-                or task.status is not TaskStatus.PENDING
-                or task_id in self.exchange.pool
-            ):
+            resolved = task is None or task.status is not TaskStatus.PENDING
+            if resolved or task_id in self.exchange.pool:
+                theirs = self.exchange.pool.prover(task_id) not in (None, self.address)
                 if not tr.running:
                     del self._tracked[task_id]
+                elif (resolved or theirs) and tr.scope is not None:
+                    tr.scope.cancel()
                 continue
             if tr.running or tr.done:
                 continue
@@ -207,10 +215,26 @@ class ProverService:
 
     # ---- proving -----------------------------------------------------------------------
     async def _prove(self, tr: _Tracked, task: Task) -> None:
+        tr.scope = trio.CancelScope()
+        try:
+            with tr.scope:
+                await self._prove_once(tr, task)
+            if tr.scope.cancelled_caught:
+                event(logger, "prove_abandoned", task=tr.task_id.hex(), height=tr.height)
+        finally:
+            tr.scope = None
+            tr.running = False
+            tr.done = True
+            self._wake.set()
+
+    async def _prove_once(self, tr: _Tracked, task: Task) -> None:
         try:
             async with self._limiter:
-                if tr.task_id in self.exchange.pool:
-                    return
+                current = self.chain.state().task(tr.task_id)
+                if tr.task_id in self.exchange.pool or (
+                    current is None or current.status is not TaskStatus.PENDING
+                ):
+                    return  # resolved while this waited for a worker
                 started = trio.current_time()
                 program = self._program(task.image_id)
                 inp = task.input + b"\x01" if self.fault == "other-input" else task.input
@@ -240,10 +264,6 @@ class ProverService:
         except Exception as exc:  # a bug must not take the node down; leave it to the others
             logger.exception("proving task %s failed", tr.task_id.hex())
             event(logger, "prove_failed", logging.ERROR, task=tr.task_id.hex(), error=repr(exc))
-        finally:
-            tr.running = False
-            tr.done = True
-            self._wake.set()
 
     def _program(self, image_id: bytes) -> Program:
         """The deployed program of an image id, from its deploy transaction (the state keeps

@@ -160,3 +160,45 @@ async def test_a_malicious_proof_is_rejected_and_the_next_prover_takes_over(
     finally:
         for c in chains:
             c.close()
+
+
+@pytest.mark.slow
+async def test_a_prover_stops_when_another_proof_arrives(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="node.prover")
+    chain, blocks, task_id = build_task_chain(tmp_path / "chain0", make_genesis())
+    chains = _replicas(tmp_path, chain, blocks, 2)
+    pools = [ProofPool.open(tmp_path / f"proofs{i}") for i in range(2)]
+    late = b"\x1a" * 20
+    try:
+        async with AsyncExitStack() as stack:
+            nodes = await _open_nodes(stack, tmp_path, 2)
+            async with trio.open_nursery() as nursery:
+                exchanges = [
+                    ProofExchange(c, p, n) for c, p, n in zip(chains, pools, nodes, strict=True)
+                ]
+                for ex in exchanges:
+                    ex.attach(nursery)
+                first = ProverService(chains[0], exchanges[0], GOOD, workers=1)
+                nursery.start_soon(first.run)
+                # the second prover starts 4 s later and has not heard the first one's claim,
+                # so it proves too (an open prover set, each knowing only itself)
+                await trio.sleep(4.0)
+                second = ProverService(chains[1], exchanges[1], late, workers=1)
+                nursery.start_soon(second.run)
+                await _until(lambda: task_id in pools[0] and task_id in pools[1])
+
+                def events(name: str) -> list[dict[str, object]]:
+                    fields = [getattr(r, "fields", {}) for r in caplog.records]
+                    return [f for f in fields if f.get("event") == name]
+
+                await _until(lambda: len(events("prove_abandoned")) == 1, 30)
+                nursery.cancel_scope.cancel()
+        assert first.proven == 1 and second.proven == 0
+        assert len(events("prove_start")) == 2
+        pooled = pools[1].get(task_id)
+        assert pooled is not None and pooled.leaf.prover == GOOD
+    finally:
+        for c in chains:
+            c.close()
