@@ -16,6 +16,8 @@ TOPIC_TRANSACTIONS = "/ivcnet/tx/1"
 TOPIC_PROPOSALS = "/ivcnet/proposal/1"
 TOPIC_VOTES = "/ivcnet/vote/1"
 TOPIC_EVIDENCE = "/ivcnet/evidence/1"
+# Prover claims and proof announcements (layouts: node/prover/messages.py); the proofs
+# themselves travel over PROTOCOL_PROOF, requested by task id.
 TOPIC_PROOF_ANNOUNCEMENTS = "/ivcnet/proof-announce/1"
 
 # Request/response protocol ids; handlers are supplied by the consumers.
