@@ -9,6 +9,7 @@ import pytest
 from prover_helpers import PROFILE, PROVER, make_task
 
 from execution.state import TaskStatus
+from execution.zkproof import TaskProof
 from node.proof_pool import InvalidPoolProof, ProofPool, verify_proof
 
 T1, T2, T3 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
@@ -81,6 +82,10 @@ def test_proofs_that_do_not_answer_the_task_are_refused(
         verify_proof(task, T1, PROVER, sample_proof, "proven")
     with pytest.raises(InvalidPoolProof):
         verify_proof(task, T1, PROVER, sample_proof[:-7], PROFILE)
+    tampered = TaskProof.from_bytes(sample_proof)
+    tampered.statement = replace(tampered.statement, exit_code=tampered.statement.exit_code ^ 1)
+    with pytest.raises(InvalidPoolProof):  # what --prover-fault tampered-statement publishes
+        verify_proof(task, T1, PROVER, tampered.to_bytes(), PROFILE)
     with pytest.raises(InvalidPoolProof, match="made for prover"):
         verify_proof(task, T1, b"\x55" * 20, sample_proof, PROFILE)  # a stolen proof
     with pytest.raises(InvalidPoolProof, match="20 bytes"):
