@@ -39,9 +39,15 @@ DEADLINE = 6
 
 
 @pytest.fixture(scope="module")
-def task_proof() -> bytes:
-    # Tasks with the same program and input share one statement, so one proof answers them all.
-    return prove(ELF, b"", "conjectured").to_bytes()
+def proofs() -> dict[bytes, bytes]:
+    """A task proof binds the prover it pays: one proof per prover (the same program and
+    input otherwise, so each answers every task of these tests)."""
+    return {p: prove(ELF, b"", "conjectured", prover=p).to_bytes() for p in PROVERS}
+
+
+@pytest.fixture(scope="module")
+def task_proof(proofs: dict[bytes, bytes]) -> bytes:
+    return proofs[PROVERS[0]]
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -95,28 +101,31 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
     c.close()
 
 
-def _pool_with(chain: Chain, tmp_path: Path, task_ids: list[bytes], proof: bytes) -> ProofPool:
+def _pool_with(
+    chain: Chain, tmp_path: Path, task_ids: list[bytes], proofs: dict[bytes, bytes]
+) -> ProofPool:
     pool = ProofPool.open(tmp_path / "proofs")
     state = chain.state()
     for i, task_id in enumerate(task_ids):
+        prover = PROVERS[i % 2]
         verified = verify_proof(
-            state.task(task_id), task_id, PROVERS[i % 2], proof, chain.genesis.params.proof.profile
+            state.task(task_id), task_id, prover, proofs[prover], chain.genesis.params.proof.profile
         )
         assert pool.add(verified)
     return pool
 
 
 def test_budget_spreads_a_blocks_tasks_over_several_universal_proofs(
-    chain: Chain, tmp_path: Path, task_proof: bytes
+    chain: Chain, tmp_path: Path, task_proof: bytes, proofs: dict[bytes, bytes]
 ) -> None:
     nonces = {ALICE.address: 1}
     first = _submit(chain, [ALICE, BOB, CAROL], nonces)  # block 2
     second = _submit(chain, [BOB], nonces)  # block 3
     assert [pb.height for pb in pending_blocks(chain)] == [2, 3]
     assert proven_height(chain) == 1
-    pool = _pool_with(chain, tmp_path, first + second, task_proof)
+    pool = _pool_with(chain, tmp_path, first + second, proofs)
 
-    budget = 2 * len(task_proof) + 200  # two leaves per block
+    budget = 2 * max(len(p) for p in proofs.values()) + 200  # two leaves per block
     proofs = pack_universal_proofs(chain, pool, budget)
     ups = [UniversalProof.decode(p) for p in proofs]
     assert [(up.block_height, len(up.leaves)) for up in ups] == [(2, 2)]
@@ -176,10 +185,10 @@ def test_expired_tasks_are_resolved_and_proven_height_moves_past_them(chain: Cha
 
 
 def test_tampered_block_keeps_the_header_and_is_rejected(
-    chain: Chain, tmp_path: Path, task_proof: bytes
+    chain: Chain, tmp_path: Path, proofs: dict[bytes, bytes]
 ) -> None:
     ids = _submit(chain, [BOB], {ALICE.address: 1})
-    pool = _pool_with(chain, tmp_path, ids, task_proof)
+    pool = _pool_with(chain, tmp_path, ids, proofs)
     block = chain.build_block(
         [],
         validator_key()[0].address,

@@ -36,8 +36,10 @@ FEE_PER_CYCLE = 1000
 
 
 @pytest.fixture(scope="module")
-def task_proof() -> bytes:
-    return prove(ELF, b"", "conjectured").to_bytes()
+def proofs() -> dict[bytes, bytes]:
+    """A task proof binds the prover it pays: one proof per prover (the same program and
+    input otherwise, so each answers every task of these tests)."""
+    return {p: prove(ELF, b"", "conjectured", prover=p).to_bytes() for p in PROVERS}
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -56,7 +58,7 @@ def _commit(chain: Chain, txs: Sequence[bytes] = (), proofs: tuple[bytes, ...] =
 
 
 @pytest.fixture
-def chain(tmp_path: Path, task_proof: bytes) -> Iterator[tuple[Chain, list[bytes]]]:
+def chain(tmp_path: Path, proofs: dict[bytes, bytes]) -> Iterator[tuple[Chain, list[bytes]]]:
     """Block 1 deploys, block 2 holds 3 tasks (Alice, Bob, Bob), block 3 answers two of them,
     block 4 the third; block 5 holds a task nobody answers."""
     c = Chain.open(tmp_path / "c", make_genesis())
@@ -73,7 +75,7 @@ def chain(tmp_path: Path, task_proof: bytes) -> Iterator[tuple[Chain, list[bytes
     receipts = c.receipts(task_block.hash)
     assert receipts is not None
     ids = [r.created for r in receipts]
-    leaves = [ProofLeaf(t, PROVERS[i % 2], task_proof) for i, t in enumerate(ids)]
+    leaves = [ProofLeaf(t, PROVERS[i % 2], proofs[PROVERS[i % 2]]) for i, t in enumerate(ids)]
     _commit(c, proofs=(UniversalProof(2, task_block.hash, tuple(leaves[:2])).encode(),))
     _commit(c, proofs=(UniversalProof(2, task_block.hash, (leaves[2],)).encode(),))
     _commit(c, [_tx(ALICE, 2, TASK_SYSTEM_ADDRESS, request, 100_000)])
