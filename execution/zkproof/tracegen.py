@@ -44,8 +44,15 @@ from execution.zkproof.errors import (
     ZkProofError,
 )
 from execution.zkproof.isa import FETCH_FIELDS, OP_NAMES, SUPPORTED_OPS, ram_image_words
+from execution.zkproof.tracegen_io import (
+    io_chip_trace,
+    io_memory_values,
+    io_plan,
+    io_table_mult,
+)
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
+from execution.zkvm.syscalls import SYS_LOG
 from execution.zkvm.trace import ExecutionTrace
 
 __all__ = ["MAX_LOG_CYCLES", "ZkvmTraces", "build_traces", "check_supported"]
@@ -75,6 +82,8 @@ TABLE_ORDER = (
     "shift",
     "pow2",
     "div",
+    "io",
+    "io_table",
 )
 
 
@@ -95,6 +104,8 @@ class ZkvmTraces:
     shift: U32
     pow2: U32
     div: U32
+    io: U32
+    io_table: U32  # main column only; its height is the statement's (prove_traces fits it)
 
     def as_list(self) -> list[U32]:
         return [getattr(self, name) for name in TABLE_ORDER]
@@ -117,7 +128,7 @@ def check_supported(program: Program, trace: ExecutionTrace) -> None:
         raise UnsupportedInstruction(name, int(pc[first]), int((op == op[first]).sum()))
     sc = trace.syscalls
     if sc.shape[1]:
-        nonhalt = sc[1] != 0
+        nonhalt = sc[1] > SYS_LOG
         if nonhalt.any():
             j = int(np.argmax(nonhalt))
             raise UnsupportedSyscall(int(sc[1, j]), int(pc[int(sc[0, j])]))
@@ -141,17 +152,19 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
 
     a = rs1_val.copy()
     b = rs2_val.copy()
-    # ECALL reads a0 and a7 through the read ports; the executor keeps them in its syscall log.
+    # ECALL reads a7 and a1 through the read ports (and a0 through the rd port); the executor
+    # keeps them in its syscall log.
     sc = trace.syscalls.astype(np.int64)
     if sc.shape[1]:
-        a[sc[0]] = sc[2]
-        b[sc[0]] = sc[1]
+        a[sc[0]] = sc[1]
+        b[sc[0]] = sc[3]
     op_b = np.where(f["use_imm"] == 1, f["imm_lo"] | (f["imm_hi"] << 16), b)
     is_lw, is_sw = f["is_lw"] == 1, f["is_sw"] == 1
     add_mode = (f["is_add"] + f["is_jalr"] + f["is_lw"] + f["is_sw"]) > 0
     sub_mode = (
         f["is_sub"] + f["is_sltu"] + f["is_beq"] + f["is_bne"] + f["is_bltu"] + f["is_bgeu"]
     ) > 0
+    sub_mode |= f["is_ecall"] == 1  # c = a7
     c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
     is_and, is_or, is_xor = f["is_and"] == 1, f["is_or"] == 1, f["is_xor"] == 1
     c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
@@ -210,6 +223,9 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     w = np.where(writes, rd_val, w_formula)
     # A load into x0 still reads memory: its value is the loaded word the executor recorded.
     w = np.where(is_lw & ~writes, steps[6], w)
+    # ECALL writes a0: the count for read_input, a0 unchanged otherwise (the syscall log's ret).
+    if sc.shape[1]:
+        w[sc[0]] = sc[4]
     w0, w1 = _split(w)
     lowbit = np.where(f["is_jalr"] == 1, c & 1, 0)
 
@@ -270,6 +286,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         "p1": (pv >> 16) & 0xFFFF,
         "e3": np.where(writes, e[2], 0),
         "lt": lt,
+        "is_halt": ((f["is_ecall"] == 1) & (a == 0)).astype(np.int64),
     }
     cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.int64)
     for name, col in cols.items():
@@ -293,12 +310,24 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     chip, chip_r16, chip_u15 = _lt_chip(a[signed], op_b[signed], lt[signed])
     m16 = m16 + _counts(chip_r16, 1 << 16) + _counts(div_r16, 1 << 16)
     memop = is_lw | is_sw
-    mem, boundary, mem_r16, mem_u8, mem_u15 = _memory(
-        program, c[memop], np.where(is_lw, w, b)[memop], clk[memop], is_sw[memop]
+    # Syscalls: the IO chip's word accesses join the memory argument at time clk + 1.
+    plan = io_plan(program, trace)
+    mem_value = np.where(is_lw, w, b)[memop]
+    ram_word = (c[memop] - program.layout.ram_base) >> 2
+    img_keys, img_vals = ram_image_words(program)
+    io_prev, io_after = io_memory_values(
+        plan, img_keys, img_vals, ram_word, clk[memop] + 1, mem_value
     )
-    chip_u15 = np.concatenate([chip_u15, mem_u15])
-    u8.append(mem_u8)
-    m16 = m16 + _counts(mem_r16, 1 << 16)
+    io_extra = (plan.word[plan.access], plan.cols["clk"][plan.access] + 1, io_after)
+    mem, boundary, mem_r16, mem_u8, mem_u15, io_prev_t = _memory(
+        program, c[memop], mem_value, clk[memop], is_sw[memop], io_extra
+    )
+    io_chip, io_r16, io_u8, io_u15, io_pairs = io_chip_trace(
+        plan, io_prev, io_after, io_prev_t, _pow2(len(plan.cols["is_real"]))
+    )
+    chip_u15 = np.concatenate([chip_u15, mem_u15, io_u15])
+    u8 += [mem_u8, io_u8]
+    m16 = m16 + _counts(mem_r16, 1 << 16) + _counts(io_r16, 1 << 16)
     m8 = np.zeros(1 << 16, dtype=np.int64)
     m8[:256] = _counts(np.concatenate(u8), 256)
     m15 = np.zeros(1 << 16, dtype=np.int64)
@@ -310,7 +339,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     mop = _counts(pairs, 1 << 16)
     u15_more = np.concatenate([mul_u15, shift_u15])
     m15 = m15 + np.concatenate([_counts(u15_more, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
-    mpair = _counts(mul_pairs, 1 << 16)
+    mpair = _counts(np.concatenate([mul_pairs, io_pairs]), 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
@@ -326,6 +355,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         shift=_field(shift),
         pow2=_field(pow2_mult.reshape(-1, 1)),
         div=_field(div),
+        io=_field(io_chip),
+        io_table=_field(io_table_mult(plan)),
     )
 
 
@@ -479,32 +510,45 @@ def _pow2(n: int) -> int:
 
 
 def _memory(
-    program: Program, addr: I64, value: I64, clk: I64, store: npt.NDArray[np.bool_]
-) -> tuple[I64, I64, I64, I64, I64]:
-    """Memory chip rows, boundary rows, and their 16-bit, 8-bit and 15-bit lookups."""
+    program: Program,
+    addr: I64,
+    value: I64,
+    clk: I64,
+    store: npt.NDArray[np.bool_],
+    extra: tuple[I64, I64, I64] | None = None,
+) -> tuple[I64, I64, I64, I64, I64, I64]:
+    """Memory chip rows, boundary rows, their 16-bit, 8-bit and 15-bit lookups, and the
+    previous times of the `extra` accesses (word keys, times, values after: the IO chip's)."""
     m = len(addr)
     word = (addr - program.layout.ram_base) >> 2
     q, h = word & 0x3FFF, word >> 14
     now = clk + 1
     img_keys, img_vals = ram_image_words(program)
+    all_word, all_now, all_value = word, now, value
+    if extra is not None:
+        all_word = np.concatenate([word, extra[0]])
+        all_now = np.concatenate([now, extra[1]])
+        all_value = np.concatenate([value, extra[2]])
+    total = len(all_word)
     # Offline memory checking: order all accesses by (word, time).
-    order = np.lexsort((now, word))
-    ws, ts, vs = word[order], now[order], value[order]
-    same = np.zeros(m, dtype=bool)
+    order = np.lexsort((all_now, all_word))
+    ws, ts, vs = all_word[order], all_now[order], all_value[order]
+    same = np.zeros(total, dtype=bool)
     same[1:] = ws[1:] == ws[:-1]
     first_of_word = ~same
     # The value before the first access to a word is the image's (or 0).
-    init_sorted = np.zeros(m, dtype=np.int64)
+    init_sorted = np.zeros(total, dtype=np.int64)
     if len(img_keys):
         pos = np.minimum(np.searchsorted(img_keys, ws), len(img_keys) - 1)
         hit = img_keys[pos] == ws
         init_sorted[hit] = img_vals[pos[hit]]
     prev_v_sorted = np.where(first_of_word, init_sorted, np.roll(vs, 1))
     prev_t_sorted = np.where(first_of_word, 0, np.roll(ts, 1))
-    prev_v = np.empty(m, dtype=np.int64)
-    prev_t = np.empty(m, dtype=np.int64)
-    prev_v[order] = prev_v_sorted
-    prev_t[order] = prev_t_sorted
+    prev_v_all = np.empty(total, dtype=np.int64)
+    prev_t_all = np.empty(total, dtype=np.int64)
+    prev_v_all[order] = prev_v_sorted
+    prev_t_all[order] = prev_t_sorted
+    prev_v, prev_t = prev_v_all[:m], prev_t_all[:m]
     diff = now - prev_t - 1
     e = diff >> 16
     cols = {
@@ -525,7 +569,7 @@ def _memory(
         chip[:m, mem_col(name)] = col
 
     # Boundary: every touched word and every image word, once each, in increasing order.
-    last = np.ones(m, dtype=bool)
+    last = np.ones(total, dtype=bool)
     last[:-1] = ws[:-1] != ws[1:]
     touched, fin_v, fin_t = ws[last], vs[last], ts[last]
     words = np.union1d(touched, img_keys)
@@ -560,7 +604,7 @@ def _memory(
     nxt = has_next == 1
     r16 = np.concatenate([4 * q, diff - (e << 16), (gap & 0xFFFF)[nxt], words & 0xFFFF])
     u8 = np.concatenate([h, e, (gap >> 16)[nxt], words >> 16])
-    return chip, boundary, r16, u8, q
+    return chip, boundary, r16, u8, q, prev_t_all[m:]
 
 
 def _signed(v: I64) -> I64:
