@@ -115,7 +115,7 @@ class IoChipAir(Air):
         b.when_first_row(c["out_pos"])
 
         # Block structure: a row that is real and not first continues the previous row's call.
-        cont = nx["is_real"] * (1 - nx["first"])
+        cont = nx["is_real"] - nx["first"]  # = real (1 - first), as first implies real
         for name in ("clk", "is_read", "is_write", "off"):
             b.when_transition(cont * (nx[name] - c[name]))
         # Calls in cycle order, so the streams are consumed in program order.

@@ -151,7 +151,15 @@ def _rows(off: int | None, n: int) -> int:
     return (start + n - 1) // 4 - start // 4 + 1
 
 
-@pytest.mark.parametrize("input_bytes", [b"", b"\x01", bytes(range(27))], ids=["0", "1", "27"])
+@pytest.mark.parametrize(
+    "input_bytes",
+    [
+        b"",
+        pytest.param(b"\x01", marks=pytest.mark.slow),
+        pytest.param(bytes(range(27)), marks=pytest.mark.slow),
+    ],
+    ids=["0", "1", "27"],
+)
 def test_short_inputs_prove(input_bytes: bytes) -> None:
     program = io_program()
     st = verify(prove(program, input_bytes), program)
@@ -297,6 +305,7 @@ def test_write_output_claimed_as_log_is_rejected(io_honest: IoHonest) -> None:
     _rejects(proof, io_honest.program)
 
 
+@pytest.mark.slow
 def test_syscall_number_changed_in_the_io_chip_is_rejected(io_honest: IoHonest) -> None:
     # The IO chip treats the last write as a log (its output bytes unconsumed, so the claimed
     # output can drop them); the CPU's syscall message still says 2.
