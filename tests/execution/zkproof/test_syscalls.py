@@ -36,7 +36,9 @@ from execution.zkproof.samples_io import (
 from execution.zkproof.statement import INPUT_DOMAIN, bytes_digest
 from execution.zkproof.tracegen import ZkvmTraces
 from execution.zkvm import asm
+from execution.zkvm.errors import ExecutionError
 from execution.zkvm.executor import execute
+from execution.zkvm.image import image_id
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 from execution.zkvm.syscalls import SYS_HALT, SYS_LOG, SYS_READ_INPUT, SYS_WRITE_OUTPUT
@@ -356,3 +358,41 @@ def test_run_cut_at_a_read_claimed_as_halt_is_rejected() -> None:
     forged_trace = _forged_trace(trace, steps=steps, io=io, syscalls=sc)
     forged = replace(st, exit_code=RAM, cycles=j + 1)
     _rejects(_prove_forged(program, data, forged_trace, forged), program)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("num", "ok", "bad"),
+    [
+        (SYS_LOG, RAM, 0),
+        (SYS_WRITE_OUTPUT, DEFAULT_LAYOUT.ram_end - 4, DEFAULT_LAYOUT.ram_end - 2),
+        (SYS_READ_INPUT, DEFAULT_LAYOUT.ram_end - 4, DEFAULT_LAYOUT.ram_end - 2),
+    ],
+    ids=["log-at-0", "write-past-ram", "read-past-ram"],
+)
+def test_transfer_outside_ram_is_rejected(num: int, ok: int, bad: int) -> None:
+    # The executor faults on the bad program; its run is forged from the good program's
+    # (the two differ only in the LUI/ADDI that load a0).
+    def program(a0: int) -> Program:
+        tail = [*asm.li(10, 0), *asm.li(17, SYS_HALT), asm.ECALL_WORD]
+        return _words([*asm.li(10, a0), *_call(num, a0, 4)[2:], *tail])
+
+    good, forged_program, data = program(ok), program(bad), b"abcd"
+    with pytest.raises(ExecutionError):
+        execute(forged_program, data)
+    trace, st = _run(good, data)
+    steps = trace.steps.copy()
+    lui_row = np.nonzero(steps[0] == DEFAULT_LAYOUT.rom_base)[0]
+    addi_row = np.nonzero(steps[0] == DEFAULT_LAYOUT.rom_base + 4)[0]
+    upper = int(forged_program.rom[0]) & 0xFFFF_F000
+    steps[1, lui_row], steps[4, lui_row] = forged_program.rom[0], upper
+    steps[1, addi_row], steps[2, addi_row], steps[4, addi_row] = forged_program.rom[1], upper, bad
+    sc = trace.syscalls.copy()
+    sc[2, 0] = bad
+    if num != SYS_READ_INPUT:
+        sc[4, 0] = bad
+    io = trace.io.copy()
+    io[1] = (io[1].astype(np.int64) + bad - ok).astype(np.uint32)  # the log has no io rows
+    forged_trace = _forged_trace(trace, steps=steps, io=io, syscalls=sc)
+    forged = replace(st, image_id=image_id(forged_program).astype("<u4").tobytes())
+    _rejects(_prove_forged(forged_program, data, forged_trace, forged), forged_program)
