@@ -34,6 +34,7 @@ from execution.zkproof.samples_io import (
     io_result,
 )
 from execution.zkproof.statement import INPUT_DOMAIN, bytes_digest
+from execution.zkproof.task import MAX_INPUT_BYTES
 from execution.zkproof.tracegen import ZkvmTraces
 from execution.zkvm import asm
 from execution.zkvm.errors import ExecutionError
@@ -396,3 +397,11 @@ def test_transfer_outside_ram_is_rejected(num: int, ok: int, bad: int) -> None:
     forged_trace = _forged_trace(trace, steps=steps, io=io, syscalls=sc)
     forged = replace(st, image_id=image_id(forged_program).astype("<u4").tobytes())
     _rejects(_prove_forged(forged_program, data, forged_trace, forged), forged_program)
+
+
+def test_input_larger_than_a_proof_holds_is_refused(io_honest: IoHonest) -> None:
+    with pytest.raises(ZkProofError, match="input is larger"):
+        prove(io_honest.program, bytes(MAX_INPUT_BYTES + 1))
+    big = replace(io_honest.proof, input=bytes(MAX_INPUT_BYTES + 1))
+    err = _rejects(big.to_bytes(), io_honest.program)
+    assert "input too large" in err.reason
