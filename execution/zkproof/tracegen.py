@@ -313,10 +313,13 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     # Syscalls: the IO chip's word accesses join the memory argument at time clk + 1.
     plan = io_plan(program, trace)
     mem_value = np.where(is_lw, w, b)[memop]
-    ram_word = (c[memop] - program.layout.ram_base) >> 2
     img_keys, img_vals = ram_image_words(program)
+    # The words IO accesses see: the image plus every byte written (SW: four lanes of rs2).
+    store_word = (c[is_sw] - program.layout.ram_base) >> 2
+    store_bytes = np.stack([(b[is_sw] >> (8 * j)) & 0xFF for j in range(4)], axis=1)
+    store_lanes = np.ones(store_bytes.shape, dtype=bool)
     io_prev, io_after = io_memory_values(
-        plan, img_keys, img_vals, ram_word, clk[memop] + 1, mem_value
+        plan, img_keys, img_vals, store_word, clk[is_sw] + 1, store_lanes, store_bytes
     )
     io_extra = (plan.word[plan.access], plan.cols["clk"][plan.access] + 1, io_after)
     mem, boundary, mem_r16, mem_u8, mem_u15, io_prev_t = _memory(

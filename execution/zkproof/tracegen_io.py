@@ -153,15 +153,17 @@ def io_memory_values(
     plan: IoPlan,
     img_keys: I64,
     img_vals: I64,
-    cpu_word: I64,
-    cpu_now: I64,
-    cpu_val: I64,
+    store_word: I64,
+    store_now: I64,
+    store_lanes: npt.NDArray[np.bool_],
+    store_bytes: I64,
 ) -> tuple[I64, I64]:
-    """(previous word, word after) of each IO word access, from the whole memory timeline.
+    """(previous word, word after) of each IO word access: RAM is the image plus every write.
 
-    A CPU access fixes all four byte lanes (a load observes them, a store writes them); an IO
-    access fixes the lanes read_input writes and leaves the others. Each lane after each
-    access is the value of the last access that fixed it (forward fill within the word).
+    The CPU's stores (word key, time, (n, 4) lanes written, (n, 4) bytes: the executor's claim,
+    so any store width fits) and read_input's enabled bytes write byte lanes; each lane after
+    each access is the last write to it (forward fill within the word), else the image's byte.
+    Loads write nothing and need not be listed.
     """
     sel = plan.access
     io_word = plan.word[sel]
@@ -169,9 +171,9 @@ def io_memory_values(
     is_read = plan.cols["is_read"][sel] == 1
     io_mask = plan.mask[sel] & is_read[:, None]
     io_byte = plan.new_bytes[sel]
-    mc = len(cpu_word)
-    words = np.concatenate([cpu_word, io_word])
-    times = np.concatenate([cpu_now, io_now])
+    mc = len(store_word)
+    words = np.concatenate([store_word, io_word])
+    times = np.concatenate([store_now, io_now])
     order = np.lexsort((times, words))
     ws = words[order]
     n = len(ws)
@@ -187,8 +189,8 @@ def io_memory_values(
     after = np.zeros(n, dtype=np.int64)
     prev = np.zeros(n, dtype=np.int64)
     for j in range(4):
-        lane = np.concatenate([(cpu_val >> (8 * j)) & 0xFF, io_byte[:, j]])[order]
-        fixed = np.concatenate([np.ones(mc, dtype=bool), io_mask[:, j]])[order]
+        lane = np.concatenate([store_bytes[:, j], io_byte[:, j]])[order]
+        fixed = np.concatenate([store_lanes[:, j], io_mask[:, j]])[order]
         init_lane = (init >> (8 * j)) & 0xFF
         last_fix = np.maximum.accumulate(np.where(fixed, idx, -1)) if n else idx
         after_j = np.where(last_fix >= group_start, lane[last_fix], init_lane)
