@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from execution.stark.air.builder import Air, AirBuilder
 from execution.stark.air.expr import Expr, ExprLike
+from execution.stark.lanes import P
 from execution.zkproof.isa import FETCH_FIELDS, PROGRAM_COLUMNS
 
 __all__ = [
@@ -80,7 +81,9 @@ BUS_RANGE16 = 3
 BUS_U8 = 4
 BUS_LT = 5  # signed-compare requests: (a0, a1, b0, b1, a <s b)
 BUS_U15 = 6
-BUS_MEMOP = 7  # CPU -> memory chip: (addr lo, addr hi, value lo, value hi, clk, is_store)
+# CPU -> memory chip: (addr lo, addr hi, value lo, value hi, clk, op) with the op code
+# is_store + 2 is_byte + 4 is_half + 8 is_signed (isa.MEM_OP_CODES; LW 0, SW 1).
+BUS_MEMOP = 7
 BUS_MEM = 8  # RAM words: (word key, value lo, value hi, time)
 BUS_RAMIMG = 9  # the image's initial RAM words: (word key, value lo, value hi)
 
@@ -292,7 +295,8 @@ class CpuAir(Air):
         # Loads and stores: the adder computed the address; the chip checks it and the memory.
         value0 = c["is_lw"] * c["w0"] + c["is_sw"] * c["b0"]
         value1 = c["is_lw"] * c["w1"] + c["is_sw"] * c["b1"]
-        b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["is_sw"]], mem)
+        # k_lo of a load/store row is its memory op code (isa.MEM_OP_CODES: LW 0, SW 1, ...).
+        b.send(BUS_MEMOP, [c["c0"], c["c1"], value0, value1, clk, c["k_lo"]], mem)
         op = c["is_and"] + 2 * c["is_or"] + 3 * c["is_xor"]
         b.send(BUS_BITOP, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], op], bitwise)
         mul_op = c["is_mulhu"] + 2 * c["is_mulh"] + 3 * c["is_mulhsu"]
@@ -461,13 +465,28 @@ MEM_COLUMNS: tuple[str, ...] = (
     "is_store",
     "clk",
     "q",
-    "h",  # address = (RAM_HI + h) * 2^16 + 4 q
+    "h",  # address = (RAM_HI + h) * 2^16 + 4 q + o0 + 2 o1
     "v0",
-    "v1",  # loaded or stored value
+    "v1",  # the CPU's value: loaded (after extension) or stored (all of rs2)
     "p0",
-    "p1",  # previous value of the word (equals v for a load)
+    "p1",  # previous value of the word
     "tp",  # previous access time
     "e",  # high part of the time difference
+    "is_byte",
+    "is_half",  # neither: a word
+    "is_signed",  # LB, LH
+    "o0",
+    "o1",  # offset bits of the address in its word
+    "lb",
+    "hb",  # bytes of the addressed half of the previous word (p0 or p1)
+    "bsel",  # the addressed byte of the previous word (lb or hb)
+    "d0",  # low byte of v0 (the byte SB writes)
+    "delta",  # (d0 - bsel) 256^o0: what SB adds to the addressed half
+    "n0",
+    "n1",  # new value of the word
+    "nh",  # new value of the addressed half (n0 or n1)
+    "top",  # the byte holding a signed load's sign bit (bsel for LB, hb for LH)
+    "t",  # the sign bit of a signed load (0 otherwise)
 )
 _MEM_INDEX = {name: i for i, name in enumerate(MEM_COLUMNS)}
 
@@ -476,38 +495,89 @@ def mem_col(name: str) -> int:
     return _MEM_INDEX[name]
 
 
-class MemChipAir(Air):
-    """Memory chip: one row per LW/SW, received from the CPU on BUS_MEMOP.
+INV_256 = pow(256, P - 2, P)  # 1/256 in the field
 
-    Checks the address is a word of RAM, and runs the offline memory argument on BUS_MEM with
-    time clk + 1 (its own bus, so its times are independent of the registers'): receive
-    (word, previous value, previous time), send (word, value, now), previous time < now.
+
+class MemChipAir(Air):
+    """Memory chip: one row per load or store (any width), received from the CPU on BUS_MEMOP.
+
+    Checks the address is in RAM and aligned to its width (offset bits o0, o1: words 0, halves
+    o0 = 0), and runs the offline memory argument on BUS_MEM, which stays word-granular, with
+    time clk + 1 (its own bus, so its times are independent of the registers'): receive (word,
+    previous value, previous time), send (word, new value, now), previous time < now.
+
+    Sub-word accesses work on the addressed half of the previous word, p0 or p1, split into
+    bytes lb, hb (a byte-pair lookup; MEM values are canonical 16-bit limbs, so the split is
+    unique), and its addressed byte bsel. Loads: LW returns the word, LH(U) the half, LB(U)
+    the byte; signed loads extend the sign bit t of `top` (top = 128 t + rest, rest < 128 by a
+    lookup of (rest, 2 rest)); the word is unchanged. Stores: SW writes v; SH writes v0 into
+    the addressed half; SB writes d0 = v0 mod 256 into the addressed byte (the half changes by
+    (d0 - bsel) 256^o0); the other half of the word is unchanged in both. Every new limb is
+    then canonical again.
     """
 
-    name = "zkvm_mem_chip_v1"
+    name = "zkvm_mem_chip_v2"
     width = len(MEM_COLUMNS)
     num_public_values = 0
 
     def eval(self, b: AirBuilder) -> None:
         c = {n: b.local[i] for n, i in _MEM_INDEX.items()}
         real, store = c["is_real"], c["is_store"]
-        b.assert_bool(real)
-        b.assert_bool(store)
-        b.assert_zero((1 - store) * (c["p0"] - c["v0"]))
-        b.assert_zero((1 - store) * (c["p1"] - c["v1"]))
+        byte, half, signed = c["is_byte"], c["is_half"], c["is_signed"]
+        o0, o1, t = c["o0"], c["o1"], c["t"]
+        for bit in (real, store, byte, half, signed, o0, o1, t):
+            b.assert_bool(bit)
+        load = 1 - store
+        word_access = real - byte - half
+        narrow = byte + half
+        # Alignment: a half has o0 = 0, a word no offset (the CPU's op code fixes the width).
+        b.assert_zero(half * o0)
+        b.assert_zero(word_access * o0)
+        b.assert_zero(word_access * o1)
+        p0, p1, v0, v1 = c["p0"], c["p1"], c["v0"], c["v1"]
+        n0, n1 = c["n0"], c["n1"]
+        lb, hb, bsel = c["lb"], c["hb"], c["bsel"]
+        hw = lb + 256 * hb
+        b.assert_zero(hw - (1 - o1) * p0 - o1 * p1)
+        b.assert_zero(bsel - (1 - o0) * lb - o0 * hb)
+        b.assert_zero(c["top"] - hb - byte * (bsel - hb))
+        b.assert_zero((1 - signed) * t)
+        b.assert_zero(c["delta"] - (c["d0"] - bsel) * (1 + 255 * o0))
+        b.assert_zero(c["nh"] - (1 - o1) * n0 - o1 * n1)
+        # Loads: the value is the word, the half or the byte, extended by t; memory unchanged.
+        b.assert_zero(load * word_access * (v0 - p0))
+        b.assert_zero(load * word_access * (v1 - p1))
+        b.assert_zero(load * half * (v0 - hw))
+        b.assert_zero(load * byte * (v0 - bsel - 0xFF00 * t))
+        b.assert_zero(load * narrow * (v1 - 0xFFFF * t))
+        b.assert_zero(load * (n0 - p0))
+        b.assert_zero(load * (n1 - p1))
+        # Stores: SW writes v; SH and SB change the addressed half only.
+        b.assert_zero(store * word_access * (n0 - v0))
+        b.assert_zero(store * word_access * (n1 - v1))
+        b.assert_zero(narrow * (1 - o1) * (n1 - p1))
+        b.assert_zero(narrow * o1 * (n0 - p0))
+        b.assert_zero(store * half * (c["nh"] - v0))
+        b.assert_zero(store * byte * (c["nh"] - hw - c["delta"]))
         q, h = c["q"], c["h"]
-        addr_lo = 4 * q
+        addr_lo = 4 * q + o0 + 2 * o1
         addr_hi = RAM_HI + h
-        b.receive(BUS_MEMOP, [addr_lo, addr_hi, c["v0"], c["v1"], c["clk"], store], real)
+        op = store + 2 * byte + 4 * half + 8 * signed
+        b.receive(BUS_MEMOP, [addr_lo, addr_hi, v0, v1, c["clk"], op], real)
         b.send(BUS_U15, [q], real)
-        b.send(BUS_RANGE16, [addr_lo], real)  # with q < 2^15 this makes q < 2^14
+        b.send(BUS_RANGE16, [4 * q], real)  # with q < 2^15 this makes q < 2^14
         b.send(BUS_U8, [h], real)
         word = q + (1 << 14) * h
         now = c["clk"] + 1
-        b.receive(BUS_MEM, [word, c["p0"], c["p1"], c["tp"]], real)
-        b.send(BUS_MEM, [word, c["v0"], c["v1"], now], real)
+        b.receive(BUS_MEM, [word, p0, p1, c["tp"]], real)
+        b.send(BUS_MEM, [word, n0, n1, now], real)
         b.send(BUS_RANGE16, [now - c["tp"] - 1 - LIMB * c["e"]], real)
         b.send(BUS_U8, [c["e"]], real)
+        b.send(BUS_BYTEPAIR, [lb, hb], real)
+        # v0 is a canonical limb (a register's, or a loaded value): d0 is its low byte.
+        b.send(BUS_BYTEPAIR, [c["d0"], (v0 - c["d0"]) * INV_256], real)
+        rest = c["top"] - 128 * t
+        b.send(BUS_BYTEPAIR, [rest, 2 * rest], signed)
 
 
 BOUNDARY_COLUMNS: tuple[str, ...] = (

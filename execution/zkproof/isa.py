@@ -22,6 +22,7 @@ from execution.zkvm.program import Program
 __all__ = [
     "FETCH_FIELDS",
     "FLAGS",
+    "MEM_OP_CODES",
     "OP_NAMES",
     "PROGRAM_COLUMNS",
     "SUPPORTED_OPS",
@@ -55,8 +56,10 @@ FLAGS: tuple[str, ...] = (
     "is_slt",  # SLT, SLTI: rd = rs1 <s op_b (proven by the signed-compare chip)
     "is_blt",
     "is_bge",
-    "is_lw",  # LW: rd = mem[rs1 + imm] (address by the adder, word from the memory chip)
-    "is_sw",  # SW: mem[rs1 + imm] = rs2
+    # Any load (LW, LH, LHU, LB, LBU): rd = mem[rs1 + imm] (address by the adder, value from
+    # the memory chip); its width and sign are the memory op code in k_lo (MEM_OP_CODES).
+    "is_lw",
+    "is_sw",  # any store (SW, SH, SB): mem[rs1 + imm] = rs2 (its low byte or half for SB/SH)
     "is_and",  # AND, ANDI: rd = rs1 & op_b (bitwise chip)
     "is_or",  # OR, ORI
     "is_xor",  # XOR, XORI
@@ -128,9 +131,30 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.SRA,
         D.DIVU,
         D.REMU,
+        D.LB,
+        D.LBU,
+        D.LH,
+        D.LHU,
+        D.SB,
+        D.SH,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
+
+# The op code a load or store sends to the memory chip, held in the program table's k_lo (k is
+# the written constant of LUI/AUIPC/JAL/JALR only, so it is free on memory rows and the CPU
+# needs no column for it): is_store + 2 is_byte + 4 is_half + 8 is_signed, so LW = 0 and SW = 1.
+MEM_STORE, MEM_BYTE, MEM_HALF, MEM_SIGNED = 1, 2, 4, 8
+MEM_OP_CODES: dict[int, int] = {
+    D.LW: 0,
+    D.SW: MEM_STORE,
+    D.LBU: MEM_BYTE,
+    D.SB: MEM_STORE + MEM_BYTE,
+    D.LHU: MEM_HALF,
+    D.SH: MEM_STORE + MEM_HALF,
+    D.LB: MEM_BYTE + MEM_SIGNED,
+    D.LH: MEM_HALF + MEM_SIGNED,
+}
 
 # ECALL reads a7 (syscall number) and a1 (length) through the two register read ports and
 # writes a0 through the rd port, whose previous value is a0 before the call (exit code or
@@ -170,8 +194,8 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_slt", D.SLT, D.SLTI)
     flag("is_blt", D.BLT)
     flag("is_bge", D.BGE)
-    flag("is_lw", D.LW)
-    flag("is_sw", D.SW)
+    flag("is_lw", D.LW, D.LB, D.LBU, D.LH, D.LHU)
+    flag("is_sw", D.SW, D.SB, D.SH)
     flag("is_and", D.AND, D.ANDI)
     flag("is_or", D.OR, D.ORI)
     flag("is_xor", D.XOR, D.XORI)
@@ -196,7 +220,7 @@ def program_table(program: Program, p: int) -> U32:
     col["pc"] = pc
     col["rs1"] = np.where(ecall, REG_A7, dec.rs1.astype(np.int64))
     col["rs2"] = np.where(ecall, REG_A1, dec.rs2.astype(np.int64))
-    no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE, D.SW]
+    no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE, D.SW, D.SB, D.SH]
     writes = valid & ~ecall & ~np.isin(op, no_rd)
     writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
     writes |= valid & ecall
@@ -218,6 +242,12 @@ def program_table(program: Program, p: int) -> U32:
             D.SRLI,
             D.SRAI,
             D.ECALL,  # immediate 0: the adder copies a7 into c, so is_eq says a7 == 0
+            D.LB,
+            D.LBU,
+            D.LH,
+            D.LHU,
+            D.SB,
+            D.SH,
         ],
     ).astype(np.int64)
     imm = np.where(ecall, 0, imm)
@@ -234,6 +264,8 @@ def program_table(program: Program, p: int) -> U32:
     k = np.where(op == D.LUI, imm32, k)
     k = np.where(op == D.AUIPC, (pc + imm) & _MASK32, k)
     k = np.where(np.isin(op, [D.JAL, D.JALR]), (pc + 4) & _MASK32, k)
+    for mem_op, code in MEM_OP_CODES.items():
+        k = np.where(op == mem_op, code, k)
     col["k_lo"] = k & 0xFFFF
     col["k_hi"] = k >> 16
     out = np.zeros((height, len(PROGRAM_COLUMNS)), dtype=np.uint32)

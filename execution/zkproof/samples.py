@@ -18,6 +18,8 @@ __all__ = [
     "CYCLES_PER_ITERATION",
     "bitwise_program",
     "bitwise_result",
+    "byte_memory_program",
+    "byte_memory_result",
     "div_program",
     "div_result",
     "fib_loop_program",
@@ -312,8 +314,91 @@ def div_result() -> int:
     m = 0xFFFF_FFFF
     acc = 0
     for x, y in DIV_PAIRS:
-        for res in ((x // y, x % y) if y else (m, x)):
+        for res in (x // y, x % y) if y else (m, x):
             acc = ((acc + acc) & m) ^ res
+    return acc
+
+
+# Image bytes: every byte value and half value the sign extension cares about (0x80, 0xff,
+# 0x7f, 0x8000, 0xffff, 0x7fff, 0) at some offset of a word.
+BYTE_DATA = bytes.fromhex("80ff7f010080ffffff7f341201800000")
+_LOAD_F3 = {"lb": 0, "lh": 1, "lw": 2, "lbu": 4, "lhu": 5}
+_STORE_F3 = {"sb": 0, "sh": 1, "sw": 2}
+_WIDTH = {"lb": 1, "lbu": 1, "lh": 2, "lhu": 2, "lw": 4, "sb": 1, "sh": 2, "sw": 4}
+_SCRATCH = _RAM + 0x100  # zero words the program fills byte by byte
+_TOP = DEFAULT_LAYOUT.ram_end - 4
+
+
+def _byte_memory_ops() -> list[tuple[str, int, int]]:
+    """(op, address, value) in program order; loads ignore value, stores write its low bytes."""
+    ops: list[tuple[str, int, int]] = []
+    for k in range(len(BYTE_DATA) // 4):
+        base = _RAM + 4 * k
+        for off in range(4):
+            ops += [("lb", base + off, 0), ("lbu", base + off, 0)]
+        for off in (0, 2):
+            ops += [("lh", base + off, 0), ("lhu", base + off, 0)]
+        ops.append(("lw", base, 0))
+    # A zero word overwritten byte by byte (upper bits of rs2 must not leak), read back after
+    # every byte as a word, then byte by byte.
+    for off, v in enumerate((0x1234_5680, 0xABCD_EFFF, 0x7F, 0xFFFF_FF01)):
+        ops += [("sb", _SCRATCH + off, v), ("lw", _SCRATCH, 0)]
+    ops += [(op, _SCRATCH + off, 0) for off in range(4) for op in ("lb", "lbu")]
+    # Halves, then bytes over halves.
+    ops += [("sh", _SCRATCH + 4, 0xDEAD_8000), ("sh", _SCRATCH + 6, 0x1234_FFFF)]
+    ops += [("lw", _SCRATCH + 4, 0), ("lh", _SCRATCH + 6, 0), ("lhu", _SCRATCH + 4, 0)]
+    ops += [("sb", _SCRATCH + 5, 0x7F), ("lh", _SCRATCH + 4, 0), ("lbu", _SCRATCH + 7, 0)]
+    # Bytes and halves of image words: the rest of the word keeps the image's bytes.
+    ops += [("sb", _RAM + 6, 0x5A), ("lw", _RAM + 4, 0), ("sh", _RAM + 8, 0x8001)]
+    ops += [("lw", _RAM + 8, 0), ("sw", _RAM + 12, 0xCAFE_F00D), ("sb", _RAM + 13, 0x80)]
+    ops += [("lw", _RAM + 12, 0), ("lb", _RAM + 13, 0), ("lhu", _RAM + 14, 0)]
+    # The top bytes of RAM.
+    ops += [("sb", _TOP + 3, 0x80), ("sb", _TOP + 2, 0xFF), ("lb", _TOP + 3, 0)]
+    ops += [("lbu", _TOP + 2, 0), ("lh", _TOP + 2, 0), ("sh", _TOP, 0x7FFF), ("lw", _TOP, 0)]
+    ops += [("lhu", _TOP, 0), ("lb", _TOP + 1, 0)]
+    return ops
+
+
+def byte_memory_program() -> Program:
+    """LB, LBU, LH, LHU, SB, SH (and LW, SW) at every offset over an initialised data segment,
+    zero words, and the top of RAM; two loads into x0. Each loaded value is folded into x10 as
+    in bitwise_program; the exit code is x10."""
+    r, i = asm.r_type, asm.i_type
+    fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
+    words: list[int] = [i(0, 0, 0, 10)]
+    for op, addr, value in _byte_memory_ops():
+        base = addr & ~0x7FF  # a 12-bit immediate reaches the rest
+        words += asm.li(5, base)
+        if op in _LOAD_F3:
+            words += [i(addr - base, 5, _LOAD_F3[op], 7, asm.LOAD), *fold]
+        else:
+            words += [*asm.li(6, value), asm.s_type(addr - base, 6, 5, _STORE_F3[op])]
+    # Loads into x0 still read memory (LB sign-extends even then).
+    words += [*asm.li(5, _RAM), i(0, 5, 0, 0, asm.LOAD), i(2, 5, 5, 0, asm.LOAD)]
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return Program(
+        layout=DEFAULT_LAYOUT,
+        entry=DEFAULT_LAYOUT.rom_base,
+        rom=np.array(words, dtype=np.uint32),
+        ram_init=(RamSegment(_RAM, BYTE_DATA),),
+    )
+
+
+def byte_memory_result() -> int:
+    """The exit code of byte_memory_program, from a byte-addressed model of RAM in Python."""
+    m = 0xFFFF_FFFF
+    ram = {_RAM + j: b for j, b in enumerate(BYTE_DATA)}
+    acc = 0
+    for op, addr, value in _byte_memory_ops():
+        n = _WIDTH[op]
+        if op in _STORE_F3:
+            for j in range(n):
+                ram[addr + j] = (value >> (8 * j)) & 0xFF
+            continue
+        v = sum(ram.get(addr + j, 0) << (8 * j) for j in range(n))
+        if op in ("lb", "lh") and v >> (8 * n - 1):
+            v -= 1 << (8 * n)
+        acc = ((acc + acc) & m) ^ (v & m)
     return acc
 
 

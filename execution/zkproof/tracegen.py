@@ -19,21 +19,17 @@ from execution.stark.field import batch_inv
 from execution.stark.lanes import P
 from execution.zkproof.air import (
     BIT_COLUMNS,
-    BOUNDARY_COLUMNS,
     CPU_COLUMNS,
     DIV_COLUMNS,
     JALR_BOUND_SHIFT,
     LT_COLUMNS,
-    MEM_COLUMNS,
     MUL_COLUMNS,
     SHIFT_COLUMNS,
     SIGN_BIT,
     bit_col,
-    boundary_col,
     cpu_col,
     div_col,
     lt_col,
-    mem_col,
     mul_col,
     shift_col,
 )
@@ -43,13 +39,16 @@ from execution.zkproof.errors import (
     UnsupportedSyscall,
     ZkProofError,
 )
-from execution.zkproof.isa import FETCH_FIELDS, OP_NAMES, SUPPORTED_OPS, ram_image_words
-from execution.zkproof.tracegen_io import (
-    io_chip_trace,
-    io_memory_values,
-    io_plan,
-    io_table_mult,
+from execution.zkproof.isa import (
+    FETCH_FIELDS,
+    MEM_BYTE,
+    MEM_SIGNED,
+    OP_NAMES,
+    SUPPORTED_OPS,
+    ram_image_words,
 )
+from execution.zkproof.tracegen_io import io_chip_trace, io_plan, io_table_mult
+from execution.zkproof.tracegen_mem import memory_traces
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 from execution.zkvm.syscalls import SYS_LOG
@@ -221,8 +220,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     )
     # The executor's written value is taken as claimed (x0 writes: it records 0, use the rule).
     w = np.where(writes, rd_val, w_formula)
-    # A load into x0 still reads memory: its value is the loaded word the executor recorded.
-    w = np.where(is_lw & ~writes, steps[6], w)
+    # A load into x0 still reads memory: its value is what the executor recorded, extended.
+    w = np.where(is_lw & ~writes, _extend(steps[6], f["k_lo"]), w)
     # ECALL writes a0: the count for read_input, a0 unchanged otherwise (the syscall log's ret).
     if sc.shape[1]:
         w[sc[0]] = sc[4]
@@ -312,25 +311,26 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     memop = is_lw | is_sw
     # Syscalls: the IO chip's word accesses join the memory argument at time clk + 1.
     plan = io_plan(program, trace)
-    mem_value = np.where(is_lw, w, b)[memop]
-    img_keys, img_vals = ram_image_words(program)
-    # The words IO accesses see: the image plus every byte written (SW: four lanes of rs2).
-    store_word = (c[is_sw] - program.layout.ram_base) >> 2
-    store_bytes = np.stack([(b[is_sw] >> (8 * j)) & 0xFF for j in range(4)], axis=1)
-    store_lanes = np.ones(store_bytes.shape, dtype=bool)
-    io_prev, io_after = io_memory_values(
-        plan, img_keys, img_vals, store_word, clk[is_sw] + 1, store_lanes, store_bytes
+    io_sel = plan.access
+    io_lanes = plan.mask[io_sel] & (plan.cols["is_read"][io_sel] == 1)[:, None]
+    io_extra = (plan.word[io_sel], plan.cols["clk"][io_sel] + 1, io_lanes, plan.new_bytes[io_sel])
+    ram = memory_traces(
+        program,
+        c[memop],
+        np.where(is_lw, w, b)[memop],
+        clk[memop],
+        f["k_lo"][memop],
+        steps[7][memop],
+        steps[6][memop],
+        io_extra,
     )
-    io_extra = (plan.word[plan.access], plan.cols["clk"][plan.access] + 1, io_after)
-    mem, boundary, mem_r16, mem_u8, mem_u15, io_prev_t = _memory(
-        program, c[memop], mem_value, clk[memop], is_sw[memop], io_extra
-    )
+    mem, boundary = ram.chip, ram.boundary
     io_chip, io_r16, io_u8, io_u15, io_pairs = io_chip_trace(
-        plan, io_prev, io_after, io_prev_t, _pow2(len(plan.cols["is_real"]))
+        plan, ram.extra_prev, ram.extra_new, ram.extra_prev_t, _pow2(len(plan.cols["is_real"]))
     )
-    chip_u15 = np.concatenate([chip_u15, mem_u15, io_u15])
-    u8 += [mem_u8, io_u8]
-    m16 = m16 + _counts(mem_r16, 1 << 16) + _counts(io_r16, 1 << 16)
+    chip_u15 = np.concatenate([chip_u15, ram.u15, io_u15])
+    u8 += [ram.u8, io_u8]
+    m16 = m16 + _counts(ram.r16, 1 << 16) + _counts(io_r16, 1 << 16)
     m8 = np.zeros(1 << 16, dtype=np.int64)
     m8[:256] = _counts(np.concatenate(u8), 256)
     m15 = np.zeros(1 << 16, dtype=np.int64)
@@ -342,7 +342,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     mop = _counts(pairs, 1 << 16)
     u15_more = np.concatenate([mul_u15, shift_u15])
     m15 = m15 + np.concatenate([_counts(u15_more, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
-    mpair = _counts(np.concatenate([mul_pairs, io_pairs]), 1 << 16)
+    mpair = _counts(np.concatenate([mul_pairs, ram.pairs, io_pairs]), 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
@@ -512,102 +512,12 @@ def _pow2(n: int) -> int:
     return max(2, 1 << max(0, (n - 1).bit_length()))
 
 
-def _memory(
-    program: Program,
-    addr: I64,
-    value: I64,
-    clk: I64,
-    store: npt.NDArray[np.bool_],
-    extra: tuple[I64, I64, I64] | None = None,
-) -> tuple[I64, I64, I64, I64, I64, I64]:
-    """Memory chip rows, boundary rows, their 16-bit, 8-bit and 15-bit lookups, and the
-    previous times of the `extra` accesses (word keys, times, values after: the IO chip's)."""
-    m = len(addr)
-    word = (addr - program.layout.ram_base) >> 2
-    q, h = word & 0x3FFF, word >> 14
-    now = clk + 1
-    img_keys, img_vals = ram_image_words(program)
-    all_word, all_now, all_value = word, now, value
-    if extra is not None:
-        all_word = np.concatenate([word, extra[0]])
-        all_now = np.concatenate([now, extra[1]])
-        all_value = np.concatenate([value, extra[2]])
-    total = len(all_word)
-    # Offline memory checking: order all accesses by (word, time).
-    order = np.lexsort((all_now, all_word))
-    ws, ts, vs = all_word[order], all_now[order], all_value[order]
-    same = np.zeros(total, dtype=bool)
-    same[1:] = ws[1:] == ws[:-1]
-    first_of_word = ~same
-    # The value before the first access to a word is the image's (or 0).
-    init_sorted = np.zeros(total, dtype=np.int64)
-    if len(img_keys):
-        pos = np.minimum(np.searchsorted(img_keys, ws), len(img_keys) - 1)
-        hit = img_keys[pos] == ws
-        init_sorted[hit] = img_vals[pos[hit]]
-    prev_v_sorted = np.where(first_of_word, init_sorted, np.roll(vs, 1))
-    prev_t_sorted = np.where(first_of_word, 0, np.roll(ts, 1))
-    prev_v_all = np.empty(total, dtype=np.int64)
-    prev_t_all = np.empty(total, dtype=np.int64)
-    prev_v_all[order] = prev_v_sorted
-    prev_t_all[order] = prev_t_sorted
-    prev_v, prev_t = prev_v_all[:m], prev_t_all[:m]
-    diff = now - prev_t - 1
-    e = diff >> 16
-    cols = {
-        "is_real": np.ones(m, dtype=np.int64),
-        "is_store": store.astype(np.int64),
-        "clk": clk,
-        "q": q,
-        "h": h,
-        "v0": value & 0xFFFF,
-        "v1": value >> 16,
-        "p0": prev_v & 0xFFFF,
-        "p1": prev_v >> 16,
-        "tp": prev_t,
-        "e": e,
-    }
-    chip = np.zeros((_pow2(m), len(MEM_COLUMNS)), dtype=np.int64)
-    for name, col in cols.items():
-        chip[:m, mem_col(name)] = col
-
-    # Boundary: every touched word and every image word, once each, in increasing order.
-    last = np.ones(total, dtype=bool)
-    last[:-1] = ws[:-1] != ws[1:]
-    touched, fin_v, fin_t = ws[last], vs[last], ts[last]
-    words = np.union1d(touched, img_keys)
-    k = len(words)
-    init = np.zeros(k, dtype=np.int64)
-    is_img = np.isin(words, img_keys)
-    init[is_img] = img_vals[np.searchsorted(img_keys, words[is_img])]
-    final_v, final_t = init.copy(), np.zeros(k, dtype=np.int64)
-    at = np.searchsorted(words, touched)
-    final_v[at], final_t[at] = fin_v, fin_t
-    gap = np.zeros(k, dtype=np.int64)
-    gap[:-1] = words[1:] - words[:-1] - 1
-    has_next = np.zeros(k, dtype=np.int64)
-    has_next[:-1] = 1
-    bcols = {
-        "is_real": np.ones(k, dtype=np.int64),
-        "is_img": is_img.astype(np.int64),
-        "word": words,
-        "i0": init & 0xFFFF,
-        "i1": init >> 16,
-        "f0": final_v & 0xFFFF,
-        "f1": final_v >> 16,
-        "ft": final_t,
-        "has_next": has_next,
-        "dlo": gap & 0xFFFF,
-        "dhi": gap >> 16,
-        "wh": words >> 16,
-    }
-    boundary = np.zeros((_pow2(k), len(BOUNDARY_COLUMNS)), dtype=np.int64)
-    for name, col in bcols.items():
-        boundary[:k, boundary_col(name)] = col
-    nxt = has_next == 1
-    r16 = np.concatenate([4 * q, diff - (e << 16), (gap & 0xFFFF)[nxt], words & 0xFFFF])
-    u8 = np.concatenate([h, e, (gap >> 16)[nxt], words >> 16])
-    return chip, boundary, r16, u8, q, prev_t_all[m:]
+def _extend(raw: I64, code: I64) -> I64:
+    """A load's value from its raw zero-extended bytes: LB and LH sign-extend."""
+    signed = (code & MEM_SIGNED) != 0
+    bits = np.where((code & MEM_BYTE) != 0, 8, 16)
+    neg = signed & (((raw >> (bits - 1)) & 1) == 1)
+    return np.where(neg, raw | (_M32 ^ ((1 << bits) - 1)), raw)
 
 
 def _signed(v: I64) -> I64:
