@@ -3,7 +3,7 @@
     UniversalProof = rlp([version = 0, block_height, block_hash, [[task_id, prover, task_proof]]])
 
 Each leaf is a zkVM task proof (its statement inside) with the task it answers and the prover
-to reward. The tree binds them by Poseidon2 digests (the hash a recursive verifier recomputes
+to reward, who must be the prover the task proof binds. The tree binds them by Poseidon2 digests (the hash a recursive verifier recomputes
 cheaply): leaf = H("ivcnet/up/leaf", task_id || prover || statement), inner =
 H("ivcnet/up/node", left || right), and the root names the block: H("ivcnet/up/root",
 block_height || block_hash || tree root); a block that brings the proof in names it in its
@@ -120,7 +120,7 @@ class UniversalProof:
         `tasks[i]` is the state's record of `leaves[i].task_id` (None if unknown). Each task
         must be pending, submitted in the named block, and answered once; each task proof
         must verify against the task's image id, the chain's proof profile, the digest of the
-        task's own input and its cycle budget. Raises InvalidUniversalProof otherwise.
+        task's own input and its cycle budget, and must have been made for the leaf's prover. Raises InvalidUniversalProof otherwise.
         """
         from execution.zkproof import InvalidTaskProof, verify
         from execution.zkproof.statement import INPUT_DOMAIN
@@ -145,6 +145,13 @@ class UniversalProof:
                 statement = verify(leaf.task_proof, task.image_id, profile=profile)
             except InvalidTaskProof as exc:
                 raise InvalidUniversalProof(f"{where}: {exc}") from exc
+            # The task proof binds the prover it was made for: a gossiped proof cannot be
+            # claimed by another address.
+            if statement.prover != leaf.prover:
+                raise InvalidUniversalProof(
+                    f"{where}: proof was made for prover 0x{statement.prover.hex()}, "
+                    f"not 0x{leaf.prover.hex()}"
+                )
             if statement.input_digest != _digest(INPUT_DOMAIN, task.input):
                 raise InvalidUniversalProof(f"{where}: proof is for another input")
             if statement.cycles > task.max_cycles:

@@ -29,7 +29,7 @@ from execution.zkproof.prover import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.statement import Statement, bytes_digest
+from execution.zkproof.statement import NO_PROVER, Statement, bytes_digest
 from execution.zkproof.task import TaskProof
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
 from execution.zkproof.worker import prove_async
@@ -38,6 +38,7 @@ __all__ = [
     "CPU_COLUMNS",
     "CPU_PUBLICS",
     "MAX_LOG_CYCLES",
+    "NO_PROVER",
     "SUPPORTED_OPS",
     "CpuAir",
     "CycleLimitError",

@@ -97,7 +97,8 @@ BUS_MUL = 12  # CPU -> multiplication chip: (a0, a1, b0, b1, r0, r1, op); op 0 l
 BUS_BYTEPAIR = 13  # two bytes at once: (x, y)
 BUS_SHIFT = 14  # CPU -> shift chip: (a0, a1, b0, b1, r0, r1, op) with op 1 SLL, 2 SRL, 3 SRA
 BUS_POW2 = 15  # (s, 2^s lo, 2^s hi, 2^(32-s) lo, 2^(32-s) hi, s == 0) for s = 0..31
-BUS_DIV = 16  # CPU -> division chip: (a0, a1, b0, b1, result0, result1, op) op 0 DIVU, 1 REMU
+# CPU -> division chip: (a0, a1, b0, b1, result0, result1, op) op 0 DIVU, 1 REMU, 2 DIV, 3 REM
+BUS_DIV = 16
 # CPU -> IO chip, one per non-halt ECALL: (clk, a7 lo, a7 hi, a0 lo, a0 hi, a1 lo, a1 hi,
 # new a0 lo, new a0 hi); the IO chip's own buses are in air_io.py.
 BUS_SYSCALL = 23
@@ -133,8 +134,9 @@ CPU_COLUMNS: tuple[str, ...] = (
 )
 _CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
 
-# Public values of the CPU table. The statement digests are not used by any constraint: they
-# are public so that the transcript (and so every challenge) depends on them.
+# Public values of the CPU table. The statement digests and the prover's address (ten 16-bit
+# limbs) are not used by any constraint: they are public so that the transcript (and so every
+# challenge) depends on them, and a proof cannot be relabelled to another prover.
 CPU_PUBLICS: tuple[str, ...] = (
     "entry",
     "exit_lo",
@@ -143,6 +145,7 @@ CPU_PUBLICS: tuple[str, ...] = (
     *(f"image_id{i}" for i in range(8)),
     *(f"input_digest{i}" for i in range(8)),
     *(f"output_digest{i}" for i in range(8)),
+    *(f"prover{i}" for i in range(10)),
 )
 _PUB_INDEX = {name: i for i, name in enumerate(CPU_PUBLICS)}
 
@@ -303,7 +306,8 @@ class CpuAir(Air):
         b.send(BUS_MUL, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], mul_op], mul)
         shift_op = c["is_sll"] + 2 * c["is_srl"] + 3 * c["is_sra"]
         b.send(BUS_SHIFT, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], shift_op], shift)
-        b.send(BUS_DIV, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], c["is_remu"]], div)
+        div_op = c["is_remu"] + 2 * c["is_signed_div"]
+        b.send(BUS_DIV, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], div_op], div)
         syscall: list[ExprLike] = [clk, c["a0"], c["a1"], c["p0"], c["p1"], c["b0"], c["b1"]]
         b.send(BUS_SYSCALL, [*syscall, c["w0"], c["w1"]], ecall - halt)
 
@@ -879,8 +883,8 @@ class Pow2Air(Air):
 
 
 DIV_COLUMNS: tuple[str, ...] = (
-    "is_divu",
-    "is_remu",
+    "is_divu",  # DIVU or DIV: the quotient is the result
+    "is_remu",  # REMU or REM: the remainder is the result
     "a0",
     "a1",
     "b0",
@@ -890,15 +894,23 @@ DIV_COLUMNS: tuple[str, ...] = (
     "r0",
     "r1",
     "bz",  # b == 0
-    "binv",
     "lo0",
-    "lo1",  # low word of q b (its high word is proven 0)
-    "cy0",  # carry of lo + r = a
+    "lo1",  # low word of q b
+    "cy0",  # carry of lo + r = a + 2^32 cy1
     "d0",
-    "d1",  # b - r - 1 >= 0
-    "e0",  # carry of r + 1 + d = b
+    "d1",  # |b| - |r| - 1 >= 0
+    "e0",  # carry (-1, 0 or 1) between the limbs of the |r| < |b| check
+    "signed",  # DIV, REM
+    "as",  # sign bits of a, b, r (0 for DIVU/REMU)
+    "bs",
+    "rs",
+    "cy1",  # carry out of lo + r
+    "t",  # the high word of q b is 2^32 t - (cy1 + as - rs)
+    "ov",  # DIV/REM of INT_MIN by -1
 )
 _DIV_INDEX = {name: i for i, name in enumerate(DIV_COLUMNS)}
+
+INT_MIN_HI = 0x8000  # high limb of INT_MIN = 0x8000_0000
 
 
 def div_col(name: str) -> int:
@@ -906,46 +918,93 @@ def div_col(name: str) -> int:
 
 
 class DivChipAir(Air):
-    """Unsigned division chip: one row per DIVU/REMU, from the CPU on BUS_DIV.
+    """Division chip: one row per DIVU/REMU/DIV/REM, from the CPU on BUS_DIV.
 
-    For b != 0: q b + r = a with the product's high word 0 and no carry out (so over the
-    integers), and r < b (r + 1 + d = b without carry out, d range-checked): q and r are the
-    quotient and remainder. For b = 0 the spec's values: q = 2^32 - 1, r = a. The products go
-    to the multiplication chip (two requests: low word, and high word = 0).
+    Three branches, selected by booleans:
+    - bz (b = 0): the spec's q = -1 (all ones), r = a;
+    - ov (DIV/REM of INT_MIN by -1): q = INT_MIN, r = 0;
+    - otherwise: q b + r = a as 64-bit words (signed for DIV/REM: the high word of q b comes
+      from the multiplication chip as MULH, and r, a are sign-extended), which holds over the
+      integers because both sides are far below 2^63; |r| < |b| as
+      |b| + (2^32 - |r|) - 1 = 2^32 + d with d range-checked; r's sign is a's (or r = 0).
+      Those fix the truncating quotient and its remainder. Neither b = 0 nor INT_MIN / -1
+      has a witness here, so the prover cannot choose the branch.
+    Signs (as, bs) come from the high limbs (x1 - 2^15 s is 15-bit); rs needs no lookup: the
+    |r| < |b| check holds only if rs is r's top bit. Unsigned rows have all signs 0.
     """
 
-    name = "zkvm_div_chip_v1"
+    name = "zkvm_div_chip_v2"
     width = len(DIV_COLUMNS)
     num_public_values = 0
 
     def eval(self, b: AirBuilder) -> None:
         c = {n: b.local[i] for n, i in _DIV_INDEX.items()}
-        divu, remu = c["is_divu"], c["is_remu"]
-        b.assert_bool(divu)
-        b.assert_bool(remu)
+        divu, remu, signed = c["is_divu"], c["is_remu"], c["signed"]
+        for flag in (divu, remu, signed):
+            b.assert_bool(flag)
         real = divu + remu
         b.assert_bool(real)
+        b.assert_zero(signed * (1 - real))
+        a_s, b_s, r_s = c["as"], c["bs"], c["rs"]
+        for bit in (a_s, b_s, r_s, c["cy0"], c["cy1"], c["t"], c["bz"], c["ov"]):
+            b.assert_bool(bit)
+        # Unsigned rows: every operand is non-negative, and no overflow case.
+        for bit in (a_s, b_s, r_s, c["ov"]):
+            b.assert_zero((1 - signed) * bit)
+        b.send(BUS_U15, [c["a1"] - SIGN_BIT * a_s], signed)
+        b.send(BUS_U15, [c["b1"] - SIGN_BIT * b_s], signed)
+        # r has a's sign, or is 0.
+        b.assert_zero(r_s * (1 - a_s))
+        b.assert_zero((a_s - r_s) * (c["r0"] + c["r1"]))
+
         bz = c["bz"]
-        s = c["b0"] + c["b1"]  # both 16-bit: zero iff b = 0
-        b.assert_zero(s * bz)
-        b.assert_zero(1 - bz - s * c["binv"])
+        b.assert_zero(bz * (c["b0"] + c["b1"]))  # both 16-bit: the sum is 0 iff b = 0
         b.assert_zero(bz * (c["q0"] - 0xFFFF))
         b.assert_zero(bz * (c["q1"] - 0xFFFF))
         b.assert_zero(bz * (c["r0"] - c["a0"]))
         b.assert_zero(bz * (c["r1"] - c["a1"]))
-        nz = 1 - bz
-        b.assert_bool(c["cy0"])
-        b.assert_bool(c["e0"])
-        b.assert_zero(nz * (c["lo0"] + c["r0"] - c["a0"] - LIMB * c["cy0"]))
-        b.assert_zero(nz * (c["lo1"] + c["r1"] + c["cy0"] - c["a1"]))
-        b.assert_zero(nz * (c["r0"] + 1 + c["d0"] - c["b0"] - LIMB * c["e0"]))
-        b.assert_zero(nz * (c["r1"] + c["d1"] + c["e0"] - c["b1"]))
+        ov = c["ov"]
+        for limb, value in (
+            ("a0", 0),
+            ("a1", INT_MIN_HI),
+            ("b0", 0xFFFF),
+            ("b1", 0xFFFF),
+            ("q0", 0),
+            ("q1", INT_MIN_HI),
+            ("r0", 0),
+            ("r1", 0),
+        ):
+            b.assert_zero(ov * (c[limb] - value))
+
+        normal = 1 - bz - ov
+        # lo + r = a + 2^32 cy1, limb by limb.
+        b.assert_zero(normal * (c["lo0"] + c["r0"] - c["a0"] - LIMB * c["cy0"]))
+        b.assert_zero(normal * (c["lo1"] + c["r1"] + c["cy0"] - c["a1"] - LIMB * c["cy1"]))
+        # |r| < |b|: with bm = b or ~b and rn = ~r or r (limb-wise complements),
+        # bm + bs = |b| and rn - rs = 2^32 - 1 - |r|, so their sum is 2^32 + d exactly.
+        e0 = c["e0"]
+        b.assert_zero(e0 * (e0 - 1) * (e0 + 1))
+
+        def flip(x: Expr, s: Expr) -> Expr:
+            return x + s * (0xFFFF - 2 * x)  # x, or 0xFFFF - x when s = 1
+
+        bm0, bm1 = flip(c["b0"], b_s), flip(c["b1"], b_s)
+        rn0, rn1 = flip(c["r0"], 1 - r_s), flip(c["r1"], 1 - r_s)
+        b.assert_zero(normal * (bm0 + rn0 + b_s - r_s - c["d0"] - LIMB * e0))
+        b.assert_zero(normal * (bm1 + rn1 + e0 - c["d1"] - LIMB))
+
         res0 = divu * c["q0"] + remu * c["r0"]
         res1 = divu * c["q1"] + remu * c["r1"]
-        values: list[ExprLike] = [c["a0"], c["a1"], c["b0"], c["b1"], res0, res1, remu]
+        op = remu + 2 * signed
+        values: list[ExprLike] = [c["a0"], c["a1"], c["b0"], c["b1"], res0, res1, op]
         b.receive(BUS_DIV, values, real)
+        # The high word of q b (unsigned for DIVU/REMU, signed for DIV/REM) is
+        # -(cy1 + as - rs) mod 2^32, so the 64-bit sum q b + r equals a sign-extended.
+        u = c["cy1"] + a_s - r_s
+        hi0 = LIMB * c["t"] - u
+        hi1 = (LIMB - 1) * c["t"]
         q_b: list[ExprLike] = [c["q0"], c["q1"], c["b0"], c["b1"]]
-        b.send(BUS_MUL, [*q_b, c["lo0"], c["lo1"], 0], real * nz)
-        b.send(BUS_MUL, [*q_b, 0, 0, 1], real * nz)
+        b.send(BUS_MUL, [*q_b, c["lo0"], c["lo1"], 0], real * normal)
+        b.send(BUS_MUL, [*q_b, hi0, hi1, 1 + signed], real * normal)
         for limb in ("q0", "q1", "r0", "r1", "d0", "d1"):
             b.send(BUS_RANGE16, [c[limb]], real)

@@ -70,8 +70,9 @@ FLAGS: tuple[str, ...] = (
     "is_sll",  # SLL, SRL, SRA: shift by rs2 & 31 (shift chip, then the multiplication chip)
     "is_srl",
     "is_sra",
-    "is_divu",  # DIVU, REMU: a = q b + r, r < b, through the division chip
-    "is_remu",
+    "is_divu",  # DIVU, DIV: the quotient of a = q b + r, |r| < |b| (division chip)
+    "is_remu",  # REMU, REM: the remainder
+    "is_signed_div",  # with is_divu / is_remu: DIV, REM (signed operands, truncating)
 )
 
 # The tuple the CPU sends on the program bus, in order (the program table's columns 1..).
@@ -137,6 +138,8 @@ SUPPORTED_OPS: frozenset[int] = frozenset(
         D.LHU,
         D.SB,
         D.SH,
+        D.DIV,
+        D.REM,
         D.FENCE,  # a no-op with one hart: no flag, next pc = pc + 4, writes nothing
     }
 )
@@ -211,8 +214,9 @@ def program_table(program: Program, p: int) -> U32:
     flag("is_sll", D.SLL)
     flag("is_srl", D.SRL)
     flag("is_sra", D.SRA)
-    flag("is_divu", D.DIVU)
-    flag("is_remu", D.REMU)
+    flag("is_divu", D.DIVU, D.DIV)
+    flag("is_remu", D.REMU, D.REM)
+    flag("is_signed_div", D.DIV, D.REM)
     col["is_mulhsu"] = col["is_mulhsu"] | ((op == D.SRAI) & ~shift0).astype(np.int64)
 
     valid = np.isin(op, list(SUPPORTED_OPS))

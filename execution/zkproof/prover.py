@@ -1,6 +1,6 @@
 """prove / verify: the zkVM prover's API for the CLI and the network.
 
-    proof = prove(program_or_elf_bytes, input_bytes, profile="conjectured")
+    proof = prove(program_or_elf_bytes, input_bytes, profile="conjectured", prover=address)
     statement = verify(proof_or_bytes, expected_image_id)
 
 `prove` runs the executor with tracing, refuses runs this prover cannot constrain (typed
@@ -48,10 +48,13 @@ from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofE
 from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkproof.statement import (
     INPUT_DOMAIN,
+    NO_PROVER,
     OUTPUT_DOMAIN,
+    PROVER_BYTES,
     Statement,
     bytes_digest,
     digest_words,
+    prover_limbs,
 )
 from execution.zkproof.task import MAX_INPUT_BYTES, TaskProof
 from execution.zkproof.tracegen import (
@@ -197,6 +200,7 @@ def public_values(statement: Statement, program: Program, input_len: int = 0) ->
         *digest_words(statement.image_id),
         *digest_words(statement.input_digest),
         *digest_words(statement.output_digest),
+        *prover_limbs(statement.prover),
     ]
     if len(pub) != len(CPU_PUBLICS):
         raise ZkProofError("internal: public value layout mismatch")
@@ -209,7 +213,13 @@ def public_values(statement: Statement, program: Program, input_len: int = 0) ->
 
 
 def statement_for_run(
-    program: Program, input_bytes: bytes, output: bytes, exit_code: int, cycles: int, prof: str
+    program: Program,
+    input_bytes: bytes,
+    output: bytes,
+    exit_code: int,
+    cycles: int,
+    prof: str,
+    prover: bytes = NO_PROVER,
 ) -> Statement:
     return Statement(
         image_id=image_id(program).astype("<u4").tobytes(),
@@ -218,13 +228,15 @@ def statement_for_run(
         exit_code=exit_code,
         cycles=cycles,
         profile=prof,
+        prover=prover,
     )
 
 
 def traces_for_run(
     program: Program, input_bytes: bytes, max_cycles: int = 1 << MAX_LOG_CYCLES
 ) -> tuple[ExecutionTrace, Statement, ZkvmTraces, ZkvmAirs]:
-    """Execute, refuse what is not constrained, and build the AIR traces (profile unset)."""
+    """Execute, refuse what is not constrained, and build the AIR traces (profile unset, no
+    prover: the caller sets both)."""
     if len(input_bytes) > MAX_INPUT_BYTES:
         raise ZkProofError(f"the input is larger than {MAX_INPUT_BYTES} bytes")
     try:
@@ -271,21 +283,25 @@ def prove(
     input_bytes: bytes = b"",
     profile: str | FriParams = "conjectured",
     *,
+    prover: bytes = NO_PROVER,
     progress: Progress | None = None,
     report: ProveReport | None = None,
 ) -> TaskProof:
-    """Prove one run of `program` (a Program or ELF bytes) on `input_bytes`."""
+    """Prove one run of `program` (a Program or ELF bytes) on `input_bytes` for `prover` (the
+    20-byte address the proof's reward goes to: bound into the proof)."""
     say = progress or (lambda _msg: None)
     rep = report or ProveReport()
     try:
         params = _params(profile)
     except ParamsError as exc:
         raise ZkProofError(str(exc)) from exc
+    if not isinstance(prover, bytes | bytearray) or len(prover) != PROVER_BYTES:
+        raise ZkProofError(f"the prover address must be {PROVER_BYTES} bytes")
     prog = _as_program(program)
     t0 = time.perf_counter()
     say("executing and generating the trace")
     _, st, traces, airs = traces_for_run(prog, input_bytes)
-    st = Statement(st.image_id, st.input_digest, st.output, st.exit_code, st.cycles, params.name)
+    st = replace(st, profile=params.name, prover=bytes(prover))
     t1 = time.perf_counter()
     rep.phases["trace"] = t1 - t0
     say(f"proving {st.cycles} cycles ({traces.cpu.shape[0]} rows)")

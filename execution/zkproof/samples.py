@@ -31,6 +31,8 @@ __all__ = [
     "program_elf",
     "signed_compare_program",
     "signed_compare_result",
+    "signed_div_program",
+    "signed_div_result",
     "words_program",
 ]
 
@@ -315,6 +317,60 @@ def div_result() -> int:
     acc = 0
     for x, y in DIV_PAIRS:
         for res in (x // y, x % y) if y else (m, x):
+            acc = ((acc + acc) & m) ^ res
+    return acc
+
+
+INT_MIN, INT_MAX = 0x8000_0000, 0x7FFF_FFFF
+SIGNED_DIV_PAIRS: tuple[tuple[int, int], ...] = (
+    (INT_MIN, 0xFFFF_FFFF),  # overflow: q = INT_MIN, r = 0
+    (INT_MIN, 1),
+    (-7 & 0xFFFF_FFFF, 2),
+    (7, -2 & 0xFFFF_FFFF),
+    (-7 & 0xFFFF_FFFF, -2 & 0xFFFF_FFFF),
+    (-5 & 0xFFFF_FFFF, 0),  # division by zero: q = -1, r = a
+    (5, 0),
+    (0, 0xFFFF_FFFF),
+    (INT_MAX, INT_MIN),
+    (0xFFFF_FFFF, INT_MIN),
+    (INT_MIN, INT_MIN),
+    (INT_MIN, 2),
+    (-0x3_0000 & 0xFFFF_FFFF, 0x2_0000),  # limbs of b and r zero: the check's carry is -1
+    (0x1234_5678, -0x1_0001 & 0xFFFF_FFFF),
+)
+
+
+def signed_div_program() -> Program:
+    """DIV and REM on edge operands (INT_MIN / -1, division by zero, every sign combination);
+    results folded into x10 as in bitwise_program; the exit code is x10."""
+    r, i = asm.r_type, asm.i_type
+    fold = [r(0, 10, 10, 0, 10), r(0, 7, 10, 4, 10)]  # x10 += x10; x10 ^= x7
+    words: list[int] = [i(0, 0, 0, 10)]
+    for x, y in SIGNED_DIV_PAIRS:
+        words += [*asm.li(5, x), *asm.li(6, y)]
+        words += [r(1, 6, 5, 4, 7), *fold]  # DIV
+        words += [r(1, 6, 5, 6, 7), *fold]  # REM
+    words += [*asm.li(17, 0), asm.ECALL_WORD]
+    return words_program(words)
+
+
+def signed_div_quotient_remainder(x: int, y: int) -> tuple[int, int]:
+    """DIV and REM of two words by the RISC-V spec, computed independently of the executor."""
+    sx, sy = _signed(x), _signed(y)
+    if sy == 0:
+        return 0xFFFF_FFFF, x
+    if sx == -(1 << 31) and sy == -1:
+        return x, 0
+    q = abs(sx) // abs(sy) * (1 if (sx < 0) == (sy < 0) else -1)
+    return q & 0xFFFF_FFFF, (sx - q * sy) & 0xFFFF_FFFF
+
+
+def signed_div_result() -> int:
+    """The exit code of signed_div_program, computed in Python."""
+    m = 0xFFFF_FFFF
+    acc = 0
+    for x, y in SIGNED_DIV_PAIRS:
+        for res in signed_div_quotient_remainder(x, y):
             acc = ((acc + acc) & m) ^ res
     return acc
 

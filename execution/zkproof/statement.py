@@ -1,14 +1,16 @@
 """The statement a task proof proves, and its explicit byte layout.
 
-Statement = image id, input digest, output bytes (and their digest), exit code, cycle count
-and the FRI profile name. Digests of byte strings are Poseidon2 sponge digests (8 BabyBear
+Statement = image id, input digest, the prover's address, output bytes (and their digest), exit
+code, cycle count and the FRI profile name. The prover is bound like every other part (public
+values of the proof), so a gossiped proof cannot be claimed by another address. Digests of byte strings are Poseidon2 sponge digests (8 BabyBear
 elements) over: a domain tag as 16-bit limbs, the length as two 16-bit limbs, then the bytes as
 16-bit little-endian limbs (zero-padded to even length), the same limb encoding as the image id.
 
 Byte layout (little-endian):
-    magic        8 bytes  b"IVCSTM01"
+    magic        8 bytes  b"IVCSTM02"
     image_id     32 bytes (8 u32 field elements)
     input_digest 32 bytes
+    prover       20 bytes (the address rewarded for the proof)
     exit_code    u32
     cycles       u64
     profile      u8 length, then the profile name (utf-8)
@@ -26,12 +28,23 @@ from execution.stark.lanes import P
 from execution.stark.poseidon2 import hash_elements
 from execution.zkproof.errors import InvalidTaskProof
 
-__all__ = ["INPUT_DOMAIN", "OUTPUT_DOMAIN", "Statement", "bytes_digest", "digest_words"]
+__all__ = [
+    "INPUT_DOMAIN",
+    "NO_PROVER",
+    "OUTPUT_DOMAIN",
+    "PROVER_BYTES",
+    "Statement",
+    "bytes_digest",
+    "digest_words",
+    "prover_limbs",
+]
 
-STATEMENT_MAGIC = b"IVCSTM01"
+STATEMENT_MAGIC = b"IVCSTM02"
 INPUT_DOMAIN = b"ivcnet/zkvm/input/v1"
 OUTPUT_DOMAIN = b"ivcnet/zkvm/output/v1"
 MAX_OUTPUT_BYTES = 1 << 20
+PROVER_BYTES = 20
+NO_PROVER = b"\x00" * PROVER_BYTES
 
 
 def _limbs16(data: bytes) -> np.ndarray:
@@ -56,6 +69,13 @@ def digest_words(digest: bytes) -> list[int]:
     return words
 
 
+def prover_limbs(prover: bytes) -> list[int]:
+    """The prover's 20-byte address as ten 16-bit little-endian limbs (its public values)."""
+    if len(prover) != PROVER_BYTES:
+        raise InvalidTaskProof(f"a prover address is {PROVER_BYTES} bytes")
+    return [int(v) for v in _limbs16(prover)]
+
+
 @dataclass(frozen=True)
 class Statement:
     image_id: bytes
@@ -64,6 +84,7 @@ class Statement:
     exit_code: int
     cycles: int
     profile: str
+    prover: bytes
 
     @property
     def output_digest(self) -> bytes:
@@ -71,10 +92,13 @@ class Statement:
 
     def to_bytes(self) -> bytes:
         name = self.profile.encode()
+        if len(self.prover) != PROVER_BYTES:
+            raise InvalidTaskProof(f"a prover address is {PROVER_BYTES} bytes")
         return (
             STATEMENT_MAGIC
             + self.image_id
             + self.input_digest
+            + self.prover
             + struct.pack("<IQB", self.exit_code, self.cycles, len(name))
             + name
             + struct.pack("<I", len(self.output))
@@ -83,12 +107,12 @@ class Statement:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Statement:
-        head = len(STATEMENT_MAGIC) + 64 + 13
-        if len(data) < head or data[:8] != STATEMENT_MAGIC:
+        fixed = 72 + PROVER_BYTES  # magic, image id, input digest, prover
+        if len(data) < fixed + 13 or data[:8] != STATEMENT_MAGIC:
             raise InvalidTaskProof("statement: bad magic or truncated")
-        image_id, input_digest = data[8:40], data[40:72]
-        exit_code, cycles, name_len = struct.unpack("<IQB", data[72:85])
-        pos = 85
+        image_id, input_digest, prover = data[8:40], data[40:72], data[72:fixed]
+        exit_code, cycles, name_len = struct.unpack("<IQB", data[fixed : fixed + 13])
+        pos = fixed + 13
         if len(data) < pos + name_len + 4:
             raise InvalidTaskProof("statement: truncated profile")
         try:
@@ -100,7 +124,7 @@ class Statement:
         pos += 4
         if out_len > MAX_OUTPUT_BYTES or len(data) != pos + out_len:
             raise InvalidTaskProof("statement: bad output length")
-        st = cls(image_id, input_digest, data[pos:], exit_code, cycles, profile)
+        st = cls(image_id, input_digest, data[pos:], exit_code, cycles, profile, prover)
         digest_words(image_id)
         digest_words(input_digest)
         return st
@@ -115,4 +139,5 @@ class Statement:
             "exit_code": self.exit_code,
             "cycles": self.cycles,
             "profile": self.profile,
+            "prover": "0x" + self.prover.hex(),
         }

@@ -180,17 +180,18 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     qw = np.where(amount == 0, 0, np.left_shift(np.int64(1), (32 - amount) & 63))
     sh_m = np.where(is_sll, pw, qw)
     sh_op = np.where(is_sll, 0, np.where(is_srl, 1, 3))
-    # Unsigned division: q, r by the spec (b = 0: q = 2^32 - 1, r = a); each b != 0 row asks
-    # the multiplication chip for q b twice (low word, and high word 0).
+    # Division: q, r as the executor computes them (docs/zkvm.md). Each row off the b = 0 and
+    # INT_MIN / -1 branches asks the multiplication chip for q b twice: the low word, and the
+    # high word (unsigned for DIVU/REMU, signed for DIV/REM).
     is_div = (f["is_divu"] + f["is_remu"]) > 0
-    dq = np.where(b == 0, _M32, a // np.maximum(b, 1))
-    dr = np.where(b == 0, a, a % np.maximum(b, 1))
-    div_nz = is_div & (b != 0)
+    sdiv = f["is_signed_div"]
+    dq, dr, div_ov = _divide(a, b, sdiv == 1)
+    div_nz = is_div & (b != 0) & ~div_ov
     mul_a = np.concatenate([a[is_mul], a[shift_mul], dq[div_nz], dq[div_nz]])
     mul_b = np.concatenate([op_b[is_mul], sh_m[shift_mul], b[div_nz], b[div_nz]])
     n_div = int(div_nz.sum())
     mul_ops = np.concatenate(
-        [mul_op[is_mul], sh_op[shift_mul], np.zeros(n_div, np.int64), np.ones(n_div, np.int64)]
+        [mul_op[is_mul], sh_op[shift_mul], np.zeros(n_div, np.int64), 1 + sdiv[div_nz]]
     )
     mul, mul_pairs, mul_u15, mul_res = _mul(mul_a, mul_b, mul_ops)
     c = c.copy()
@@ -199,7 +200,9 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     n_shift = int(shift_mul.sum())
     c[shift_mul] = mul_res[n_mul : n_mul + n_shift]
     c[is_div] = np.where(f["is_remu"][is_div] == 1, dr[is_div], dq[is_div])
-    div, div_r16 = _div(a[is_div], b[is_div], dq[is_div], dr[is_div], f["is_remu"][is_div])
+    div, div_r16, div_u15 = _div(
+        a[is_div], b[is_div], dq[is_div], dr[is_div], f["is_remu"][is_div], sdiv[is_div]
+    )
     c[zero_right] = a[zero_right]
     shift, pow2_mult, shift_u15 = _shift(a, b, c, f, is_shift, amount, pw, qw)
     x = np.where(add_mode, a, np.where(sub_mode, c, 0))
@@ -340,7 +343,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         a[bit], op_b[bit], f["is_and"][bit], f["is_or"][bit], f["is_xor"][bit]
     )
     mop = _counts(pairs, 1 << 16)
-    u15_more = np.concatenate([mul_u15, shift_u15])
+    u15_more = np.concatenate([mul_u15, shift_u15, div_u15])
     m15 = m15 + np.concatenate([_counts(u15_more, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
     mpair = _counts(np.concatenate([mul_pairs, ram.pairs, io_pairs]), 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
@@ -363,12 +366,42 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     )
 
 
-def _div(a: I64, b: I64, q: I64, r: I64, remu: I64) -> tuple[I64, I64]:
-    """Division chip rows and their 16-bit lookups (q, r, d limbs)."""
+def _divide(
+    a: I64, b: I64, signed: npt.NDArray[np.bool_]
+) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+    """Quotient and remainder words by the spec (b = 0: q = -1, r = a; INT_MIN / -1: q = INT_MIN,
+    r = 0; else truncating for DIV/REM), and which rows are the INT_MIN / -1 case."""
+    sa, sb = _signed(a), _signed(b)
+    ov = signed & (a == 1 << 31) & (b == _M32)
+    ub, usb = np.where(b == 0, 1, b), np.where(sb == 0, 1, sb)
+    mag = np.abs(sa) // np.abs(usb)
+    sq = np.where((sa < 0) != (usb < 0), -mag, mag)
+    q = np.where(signed, sq, a // ub)
+    r = np.where(signed, sa - sq * usb, a % ub)
+    q = np.where(b == 0, -1, np.where(ov, sa, q))
+    r = np.where(b == 0, a, np.where(ov, 0, r))
+    return q & _M32, r & _M32, ov
+
+
+def _div(a: I64, b: I64, q: I64, r: I64, remu: I64, signed: I64) -> tuple[I64, I64, I64]:
+    """Division chip rows, their 16-bit lookups (q, r, d limbs) and 15-bit lookups (the high
+    limbs of a and b without their sign bits, DIV/REM rows only)."""
     m = len(a)
-    nz = b != 0
-    lo = np.where(nz, (q * b) & _M32, 0)  # q b < 2^32 when b != 0
-    d = np.where(nz, b - r - 1, 0)
+    sgn = signed == 1
+    ov = sgn & (a == 1 << 31) & (b == _M32)
+    normal = (b != 0) & ~ov
+    a_s, b_s, r_s = signed * (a >> 31), signed * (b >> 31), signed * (r >> 31)
+    # The low word of q b (uint64 wraps modulo 2^64, so the low 32 bits are exact).
+    lo = (q.astype(np.uint64) * b.astype(np.uint64) & np.uint64(_M32)).astype(np.int64)
+    lo = np.where(normal, lo, 0)
+    cy1 = np.where(normal, (lo + r) >> 32, 0)
+    t = np.where(normal, (cy1 + a_s - r_s) != 0, 0).astype(np.int64)
+    mag_b = np.where(b_s == 1, (1 << 32) - b, b)
+    mag_r = np.where(r_s == 1, (1 << 32) - r, r)
+    d = np.where(normal, mag_b - mag_r - 1, 0)
+    bm0 = np.where(b_s == 1, 0xFFFF - (b & 0xFFFF), b & 0xFFFF)
+    rn0 = np.where(r_s == 1, r & 0xFFFF, 0xFFFF - (r & 0xFFFF))
+    e0 = np.where(normal, (bm0 + rn0 + b_s - r_s - (d & 0xFFFF)) >> 16, 0)
     cols: dict[str, I64] = {
         "is_divu": 1 - remu,
         "is_remu": remu,
@@ -380,13 +413,20 @@ def _div(a: I64, b: I64, q: I64, r: I64, remu: I64) -> tuple[I64, I64]:
         "q1": q >> 16,
         "r0": r & 0xFFFF,
         "r1": r >> 16,
-        "bz": (~nz).astype(np.int64),
+        "bz": (b == 0).astype(np.int64),
         "lo0": lo & 0xFFFF,
         "lo1": lo >> 16,
-        "cy0": np.where(nz, ((lo & 0xFFFF) + (r & 0xFFFF)) >> 16, 0),
+        "cy0": np.where(normal, ((lo & 0xFFFF) + (r & 0xFFFF)) >> 16, 0),
         "d0": d & 0xFFFF,
         "d1": d >> 16,
-        "e0": np.where(nz, ((r & 0xFFFF) + 1 + (d & 0xFFFF)) >> 16, 0),
+        "e0": e0,
+        "signed": signed,
+        "as": a_s,
+        "bs": b_s,
+        "rs": r_s,
+        "cy1": cy1,
+        "t": t,
+        "ov": ov.astype(np.int64),
     }
     height = _pow2(m)
     out = np.zeros((height, len(DIV_COLUMNS)), dtype=np.int64)
@@ -396,13 +436,9 @@ def _div(a: I64, b: I64, q: I64, r: I64, remu: I64) -> tuple[I64, I64]:
     out[:, div_col("q1")] = 0xFFFF
     for name, v in cols.items():
         out[:m, div_col(name)] = v
-    s = (b & 0xFFFF) + (b >> 16)
-    inv = np.zeros(m, dtype=np.int64)
-    if nz.any():
-        inv[nz] = batch_inv((s[nz] % P).astype(np.uint32)).astype(np.int64)
-    out[:m, div_col("binv")] = inv
     r16 = np.concatenate([cols[k] for k in ("q0", "q1", "r0", "r1", "d0", "d1")])
-    return out, r16
+    u15 = np.concatenate([(cols["a1"] - (a_s << 15))[sgn], (cols["b1"] - (b_s << 15))[sgn]])
+    return out, r16, u15
 
 
 def _shift(

@@ -1,10 +1,12 @@
 """`ivcnet prove` and `ivcnet verify`: zkVM task proofs from the command line.
 
     ivcnet prove prog.elf [--input-hex HEX | --input-file PATH] -o proof.bin [--profile P]
+                 [--prover 0xADDRESS]
     ivcnet verify proof.bin (--elf prog.elf | --image-id ID) [--profile P] [--json]
 
-`prove` shows its phases on stderr and ends with cycles per second and peak memory; `verify`
-prints the proven statement and exits 1 (one `error:` line) when the proof does not verify.
+`prove` shows its phases on stderr and ends with cycles per second and peak memory; the proof
+binds the prover address (default zero), which a Universal Proof leaf must name. `verify`
+prints the proven statement (prover included) and exits 1 (one `error:` line) when the proof does not verify.
 The zkVM and the prover are imported inside the commands so that other commands stay fast.
 """
 
@@ -32,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     src.add_argument("--input-file", type=Path, metavar="PATH", help="file holding the input")
     p.add_argument("-o", "--output", type=Path, required=True, help="where to write the proof")
     p.add_argument("--profile", choices=PROFILES, default="conjectured", help="FRI profile")
+    p.add_argument(
+        "--prover",
+        metavar="0xADDRESS",
+        default="0x" + "00" * 20,
+        help="the 20-byte address the proof is made for (its reward goes there)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
     p.set_defaults(func=prove_command)
 
@@ -55,10 +63,18 @@ def _status(msg: str, start: float) -> None:
     sys.stderr.flush()
 
 
+def _address(text: str) -> bytes:
+    raw = text.strip().lower().removeprefix("0x")
+    if len(raw) != 40 or any(c not in "0123456789abcdef" for c in raw):
+        raise CliError("--prover must be a 20-byte address (40 hex characters, 0x optional)")
+    return bytes.fromhex(raw)
+
+
 def prove_command(args: argparse.Namespace) -> int:
     from execution.zkproof import ProveReport, ZkProofError, prove
     from execution.zkvm import ExecutionError, ZkvmError, image_id_hex, load_elf_file
 
+    prover = _address(args.prover)
     input_bytes = read_input(args)
     try:
         program = load_elf_file(args.elf)
@@ -71,6 +87,7 @@ def prove_command(args: argparse.Namespace) -> int:
             program,
             input_bytes,
             args.profile,
+            prover=prover,
             progress=lambda msg: _status(msg, start),
             report=report,
         )
@@ -102,6 +119,7 @@ def prove_command(args: argparse.Namespace) -> int:
     print(f"exit code:  {st.exit_code}")
     print(f"cycles:     {st.cycles}")
     print(f"output:     {st.output.hex() or '(empty)'}")
+    print(f"prover:     0x{st.prover.hex()}")
     print(f"proof:      {args.output} ({len(data)} bytes, profile {st.profile})")
     print(f"time:       {elapsed:.2f} s ({summary['cycles_per_second']} cycles/s)")
     print(f"peak RSS:   {summary['peak_rss_mib']} MiB")
@@ -145,5 +163,6 @@ def verify_command(args: argparse.Namespace) -> int:
     print(f"cycles:     {st.cycles}")
     print(f"output:     {st.output.hex() or '(empty)'}" + (f" {text!r}" if text else ""))
     print(f"profile:    {st.profile}")
+    print(f"prover:     0x{st.prover.hex()}")
     print(f"verify:     {ms:.1f} ms")
     return 0

@@ -27,12 +27,12 @@ FEE_PER_CYCLE = 1000
 
 @pytest.fixture(scope="module")
 def task_proof() -> bytes:
-    return prove(ELF, b"", "conjectured").to_bytes()
+    return prove(ELF, b"", "conjectured", prover=PROVER).to_bytes()
 
 
 @pytest.fixture(scope="module")
 def other_proof() -> bytes:
-    return prove(OTHER_ELF, b"", "conjectured").to_bytes()
+    return prove(OTHER_ELF, b"", "conjectured", prover=PROVER).to_bytes()
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -107,6 +107,12 @@ def test_forged_universal_proofs_are_rejected(setup, task_proof: bytes, other_pr
         chain, replace(good, leaves=(replace(leaf, task_id=b"\x05" * 32),)).encode(), "no such task"
     )
     _rejected(chain, replace(good, leaves=(leaf, leaf)).encode(), "answered twice")
+    # A gossiped proof claimed by another address: the task proof binds its prover.
+    _rejected(
+        chain,
+        replace(good, leaves=(replace(leaf, prover=b"\x66" * 20),)).encode(),
+        "made for prover 0x7777",
+    )
     # A valid proof of another program is not a proof of this task.
     _rejected(
         chain,

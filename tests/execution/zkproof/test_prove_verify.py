@@ -84,8 +84,6 @@ def test_compiled_guest_is_refused_naming_the_syscall() -> None:
 @pytest.mark.parametrize(
     ("word", "name"),
     [
-        (asm.r_type(1, 6, 5, 6, 7), "REM"),
-        (asm.r_type(1, 6, 5, 4, 7), "DIV"),
     ],
 )
 def test_each_unconstrained_instruction_is_refused(word: int, name: str) -> None:
@@ -110,7 +108,7 @@ def test_too_long_run_is_refused() -> None:
 
 
 def test_unsupported_rom_words_are_unfetchable_rows() -> None:
-    prog = words_program([asm.r_type(1, 6, 5, 4, 7), *asm.halt()])
+    prog = words_program([asm.EBREAK_WORD, *asm.halt()])
     table = program_table(prog, P)
     assert table.shape[0] == 4
     valid = table[:, PROGRAM_COLUMNS.index("valid")]

@@ -80,8 +80,9 @@ def _with_statement(h: Honest, **changes: object) -> TaskProof:
         {"output": b"\x01"},
         {"input_digest": b"\x00" * 32},
         {"profile": "proven"},
+        {"prover": b"\x01" * 20},
     ],
-    ids=["exit_code", "cycles-1", "cycles+1", "output", "input", "profile"],
+    ids=["exit_code", "cycles-1", "cycles+1", "output", "input", "profile", "prover"],
 )
 def test_relabelled_statement_is_rejected(honest: Honest, changes: dict[str, object]) -> None:
     _rejects(_with_statement(honest, **changes), honest.program)
@@ -218,9 +219,10 @@ def _spans(h: Honest) -> list[tuple[str, int, int]]:
     for name, a, b in (
         ("statement.image_id", 8, 40),
         ("statement.input_digest", 40, 72),
-        ("statement.exit_code", 72, 76),
-        ("statement.cycles", 76, 84),
-        ("statement.profile", 84, len(st)),
+        ("statement.prover", 72, 92),
+        ("statement.exit_code", 92, 96),
+        ("statement.cycles", 96, 104),
+        ("statement.profile", 104, len(st)),
     ):
         spans.append((name, pos + a, pos + b))
     pos += len(st) + 4
@@ -250,7 +252,7 @@ def _flip_each(h: Honest, spans: list[tuple[str, int, int]]) -> None:
 def test_flipped_bytes_in_sampled_fields_are_rejected(honest: Honest) -> None:
     spans = _spans(honest)
     rng = random.Random(11)
-    _flip_each(honest, spans[:7] + rng.sample(spans[7:], 10))
+    _flip_each(honest, spans[:8] + rng.sample(spans[8:], 10))
 
 
 @pytest.mark.slow
