@@ -41,6 +41,7 @@ __all__ = [
     "BUS_RANGE16",
     "BUS_REG",
     "BUS_SHIFT",
+    "BUS_SYSCALL",
     "BUS_U8",
     "BUS_U15",
     "CPU_COLUMNS",
@@ -98,6 +99,9 @@ BUS_SHIFT = 14  # CPU -> shift chip: (a0, a1, b0, b1, r0, r1, op) with op 1 SLL,
 BUS_POW2 = 15  # (s, 2^s lo, 2^s hi, 2^(32-s) lo, 2^(32-s) hi, s == 0) for s = 0..31
 # CPU -> division chip: (a0, a1, b0, b1, result0, result1, op) op 0 DIVU, 1 REMU, 2 DIV, 3 REM
 BUS_DIV = 16
+# CPU -> IO chip, one per non-halt ECALL: (clk, a7 lo, a7 hi, a0 lo, a0 hi, a1 lo, a1 hi,
+# new a0 lo, new a0 hi); the IO chip's own buses are in air_io.py.
+BUS_SYSCALL = 23
 
 CPU_COLUMNS: tuple[str, ...] = (
     "is_real",
@@ -126,6 +130,7 @@ CPU_COLUMNS: tuple[str, ...] = (
     "p1",
     "e3",  # rd port: previous time, previous value limbs, high part
     "lt",  # a <s op_b, proven by the signed-compare chip (SLT, SLTI, BLT, BGE)
+    "is_halt",  # ECALL with a7 = 0 (is_ecall * is_eq): the last real row
 )
 _CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
 
@@ -172,8 +177,8 @@ class CpuAir(Air):
         b.when_first_row(c["pc"] - pub["entry"])
         b.when_transition(nx["clk"] - clk - 1)
         b.when_transition(nx["is_real"] * (1 - real))
-        b.when_transition(c["is_ecall"] - (real - nx["is_real"]))
-        b.when_last_row(c["is_ecall"] - real)
+        b.when_transition(c["is_halt"] - (real - nx["is_real"]))
+        b.when_last_row(c["is_halt"] - real)
         b.when_transition(nx["is_real"] * (nx["pc"] - c["next_pc"]))
         # Padding rows may not write registers or request a JALR range check.
         b.assert_zero((1 - real) * c["writes_rd"])
@@ -200,6 +205,8 @@ class CpuAir(Air):
         sub_mode = (
             c["is_sub"] + c["is_sltu"] + c["is_beq"] + c["is_bne"] + c["is_bltu"] + c["is_bgeu"]
         )
+        # ECALL: c = a7 - 0 (immediate 0), so is_eq below says a7 == 0, i.e. halt.
+        sub_mode = sub_mode + c["is_ecall"]
         cy0, cy1 = c["cy0"], c["cy1"]
         b.assert_bool(cy0)
         b.assert_bool(cy1)
@@ -212,8 +219,9 @@ class CpuAir(Air):
         # c holds the adder's result, or for AND/OR/XOR the bitwise chip's (c is range-checked
         # on every real row either way).
         alu = c["is_add"] + c["is_sub"] + bitwise + mul + shift + div
-        # A load's written value is free here: the memory chip binds it through BUS_MEMOP.
-        not_load = 1 - c["is_lw"]
+        # A load's written value is free here: the memory chip binds it through BUS_MEMOP, and
+        # an ECALL's (the new a0) by the halt rule below or the IO chip through BUS_SYSCALL.
+        not_load = 1 - c["is_lw"] - c["is_ecall"]
         b.assert_zero(
             not_load
             * (
@@ -252,19 +260,22 @@ class CpuAir(Air):
             + 4
             + (c["is_jal"] + taken) * (imm_f - 4)
             + c["is_jalr"] * (jalr_target - pc - 4)
-            - c["is_ecall"] * 4
+            - c["is_halt"] * 4
         )
         # Not gated by is_real (that would raise the degree to 4 and double the quotient):
         # padding rows carry pc = 0, next_pc = 4 and no flags, which satisfy it.
         b.assert_zero(c["next_pc"] - expected)
 
-        # Halt: a7 (read on port 2) is 0; a0 (port 1) is the exit code; clk + 1 the cycles.
-        ecall = c["is_ecall"]
-        b.assert_zero(ecall * c["b0"])
-        b.assert_zero(ecall * c["b1"])
-        b.assert_zero(ecall * (c["a0"] - pub["exit_lo"]))
-        b.assert_zero(ecall * (c["a1"] - pub["exit_hi"]))
-        b.assert_zero(ecall * (clk + 1 - pub["cycles"]))
+        # ECALL: a7 on port 1 (so c = a7), a1 on port 2, a0 on the rd port: its previous value
+        # p is a0 before the call. Halt (a7 = 0): a0 is the exit code and is written back
+        # unchanged; clk + 1 is the cycle count. Any other ECALL goes to the IO chip.
+        ecall, halt = c["is_ecall"], c["is_halt"]
+        b.assert_zero(halt - ecall * is_eq)
+        b.assert_zero(halt * (c["p0"] - pub["exit_lo"]))
+        b.assert_zero(halt * (c["p1"] - pub["exit_hi"]))
+        b.assert_zero(halt * (c["w0"] - c["p0"]))
+        b.assert_zero(halt * (c["w1"] - c["p1"]))
+        b.assert_zero(halt * (clk + 1 - pub["cycles"]))
 
         # Fetch.
         b.send(BUS_PROGRAM, [c[f] for f in FETCH_FIELDS], real)
@@ -297,6 +308,8 @@ class CpuAir(Air):
         b.send(BUS_SHIFT, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], shift_op], shift)
         div_op = c["is_remu"] + 2 * c["is_signed_div"]
         b.send(BUS_DIV, [c["a0"], c["a1"], y0, y1, c["c0"], c["c1"], div_op], div)
+        syscall: list[ExprLike] = [clk, c["a0"], c["a1"], c["p0"], c["p1"], c["b0"], c["b1"]]
+        b.send(BUS_SYSCALL, [*syscall, c["w0"], c["w1"]], ecall - halt)
 
     @staticmethod
     def _access(

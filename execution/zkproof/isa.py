@@ -52,7 +52,7 @@ FLAGS: tuple[str, ...] = (
     "is_bne",
     "is_bltu",
     "is_bgeu",
-    "is_ecall",  # halt only: a7 must be 0, a0 is the exit code
+    "is_ecall",  # rs1 = a7, rs2 = a1, rd = a0: halt if a7 = 0, else a syscall (IO chip)
     "is_slt",  # SLT, SLTI: rd = rs1 <s op_b (proven by the signed-compare chip)
     "is_blt",
     "is_bge",
@@ -159,8 +159,11 @@ MEM_OP_CODES: dict[int, int] = {
     D.LH: MEM_HALF + MEM_SIGNED,
 }
 
-# ECALL reads a0 (exit code) and a7 (syscall number) through the two register read ports.
+# ECALL reads a7 (syscall number) and a1 (length) through the two register read ports and
+# writes a0 through the rd port, whose previous value is a0 before the call (exit code or
+# buffer): halt writes it back, read_input writes the byte count (docs/zkvm-prover.md).
 REG_A0 = 10
+REG_A1 = 11
 REG_A7 = 17
 _MASK32 = (1 << 32) - 1
 
@@ -219,13 +222,14 @@ def program_table(program: Program, p: int) -> U32:
     valid = np.isin(op, list(SUPPORTED_OPS))
     col["valid"] = valid.astype(np.int64)
     col["pc"] = pc
-    col["rs1"] = np.where(ecall, REG_A0, dec.rs1.astype(np.int64))
-    col["rs2"] = np.where(ecall, REG_A7, dec.rs2.astype(np.int64))
+    col["rs1"] = np.where(ecall, REG_A7, dec.rs1.astype(np.int64))
+    col["rs2"] = np.where(ecall, REG_A1, dec.rs2.astype(np.int64))
     no_rd = [D.BEQ, D.BNE, D.BLT, D.BGE, D.BLTU, D.BGEU, D.FENCE, D.SW, D.SB, D.SH]
     writes = valid & ~ecall & ~np.isin(op, no_rd)
     writes &= dec.rd.astype(np.int64) != D.ZERO_SINK
+    writes |= valid & ecall
     col["writes_rd"] = writes.astype(np.int64)
-    col["rd"] = np.where(writes, dec.rd.astype(np.int64), 0)
+    col["rd"] = np.where(ecall, REG_A0, np.where(writes, dec.rd.astype(np.int64), 0))
     col["use_imm"] = np.isin(
         op,
         [
@@ -241,6 +245,7 @@ def program_table(program: Program, p: int) -> U32:
             D.SLLI,
             D.SRLI,
             D.SRAI,
+            D.ECALL,  # immediate 0: the adder copies a7 into c, so is_eq says a7 == 0
             D.LB,
             D.LBU,
             D.LH,
@@ -249,6 +254,7 @@ def program_table(program: Program, p: int) -> U32:
             D.SH,
         ],
     ).astype(np.int64)
+    imm = np.where(ecall, 0, imm)
     # SLLI x, s multiplies by the constant 2^s (the decoder puts s in imm).
     imm = np.where(op == D.SLLI, np.left_shift(np.int64(1), imm & 31), imm)
     # SRLI/SRAI x, s (s >= 1) take the high word of a product with 2^(32 - s); s = 0 adds 0.

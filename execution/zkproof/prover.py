@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
+import numpy as np
+
 from execution.stark.air.compiled import CompiledAir, compile_air
 from execution.stark.errors import InvalidProof, ProvingError
 from execution.stark.lanes import P
@@ -41,18 +43,20 @@ from execution.zkproof.air import (
     RegisterAir,
     ShiftChipAir,
 )
+from execution.zkproof.air_io import IO_PUBLICS, IoChipAir, IoTableAir
 from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
 from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkproof.statement import (
     INPUT_DOMAIN,
     NO_PROVER,
+    OUTPUT_DOMAIN,
     PROVER_BYTES,
     Statement,
     bytes_digest,
     digest_words,
     prover_limbs,
 )
-from execution.zkproof.task import TaskProof
+from execution.zkproof.task import MAX_INPUT_BYTES, TaskProof
 from execution.zkproof.tracegen import (
     MAX_LOG_CYCLES,
     TABLE_ORDER,
@@ -81,7 +85,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-NUM_TABLES = 13
+NUM_TABLES = 15
 
 
 @dataclass
@@ -106,8 +110,12 @@ class ZkvmAirs:
     shift: CompiledAir
     pow2: CompiledAir
     div: CompiledAir
+    io: CompiledAir
+    io_table: CompiledAir
     program_air: ProgramAir
     ram_image_air: RamImageAir
+    io_table_air: IoTableAir
+    input_len: int
 
     def as_list(self) -> list[CompiledAir]:
         return [getattr(self, name) for name in TABLE_ORDER]
@@ -135,18 +143,40 @@ def _fixed_airs() -> tuple[CompiledAir, ...]:
             ShiftChipAir(),
             Pow2Air(),
             DivChipAir(),
+            IoChipAir(),
         )
     )
 
 
-def airs_for(program: Program) -> ZkvmAirs:
-    cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2, div = _fixed_airs()
+def airs_for(program: Program, input_bytes: bytes = b"", output: bytes = b"") -> ZkvmAirs:
+    """The AIRs of one run: the program's tables and the IO table of its input and output."""
+    cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2, div, io = _fixed_airs()
     img_hex = image_id(program).astype("<u4").tobytes().hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
-    prog, image = compile_air(pa), compile_air(ra)
+    digests = bytes_digest(INPUT_DOMAIN, input_bytes) + bytes_digest(OUTPUT_DOMAIN, output)
+    ta = IoTableAir(input_bytes, output, digests.hex())
+    prog, image, table = compile_air(pa), compile_air(ra), compile_air(ta)
     return ZkvmAirs(
-        cpu, prog, regs, rng, lt, mem, boundary, image, bitwise, mul, shift, pow2, div, pa, ra
+        cpu,
+        prog,
+        regs,
+        rng,
+        lt,
+        mem,
+        boundary,
+        image,
+        bitwise,
+        mul,
+        shift,
+        pow2,
+        div,
+        io,
+        table,
+        pa,
+        ra,
+        ta,
+        len(input_bytes),
     )
 
 
@@ -159,8 +189,8 @@ def _params(profile: str | FriParams) -> FriParams:
     return fri_profile(profile.name if isinstance(profile, FriParams) else profile)
 
 
-def public_values(statement: Statement, program: Program) -> list[list[int]]:
-    """Public values per table (only the CPU table has any), in CPU_PUBLICS order."""
+def public_values(statement: Statement, program: Program, input_len: int = 0) -> list[list[int]]:
+    """Public values per table: the CPU's (CPU_PUBLICS order) and the IO chip's input length."""
     code = statement.exit_code
     pub = [
         program.entry,
@@ -174,7 +204,12 @@ def public_values(statement: Statement, program: Program) -> list[list[int]]:
     ]
     if len(pub) != len(CPU_PUBLICS):
         raise ZkProofError("internal: public value layout mismatch")
-    return [pub, *([] for _ in range(NUM_TABLES - 1))]
+    out: list[list[int]] = [[] for _ in TABLE_ORDER]
+    out[0] = pub
+    out[TABLE_ORDER.index("io")] = [input_len]
+    if len(out[TABLE_ORDER.index("io")]) != len(IO_PUBLICS):
+        raise ZkProofError("internal: IO public value layout mismatch")
+    return out
 
 
 def statement_for_run(
@@ -202,6 +237,8 @@ def traces_for_run(
 ) -> tuple[ExecutionTrace, Statement, ZkvmTraces, ZkvmAirs]:
     """Execute, refuse what is not constrained, and build the AIR traces (profile unset, no
     prover: the caller sets both)."""
+    if len(input_bytes) > MAX_INPUT_BYTES:
+        raise ZkProofError(f"the input is larger than {MAX_INPUT_BYTES} bytes")
     try:
         res = execute(program, input_bytes, max_cycles=max_cycles, record_trace=True)
     except CycleLimitExceeded as exc:
@@ -209,7 +246,7 @@ def traces_for_run(
     if res.trace is None:
         raise ZkProofError("internal: executor returned no trace")
     check_supported(program, res.trace)
-    airs = airs_for(program)
+    airs = airs_for(program, input_bytes, res.output)
     st = statement_for_run(program, input_bytes, res.output, res.exit_code, res.cycles, "")
     table = airs.program_air.preprocessed_trace(airs.program_air.log_height)
     traces = build_traces(program, table, res.trace)
@@ -226,12 +263,19 @@ def prove_traces(
     check: bool = True,
 ) -> TaskProof:
     """Prove given AIR traces (the soundness tests pass forged ones with check=False)."""
-    pubs = public_values(statement, program)
+    pubs = public_values(statement, program, airs.input_len)
+    # The IO table's height is the statement's (input + output bytes), which the execution
+    # trace does not know: fit its multiplicity column (input rows first) to it.
+    table = np.zeros((1 << airs.io_table_air.log_height, 1), dtype=np.uint32)
+    rows = min(len(table), len(traces.io_table))
+    table[:rows] = traces.io_table[:rows]
+    fitted = replace(traces, io_table=table)
     try:
-        stark = stark_prove(airs.as_list(), traces.as_list(), pubs, params, check=check)
+        stark = stark_prove(airs.as_list(), fitted.as_list(), pubs, params, check=check)
     except ProvingError as exc:
         raise ZkProofError(f"the trace does not satisfy the zkVM AIR: {exc}") from exc
-    return TaskProof(statement, program, stark)
+    inp = airs.io_table_air.input_bytes
+    return TaskProof(statement, program, stark, inp)
 
 
 def prove(
@@ -304,14 +348,15 @@ def verify(
         params = fri_profile(st.profile)
     except ParamsError as exc:
         raise InvalidTaskProof(f"unknown proof profile {st.profile!r}") from exc
-    # This version constrains no output syscall, so the only provable output is empty.
-    if st.output:
-        raise InvalidTaskProof("this prover version proves only runs with empty output")
+    # The input travels in the proof file; the IO table the verifier builds from it is bound
+    # to the statement's input digest here (and the output table to the statement's output).
+    if bytes_digest(INPUT_DOMAIN, tp.input) != st.input_digest:
+        raise InvalidTaskProof("the proof's input does not match the input digest")
     if not 1 <= st.cycles <= 1 << MAX_LOG_CYCLES:
         raise InvalidTaskProof("cycle count out of range")
     if st.exit_code >= 1 << 32:
         raise InvalidTaskProof("exit code out of range")
-    airs = airs_for(tp.program)
+    airs = airs_for(tp.program, tp.input, st.output)
     tables = tp.stark.tables
     if len(tables) != NUM_TABLES:
         raise InvalidTaskProof(f"a zkVM proof has {NUM_TABLES} tables")
@@ -320,7 +365,9 @@ def verify(
     fixed = [airs.program_air.log_height, RegisterAir.log_height, RangeAir.log_height]
     image_log = airs.ram_image_air.log_height
     pow2_log = Pow2Air.log_height
+    io_table_log = airs.io_table_air.log_height
     want_logs = [None, *fixed, None, None, None, image_log, None, None, None, pow2_log, None]
+    want_logs += [None, io_table_log]
     for tab, want_log in zip(tables, want_logs, strict=True):
         if want_log is not None and tab.log_n != want_log:
             raise InvalidTaskProof("a fixed table has the wrong height")
@@ -335,8 +382,12 @@ def verify(
         raise InvalidTaskProof("multiplication chip height out of range")
     if not 1 <= tables[6].log_n <= MAX_LOG_CYCLES + 2:
         raise InvalidTaskProof("memory boundary table height out of range")
+    # One block per syscall plus one row per word moved (input and output are below 2^21).
+    if not 1 <= tables[TABLE_ORDER.index("io")].log_n <= MAX_LOG_CYCLES + 2:
+        raise InvalidTaskProof("IO chip height out of range")
+    pubs = public_values(st, tp.program, len(tp.input))
     try:
-        stark_verify(airs.as_list(), public_values(st, tp.program), tp.stark, params)
+        stark_verify(airs.as_list(), pubs, tp.stark, params)
     except InvalidProof as exc:
         raise InvalidTaskProof(f"STARK proof rejected: {exc.reason}") from exc
     return st

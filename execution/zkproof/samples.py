@@ -377,7 +377,7 @@ def signed_div_result() -> int:
 
 # Image bytes: every byte value and half value the sign extension cares about (0x80, 0xff,
 # 0x7f, 0x8000, 0xffff, 0x7fff, 0) at some offset of a word.
-BYTE_DATA = bytes.fromhex("80ff7f01" "0080ffff" "ff7f3412" "01800000")
+BYTE_DATA = bytes.fromhex("80ff7f010080ffffff7f341201800000")
 _LOAD_F3 = {"lb": 0, "lh": 1, "lw": 2, "lbu": 4, "lhu": 5}
 _STORE_F3 = {"sb": 0, "sh": 1, "sw": 2}
 _WIDTH = {"lb": 1, "lbu": 1, "lh": 2, "lhu": 2, "lw": 4, "sb": 1, "sh": 2, "sw": 4}

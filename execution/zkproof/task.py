@@ -1,14 +1,16 @@
 """The task proof file: statement, program image and STARK proof, in one explicit layout.
 
-    magic      8 bytes b"IVCZKP01"
+    magic      8 bytes b"IVCZKP02"
     statement  u32 length, Statement.to_bytes()
     program    u32 length, program bytes (below)
     stark      u32 length, execution.stark.proof.Proof.to_bytes()
+    input      u32 length (at most MAX_INPUT_BYTES), the run's input bytes
 
 Program bytes: rom_base, rom_size, ram_base, ram_size, entry (u32 each), ROM word count u32 and
 the words (u32), segment count u16, per segment addr u32, length u32, bytes. The program travels
 with the proof so that a verifier holding only an image id can rebuild the program table; it is
-accepted only if its image id is the expected one.
+accepted only if its image id is the expected one. The input travels for the same reason: the
+verifier builds the IO table from it, after checking it against the statement's input digest.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from execution.zkproof.statement import Statement
 from execution.zkvm.layout import MemoryLayout
 from execution.zkvm.program import Program, RamSegment
 
-__all__ = ["TASK_MAGIC", "TaskProof", "program_from_bytes", "program_to_bytes"]
+__all__ = ["MAX_INPUT_BYTES", "TASK_MAGIC", "TaskProof", "program_from_bytes", "program_to_bytes"]
 
-TASK_MAGIC = b"IVCZKP01"
+TASK_MAGIC = b"IVCZKP02"
+MAX_INPUT_BYTES = 1 << 20  # stream positions stay far below p; one proof's input
 MAX_ROM_WORDS = 1 << 20
 MAX_SEGMENTS = 64
 MAX_TASK_PROOF_BYTES = 96 << 20
@@ -80,9 +83,15 @@ class TaskProof:
     statement: Statement
     program: Program
     stark: Proof
+    input: bytes = b""
 
     def to_bytes(self) -> bytes:
-        parts = [self.statement.to_bytes(), program_to_bytes(self.program), self.stark.to_bytes()]
+        parts = [
+            self.statement.to_bytes(),
+            program_to_bytes(self.program),
+            self.stark.to_bytes(),
+            self.input,
+        ]
         return TASK_MAGIC + b"".join(struct.pack("<I", len(p)) + p for p in parts)
 
     @classmethod
@@ -93,7 +102,7 @@ class TaskProof:
             raise InvalidTaskProof("task proof: bad magic or version")
         pos = 8
         parts = []
-        for what in ("statement", "program", "stark proof"):
+        for what in ("statement", "program", "stark proof", "input"):
             if pos + 4 > len(data):
                 raise InvalidTaskProof(f"task proof: truncated before the {what}")
             (n,) = struct.unpack("<I", data[pos : pos + 4])
@@ -108,4 +117,7 @@ class TaskProof:
             stark = Proof.from_bytes(parts[2])
         except ProofFormatError as exc:
             raise InvalidTaskProof(f"task proof: {exc.reason}") from exc
-        return cls(Statement.from_bytes(parts[0]), program_from_bytes(parts[1]), stark)
+        if len(parts[3]) > MAX_INPUT_BYTES:
+            raise InvalidTaskProof("task proof: input too large")
+        st = Statement.from_bytes(parts[0])
+        return cls(st, program_from_bytes(parts[1]), stark, bytes(parts[3]))

@@ -47,9 +47,11 @@ from execution.zkproof.isa import (
     SUPPORTED_OPS,
     ram_image_words,
 )
+from execution.zkproof.tracegen_io import io_chip_trace, io_plan, io_table_mult
 from execution.zkproof.tracegen_mem import memory_traces
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
+from execution.zkvm.syscalls import SYS_LOG
 from execution.zkvm.trace import ExecutionTrace
 
 __all__ = ["MAX_LOG_CYCLES", "ZkvmTraces", "build_traces", "check_supported"]
@@ -79,6 +81,8 @@ TABLE_ORDER = (
     "shift",
     "pow2",
     "div",
+    "io",
+    "io_table",
 )
 
 
@@ -99,6 +103,8 @@ class ZkvmTraces:
     shift: U32
     pow2: U32
     div: U32
+    io: U32
+    io_table: U32  # main column only; its height is the statement's (prove_traces fits it)
 
     def as_list(self) -> list[U32]:
         return [getattr(self, name) for name in TABLE_ORDER]
@@ -121,7 +127,7 @@ def check_supported(program: Program, trace: ExecutionTrace) -> None:
         raise UnsupportedInstruction(name, int(pc[first]), int((op == op[first]).sum()))
     sc = trace.syscalls
     if sc.shape[1]:
-        nonhalt = sc[1] != 0
+        nonhalt = sc[1] > SYS_LOG
         if nonhalt.any():
             j = int(np.argmax(nonhalt))
             raise UnsupportedSyscall(int(sc[1, j]), int(pc[int(sc[0, j])]))
@@ -145,17 +151,19 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
 
     a = rs1_val.copy()
     b = rs2_val.copy()
-    # ECALL reads a0 and a7 through the read ports; the executor keeps them in its syscall log.
+    # ECALL reads a7 and a1 through the read ports (and a0 through the rd port); the executor
+    # keeps them in its syscall log.
     sc = trace.syscalls.astype(np.int64)
     if sc.shape[1]:
-        a[sc[0]] = sc[2]
-        b[sc[0]] = sc[1]
+        a[sc[0]] = sc[1]
+        b[sc[0]] = sc[3]
     op_b = np.where(f["use_imm"] == 1, f["imm_lo"] | (f["imm_hi"] << 16), b)
     is_lw, is_sw = f["is_lw"] == 1, f["is_sw"] == 1
     add_mode = (f["is_add"] + f["is_jalr"] + f["is_lw"] + f["is_sw"]) > 0
     sub_mode = (
         f["is_sub"] + f["is_sltu"] + f["is_beq"] + f["is_bne"] + f["is_bltu"] + f["is_bgeu"]
     ) > 0
+    sub_mode |= f["is_ecall"] == 1  # c = a7
     c = np.where(add_mode, (a + op_b) & _M32, np.where(sub_mode, (a - op_b) & _M32, 0))
     is_and, is_or, is_xor = f["is_and"] == 1, f["is_or"] == 1, f["is_xor"] == 1
     c = np.where(is_and, a & op_b, np.where(is_or, a | op_b, np.where(is_xor, a ^ op_b, c)))
@@ -217,6 +225,9 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     w = np.where(writes, rd_val, w_formula)
     # A load into x0 still reads memory: its value is what the executor recorded, extended.
     w = np.where(is_lw & ~writes, _extend(steps[6], f["k_lo"]), w)
+    # ECALL writes a0: the count for read_input, a0 unchanged otherwise (the syscall log's ret).
+    if sc.shape[1]:
+        w[sc[0]] = sc[4]
     w0, w1 = _split(w)
     lowbit = np.where(f["is_jalr"] == 1, c & 1, 0)
 
@@ -277,6 +288,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         "p1": (pv >> 16) & 0xFFFF,
         "e3": np.where(writes, e[2], 0),
         "lt": lt,
+        "is_halt": ((f["is_ecall"] == 1) & (a == 0)).astype(np.int64),
     }
     cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.int64)
     for name, col in cols.items():
@@ -300,6 +312,11 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     chip, chip_r16, chip_u15 = _lt_chip(a[signed], op_b[signed], lt[signed])
     m16 = m16 + _counts(chip_r16, 1 << 16) + _counts(div_r16, 1 << 16)
     memop = is_lw | is_sw
+    # Syscalls: the IO chip's word accesses join the memory argument at time clk + 1.
+    plan = io_plan(program, trace)
+    io_sel = plan.access
+    io_lanes = plan.mask[io_sel] & (plan.cols["is_read"][io_sel] == 1)[:, None]
+    io_extra = (plan.word[io_sel], plan.cols["clk"][io_sel] + 1, io_lanes, plan.new_bytes[io_sel])
     ram = memory_traces(
         program,
         c[memop],
@@ -308,11 +325,15 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         f["k_lo"][memop],
         steps[7][memop],
         steps[6][memop],
+        io_extra,
     )
     mem, boundary = ram.chip, ram.boundary
-    chip_u15 = np.concatenate([chip_u15, ram.u15])
-    u8.append(ram.u8)
-    m16 = m16 + _counts(ram.r16, 1 << 16)
+    io_chip, io_r16, io_u8, io_u15, io_pairs = io_chip_trace(
+        plan, ram.extra_prev, ram.extra_new, ram.extra_prev_t, _pow2(len(plan.cols["is_real"]))
+    )
+    chip_u15 = np.concatenate([chip_u15, ram.u15, io_u15])
+    u8 += [ram.u8, io_u8]
+    m16 = m16 + _counts(ram.r16, 1 << 16) + _counts(io_r16, 1 << 16)
     m8 = np.zeros(1 << 16, dtype=np.int64)
     m8[:256] = _counts(np.concatenate(u8), 256)
     m15 = np.zeros(1 << 16, dtype=np.int64)
@@ -324,7 +345,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     mop = _counts(pairs, 1 << 16)
     u15_more = np.concatenate([mul_u15, shift_u15, div_u15])
     m15 = m15 + np.concatenate([_counts(u15_more, 1 << 15), np.zeros(1 << 15, dtype=np.int64)])
-    mpair = _counts(np.concatenate([mul_pairs, ram.pairs]), 1 << 16)
+    mpair = _counts(np.concatenate([mul_pairs, ram.pairs, io_pairs]), 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
         cpu=_field(cpu),
@@ -340,6 +361,8 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         shift=_field(shift),
         pow2=_field(pow2_mult.reshape(-1, 1)),
         div=_field(div),
+        io=_field(io_chip),
+        io_table=_field(io_table_mult(plan)),
     )
 
 

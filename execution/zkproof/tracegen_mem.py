@@ -39,6 +39,9 @@ class MemoryTraces:
     u8: I64
     u15: I64
     pairs: I64  # byte-pair lookups, as x + 256 y
+    extra_prev: I64  # the extra (IO chip) accesses' words before and after, previous times
+    extra_new: I64
+    extra_prev_t: I64
 
 
 def pow2_height(n: int) -> int:
@@ -46,11 +49,20 @@ def pow2_height(n: int) -> int:
 
 
 def memory_traces(
-    program: Program, addr: I64, value: I64, clk: I64, code: I64, width: I64, data: I64
+    program: Program,
+    addr: I64,
+    value: I64,
+    clk: I64,
+    code: I64,
+    width: I64,
+    data: I64,
+    extra: tuple[I64, I64, npt.NDArray[np.bool_], I64] | None = None,
 ) -> MemoryTraces:
     """Rows for the accesses in run order: byte address (the CPU's adder result), the CPU's
     value (loads: extended; stores: rs2), clk, op code (isa.MEM_OP_CODES), and the executor's
-    claim of the bytes a store wrote (`width` low bytes of `data`)."""
+    claim of the bytes a store wrote (`width` low bytes of `data`). `extra`: other word accesses
+    (the IO chip's) as (word key, time, (n, 4) lanes written, (n, 4) bytes): they join the byte
+    model, the previous-time order and the boundary, but get no chip rows."""
     m = len(addr)
     word = (addr - program.layout.ram_base) >> 2
     off = addr & 3
@@ -62,21 +74,36 @@ def memory_traces(
     signed = ((code & MEM_SIGNED) != 0).astype(np.int64)
     img_keys, img_vals = ram_image_words(program)
 
-    init = np.zeros(m, dtype=np.int64)
+    lane = np.arange(4, dtype=np.int64)
+    # Written bytes: lanes off .. off + width - 1 of a store (a forged width past the word's
+    # end is cut at the word: it then writes fewer bytes than claimed, and a constraint fails).
+    k = lane[None, :] - off[:, None]
+    writes = store[:, None] & (k >= 0) & (k < width[:, None])
+    wbyte = (data[:, None] >> (8 * np.clip(k, 0, 3))) & 0xFF
+    all_word, all_now = word, now
+    if extra is not None:
+        all_word = np.concatenate([word, extra[0]])
+        all_now = np.concatenate([now, extra[1]])
+        writes = np.concatenate([writes, extra[2]])
+        wbyte = np.concatenate([wbyte, extra[3]])
+    total = len(all_word)
+    init = np.zeros(total, dtype=np.int64)
     if len(img_keys):
-        pos = np.minimum(np.searchsorted(img_keys, word), len(img_keys) - 1)
-        hit = img_keys[pos] == word
+        pos = np.minimum(np.searchsorted(img_keys, all_word), len(img_keys) - 1)
+        hit = img_keys[pos] == all_word
         init[hit] = img_vals[pos[hit]]
-    prev, new = _word_values(word, off, now, store, width, data, init)
+    prev_all, new_all = _word_values(all_word, all_now, writes, wbyte, init)
+    prev, new = prev_all[:m], new_all[:m]
 
     # Offline memory checking: order all accesses by (word, time) for the previous time.
-    order = np.lexsort((now, word))
-    ws, ts = word[order], now[order]
-    same = np.zeros(m, dtype=bool)
+    order = np.lexsort((all_now, all_word))
+    ws, ts = all_word[order], all_now[order]
+    same = np.zeros(total, dtype=bool)
     same[1:] = ws[1:] == ws[:-1]
     prev_t_sorted = np.where(same, np.roll(ts, 1), 0)
-    prev_t = np.empty(m, dtype=np.int64)
-    prev_t[order] = prev_t_sorted
+    prev_t_all = np.empty(total, dtype=np.int64)
+    prev_t_all[order] = prev_t_sorted
+    prev_t = prev_t_all[:m]
     diff = now - prev_t - 1
     e = diff >> 16
 
@@ -120,9 +147,10 @@ def memory_traces(
     for name, col in cols.items():
         chip[:m, mem_col(name)] = col
 
-    last = np.ones(m, dtype=bool)
+    last = np.ones(total, dtype=bool)
     last[:-1] = ws[:-1] != ws[1:]
-    boundary, b_r16, b_u8 = _boundary(ws[last], new[order][last], ts[last], img_keys, img_vals)
+    fin = new_all[order][last]
+    boundary, b_r16, b_u8 = _boundary(ws[last], fin, ts[last], img_keys, img_vals)
     rest = (top - 128 * t)[signed == 1]
     pairs = np.concatenate([lb + 256 * hb, d0 + 256 * ((v0 - d0) >> 8), rest + 512 * rest])
     return MemoryTraces(
@@ -132,20 +160,19 @@ def memory_traces(
         u8=np.concatenate([h, e, b_u8]),
         u15=q,
         pairs=pairs,
+        extra_prev=prev_all[m:],
+        extra_new=new_all[m:],
+        extra_prev_t=prev_t_all[m:],
     )
 
 
 def _word_values(
-    word: I64, off: I64, now: I64, store: npt.NDArray[np.bool_], width: I64, data: I64, init: I64
+    word: I64, now: I64, writes: npt.NDArray[np.bool_], wbyte: I64, init: I64
 ) -> tuple[I64, I64]:
-    """Each access's word before and after it, from the bytes stores wrote (byte-level)."""
+    """Each access's word before and after it, from the bytes written (byte-level): `writes`
+    (m, 4) says which lanes an access writes, `wbyte` (m, 4) the bytes."""
     m = len(word)
     lane = np.arange(4, dtype=np.int64)
-    # Written bytes: lanes off .. off + width - 1 of a store (a forged width past the word's
-    # end is cut at the word: it then writes fewer bytes than claimed, and a constraint fails).
-    k = lane[None, :] - off[:, None]
-    writes = store[:, None] & (k >= 0) & (k < width[:, None])
-    wbyte = (data[:, None] >> (8 * np.clip(k, 0, 3))) & 0xFF
     baddr = 4 * word[:, None] + lane[None, :]
     key = (baddr << _TIME_BITS) + now[:, None]
     wkeys, wvals = key[writes], wbyte[writes]

@@ -65,7 +65,7 @@ def _rejects(proof: TaskProof | bytes, program: Program) -> InvalidTaskProof:
 
 def _with_statement(h: Honest, **changes: object) -> TaskProof:
     st = replace(h.proof.statement, **changes)  # type: ignore[arg-type]
-    return TaskProof(st, h.proof.program, h.proof.stark)
+    return TaskProof(st, h.proof.program, h.proof.stark, h.proof.input)
 
 
 # -- claimed statements that differ from the run ------------------------------------------
@@ -112,7 +112,7 @@ def test_proof_for_another_program_is_rejected(honest: Honest) -> None:
     assert "image id" in err.reason
     # Swap in B's program and image id: the STARK proof was made over A's program table.
     st = replace(honest.proof.statement, image_id=bytes.fromhex(image_id_hex(other)))
-    err = _rejects(TaskProof(st, other, honest.proof.stark), other)
+    err = _rejects(TaskProof(st, other, honest.proof.stark, honest.proof.input), other)
     assert "STARK" in err.reason
 
 
@@ -190,7 +190,7 @@ def test_skipped_instruction_is_rejected(honest: Honest) -> None:
 def test_forged_halt_exit_code_is_rejected(honest: Honest) -> None:
     trace, st = _run(honest)
     sc = trace.syscalls.copy()
-    sc[2, -1] = 12345  # the executor "saw" a0 = 12345 at the halt
+    sc[2, -1] = sc[4, -1] = 12345  # the executor "saw" a0 = 12345 at the halt
     st = replace(st, exit_code=12345)
     _rejects(_prove_forged(honest, _mutated(trace, trace.steps, sc), st), honest.program)
 
@@ -230,7 +230,9 @@ def _spans(h: Honest) -> list[tuple[str, int, int]]:
     pos += len(prog) + 4
     for name, a, b in h.proof.stark.layout():
         spans.append((f"stark.{name}", pos + a, pos + b))
-    assert pos + h.proof.stark.size() == len(h.data)
+    pos += h.proof.stark.size() + 4
+    spans.append(("input", pos, pos + len(h.proof.input)))
+    assert pos + len(h.proof.input) == len(h.data)
     return spans
 
 
