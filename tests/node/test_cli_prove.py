@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from execution.zkproof.samples import fib_loop_program, fib_loop_result, program_elf
+from execution.zkproof.samples import fib_loop_program, fib_loop_result, program_elf, words_program
 from execution.zkvm import image_id_hex
 from execution.zkvm.examples import example_elf
 
@@ -80,12 +80,16 @@ def test_verify_rejects_other_program_tampered_file_and_wrong_profile(
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
     out = tmp_path / "p.bin"
-    refused = ivcnet(
-        "prove", str(example_elf("fibonacci")), "--input-hex", "0a000000", "-o", str(out)
-    )
+    # A run that faults (an illegal instruction word) cannot be proven.
+    faulting = tmp_path / "fault.elf"
+    faulting.write_bytes(program_elf(words_program([0xFFFF_FFFF])))
+    refused = ivcnet("prove", str(faulting), "-o", str(out))
     assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines()[-1].startswith("error: cannot prove: instruction")
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) >= 1 and lines[-1].startswith("error:") and "Traceback" not in refused.stderr
     assert not out.exists()
+    bad_input = ivcnet("prove", str(faulting), "--input-hex", "zz", "-o", str(out))
+    assert bad_input.returncode == 1 and bad_input.stderr.strip().startswith("error:")
     missing = ivcnet("verify", str(tmp_path / "nope.bin"), "--image-id", "00" * 32)
     assert missing.returncode == 1 and missing.stderr.startswith("error: cannot read")
     bad_id = ivcnet("verify", str(tmp_path / "nope.bin"), "--image-id", "xyz")

@@ -48,7 +48,10 @@ def test_relabelled_prover_is_rejected(proof_for_x: TaskProof) -> None:
         verify(relabelled, PROGRAM)
     # Also no prover at all (the zero address, the default).
     unclaimed = TaskProof(
-        replace(proof_for_x.statement, prover=NO_PROVER), PROGRAM, proof_for_x.stark
+        replace(proof_for_x.statement, prover=NO_PROVER),
+        PROGRAM,
+        proof_for_x.stark,
+        proof_for_x.input,
     )
     with pytest.raises(InvalidTaskProof, match="STARK"):
         verify(unclaimed, PROGRAM)
