@@ -11,7 +11,6 @@ import pytest
 
 from execution.zkproof.samples import fib_loop_program, fib_loop_result, program_elf, words_program
 from execution.zkvm import image_id_hex
-from execution.zkvm.examples import example_elf
 
 PROVER = "0x" + "ab" * 20
 
