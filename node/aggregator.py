@@ -33,9 +33,12 @@ from storage import block_store
 
 logger = logging.getLogger("node.aggregator")
 
-# Bytes of task proofs per block: 4 to 5 proofs of the sample programs, about 0.5 s to verify
-# on this machine; leaves 3 MiB - this for transactions (node.MAX_BLOCK_BYTES).
-UP_BYTES_PER_BLOCK = 2 * 1024 * 1024
+# Bytes of task proofs per block: one sample proof (573 KB), about 0.14 s to verify on a quiet
+# machine, 1-2 s on a starved one. Every validator verifies them on its event loop while
+# checking the proposal, and in loaded multi-process runs 3-proof blocks (1.9 MB, 3-6 s to
+# build or check) stalled consensus (docs/proving.md), so the default stays at one proof;
+# leaves 3 MiB - this for transactions (node.MAX_BLOCK_BYTES).
+UP_BYTES_PER_BLOCK = 1024 * 1024
 # RLP framing per leaf (task id, prover, list and string headers), counted against the budget.
 _LEAF_OVERHEAD = 64
 # Test only: a proposer started with this variable set to 1 corrupts the first task proof of

@@ -160,7 +160,7 @@ def test_a_bad_pooled_proof_is_dropped_and_the_others_enter(
     leaves = [ProofLeaf(t, PROVERS[0], task_proof) for t in ids]
     leaves[1] = replace(leaves[1], task_proof=bytes(bad))
     pool = ListPool({2: leaves})
-    proofs = pack_universal_proofs(chain, pool)
+    proofs = pack_universal_proofs(chain, pool, 4 * len(task_proof))  # all three leaves
     with pytest.raises(InvalidBlock) as info:
         _commit(chain, proofs=proofs)
     proofs = drop_rejected(proofs, info.value, pool)
