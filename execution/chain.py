@@ -231,12 +231,14 @@ class Chain:
     def _remember(self, block: Block, state: State, receipts: list[Receipt]) -> None:
         """Keep the outcome of executing `block` on the current head, so that checking a
         proposal and then committing it executes (and verifies its proofs) once, not twice."""
-        self._executed = (block.hash, self.head.hash, state, receipts)
+        self._executed = (keccak256(block.encode()), self.head.hash, state, receipts)
 
     def _recall(self, block: Block) -> tuple[State, list[Receipt]] | None:
         if self._executed is not None:
-            block_hash, head_hash, state, receipts = self._executed
-            if block_hash == block.hash and head_hash == self.head.hash:
+            # Keyed by the whole encoding, not the header hash: a body that differs from the
+            # one executed (under the same header) must be executed, and refused, on its own.
+            block_key, head_hash, state, receipts = self._executed
+            if head_hash == self.head.hash and block_key == keccak256(block.encode()):
                 return state, receipts
         return None
 

@@ -197,7 +197,7 @@ def accept_universal_proofs(
             state.set_account(
                 task.submitter, Account(submitter.nonce, submitter.balance + task.escrow - paid)
             )
-        refs.append(UniversalProofRef(proof.block_height, root))
+        refs.append(UniversalProofRef(proof.block_height, root, keccak256(raw)))
     return refs
 
 

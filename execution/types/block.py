@@ -26,12 +26,16 @@ address20 = Binary.fixed_length(20)
 
 @dataclass(frozen=True)
 class UniversalProofRef:
-    """Names the Universal Proof of block `height` that this block brings in, by digest."""
+    """Names the Universal Proof of block `height` that this block brings in: by its root
+    (`digest`, the Poseidon2 root over the proven statements) and by the keccak-256 of its
+    bytes (`bytes_hash`), so that the header, and so the block hash that consensus votes on,
+    commits to the exact proof bytes of the body as it does to the transactions."""
 
     height: int
     digest: Hash32
+    bytes_hash: Hash32
 
-    SEDES = List([big_endian_int, hash32], strict=True)
+    SEDES = List([big_endian_int, hash32, hash32], strict=True)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Header:
             self.last_commit_hash,
             self.evidence_root,
             self.gas_used,
-            [[r.height, r.digest] for r in self.universal_proofs],
+            [[r.height, r.digest, r.bytes_hash] for r in self.universal_proofs],
         ]
 
     @classmethod
@@ -99,7 +103,7 @@ class Header:
             last_commit_hash=items[8],
             evidence_root=items[9],
             gas_used=items[10],
-            universal_proofs=tuple(UniversalProofRef(h, d) for h, d in items[11]),
+            universal_proofs=tuple(UniversalProofRef(h, d, b) for h, d, b in items[11]),
         )
 
     def encode(self) -> bytes:

@@ -32,7 +32,7 @@ def _header(**kw: object) -> Header:
         last_commit_hash=b"\x06" * 32,
         evidence_root=b"\x07" * 32,
         gas_used=42,
-        universal_proofs=(UniversalProofRef(3, b"\x08" * 32),),
+        universal_proofs=(UniversalProofRef(3, b"\x08" * 32, b"\x09" * 32),),
     )
     base.update(kw)
     return Header(**base)  # type: ignore[arg-type]

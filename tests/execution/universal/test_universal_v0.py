@@ -141,16 +141,32 @@ def test_header_must_name_the_verified_root(setup, task_proof: bytes) -> None:  
         chain.head.header.time_ms + 1000,
         universal_proofs=(up.encode(),),
     )
-    bad_ref = UniversalProofRef(task_block.height, b"\x00" * 32)
-    forged = Block(
-        replace(block.header, universal_proofs=(bad_ref,)),
-        block.transactions,
-        block.last_commit,
-        block.evidence,
-        block.universal_proofs,
+    good_ref = block.header.universal_proofs[0]
+    for bad_ref in (
+        replace(good_ref, digest=b"\x00" * 32),  # another root
+        replace(good_ref, bytes_hash=b"\x00" * 32),  # other proof bytes
+    ):
+        forged = Block(
+            replace(block.header, universal_proofs=(bad_ref,)),
+            block.transactions,
+            block.last_commit,
+            block.evidence,
+            block.universal_proofs,
+        )
+        with pytest.raises(InvalidBlock, match="universal_proofs_mismatch"):
+            chain.commit_block(forged)
+    # The same header with other proof bytes in the body (a relay's tampering): the block was
+    # checked once with its real body; the tampered body is executed on its own and refused,
+    # never taken from the checked block's cache.
+    chain.check_block(block)
+    raw = bytearray(block.universal_proofs[0])
+    raw[len(raw) // 2] ^= 1
+    tampered = Block(
+        block.header, block.transactions, block.last_commit, block.evidence, (bytes(raw),)
     )
-    with pytest.raises(InvalidBlock, match="universal_proofs_mismatch"):
-        chain.commit_block(forged)
+    assert tampered.hash == block.hash
+    with pytest.raises(InvalidBlock):
+        chain.commit_block(tampered)
     stripped = Block(
         replace(block.header, universal_proofs=()), universal_proofs=block.universal_proofs
     )
