@@ -43,6 +43,11 @@ class ProtocolViolation(RequestError):
     """The peer sent bytes that do not follow the framing (truncated, bad status)."""
 
 
+class StreamEndedEarly(ProtocolViolation):
+    """The stream closed before a whole frame arrived: the peer gave up (a client timing out
+    under load does exactly this) or went away. Not an offence on its own."""
+
+
 class RemoteError(RequestError):
     """The peer's handler failed; the message is the peer's short description."""
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from libp2p.network.stream.exceptions import StreamEOF
 
-from p2p.errors import FrameTooLarge, ProtocolViolation
+from p2p.errors import FrameTooLarge, StreamEndedEarly
 
 LENGTH = struct.Struct(">I")
 READ_CHUNK = 1 << 16
@@ -35,7 +35,7 @@ async def read_exactly(stream: ByteStream, n: int) -> bytes:
         except StreamEOF:
             chunk = b""
         if not chunk:
-            raise ProtocolViolation(f"stream ended after {got} of {n} bytes")
+            raise StreamEndedEarly(f"stream ended after {got} of {n} bytes")
         parts.append(chunk)
         got += len(chunk)
     return b"".join(parts)

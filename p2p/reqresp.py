@@ -33,6 +33,7 @@ from p2p.errors import (
     RemoteBusy,
     RemoteError,
     RequestTimeout,
+    StreamEndedEarly,
     UnknownProtocol,
 )
 from p2p.framing import read_frame, write_frame
@@ -129,6 +130,11 @@ class RequestResponder:
         with trio.fail_after(limits.server_timeout_s):
             try:
                 request = await read_frame(stream, limits.max_frame)
+            except StreamEndedEarly:
+                # The client gave up (its own timeout, e.g. on a loaded machine) or went away:
+                # scoring that as an offence banned honest peers under load.
+                await _quiet_reset(stream)
+                return
             except (FrameTooLarge, ProtocolViolation) as exc:
                 self._penalize(peer, Offence.PROTOCOL)
                 await write_frame(

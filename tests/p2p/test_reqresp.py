@@ -229,3 +229,29 @@ async def test_requests_in_progress_per_peer_are_bounded(make_config: ConfigFact
         assert {o for o in served if o != b"99"} <= {b"%d" % i for i in range(5)}
         # Capacity is returned once the handlers finish.
         assert await client.request(server.peer_id, PROTOCOL_BLOCKS, b"again") == b"again"
+
+
+async def test_a_request_abandoned_mid_frame_is_not_an_offence(
+    make_config: ConfigFactory,
+) -> None:
+    # A client that times out on a loaded machine closes its stream before the request frame
+    # is complete; counting that as a protocol offence once banned honest validators.
+    async with open_nodes([make_config("client"), make_config("server")]) as (client, server):
+
+        async def echo(peer: str, request: bytes) -> bytes:
+            return request
+
+        server.register_handler(PROTOCOL_BLOCKS, echo)
+        await connect_all([client, server])
+        target = ID.from_base58(server.peer_id)
+        with trio.fail_after(30):
+            for partial in (b"", b"\x00", b"\x00\x00\x00", b"\x00\x00\x00\x08abc") * 3:
+                stream = await client.host.new_stream(target, [TProtocol(PROTOCOL_BLOCKS)])
+                if partial:
+                    await stream.write(partial)
+                await stream.close()
+                await trio.sleep(0.05)
+            await trio.sleep(0.5)
+            assert server.scores.snapshot(client.peer_id).offences == {}
+            assert not server.scores.is_banned(client.peer_id)
+            assert await client.request(server.peer_id, PROTOCOL_BLOCKS, b"still") == b"still"
