@@ -195,6 +195,9 @@ class CpuAir(Air):
         b.assert_zero((1 - real) * shift)
         div = c["is_divu"] + c["is_remu"]
         b.assert_zero((1 - real) * div)
+        # Nor send a syscall message: the IO chip would accept a block at a padding clk (after
+        # the halt), e.g. a write_output appending bytes of RAM to the claimed output.
+        b.assert_zero((1 - real) * c["is_ecall"])
 
         # Adder: add mode  a + op_b = c + carry * 2^32  (ADD, ADDI, JALR target),
         #        sub mode  c + b    = a + borrow * 2^32 (SUB, SLTU(I), branches).
