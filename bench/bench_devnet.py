@@ -60,6 +60,10 @@ def _rpc(client: httpx.Client, url: str, method: str, *params: Any) -> Any:
 
 
 def _commits(home: Path) -> list[dict[str, Any]]:
+    return _events(home, "commit")
+
+
+def _events(home: Path, name: str) -> list[dict[str, Any]]:
     out = []
     path = home / "data" / "node.log"
     for line in path.read_text().splitlines():
@@ -67,9 +71,24 @@ def _commits(home: Path) -> list[dict[str, Any]]:
             obj = json.loads(line)
         except ValueError:
             continue
-        if obj.get("event") == "commit":
+        if obj.get("event") == name:
             out.append(obj)
     return out
+
+
+def _emit_stage_times(nodes: list[Any], since: float) -> None:
+    """Where a loaded block's time goes, from the nodes' own logs: building a proposal (its
+    proposer) and committing (every node), for blocks with transactions."""
+    for event, name in (("proposal_built", "build"), ("commit", "commit")):
+        ms = sorted(
+            e["ms"]
+            for n in nodes
+            for e in _events(n.home, event)
+            if e["ts"] >= since and e.get("txs", 0) > 0 and "ms" in e
+        )
+        if ms:
+            _emit(f"devnet_{name}_ms_p50", ms[len(ms) // 2], "ms", blocks=len(ms))
+            _emit(f"devnet_{name}_ms_max", ms[-1], "ms", blocks=len(ms))
 
 
 def _emit(name: str, value: float, unit: str, **params: Any) -> None:
@@ -211,6 +230,7 @@ def main() -> int:
                     target=1000,
                 )
                 _emit("devnet_max_block_txs", max(c["txs"] for c in loaded), "txs", validators=4)
+                _emit_stage_times(nodes, started)
             # Commit latency from a sample of receipts.
             commit_ts = {c["height"]: c["ts"] for c in _commits(nodes[0].home)}
             sample = list(sent.items())[:: max(1, len(sent) // 300)]

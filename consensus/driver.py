@@ -4,8 +4,11 @@
 bundles) and timeout firings, checks them (chain id, height, round window, proposer, value
 hash, BLS signature), records every validator's first vote per (round, type) so that a second,
 different one becomes DuplicateVoteEvidence, and feeds the core (`Tendermint`). It turns the
-core's actions into signed messages through the `PrivValidator` (WAL + last-signed guard,
-fsynced before the message is returned for sending) and a decision into a `Commit`.
+core's actions into signed messages through the `PrivValidator` (WAL + last-signed guard)
+and a decision into a `Commit`. With a signer in deferred mode (the node) the signed
+messages in an output list are not durable yet: the caller must run `signer.sync()` (in a
+worker thread; no driver call meanwhile) before it sends any of them or acts on a `Decided`
+(whose commit may hold this node's precommit); `signer.pending` says whether that is due.
 
 The driver does no I/O of its own besides the signer's files and reads no clock: the caller
 delivers messages, fires the `ScheduleTimeout`s it returns, and calls `start_height(h + 1,
@@ -153,7 +156,7 @@ class ConsensusDriver:
         restored: list[RestoredMessage] = []
         if self.signer is not None:
             self.my_index = validators.index_of(self.signer.public_key)
-            self.signer.prune_below(height)
+            self.signer.prune_below(height, lazy=True)
             if self.my_index is not None:
                 for rec in self.signer.wal_records(height):
                     m = rec.message

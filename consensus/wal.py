@@ -4,8 +4,9 @@ File layout: a sequence of frames, each
     length (4 bytes, big-endian) | crc32 of length and payload (4 bytes, big-endian) | payload
 with payload = RLP [kind, message, value]: kind 1 is a signed Proposal (message = its wire
 encoding, value = the proposed value), kind 2 a signed Vote (value = the locked value for a
-non-nil precommit, else empty). Every append is flushed and fsynced before it returns, and
-the caller sends a message only after its record is durable.
+non-nil precommit, else empty). Every append (of one or several records) is written and
+fsynced once before it returns, and the caller sends a message only after its record is
+durable.
 
 The checksum covers the length bytes so that zeros never read as a frame: crc32(b"") is 0,
 so with a payload-only checksum eight zero bytes were a valid empty frame.
@@ -147,20 +148,26 @@ class WAL:
                 f.flush()
                 os.fsync(f.fileno())
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open for appends
+        self.size = good
         if not data:
             fsync_dir(self.path.parent)
 
-    def append(self, record: WalRecord) -> None:
-        self._file.write(frame(record.encode()))
+    def append(self, records: Iterable[WalRecord]) -> None:
+        """Write the records and fsync once: one fsync makes a whole group durable."""
+        batch = list(records)
+        data = b"".join(frame(r.encode()) for r in batch)
+        self._file.write(data)
         self._file.flush()
         os.fsync(self._file.fileno())
-        self.records.append(record)
+        self.records += batch
+        self.size += len(data)
 
     def rewrite(self, records: Iterable[WalRecord]) -> None:
         kept = list(records)
         tmp = self.path.with_name(self.path.name + ".tmp")
+        data = b"".join(frame(r.encode()) for r in kept)
         with open(tmp, "wb") as f:
-            f.write(b"".join(frame(r.encode()) for r in kept))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         self._file.close()
@@ -168,6 +175,7 @@ class WAL:
         fsync_dir(self.path.parent)
         self._file = open(self.path, "ab")  # noqa: SIM115
         self.records = kept
+        self.size = len(data)
 
     def close(self) -> None:
         self._file.close()

@@ -58,18 +58,20 @@ class PoolEntry:
     sender: bytes
     price: int  # effective gas price at the protocol base fee: the ordering key
     seq: int  # arrival order, the tie-break
+    worst_cost: int  # what the sender must afford: see `worst_cost`
 
     @property
     def nonce(self) -> int:
         return self.tx.nonce
 
-    @property
-    def worst_cost(self) -> int:
-        cost = self.tx.value + self.tx.gas_limit * self.tx.max_fee_per_gas
-        if self.tx.kind is TxKind.TASK:  # the escrow leaves the balance too
-            request = self.tx.task_request  # valid: the entry checks passed
-            cost += request.max_cycles * request.fee_per_cycle
-        return cost
+
+def worst_cost(tx: Transaction) -> int:
+    """value + gas_limit * max_fee_per_gas, plus a task's escrow (it leaves the balance too)."""
+    cost = tx.value + tx.gas_limit * tx.max_fee_per_gas
+    if tx.kind is TxKind.TASK:
+        request = tx.task_request  # valid: the entry checks passed
+        cost += request.max_cycles * request.fee_per_cycle
+    return cost
 
 
 _STATIC_REASONS = {
@@ -98,6 +100,10 @@ class Mempool:
         self.config = config or MempoolConfig()
         self._by_hash: dict[bytes, PoolEntry] = {}
         self._by_sender: dict[bytes, dict[int, PoolEntry]] = {}
+        # Sum of worst_cost over each sender's pending entries: the affordability rule is then
+        # O(1) for the usual next-nonce arrival instead of a sum over the sender's pending
+        # entries (under load 60 of them, a third of the admission time).
+        self._sender_cost: dict[bytes, int] = {}
         self._seq = itertools.count()
         self._state: State | None = None
 
@@ -169,16 +175,17 @@ class Mempool:
         if tx.nonce > next_nonce + self.config.max_nonce_gap:
             raise MempoolRejected(f"nonce too high: next nonce {next_nonce}, tx nonce {tx.nonce}")
         price = min(tx.max_fee_per_gas, self.params.base_fee_per_gas + tx.max_priority_fee_per_gas)
-        entry = PoolEntry(tx, bytes(raw), sender, price, next(self._seq))
         old = txs.get(tx.nonce)
         if old is not None:
             bump = old.price * (100 + self.config.replace_bump_percent)
             if price * 100 < bump:
                 raise MempoolRejected("replacement transaction underpriced")
+        entry = PoolEntry(tx, bytes(raw), sender, price, next(self._seq), worst_cost(tx))
         # Rule: the sender affords this and every pending transaction before it.
-        committed_before = sum(
-            e.worst_cost for n, e in txs.items() if n < tx.nonce and e is not old
-        )
+        if old is None and (not txs or max(txs) < tx.nonce):
+            committed_before = self._sender_cost.get(sender, 0)
+        else:
+            committed_before = sum(e.worst_cost for n, e in txs.items() if n < tx.nonce)
         if account.balance < committed_before + entry.worst_cost:
             raise MempoolRejected("insufficient funds for gas * price + value")
         if old is None and len(self._by_hash) >= self.config.max_txs:
@@ -194,6 +201,7 @@ class Mempool:
     def _insert(self, entry: PoolEntry) -> None:
         self._by_hash[entry.tx.hash] = entry
         self._by_sender.setdefault(entry.sender, {})[entry.nonce] = entry
+        self._sender_cost[entry.sender] = self._sender_cost.get(entry.sender, 0) + entry.worst_cost
 
     def _remove(self, entry: PoolEntry) -> None:
         self._by_hash.pop(entry.tx.hash, None)
@@ -201,8 +209,10 @@ class Mempool:
         if txs is not None:
             if txs.get(entry.nonce) is entry:
                 del txs[entry.nonce]
+                self._sender_cost[entry.sender] -= entry.worst_cost
             if not txs:
                 del self._by_sender[entry.sender]
+                self._sender_cost.pop(entry.sender, None)
 
     def _drop_from(self, sender: bytes, nonce: int) -> None:
         """Drop `sender`'s transactions from `nonce` on (they depend on the dropped one)."""

@@ -88,13 +88,14 @@ def test_guard_survives_restart(tmp_path: Path, keys: Callable[[int], tuple[byte
 def test_guard_taken_from_wal_when_state_file_lags(
     tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
 ) -> None:
-    """A kill between the WAL fsync and the state-file rename loses nothing."""
+    """The state file is written only when a prune drops records; the WAL's later tail wins."""
     sk = keys(1)[0]
     signer = pv(sk, tmp_path)
+    signer.sign_vote(prevote(4, 0, A))
     signer.sign_vote(prevote(5, 0, A))
-    state_before = (tmp_path / "signer_state").read_bytes()
+    assert not (tmp_path / "signer_state").exists()  # no per-message state file any more
+    signer.prune_below(5)  # writes the state file (5, 0, 2) first
     signer.sign_vote(precommit(5, 0, A), b"value A")
-    (tmp_path / "signer_state").write_bytes(state_before)  # as if the rename never happened
     restarted = pv(sk, tmp_path)
     assert restarted.last_signed is not None and restarted.last_signed.hrs == (5, 0, 3)
     with pytest.raises(DoubleSignRefused):
@@ -258,3 +259,50 @@ def test_checksum_covers_the_length() -> None:
     shorter = (len(payload) - 1).to_bytes(4, "big") + f[4:-1]
     with pytest.raises(WALError):
         read_frames(shorter + f, "test")
+
+
+def test_deferred_signer_writes_nothing_until_sync_and_guards_meanwhile(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    """The node's mode: signing only queues; `sync` makes the group durable with one fsync.
+    A crash before `sync` loses the queued records, which were never sent."""
+    sk = keys(1)[0]
+    signer = PrivValidator(sk, FileSignerStore(tmp_path), deferred=True)
+    signer.sign_proposal(Proposal(CHAIN, 2, 0, A, -1, 0), b"value A")
+    signer.sign_vote(prevote(2, 0, A))
+    assert signer.pending and (tmp_path / "wal").read_bytes() == b""
+    # The in-memory guard already refuses a conflict at a queued (h, r, s).
+    with pytest.raises(DoubleSignRefused):
+        signer.sign_vote(prevote(2, 0, B))
+    assert [r.hrs for r in signer.wal_records(2)] == [(2, 0, 1), (2, 0, 2)]
+    crashed = pv(sk, tmp_path)  # a restart now sees neither record
+    assert crashed.last_signed is None
+    close(crashed)
+    signer.sync()
+    assert not signer.pending and signer.fsync_calls == 1
+    restarted = pv(sk, tmp_path)
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (2, 0, 2)
+    assert [r.value for r in restarted.wal_records(2)] == [b"value A", b""]
+
+
+def test_lazy_prune_waits_and_the_guard_survives_an_emptied_wal(
+    tmp_path: Path, keys: Callable[[int], tuple[bytes, ...]]
+) -> None:
+    sk = keys(1)[0]
+    signer = PrivValidator(sk, FileSignerStore(tmp_path), prune_min_records=4)
+    for h in (1, 2, 3):
+        signer.sign_vote(prevote(h, 0, A))
+        signer.sign_vote(precommit(h, 0, A), b"A")
+        signer.prune_below(h + 1, lazy=True)
+    # The 4 records of heights 1-2 reached the threshold at the prune below 3; the 2 of
+    # height 3 did not at the prune below 4.
+    assert [r.height for r in signer.store.records()] == [3, 3]
+    assert (tmp_path / "signer_state").exists()
+    signer.sign_vote(prevote(4, 0, A))
+    signer.prune_below(5)  # not lazy: dropped, the WAL is empty, the state file holds the guard
+    close(signer)
+    restarted = pv(sk, tmp_path)
+    assert restarted.store.records() == []
+    assert restarted.last_signed is not None and restarted.last_signed.hrs == (4, 0, 2)
+    with pytest.raises(DoubleSignRefused):
+        restarted.sign_vote(prevote(4, 0, B))

@@ -189,3 +189,43 @@ def test_tasks_and_deploys_are_checked_against_the_programs(chain: Chain) -> Non
     mp.add(task(1, 0, 1000, 1))
     # 1000 ETHER of balance cannot escrow 10^6 cycles at 10^18 wei each.
     assert reason(mp, task(2, 0, 10**6, ETHER)).startswith("insufficient funds")
+
+
+def test_affordability_after_replacements_gaps_evictions_and_blocks(chain: Chain) -> None:
+    """The per-sender running cost (the O(1) affordability path) stays exact: after a
+    replacement, an out-of-order arrival, an eviction and a block, the same rule holds as a
+    sum over the sender's pending transactions would give."""
+    mp = pool(chain, max_txs=6)
+    balance = 1000 * ETHER
+    fee = 21_000 * 10 * GWEI
+    quarter = balance // 4
+    mp.add(tx(0, 0, value=quarter))
+    mp.add(tx(0, 2, value=quarter))  # a gap: arrives before nonce 1
+    mp.add(tx(0, 1, value=quarter))  # fills the gap: the sum path
+    mp.add(tx(0, 1, tip=3, value=1))  # replaces nonce 1 with a cheap one: frees a quarter
+    # Pending now costs 2 quarters + 1 + 3 fees; nonce 3 may take what is left, not more.
+    left = balance - 2 * quarter - 1 - 4 * fee
+    assert reason(mp, tx(0, 3, value=left + 1)) == "insufficient funds for gas * price + value"
+    mp.add(tx(0, 3, value=left))
+    assert reason(mp, tx(0, 4)) == "insufficient funds for gas * price + value"
+    # Sender 1 fills the pool; a better-paying transaction evicts sender 1's cheapest nonce
+    # chain, and sender 1 can afford a new chain from there again.
+    mp.add(tx(1, 0, tip=1, value=balance - 2 * fee))
+    mp.add(tx(1, 1, tip=2, value=0))
+    assert reason(mp, tx(2, 0, tip=1)) == "txpool is full"
+    mp.add(tx(2, 0, tip=5))  # evicts sender 1's nonce 0 (cheapest) and with it nonce 1
+    assert len(mp) == 5
+    mp.add(tx(1, 0, tip=6, value=balance - fee))
+    # A block takes sender 0's nonces 0 and 1; the rest is re-checked on the new head.
+    vk, _ = validator_key()
+    pending = sorted(mp._by_sender[KEYS[0].address].values(), key=lambda e: e.nonce)
+    block = chain.build_block([pending[0].raw, pending[1].raw], vk.address, 2_000)
+    mp.update([r.tx_hash for r in chain.commit_block(block)])
+    # The block charged the effective fee, not the worst case: what is left is exact now.
+    now = chain.state().account(KEYS[0].address).balance
+    left = now - (quarter + fee) - (left + fee) - fee  # pending nonces 2 and 3, then 4's fee
+    assert reason(mp, tx(0, 4, value=left + 1)) == "insufficient funds for gas * price + value"
+    mp.add(tx(0, 4, value=left))
+    for sender, txs in mp._by_sender.items():
+        assert mp._sender_cost[sender] == sum(e.worst_cost for e in txs.values())
+    assert set(mp._sender_cost) == set(mp._by_sender)
