@@ -114,7 +114,13 @@ def verify_block(rpc: RpcClient, height: str, profile: str | None = None) -> Ver
     if not isinstance(chosen, str):
         raise CliError("node answered no proof profile; pass --profile")
     statuses: dict[bytes, str] = {}
-    for item in answer.get("tasks", []):
+    listed = answer.get("tasks", [])
+    # A node's answer is untrusted: a wrong shape is one error line, not a traceback.
+    if not isinstance(listed, list) or not all(isinstance(i, dict) for i in listed):
+        raise CliError("node answered a malformed task list")
+    if not all(isinstance(i, dict) for i in answer["universalProofs"]):
+        raise CliError("node answered a malformed Universal Proof entry")
+    for item in listed:
         statuses[_hex(item.get("taskId"), "task id")] = str(item.get("status"))
 
     started = time.perf_counter()
