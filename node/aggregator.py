@@ -39,6 +39,11 @@ logger = logging.getLogger("node.aggregator")
 # build or check) stalled consensus (docs/proving.md), so the default stays at one proof;
 # leaves 3 MiB - this for transactions (node.MAX_BLOCK_BYTES).
 UP_BYTES_PER_BLOCK = 1024 * 1024
+# A single task proof larger than the budget still goes alone into a block, up to this size
+# (3 MiB blocks, 4 MiB gossip limit): proofs grow with cycles (500-700 KB measured at 2^15-2^16
+# cycles), and one that never fitted the budget could never be accepted, so its task would
+# always expire.
+MAX_LONE_LEAF_BYTES = 2 * 1024 * 1024
 # RLP framing per leaf (task id, prover, list and string headers), counted against the budget.
 _LEAF_OVERHEAD = 64
 # Test only: a proposer started with this variable set to 1 corrupts the first task proof of
@@ -97,12 +102,16 @@ def proven_height(chain: Chain) -> int:
 
 
 def pack_universal_proofs(
-    chain: Chain, pool: ProofSource, budget: int = UP_BYTES_PER_BLOCK
+    chain: Chain,
+    pool: ProofSource,
+    budget: int = UP_BYTES_PER_BLOCK,
+    max_lone_leaf: int = MAX_LONE_LEAF_BYTES,
 ) -> tuple[bytes, ...]:
     """The encoded Universal Proofs the next block should bring, within `budget` bytes.
 
     One per block that has pending tasks with proofs in the pool, oldest block first; a leaf
-    that does not fit is left for a later block (a smaller one after it may still fit)."""
+    that does not fit is left for a later block (a smaller one after it may still fit); one
+    larger than the whole budget goes alone, up to `max_lone_leaf` bytes."""
     proofs: list[bytes] = []
     used = 0
     for pb in pending_blocks(chain):
@@ -112,7 +121,7 @@ def pack_universal_proofs(
             if leaf.task_id not in wanted:
                 continue  # already answered, expired, or not a task of this block
             size = len(leaf.task_proof) + _LEAF_OVERHEAD
-            if used + size > budget:
+            if used + size > budget and not (used == 0 and size <= max_lone_leaf):
                 continue
             wanted.discard(leaf.task_id)  # one proof per task
             chosen.append(leaf)

@@ -200,9 +200,7 @@ class ProverService:
                 continue
             if tr.running or tr.done:
                 continue
-            start = my_start_height(
-                tr.block_hash, task_id, tr.height, provers, self.address, self.timeout_blocks
-            )
+            start = self.start_height(tr, provers)
             if start is None or start > head:
                 continue
             tr.running = True
@@ -212,6 +210,19 @@ class ProverService:
             self._nursery.start_soon(self._prove, tr, task)
         for height, ids in claims.items():
             await self._publish_claim(height, ids)
+
+    def start_height(self, tr: _Tracked, provers: tuple[bytes, ...]) -> int | None:
+        """When this prover starts on a tracked task (None: not in the set). Never later than
+        `task_deadline_blocks - 2 * prover_timeout_blocks` after the task's block: unsigned
+        beacons can fill an open prover set with fake addresses, and a rank past the deadline
+        would let them deny every task; at worst the honest provers then duplicate work."""
+        start = my_start_height(
+            tr.block_hash, tr.task_id, tr.height, provers, self.address, self.timeout_blocks
+        )
+        if start is None:
+            return None
+        latest = max(0, self.chain.genesis.params.task_deadline_blocks - 2 * self.timeout_blocks)
+        return min(start, tr.height + latest)
 
     # ---- proving -----------------------------------------------------------------------
     async def _prove(self, tr: _Tracked, task: Task) -> None:
