@@ -132,9 +132,7 @@ class Node:
         if validator_key is not None:
             self._signer_store = FileSignerStore(config.signer_dir)
             # Deferred: the consensus loop fsyncs the signer's records in a worker thread.
-            self.signer = PrivValidator(
-                validator_key.secret_key, self._signer_store, deferred=True
-            )
+            self.signer = PrivValidator(validator_key.secret_key, self._signer_store, deferred=True)
         self.driver = ConsensusDriver(
             self.chain_id,
             signer=self.signer,
