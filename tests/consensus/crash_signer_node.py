@@ -4,6 +4,9 @@ It proposes random values, judges validity at random (so rounds change and value
 locked and re-proposed) and prints every message it sends, one line each, only after the
 signer has made it durable: `P <proposal hex>`, `V <vote hex>`, `D <height> <hash hex>`, and
 `R <height> <records>` at start (how many WAL records of that height it resumed from).
+Like the node it signs in deferred mode and calls `signer.sync()` after every driver call,
+before it prints (sends) anything; a small prune threshold makes the lazy prune (state file,
+then WAL rewrite) run every few heights, so kills land inside it too.
 The randomness comes from os.urandom, so a restarted process would choose differently: only
 the WAL and the last-signed guard keep it from signing something conflicting.
 """
@@ -48,7 +51,7 @@ def main() -> None:
     lines = chain.read_text().splitlines(keepends=True) if chain.exists() else []
     height = sum(1 for line in lines if line.endswith("\n")) + 1
 
-    signer = PrivValidator(sk, FileSignerStore(home / "signer"))
+    signer = PrivValidator(sk, FileSignerStore(home / "signer"), deferred=True, prune_min_records=6)
     driver = ConsensusDriver(
         CHAIN,
         signer=signer,
@@ -62,6 +65,7 @@ def main() -> None:
     pending: list[Output] = driver.start_height(height, vset)
     with open(chain, "a") as chain_file:
         while True:
+            signer.sync()  # durable before anything of this batch is sent
             for o in pending:
                 if isinstance(o, SendVote):
                     print("V", o.vote.encode().hex(), flush=True)
