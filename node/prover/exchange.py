@@ -55,6 +55,7 @@ logger = logging.getLogger("node.prover")
 FETCH_TIMEOUT_S = 30.0
 MAX_CONCURRENT_FETCHES = 4
 MAX_DEFERRED = 1024
+MAX_FETCH_PEERS = 16  # peers tried in turn for one task's proof
 # Pooled proofs of pending tasks are announced again this often (at most REANNOUNCE_MAX each
 # time, oldest task blocks first): a node that connected after the first announcement, or was
 # cut off, learns of them too.
@@ -80,7 +81,10 @@ class ProofExchange:
         # Proofs this node serves without having verified them: only a test-only malicious
         # prover puts anything here (node.prover.service, --prover-fault).
         self.unverified: dict[bytes, tuple[bytes, bytes]] = {}
-        self._fetching: set[bytes] = set()
+        # task id -> (announcement, peer) to try in turn; an announcement that arrives while
+        # its task is being fetched joins the list, so a peer that stalls or answers "not held"
+        # cannot make us drop every other peer's announcement of that proof.
+        self._fetching: dict[bytes, list[tuple[Announcement, str]]] = {}
         # task id -> peers that announced it, for tasks not yet in our state.
         self._deferred: OrderedDict[bytes, list[tuple[Announcement, str]]] = OrderedDict()
         self._fetch_slots = trio.Semaphore(MAX_CONCURRENT_FETCHES)
@@ -176,7 +180,14 @@ class ProofExchange:
         self._consider(decoded, [str(msg.from_peer), str(msg.origin)])
 
     def _consider(self, ann: Announcement, peers: list[str]) -> None:
-        if ann.task_id in self.pool or ann.task_id in self._fetching:
+        if ann.task_id in self.pool:
+            return
+        queued = self._fetching.get(ann.task_id)
+        if queued is not None:
+            known = {peer for _, peer in queued}
+            for peer in dict.fromkeys(peers):
+                if peer not in known and len(queued) < MAX_FETCH_PEERS:
+                    queued.append((ann, peer))
             return
         task = self.chain.state().task(ann.task_id)
         if task is None:
@@ -189,8 +200,8 @@ class ProofExchange:
             return
         if task.status is not TaskStatus.PENDING or self._nursery is None:
             return
-        self._fetching.add(ann.task_id)
-        self._nursery.start_soon(self._fetch, ann, list(dict.fromkeys(peers)))
+        self._fetching[ann.task_id] = [(ann, peer) for peer in dict.fromkeys(peers)]
+        self._nursery.start_soon(self._fetch, ann.task_id)
 
     def on_commit(self) -> None:
         """Retry the announcements of tasks that were not in our state yet."""
@@ -202,16 +213,20 @@ class ProofExchange:
             entries = self._deferred.pop(task_id)
             self._consider(entries[0][0], [peer for _, peer in entries])
 
-    async def _fetch(self, ann: Announcement, peers: list[str]) -> None:
+    async def _fetch(self, task_id: bytes) -> None:
+        queued = self._fetching[task_id]
         try:
             async with self._fetch_slots:
-                for peer in peers:
-                    if ann.task_id in self.pool:
+                i = 0
+                while i < len(queued):  # grows while we fetch (_consider)
+                    ann, peer = queued[i]
+                    i += 1
+                    if task_id in self.pool:
                         return
                     if await self._fetch_from(ann, peer):
                         return
         finally:
-            self._fetching.discard(ann.task_id)
+            del self._fetching[task_id]
 
     async def _fetch_from(self, ann: Announcement, peer: str) -> bool:
         """True once the task's proof is pooled; False to try the next peer."""
