@@ -7,7 +7,7 @@ can be given every other node as a persistent peer before any of them starts:
     DIR/prover<j>/genesis.json, config/prover_key.json (the account its proofs pay), data/
 Validator i listens for JSON-RPC on base_rpc_port + i and for p2p on base_p2p_port + i;
 prover j (a full node started with --prover) on base + N + j. Once the chain runs, the devnet
-deploys a demo program and submits a task with a prefunded account (`demo_task`), and prints
+deploys the example guests and submits a SHA-256 task with a prefunded account (`demo_task`), and prints
 how to follow it until it is proven.
 """
 
@@ -155,24 +155,34 @@ def prover_command(
     return [nice, "-n", str(PROVER_NICENESS), *argv] if nice else argv
 
 
-def demo_program() -> tuple[bytes, str]:
-    """The demo task's program: the hand-built sample the zkVM prover proves today (a fib loop;
-    exit code fib(6) = 8, empty output). Compiled example guests replace it once they prove."""
-    from execution.zkproof.samples import fib_loop_program, program_elf
-
-    return program_elf(fib_loop_program(5)), "sample fib_loop(5)"
+DEMO_GUEST = "sha256"
+DEMO_INPUT = b"hello from the ivcnet devnet"
 
 
-def demo_task(url: str, key: AccountKey, elf: bytes, timeout: float = 120.0) -> bytes:
-    """Deploy `elf` (unless deployed) and submit one task for it; returns the task id.
-    Waits for the node's RPC and the deploy's commit. Raises DevnetError."""
+def demo_programs() -> dict[str, bytes]:
+    """The example guests (execution/zkvm/guests/), each deployed on the devnet, by name."""
+    from execution.zkvm.examples import EXAMPLE_GUESTS, example_elf
+
+    return {name: example_elf(name).read_bytes() for name in EXAMPLE_GUESTS}
+
+
+def demo_task(
+    url: str,
+    key: AccountKey,
+    programs: dict[str, bytes],
+    guest: str = DEMO_GUEST,
+    task_input: bytes = DEMO_INPUT,
+    timeout: float = 120.0,
+) -> bytes:
+    """Deploy `programs` (those not deployed yet) and submit one task for `guest` with
+    `task_input`; returns the task id. Waits for the node's RPC and the deploys' commit.
+    Raises DevnetError."""
     from execution.programs import image_id_bytes_of_elf
     from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
     from node.cli.errors import CliError
     from node.cli.task_cmd import RpcClient, send_transaction
 
     rpc = RpcClient(url)
-    image = "0x" + image_id_bytes_of_elf(elf).hex()
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -184,13 +194,16 @@ def demo_task(url: str, key: AccountKey, elf: bytes, timeout: float = 120.0) -> 
             if time.monotonic() > deadline:
                 raise DevnetError(f"{url} did not reach block 1 in {timeout:.0f} s")
             time.sleep(0.5)
-        if rpc.call("ivc_getProgram", image) is None:
-            send_transaction(rpc, key.private_key, None, elf)
-            while rpc.call("ivc_getProgram", image) is None:
+        images = {name: "0x" + image_id_bytes_of_elf(elf).hex() for name, elf in programs.items()}
+        for name, elf in programs.items():
+            if rpc.call("ivc_getProgram", images[name]) is None:
+                send_transaction(rpc, key.private_key, None, elf)
+        for name in programs:
+            while rpc.call("ivc_getProgram", images[name]) is None:
                 if time.monotonic() > deadline:
-                    raise DevnetError(f"the demo program was not deployed in {timeout:.0f} s")
+                    raise DevnetError(f"program {name} was not deployed in {timeout:.0f} s")
                 time.sleep(0.5)
-        request = TaskRequest(image_id_bytes_of_elf(elf), b"", 10_000, 1)
+        request = TaskRequest(image_id_bytes_of_elf(programs[guest]), task_input, 1_000_000, 1)
         return send_transaction(rpc, key.private_key, TASK_SYSTEM_ADDRESS, request.encode())
     except CliError as exc:
         raise DevnetError(f"demo task: {exc}") from None
@@ -231,10 +244,14 @@ def start_node(argv: Sequence[str], home: Path) -> subprocess.Popen[bytes]:
 
 
 def _submit_demo(url: str, key: AccountKey) -> None:
-    elf, name = demo_program()
-    print(f"deploying the demo program ({name}) and submitting a task...", flush=True)
+    programs = demo_programs()
+    print(
+        f"deploying the example guests ({', '.join(programs)}) and submitting a {DEMO_GUEST} "
+        f"task on {DEMO_INPUT!r}...",
+        flush=True,
+    )
     try:
-        task_id = "0x" + demo_task(url, key, elf).hex()
+        task_id = "0x" + demo_task(url, key, programs).hex()
     except DevnetError as exc:
         print(f"demo task not submitted: {exc}", file=sys.stderr, flush=True)
         return
@@ -286,7 +303,7 @@ def run_devnet(
         for prover in prover_nodes:
             procs.append(start_node(prover_command(prover, nodes, extra), prover.node.home))
         print(f"devnet in {root}: {len(nodes)} validators, {len(prover_nodes)} provers")
-        for node, proc in zip(nodes, procs, strict=True):
+        for node, proc in zip(nodes, procs[: len(nodes)], strict=True):
             print(
                 f"  node{node.index}  pid {proc.pid}  rpc {node.rpc_url}  p2p {node.peer_addr}"
                 f"  log {node.home / 'data' / 'node.log'}"

@@ -3,9 +3,8 @@
 task block's Universal Proofs verified by `ivcnet verify-block`, one state root everywhere; and
 a proposer that tampers with the Universal Proofs it proposes has those blocks rejected.
 
-Programs: the hand-built sample the zkVM prover proves today (fib loop; the task input only
-changes the statement, so every task needs its own proof). After the zkVM merge the lead
-switches `_program` to the example guests."""
+Programs: the example guests sha256 (input: one byte, output: its digest) and fibonacci
+(input: n as u32, output: fib(n)), alternating; every task has its own input, so its own proof."""
 
 from __future__ import annotations
 
@@ -17,8 +16,8 @@ from node_cluster import Cluster, free_ports, rpc, try_rpc, wait_for
 
 from execution.programs import image_id_bytes_of_elf
 from execution.types import TASK_SYSTEM_ADDRESS, TaskRequest
-from execution.zkproof.samples import fib_loop_program, program_elf
 from execution.zkvm import execute, load_elf
+from execution.zkvm.examples import example_elf
 from genesis import Genesis
 from node.aggregator import TAMPER_ENV
 from node.cli.task_cmd import RpcClient, send_transaction
@@ -35,8 +34,17 @@ TIMINGS = ["--block-interval", "1.0", "--timeout-propose", "3.0"]
 TIMINGS += ["--timeout-prevote", "1.0", "--timeout-precommit", "1.0"]
 
 
-def _program() -> bytes:
-    return program_elf(fib_loop_program(5))
+GUESTS = ("sha256", "fibonacci")
+
+
+def _program(i: int = 0) -> bytes:
+    """Task i's program."""
+    return example_elf(GUESTS[i % len(GUESTS)]).read_bytes()
+
+
+def _input(i: int) -> bytes:
+    """Task i's input."""
+    return bytes([i]) if GUESTS[i % len(GUESTS)] == "sha256" else (i + 3).to_bytes(4, "little")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,9 +53,10 @@ def warm_kernels() -> None:
     node processes start (six processes compiling at once would stall consensus for minutes)."""
     from execution.zkproof import prove, verify
 
-    elf = _program()
-    proof = prove(elf, b"", "conjectured").to_bytes()
-    verify(proof, image_id_bytes_of_elf(elf), profile="conjectured")
+    for i in range(len(GUESTS)):
+        elf = _program(i)
+        proof = prove(elf, _input(i), "conjectured").to_bytes()
+        verify(proof, image_id_bytes_of_elf(elf), profile="conjectured")
 
 
 def relax_params(cluster: Cluster) -> None:
@@ -77,15 +86,18 @@ def start_provers(cluster: Cluster, count: int) -> list[DevnetNode]:
     return nodes
 
 
-def submit_tasks(url: str, keys: list[str], count: int, elf: bytes) -> list[bytes]:
-    """Deploy `elf` and submit `count` tasks round-robin from `keys`, input = task number."""
+def submit_tasks(url: str, keys: list[str], count: int) -> list[bytes]:
+    """Deploy the guests and submit `count` tasks round-robin from `keys` (task i: `_program(i)`
+    on `_input(i)`)."""
     client = RpcClient(url)
-    image = "0x" + image_id_bytes_of_elf(elf).hex()
-    send_transaction(client, bytes.fromhex(keys[0][2:]), None, elf)
-    wait_for(lambda: try_rpc(url, "ivc_getProgram", image), SLOW_WAIT, "the deploy")
+    for i in range(len(GUESTS)):
+        elf = _program(i)
+        image = "0x" + image_id_bytes_of_elf(elf).hex()
+        send_transaction(client, bytes.fromhex(keys[0][2:]), None, elf)
+        wait_for(lambda image=image: try_rpc(url, "ivc_getProgram", image), SLOW_WAIT, "deploy")
     ids = []
     for i in range(count):
-        request = TaskRequest(image_id_bytes_of_elf(elf), bytes([i]), 10_000, 1)
+        request = TaskRequest(image_id_bytes_of_elf(_program(i)), _input(i), 100_000, 1)
         key = bytes.fromhex(keys[i % len(keys)][2:])
         ids.append(send_transaction(client, key, TASK_SYSTEM_ADDRESS, request.encode()))
     return ids
@@ -105,9 +117,8 @@ def wait_all_proven(url: str, ids: list[bytes], timeout: float) -> list[dict[str
 def check_network(cluster: Cluster, provers: list[DevnetNode], ids: list[bytes]) -> None:
     url = cluster.url(0)
     results = wait_all_proven(url, ids, PROVE_TIMEOUT)
-    program = load_elf(_program())
     for i, result in enumerate(results):
-        expected = execute(program, bytes([i]))
+        expected = execute(load_elf(_program(i)), _input(i))
         assert int(result["exitCode"], 16) == expected.exit_code
         assert result["output"] == "0x" + expected.output.hex()
         assert int(result["cycles"], 16) == expected.cycles
@@ -138,7 +149,7 @@ def _run(cluster: Cluster, tasks: int, provers: int) -> None:
     cluster.start_all()
     prover_nodes = start_provers(cluster, provers)
     cluster.wait_height(0, 2, SLOW_WAIT)
-    ids = submit_tasks(cluster.url(0), cluster.account_keys, tasks, _program())
+    ids = submit_tasks(cluster.url(0), cluster.account_keys, tasks)
     check_network(cluster, prover_nodes, ids)
 
 
@@ -168,7 +179,7 @@ def test_proposer_with_tampered_universal_proofs_is_rejected(
         cluster.start(i)
     prover_nodes = start_provers(cluster, 1)
     cluster.wait_height(1, 2, SLOW_WAIT)
-    ids = submit_tasks(cluster.url(1), cluster.account_keys, 6, _program())
+    ids = submit_tasks(cluster.url(1), cluster.account_keys, 6)
     bad_proposer = bytes.fromhex(rpc(cluster.url(0), "ivc_status")["validatorAddress"][2:])
     check_network(cluster, prover_nodes, ids)
 

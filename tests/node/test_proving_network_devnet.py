@@ -4,6 +4,7 @@ command it prints to follow it works."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import re
 import signal
@@ -16,9 +17,8 @@ import psutil
 import pytest
 from node_cluster import free_port_range, rpc, try_rpc, wait_for
 
-from execution.zkproof.samples import fib_loop_result
 from node.cli.main import main
-from node.devnet import prepare_devnet, prepare_provers, prover_command
+from node.devnet import DEMO_INPUT, prepare_devnet, prepare_provers, prover_command
 
 PROVEN_TIMEOUT = 900.0
 
@@ -75,7 +75,9 @@ def test_devnet_demo_task_becomes_proven(
             "the demo task proven",
             2.0,
         )
-        assert result["exitCode"] == hex(fib_loop_result(5)[0])  # the demo program's
+        # The demo task is the SHA-256 guest on DEMO_INPUT: its proven output is the digest.
+        assert result["exitCode"] == "0x0"
+        assert result["output"] == "0x" + hashlib.sha256(DEMO_INPUT).hexdigest()
         height = int(rpc(url, "ivc_getTask", task_id)["submittedHeight"], 16)
         capsys.readouterr()
         assert main(["verify-block", "--rpc", url, str(height)]) == 0
