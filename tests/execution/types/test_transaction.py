@@ -135,3 +135,36 @@ def test_roundtrip(nonce: int, value: int, data: bytes, chain_id: int) -> None:
     tx = Transaction(chain_id, nonce, 3, 7, 50_000, TO, value, data).sign(KEY)
     again = Transaction.decode(tx.raw)
     assert again == tx and again.hash == tx.hash and again.sender == tx.sender
+
+
+def test_recovered_senders_are_cached_by_payload_and_signature() -> None:
+    # The same payload signed by two keys: the cache must key on the signature too.
+    a, b = Account.create(), Account.create()
+    tx = Transaction(1, 0, 1, 2, 21_000, b"\x11" * 20, 5, b"")
+    by_a, by_b = tx.sign(a.key), tx.sign(b.key)
+    for _ in range(2):  # the second round is served from the cache
+        assert Transaction.decode(by_a.raw).sender.hex() == a.address[2:].lower()
+        assert Transaction.decode(by_b.raw).sender.hex() == b.address[2:].lower()
+    # A signature that does not recover is refused every time, never cached as a sender.
+    broken = Transaction.decode(by_a.raw)
+    broken = Transaction(
+        *[
+            getattr(broken, f)
+            for f in (
+                "chain_id",
+                "nonce",
+                "max_priority_fee_per_gas",
+                "max_fee_per_gas",
+                "gas_limit",
+                "to",
+                "value",
+                "data",
+            )
+        ],
+        y_parity=by_a.y_parity,
+        r=SECP256K1_N - 1,
+        s=by_a.s,
+    )
+    for _ in range(2):
+        with contextlib.suppress(InvalidTransaction):
+            assert broken.sender != bytes.fromhex(a.address[2:])
