@@ -17,7 +17,10 @@ Protocol (the verifier replays the same transcript; see verifier.py):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -47,9 +50,28 @@ from execution.stark.protocol import (
     start_transcript,
 )
 
-__all__ = ["prove"]
+__all__ = ["PhaseTimer", "prove"]
 
 U32 = npt.NDArray[np.uint32]
+
+
+@dataclass
+class PhaseTimer:
+    """Wall time per prover phase, summed over tables, and every phase's (start, end) span on
+    the perf_counter clock (a benchmark maps its RSS samples onto the spans)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            t1 = time.perf_counter()
+            self.seconds[name] = self.seconds.get(name, 0.0) + (t1 - t0)
+            self.spans.append((name, t0, t1))
 
 
 @dataclass
@@ -61,14 +83,18 @@ class _Committed:
     tree: MerkleTree
 
 
-def _lde_commit(on_h: U32, log_blowup: int, rows_per_leaf: int = 1) -> _Committed:
+def _lde_commit(
+    on_h: U32, log_blowup: int, timer: PhaseTimer, rows_per_leaf: int = 1
+) -> _Committed:
     on_h = np.ascontiguousarray(on_h, dtype=np.uint32)
-    lde = coset_lde(on_h, log_blowup, GENERATOR)
-    if rows_per_leaf == 1:
-        return _Committed(on_h, lde, MerkleTree.build(lde))
-    # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
-    paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
-    return _Committed(on_h, lde, MerkleTree.build(paired))
+    with timer.phase("lde"):
+        lde = coset_lde(on_h, log_blowup, GENERATOR)
+    with timer.phase("commit"):
+        if rows_per_leaf == 1:
+            return _Committed(on_h, lde, MerkleTree.build(lde))
+        # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
+        paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
+        return _Committed(on_h, lde, MerkleTree.build(paired))
 
 
 def _check_inputs(
@@ -162,6 +188,27 @@ def _selectors_on_coset(log_n: int, log_qd: int) -> tuple[L.U64, L.U64, L.U64, L
     return first, last, x_minus_ginv, inv_zh
 
 
+class _CosetColumns(RolledColumns):
+    """The columns of a committed LDE on the quotient coset (natural order, optionally a trace
+    row ahead), gathered as uint64 one column (or one extension column of 4) at a time when
+    read. Gathering every column up front held a uint64 copy of the widest tables' coset
+    values, twice their committed LDE, through the whole quotient evaluation."""
+
+    def __init__(self, lde: U32, nat: npt.NDArray[np.int64], shift: int, ext: bool) -> None:
+        super().__init__(np.zeros((0, 0), dtype=np.uint64), shift)
+        self.lde = lde
+        self.rows = np.roll(nat, -shift)
+        self.ext = ext
+
+    def __getitem__(self, i: int) -> L.U64:
+        if self.ext:
+            return np.ascontiguousarray(self.lde[self.rows, 4 * i : 4 * i + 4], dtype=np.uint64)
+        return self.lde[self.rows, i].astype(np.uint64)
+
+    def __len__(self) -> int:
+        return int(self.lde.shape[1]) // (4 if self.ext else 1)
+
+
 def _quotient(
     air: CompiledAir,
     log_n: int,
@@ -181,21 +228,15 @@ def _quotient(
     nat = bitrev_permutation(log_n + log_qd)
     qd = 1 << log_qd
 
-    def on_coset(c: _Committed | None) -> tuple[L.U64, RolledColumns]:
+    def on_coset(c: _Committed | None, ext: bool) -> tuple[RolledColumns, RolledColumns]:
         if c is None:
-            e = np.zeros((0, big), dtype=np.uint64)
-            return e, RolledColumns(e, qd)
-        cols = L.gather_columns(c.lde, nat)
-        return cols, RolledColumns(cols, qd)
+            e = np.zeros((0, big, 4) if ext else (0, big), dtype=np.uint64)
+            return RolledColumns(e, 0), RolledColumns(e, qd)
+        return _CosetColumns(c.lde, nat, 0, ext), _CosetColumns(c.lde, nat, qd, ext)
 
-    main_c, main_n = on_coset(main)
-    prep_c, prep_n = on_coset(prep)
-    perm_c = np.zeros((0, big, 4), dtype=np.uint64)
-    if perm is not None:
-        pc = L.gather_columns(perm.lde, nat)
-        perm_c = pc.reshape(-1, 4, big).transpose(0, 2, 1).copy()
-        del pc
-    perm_n = RolledColumns(perm_c, qd)
+    main_c, main_n = on_coset(main, False)
+    prep_c, prep_n = on_coset(prep, False)
+    perm_c, perm_n = on_coset(perm, True)
     first, last, trans, inv_zh = _selectors_on_coset(log_n, log_qd)
     inputs = DomainInputs(
         main=main_c,
@@ -213,7 +254,7 @@ def _quotient(
     )
     alpha_pows = L.e_powers(alpha, len(air.constraints))
     folded = fold_on_domain(air, inputs, alpha_pows, big)
-    del inputs, main_c, main_n, prep_c, prep_n, perm_c, perm_n
+    del inputs
     q = L.e_mul_base(folded, inv_zh)
     # Coefficients of Q(GENERATOR * y) in y, then undo the shift: c_k = c'_k * GENERATOR^-k.
     coeffs = L.to64(intt(q.astype(np.uint32), axis=0))
@@ -246,13 +287,15 @@ def _check_constraints(
         perm_c = pc.reshape(-1, 4, n).transpose(0, 2, 1).copy()
     else:
         perm_c = np.zeros((0, n, 4), dtype=np.uint64)
+    # The next-row columns are rolled one column at a time when read (RolledColumns): rolling
+    # the whole matrices doubled this phase's memory.
     inputs = DomainInputs(
         main=main_c,
-        main_next=np.roll(main_c, -1, axis=1),
+        main_next=RolledColumns(main_c, 1),
         prep=prep_c,
-        prep_next=np.roll(prep_c, -1, axis=1),
+        prep_next=RolledColumns(prep_c, 1),
         perm=perm_c,
-        perm_next=np.roll(perm_c, -1, axis=1),
+        perm_next=RolledColumns(perm_c, 1),
         publics=np.array([v % L.P for v in pub], dtype=np.uint64),
         challenges=challenges,
         final_sum=final_sum,
@@ -298,12 +341,16 @@ def prove(
     params: FriParams,
     *,
     check: bool = True,
+    timer: PhaseTimer | None = None,
 ) -> Proof:
     """Prove that each trace satisfies its AIR with the given public values.
 
     check=False skips the row-by-row constraint check (the soundness tests use it to build
-    proofs of false statements, which the verifier must then reject).
+    proofs of false statements, which the verifier must then reject). `timer`, when given,
+    collects the wall time of each phase (preprocessed, lde, commit, logup, check, quotient,
+    open, deep, fri, query).
     """
+    tm = timer or PhaseTimer()
     traces = _check_inputs(airs, traces, publics, params)
     lb = params.log_blowup
     log_ns = [t.shape[0].bit_length() - 1 for t in traces]
@@ -312,11 +359,12 @@ def prove(
     preps = []
     mains = []
     for air, trace, log_n in zip(airs, traces, log_ns, strict=True):
-        pd = preprocessed_data(air, log_n, lb)
+        with tm.phase("preprocessed"):
+            pd = preprocessed_data(air, log_n, lb)
         prep = None if pd is None else _Committed(pd.trace, pd.lde, pd.tree)
         if prep is not None:
             ch.observe_digest(prep.tree.root)
-        main = _lde_commit(trace, lb)
+        main = _lde_commit(trace, lb, tm)
         ch.observe_digest(main.tree.root)
         preps.append(prep)
         mains.append(main)
@@ -334,167 +382,174 @@ def prove(
             perms.append(None)
             final_sums.append(np.zeros(4, dtype=np.uint64))
             continue
-        perm_h, fsum = _logup_trace(
-            air, main.on_h, None if prep is None else prep.on_h, pub, challenges
-        )
-        perm = _lde_commit(perm_h, lb)
+        with tm.phase("logup"):
+            perm_h, fsum = _logup_trace(
+                air, main.on_h, None if prep is None else prep.on_h, pub, challenges
+            )
+        perm = _lde_commit(perm_h, lb, tm)
         ch.observe_digest(perm.tree.root)
         ch.observe(fsum.astype(np.uint32))
         perms.append(perm)
         final_sums.append(fsum)
 
-    if check:
-        for i, air in enumerate(airs):
-            prep_i, perm_i = preps[i], perms[i]
-            _check_constraints(
-                air,
-                mains[i].on_h,
-                None if prep_i is None else prep_i.on_h,
-                None if perm_i is None else perm_i.on_h,
-                publics[i],
-                challenges,
-                final_sums[i],
-            )
-        if any_logup:
-            total = np.zeros(4, dtype=np.uint64)
-            for fs in final_sums:
-                total = L.e_add(total, fs)
-            if total.any():
-                raise ProvingError("LogUp buses do not balance across tables")
+    with tm.phase("check"):
+        if check:
+            for i, air in enumerate(airs):
+                prep_i, perm_i = preps[i], perms[i]
+                _check_constraints(
+                    air,
+                    mains[i].on_h,
+                    None if prep_i is None else prep_i.on_h,
+                    None if perm_i is None else perm_i.on_h,
+                    publics[i],
+                    challenges,
+                    final_sums[i],
+                )
+            if any_logup:
+                total = np.zeros(4, dtype=np.uint64)
+                for fs in final_sums:
+                    total = L.e_add(total, fs)
+                if total.any():
+                    raise ProvingError("LogUp buses do not balance across tables")
 
     alpha = L.to64(ch.sample_ext())
     quots = []
     for i, air in enumerate(airs):
-        q_h = _quotient(
-            air,
-            log_ns[i],
-            mains[i],
-            preps[i],
-            perms[i],
-            publics[i],
-            challenges,
-            final_sums[i],
-            alpha,
-            lb,
-        )
-        quot = _lde_commit(q_h, lb, QUOTIENT_ROWS_PER_LEAF)
+        with tm.phase("quotient"):
+            q_h = _quotient(
+                air,
+                log_ns[i],
+                mains[i],
+                preps[i],
+                perms[i],
+                publics[i],
+                challenges,
+                final_sums[i],
+                alpha,
+                lb,
+            )
+        quot = _lde_commit(q_h, lb, tm, QUOTIENT_ROWS_PER_LEAF)
         ch.observe_digest(quot.tree.root)
         quots.append(quot)
 
-    zeta = L.to64(ch.sample_ext())
-    tables: list[TableProof] = []
-    openings: list[list[tuple[_Committed | None, list[tuple[L.U64, U32]]]]] = []
-    for i, air in enumerate(airs):
-        log_n = log_ns[i]
-        g = two_adic_generator(log_n)
-        zeta_next = L.e_mul_base(zeta, np.uint64(g))
-        w_z = _barycentric_weights(log_n, zeta)
-        # p(zeta * g) = sum_i c_{i-1} p(w^i): the weights at zeta * g are those at zeta, rolled.
-        w_zn = np.roll(w_z, 1, axis=0)
-        per_matrix: list[tuple[_Committed | None, list[tuple[L.U64, U32]]]] = []
-        vals: dict[str, U32] = {}
-        for name, com, two in (
-            ("prep", preps[i], True),
-            ("main", mains[i], True),
-            ("perm", perms[i], True),
-            ("quotient", quots[i], False),
-        ):
-            local = _open_at(com, w_z)
-            pts = [(zeta, local)]
-            if two:
-                nxt = _open_at(com, w_zn)
-                pts.append((zeta_next, nxt))
-                vals[f"{name}_local"] = local
-                vals[f"{name}_next"] = nxt
-            else:
-                vals[name] = local
-            per_matrix.append((com, pts))
-        openings.append(per_matrix)
-        ch.observe_digest(opening_digest([vals[k] for k in OPENING_FIELDS]))
-        tables.append(
-            TableProof(
-                air_digest=air.digest,
-                log_n=log_n,
-                main_root=mains[i].tree.root.reshape(1, 8).astype(np.uint32),
-                perm_root=(
-                    np.zeros((0, 8), dtype=np.uint32)
-                    if perms[i] is None
-                    else perms[i].tree.root.reshape(1, 8).astype(np.uint32)  # type: ignore[union-attr]
-                ),
-                quotient_root=quots[i].tree.root.reshape(1, 8).astype(np.uint32),
-                final_sum=(
-                    np.zeros((0, 4), dtype=np.uint32)
-                    if perms[i] is None
-                    else final_sums[i].reshape(1, 4).astype(np.uint32)
-                ),
-                **vals,
-            )
-        )
-
-    # DEEP: one reduced codeword per distinct LDE height. Column k of the batch (tables in
-    # order, matrices prep/main/perm/quotient, points zeta then zeta*g, columns in order) gets
-    # fri_alpha^k; the verifier assigns the same powers.
-    fri_alpha = L.to64(ch.sample_ext())
-    inputs: dict[int, L.U64] = {}
-    power = np.array([1, 0, 0, 0], dtype=np.uint64)
-    for i in range(len(airs)):
-        log_h = log_ns[i] + lb
-        x = L.e_from_base(coset_points_bitrev(log_h, GENERATOR))
-        nums: list[L.U64] = []
-        points: list[L.U64] = []
-        for com, pts in openings[i]:
-            if com is None:
-                continue
-            w = com.lde.shape[1]
-            coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
-            # The columns at the second point get the next w powers: alpha^w times these.
-            alpha_w = L.e_pow(fri_alpha, w)
-            combined = L.mat_dot_ext(com.lde, coeffs)
-            scale = np.array([1, 0, 0, 0], dtype=np.uint64)
-            for p_idx, (z, y) in enumerate(pts):
-                y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
-                num = combined if p_idx == 0 else L.e_mul(combined, scale)
-                num = L.e_sub(num, y_sum[None, :])
-                if p_idx < len(nums):
-                    nums[p_idx] = L.e_add(nums[p_idx], num)
+    with tm.phase("open"):
+        zeta = L.to64(ch.sample_ext())
+        tables: list[TableProof] = []
+        openings: list[list[tuple[_Committed | None, list[tuple[L.U64, U32]]]]] = []
+        for i, air in enumerate(airs):
+            log_n = log_ns[i]
+            g = two_adic_generator(log_n)
+            zeta_next = L.e_mul_base(zeta, np.uint64(g))
+            w_z = _barycentric_weights(log_n, zeta)
+            # p(zeta * g) = sum_i c_{i-1} p(w^i): the weights at zeta * g are those at zeta, rolled.
+            w_zn = np.roll(w_z, 1, axis=0)
+            per_matrix: list[tuple[_Committed | None, list[tuple[L.U64, U32]]]] = []
+            vals: dict[str, U32] = {}
+            for name, com, two in (
+                ("prep", preps[i], True),
+                ("main", mains[i], True),
+                ("perm", perms[i], True),
+                ("quotient", quots[i], False),
+            ):
+                local = _open_at(com, w_z)
+                pts = [(zeta, local)]
+                if two:
+                    nxt = _open_at(com, w_zn)
+                    pts.append((zeta_next, nxt))
+                    vals[f"{name}_local"] = local
+                    vals[f"{name}_next"] = nxt
                 else:
-                    nums.append(num)
-                    points.append(z)
-                scale = L.e_mul(scale, alpha_w)
-                power = L.e_mul(power, alpha_w)
-        acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
-        inv_zeta = L.e_inv(L.e_sub(x, zeta))
-        acc = L.e_add(acc, L.e_mul(nums[0], inv_zeta))
-        if len(nums) > 1:
-            # 1/(x - zeta*g) = g^-1 / (x*g^-1 - zeta), and x*g^-1 is another point of the same
-            # coset (g = w_N^B): a permuted copy of the first inverses, no second inversion.
-            big = 1 << log_h
-            br = bitrev_permutation(log_h)
-            shift_rows = br[(br - (1 << lb)) % big]
-            g_inv = pow(two_adic_generator(log_ns[i]), L.P - 2, L.P)
-            inv_next = L.e_mul_base(inv_zeta[shift_rows], np.uint64(g_inv))
-            acc = L.e_add(acc, L.e_mul(nums[1], inv_next))
-        inputs[log_h] = acc
+                    vals[name] = local
+                per_matrix.append((com, pts))
+            openings.append(per_matrix)
+            ch.observe_digest(opening_digest([vals[k] for k in OPENING_FIELDS]))
+            tables.append(
+                TableProof(
+                    air_digest=air.digest,
+                    log_n=log_n,
+                    main_root=mains[i].tree.root.reshape(1, 8).astype(np.uint32),
+                    perm_root=(
+                        np.zeros((0, 8), dtype=np.uint32)
+                        if perms[i] is None
+                        else perms[i].tree.root.reshape(1, 8).astype(np.uint32)  # type: ignore[union-attr]
+                    ),
+                    quotient_root=quots[i].tree.root.reshape(1, 8).astype(np.uint32),
+                    final_sum=(
+                        np.zeros((0, 4), dtype=np.uint32)
+                        if perms[i] is None
+                        else final_sums[i].reshape(1, 4).astype(np.uint32)
+                    ),
+                    **vals,
+                )
+            )
 
-    fri_com, roots = fri_commit(inputs, params, ch)
-    nonce = int(ch.grind(params.pow_bits))
-    log_max = max(inputs)
-    indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
-    for i, tp in enumerate(tables):
-        local_idx = indices >> (log_max - (log_ns[i] + lb))
-        for name, com in (
-            ("prep", preps[i]),
-            ("main", mains[i]),
-            ("perm", perms[i]),
-            ("quotient", quots[i]),
-        ):
-            if com is None:
-                continue
-            per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
-            rows, paths = com.tree.open(local_idx // per_leaf)
-            setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
-            setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
-    q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)
+    with tm.phase("deep"):
+        # DEEP: one reduced codeword per distinct LDE height. Column k of the batch (tables in
+        # order, matrices prep/main/perm/quotient, points zeta then zeta*g, columns in order) gets
+        # fri_alpha^k; the verifier assigns the same powers.
+        fri_alpha = L.to64(ch.sample_ext())
+        inputs: dict[int, L.U64] = {}
+        power = np.array([1, 0, 0, 0], dtype=np.uint64)
+        for i in range(len(airs)):
+            log_h = log_ns[i] + lb
+            x = L.e_from_base(coset_points_bitrev(log_h, GENERATOR))
+            nums: list[L.U64] = []
+            points: list[L.U64] = []
+            for com, pts in openings[i]:
+                if com is None:
+                    continue
+                w = com.lde.shape[1]
+                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
+                # The columns at the second point get the next w powers: alpha^w times these.
+                alpha_w = L.e_pow(fri_alpha, w)
+                combined = L.mat_dot_ext(com.lde, coeffs)
+                scale = np.array([1, 0, 0, 0], dtype=np.uint64)
+                for p_idx, (z, y) in enumerate(pts):
+                    y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
+                    num = combined if p_idx == 0 else L.e_mul(combined, scale)
+                    num = L.e_sub(num, y_sum[None, :])
+                    if p_idx < len(nums):
+                        nums[p_idx] = L.e_add(nums[p_idx], num)
+                    else:
+                        nums.append(num)
+                        points.append(z)
+                    scale = L.e_mul(scale, alpha_w)
+                    power = L.e_mul(power, alpha_w)
+            acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
+            inv_zeta = L.e_inv(L.e_sub(x, zeta))
+            acc = L.e_add(acc, L.e_mul(nums[0], inv_zeta))
+            if len(nums) > 1:
+                # 1/(x - zeta*g) = g^-1 / (x*g^-1 - zeta), and x*g^-1 is another point of the same
+                # coset (g = w_N^B): a permuted copy of the first inverses, no second inversion.
+                big = 1 << log_h
+                br = bitrev_permutation(log_h)
+                shift_rows = br[(br - (1 << lb)) % big]
+                g_inv = pow(two_adic_generator(log_ns[i]), L.P - 2, L.P)
+                inv_next = L.e_mul_base(inv_zeta[shift_rows], np.uint64(g_inv))
+                acc = L.e_add(acc, L.e_mul(nums[1], inv_next))
+            inputs[log_h] = acc
+
+    with tm.phase("fri"):
+        fri_com, roots = fri_commit(inputs, params, ch)
+        nonce = int(ch.grind(params.pow_bits))
+    with tm.phase("query"):
+        log_max = max(inputs)
+        indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
+        for i, tp in enumerate(tables):
+            local_idx = indices >> (log_max - (log_ns[i] + lb))
+            for name, com in (
+                ("prep", preps[i]),
+                ("main", mains[i]),
+                ("perm", perms[i]),
+                ("quotient", quots[i]),
+            ):
+                if com is None:
+                    continue
+                per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
+                rows, paths = com.tree.open(local_idx // per_leaf)
+                setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
+                setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
+        q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)
     fri = FriProof(
         commit_roots=roots,
         final_poly=fri_com.final_poly,

@@ -25,6 +25,7 @@ from execution.stark.errors import InvalidProof, ProvingError
 from execution.stark.lanes import P
 from execution.stark.params import FriParams, ParamsError
 from execution.stark.params import profile as fri_profile
+from execution.stark.prover import PhaseTimer
 from execution.stark.prover import prove as stark_prove
 from execution.stark.verifier import verify as stark_verify
 from execution.zkproof.air import (
@@ -90,9 +91,12 @@ NUM_TABLES = 15
 
 @dataclass
 class ProveReport:
-    """Wall time of each phase in seconds (the STARK prover is one phase for now)."""
+    """Wall time of each phase in seconds: "trace" (execution and AIR traces), the STARK
+    prover's phases (PhaseTimer's names) and their sum "stark"; `spans` are the phases'
+    (name, start, end) on the perf_counter clock."""
 
     phases: dict[str, float] = field(default_factory=dict)
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -261,6 +265,7 @@ def prove_traces(
     params: FriParams,
     *,
     check: bool = True,
+    timer: PhaseTimer | None = None,
 ) -> TaskProof:
     """Prove given AIR traces (the soundness tests pass forged ones with check=False)."""
     pubs = public_values(statement, program, airs.input_len)
@@ -271,7 +276,9 @@ def prove_traces(
     table[:rows] = traces.io_table[:rows]
     fitted = replace(traces, io_table=table)
     try:
-        stark = stark_prove(airs.as_list(), fitted.as_list(), pubs, params, check=check)
+        stark = stark_prove(
+            airs.as_list(), fitted.as_list(), pubs, params, check=check, timer=timer
+        )
     except ProvingError as exc:
         raise ZkProofError(f"the trace does not satisfy the zkVM AIR: {exc}") from exc
     inp = airs.io_table_air.input_bytes
@@ -301,13 +308,32 @@ def prove(
     t0 = time.perf_counter()
     say("executing and generating the trace")
     _, st, traces, airs = traces_for_run(prog, input_bytes)
+    # tracegen builds int64 tables; the STARK prover takes uint32. Converting here, the int64
+    # copies (twice the traces' size) are freed before proving instead of living through it.
+    traces = replace(
+        traces,
+        **{name: _as_u32(getattr(traces, name)) for name in TABLE_ORDER},  # type: ignore[arg-type]
+    )
     st = replace(st, profile=params.name, prover=bytes(prover))
     t1 = time.perf_counter()
     rep.phases["trace"] = t1 - t0
+    rep.spans.append(("trace", t0, t1))
     say(f"proving {st.cycles} cycles ({traces.cpu.shape[0]} rows)")
-    proof = prove_traces(airs, traces, st, prog, params)
+    timer = PhaseTimer()
+    proof = prove_traces(airs, traces, st, prog, params, timer=timer)
+    rep.phases.update(timer.seconds)
     rep.phases["stark"] = time.perf_counter() - t1
+    rep.spans.extend(timer.spans)
     return proof
+
+
+def _as_u32(table: np.ndarray) -> np.ndarray:
+    # Trace values are canonical field elements (< P < 2^31); the STARK prover checks them.
+    if table.dtype == np.uint32:
+        return table
+    if table.size and (int(table.min()) < 0 or int(table.max()) >= P):
+        return table  # let the STARK prover's input check name the bad table
+    return np.ascontiguousarray(table, dtype=np.uint32)
 
 
 def _expected_id(expected: bytes | str | Program) -> bytes:

@@ -170,16 +170,15 @@ def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int)
     kernel, which is much cheaper than an extension multiply per constraint.
     """
     acc = [np.zeros((n, 4), dtype=np.uint64)]
-    batch: list[L.U64] = []
+    # Each base constraint value is narrowed into this uint32 batch as it arrives, so its
+    # uint64 array is freed at once instead of living until the batch is folded.
+    m = np.empty((n, _FOLD_BATCH), dtype=np.uint32, order="F")
     batch_idx: list[int] = []
 
     def flush() -> None:
-        if batch:
-            m = np.empty((n, len(batch)), dtype=np.uint32, order="F")
-            for j, v in enumerate(batch):
-                m[:, j] = v
-            acc[0] = L.e_add(acc[0], L.mat_dot_ext(m, alpha_powers[batch_idx]))
-            batch.clear()
+        if batch_idx:
+            k = len(batch_idx)
+            acc[0] = L.e_add(acc[0], L.mat_dot_ext(m[:, :k], alpha_powers[batch_idx]))
             batch_idx.clear()
 
     def fold(ci: int, val: object, is_ext: bool) -> None:
@@ -187,9 +186,9 @@ def fold_on_domain(c: CompiledAir, d: DomainInputs, alpha_powers: L.U64, n: int)
             term = L.e_mul(np.broadcast_to(cast(L.U64, val), (n, 4)), alpha_powers[ci])
             acc[0] = L.e_add(acc[0], term)
             return
-        batch.append(np.broadcast_to(cast(L.U64, val), (n,)))
+        m[:, len(batch_idx)] = np.broadcast_to(cast(L.U64, val), (n,))
         batch_idx.append(ci)
-        if len(batch) == _FOLD_BATCH:
+        if len(batch_idx) == _FOLD_BATCH:
             flush()
 
     evaluate_on_domain(c, d, n, fold)
