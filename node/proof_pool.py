@@ -30,10 +30,14 @@ Persistence: one file per proof, `HEIGHT-TASKID.proof` (height as 16 decimal dig
 as hex), written to a temporary name, fsynced and renamed, so a kill -9 leaves either the whole
 file or none; a restart re-reads the index from the files' headers. File layout (big-endian):
 
-    magic       8 bytes  b"IVCPPL01"
+    magic       8 bytes  b"IVCPPL02"
     height      u64      block in which the task was submitted
     task_id     32 bytes
     prover      20 bytes the address to reward
+    digest      32 bytes keccak256(statement || proof), checked on every read: a file is
+                trusted at reopen without re-verification, so a corrupted proof must be
+                dropped, never served to peers (who would score this node down) or kept in
+                place of a good one
     statement   u32 length, then `Statement.to_bytes()`
     proof       u32 length, then the task proof file (execution.zkproof)
 
@@ -51,17 +55,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from execution.state import Task
+from execution.types.hashing import keccak256
 from execution.universal import InvalidUniversalProof, ProofLeaf, verify_leaf
 from execution.zkproof import InvalidTaskProof, Statement
 
 logger = logging.getLogger("node.proof_pool")
 
-FILE_MAGIC = b"IVCPPL01"
+FILE_MAGIC = b"IVCPPL02"
 FILE_SUFFIX = ".proof"
 DEFAULT_BUDGET_BYTES = 256 << 20
 # A task proof of 2^20 cycles is a few MB; anything far larger is not a proof we want to hold.
 MAX_PROOF_BYTES = 16 << 20
-_HEAD = struct.Struct(">8sQ32s20sI")
+_HEAD = struct.Struct(">8sQ32s20s32sI")
 
 
 class InvalidPoolProof(Exception):
@@ -104,6 +109,7 @@ class _Entry:
     statement: Statement
     size: int
     path: Path
+    digest: bytes
 
 
 def verify_proof(
@@ -139,7 +145,14 @@ def _file_name(height: int, task_id: bytes) -> str:
 def _encode_file(p: VerifiedProof) -> bytes:
     statement = p.statement.to_bytes()
     return (
-        _HEAD.pack(FILE_MAGIC, p.height, p.task_id, p.prover, len(statement))
+        _HEAD.pack(
+            FILE_MAGIC,
+            p.height,
+            p.task_id,
+            p.prover,
+            keccak256(statement + p.proof),
+            len(statement),
+        )
         + statement
         + struct.pack(">I", len(p.proof))
         + p.proof
@@ -175,7 +188,7 @@ class ProofPool:
                 head = f.read(_HEAD.size)
                 if len(head) != _HEAD.size:
                     raise InvalidPoolProof("truncated header")
-                magic, height, task_id, prover, st_len = _HEAD.unpack(head)
+                magic, height, task_id, prover, digest, st_len = _HEAD.unpack(head)
                 if magic != FILE_MAGIC or st_len > MAX_PROOF_BYTES:
                     raise InvalidPoolProof("bad magic or statement length")
                 statement = Statement.from_bytes(f.read(st_len))
@@ -192,7 +205,7 @@ class ProofPool:
             logger.warning("proof pool: dropping unreadable %s: %s", path.name, exc)
             path.unlink(missing_ok=True)
             return
-        self._index(task_id, _Entry(height, prover, statement, proof_len, path))
+        self._index(task_id, _Entry(height, prover, statement, proof_len, path, digest))
 
     def _index(self, task_id: bytes, entry: _Entry) -> None:
         self._entries[task_id] = entry
@@ -229,7 +242,14 @@ class ProofPool:
         _fsync_dir(self.directory)
         self._index(
             proof.task_id,
-            _Entry(proof.height, proof.prover, proof.statement, len(proof.proof), path),
+            _Entry(
+                proof.height,
+                proof.prover,
+                proof.statement,
+                len(proof.proof),
+                path,
+                keccak256(proof.statement.to_bytes() + proof.proof),
+            ),
         )
         self._evict()
         return proof.task_id in self._entries
@@ -310,7 +330,12 @@ class ProofPool:
             logger.warning("proof pool: %s unreadable: %s", entry.path.name, exc)
             self._drop(task_id)
             return None
-        return data[len(data) - entry.size :]
+        proof = data[len(data) - entry.size :]
+        if keccak256(entry.statement.to_bytes() + proof) != entry.digest:
+            logger.warning("proof pool: dropping corrupted %s", entry.path.name)
+            self._drop(task_id)
+            return None
+        return proof
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -1,4 +1,4 @@
-"""Review findings on the proof pool that are open (strict xfail: they pass once fixed).
+"""Review findings on the proof pool (an open one is a strict xfail: it passes once fixed).
 
 1. A task proof does not bind its task id: its statement names the program, the input digest,
    the prover, exit code, output and cycles. So one proof answers every pending task with the
@@ -7,13 +7,12 @@
    B, and anyone can relay it on that prover's behalf. The result is still correct (the same
    computation), so this is reward/assignment capture, not a false result. Fix: bind the task
    id in the statement (execution/zkproof, and verify_leaf checks it).
-2. A pool file is trusted at reopen without re-verification: only its framing is checked. A
-   same-length corruption of the proof bytes (bit rot, a bad disk) is kept, served to peers
-   (each scores this node down as invalid: -20, banned at -50) and blocks this node from
+2. (Fixed: the file header now holds keccak256(statement || proof), checked on every read.)
+   A pool file is trusted at reopen without re-verification: only its framing was checked. A
+   same-length corruption of the proof bytes (bit rot, a bad disk) was kept, served to peers
+   (each scores this node down as invalid: -20, banned at -50) and kept this node from
    fetching a good proof of the task (the first pooled proof is kept). The proposer path heals
-   itself (build_block refuses it, drop_rejected discards it), the serving path does not.
-   Fix: re-verify at open against the head state (0.1-0.3 s per proof, in a worker thread), or
-   store a keccak of the proof in the file header and check it when reading.
+   itself (build_block refuses it, drop_rejected discards it), the serving path did not.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ def test_a_proof_of_one_task_is_refused_for_another(sample_proof: bytes) -> None
         verify_proof(make_task(T2, height=9), T2, PROVER, sample_proof, PROFILE)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: pool files are not re-verified at open")
 def test_a_corrupted_pool_file_is_not_served_after_reopen(
     tmp_path: Path, sample_proof: bytes
 ) -> None:
@@ -53,7 +51,10 @@ def test_a_corrupted_pool_file_is_not_served_after_reopen(
     data = bytearray(path.read_bytes())
     data[len(data) - len(sample_proof) // 2] ^= 1  # one bit inside the proof, same length
     path.write_bytes(bytes(data))
-    got = ProofPool.open(tmp_path / "p").get(T1)
-    if got is not None:
-        # what this node would serve to its peers (and what they would score it down for)
-        verify_proof(make_task(T1), T1, got.leaf.prover, got.leaf.task_proof, PROFILE)
+    # the corrupted proof does not verify: serving it would get this node scored down
+    with pytest.raises(InvalidPoolProof):
+        verify_proof(make_task(T1), T1, PROVER, bytes(data[-len(sample_proof) :]), PROFILE)
+    reopened = ProofPool.open(tmp_path / "p")
+    assert reopened.get(T1) is None  # dropped at the first read (the file's digest)
+    assert T1 not in reopened and list((tmp_path / "p").iterdir()) == []
+    assert reopened.for_block(3) == []
