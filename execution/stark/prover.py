@@ -280,22 +280,22 @@ def _check_constraints(
     last = np.zeros(n, dtype=np.uint64)
     last[-1] = 1
     trans = 1 - last
-    main_c = _columns(main_h)
-    prep_c = _columns(prep_h) if prep_h is not None else np.zeros((0, n), dtype=np.uint64)
-    if perm_h is not None:
-        pc = _columns(perm_h)
-        perm_c = pc.reshape(-1, 4, n).transpose(0, 2, 1).copy()
-    else:
-        perm_c = np.zeros((0, n, 4), dtype=np.uint64)
-    # The next-row columns are rolled one column at a time when read (RolledColumns): rolling
-    # the whole matrices doubled this phase's memory.
+    # Columns are read as uint64 one at a time when the DAG needs them (the identity rows of
+    # _CosetColumns): uint64 copies of the whole trace and its rolled copy doubled this phase.
+    rows = np.arange(n, dtype=np.int64)
+
+    def lazy(m: U32 | None, shift: int, ext: bool) -> RolledColumns:
+        if m is None:
+            return RolledColumns(np.zeros((0, n, 4) if ext else (0, n), dtype=np.uint64), 0)
+        return _CosetColumns(m, rows, shift, ext)
+
     inputs = DomainInputs(
-        main=main_c,
-        main_next=RolledColumns(main_c, 1),
-        prep=prep_c,
-        prep_next=RolledColumns(prep_c, 1),
-        perm=perm_c,
-        perm_next=RolledColumns(perm_c, 1),
+        main=lazy(main_h, 0, False),
+        main_next=lazy(main_h, 1, False),
+        prep=lazy(prep_h, 0, False),
+        prep_next=lazy(prep_h, 1, False),
+        perm=lazy(perm_h, 0, True),
+        perm_next=lazy(perm_h, 1, True),
         publics=np.array([v % L.P for v in pub], dtype=np.uint64),
         challenges=challenges,
         final_sum=final_sum,
