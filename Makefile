@@ -19,11 +19,11 @@ install: $(STAMP)
 
 # The whole default suite (everything not marked slow), on all cores.
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
 
 # Long-running tests: crash loops, large proofs, multi-process networks.
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m slow || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m slow || [ $$? -eq 5 ]
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,10 @@ from node.cli.task_cmd import RpcClient, send_transaction
 from node.cli.verify_block_cmd import verify_block
 from node.devnet import DevnetNode, prepare_provers, prover_command
 
+# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# so two multi-process networks never share the two cores.
+pytestmark = pytest.mark.xdist_group("node-processes")
+
 PROVE_TIMEOUT = 900.0
 # A shared 2-core machine under load: node processes import, load numba kernels and verify
 # proofs slowly, so the waits are generous (they bound a failure, not the expected time).

@@ -20,6 +20,10 @@ from node_cluster import free_port_range, rpc, try_rpc, wait_for
 from node.cli.main import main
 from node.devnet import DEMO_INPUT, prepare_devnet, prepare_provers, prover_command
 
+# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# so two multi-process networks never share the two cores.
+pytestmark = pytest.mark.xdist_group("node-processes")
+
 PROVEN_TIMEOUT = 900.0
 
 

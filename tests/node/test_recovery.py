@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 from node_cluster import STARTUP_TIMEOUT, height_of, rpc, transfer, try_rpc, wait_for
 
+# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# so two multi-process networks never share the two cores.
+pytestmark = pytest.mark.xdist_group("node-processes")
+
 RECIPIENT = bytes.fromhex("00000000000000000000000000000000000c0c02")
 
 

@@ -23,6 +23,10 @@ from genesis import AccountKey, Genesis
 from node.devnet import DevnetNode
 from node.prover import rank_provers
 
+# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# so two multi-process networks never share the two cores.
+pytestmark = pytest.mark.xdist_group("node-processes")
+
 P1, P2 = AccountKey((0xA1).to_bytes(32, "big")), AccountKey((0xA2).to_bytes(32, "big"))
 TIMEOUT_BLOCKS = 15
 
