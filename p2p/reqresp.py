@@ -157,8 +157,15 @@ class RequestResponder:
             await stream.close()
 
 
+RESET_TIMEOUT_S = 2.0
+
+
 async def _quiet_reset(stream: INetStream) -> None:
-    with trio.CancelScope(shield=True), contextlib.suppress(Exception):
+    # Shielded so that a cancelled request still releases its stream, but bounded: on a stuck
+    # connection the reset itself can block, and an unbounded shielded await hangs the caller
+    # (the block syncer) for good.
+    deadline = trio.current_time() + RESET_TIMEOUT_S
+    with trio.CancelScope(deadline=deadline, shield=True), contextlib.suppress(Exception):
         await stream.reset()
 
 
