@@ -16,6 +16,7 @@ import contextvars
 import logging
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -67,6 +68,13 @@ class GateStats:
     dropped_full_channel: int = 0
     rejected: int = 0
     ignored_banned: int = 0
+    ignored_repeat: int = 0  # a rejected message the same peer sent again
+
+
+# Rejected messages remembered per (forwarder, origin, seqno), so that the same message sent
+# again (gossipsub re-sends what a peer did not acknowledge, every heartbeat) is one offence,
+# not one per heartbeat: under load that banned a peer for a single oversized message.
+MAX_REMEMBERED_REJECTS = 8192
 
 
 class GossipGate:
@@ -86,6 +94,7 @@ class GossipGate:
         self._validators: dict[str, TopicValidator] = {TOPIC_TRANSACTIONS: _check_tx_batch}
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self.stats = GateStats()
+        self._rejected: OrderedDict[bytes, None] = OrderedDict()
 
     def set_validator(self, topic: str, validator: TopicValidator) -> None:
         """Add a content check run before a message is relayed or delivered."""
@@ -101,6 +110,19 @@ class GossipGate:
 
     def add_subscriber(self, topic: str, channel: trio.MemorySendChannel[GossipMessage]) -> None:
         self._subscribers.setdefault(topic, []).append(channel)
+
+    def _reject(self, forwarder: ID, msg: rpc_pb2.Message, offence: Offence) -> bool:
+        """Count and penalize a rejected message once per forwarder; returns False."""
+        key = forwarder.to_bytes() + b"|" + msg.from_id + b"|" + msg.seqno
+        if key in self._rejected:
+            self.stats.ignored_repeat += 1
+            return False
+        self._rejected[key] = None
+        while len(self._rejected) > MAX_REMEMBERED_REJECTS:
+            self._rejected.popitem(last=False)
+        self.stats.rejected += 1
+        self.penalize(forwarder, offence)
+        return False
 
     def penalize(self, peer: ID, offence: Offence, weight: float = 1.0) -> None:
         if self.scores.penalize(peer.to_base58(), offence, weight):
@@ -119,20 +141,14 @@ class GossipGate:
             return False
         # Rule: exactly one topic per message (ours never multi-topic).
         if len(msg.topicIDs) != 1:
-            self.stats.rejected += 1
-            self.penalize(forwarder, Offence.MALFORMED)
-            return False
+            return self._reject(forwarder, msg, Offence.MALFORMED)
         topic = msg.topicIDs[0]
         spec = self.topics.get(topic)
         if spec is None:
-            self.stats.rejected += 1
-            self.penalize(forwarder, Offence.UNKNOWN_TOPIC)
-            return False
+            return self._reject(forwarder, msg, Offence.UNKNOWN_TOPIC)
         # Rule: per-topic size limit.
         if len(msg.data) > spec.max_size:
-            self.stats.rejected += 1
-            self.penalize(forwarder, Offence.OVERSIZED)
-            return False
+            return self._reject(forwarder, msg, Offence.OVERSIZED)
         validator = self._validators.get(topic)
         if validator is not None:
             try:
@@ -143,9 +159,7 @@ class GossipGate:
                 logger.debug("validator for %s raised %r", topic, exc)
                 ok = False
             if not ok:
-                self.stats.rejected += 1
-                self.penalize(forwarder, Offence.MALFORMED)
-                return False
+                return self._reject(forwarder, msg, Offence.MALFORMED)
         return True
 
     def deliver(self, forwarder: ID | None, msg: rpc_pb2.Message) -> None:

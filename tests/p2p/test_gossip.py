@@ -306,3 +306,25 @@ async def test_concurrent_large_rpcs_on_one_stream_stay_intact(
                     nursery.start_soon(a.pubsub.write_msg, stream, rpc)
             got = {(await inbox.receive()).data for _ in blobs}
         assert got == set(blobs)
+
+
+async def test_the_same_rejected_message_sent_again_is_one_offence(
+    make_config: ConfigFactory,
+) -> None:
+    # gossipsub re-sends a message the receiver did not take at every heartbeat; under load
+    # one oversized vote became five offences and a ban before the next message arrived.
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        gate = b.gate
+        limit = b.config.topics[TOPIC_VOTES].max_size
+        oversized = _signed_rpc(a, TOPIC_VOTES, b"x" * (limit + 1), 1).publish[0]
+        sender = a.host.get_id()
+        for _ in range(8):
+            assert not gate.admit(sender, oversized)
+        record = b.scores.snapshot(a.peer_id)
+        assert record.offences == {"oversized": 1}
+        assert not b.scores.is_banned(a.peer_id)
+        assert (gate.stats.rejected, gate.stats.ignored_repeat) == (1, 7)
+        # Another message (a new sequence number) is another offence.
+        again = _signed_rpc(a, TOPIC_VOTES, b"y" * (limit + 1), 2).publish[0]
+        assert not gate.admit(sender, again)
+        assert b.scores.snapshot(a.peer_id).offences == {"oversized": 2}
