@@ -11,7 +11,7 @@ from chain_helpers import CHAIN_ID, account_keys, make_genesis, validator_key
 from execution.chain import Chain
 from execution.programs import image_id_bytes_of_elf
 from execution.state import TaskStatus
-from execution.types import Block, InvalidBlock, TaskRequest, Transaction, UniversalProofRef
+from execution.types import Block, InvalidBlock, TaskRequest, Transaction
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
 from execution.universal import ProofLeaf, UniversalProof
 from execution.zkproof import prove
