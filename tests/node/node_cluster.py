@@ -223,15 +223,20 @@ class Cluster:
         return result
 
     def log_events(self, home: Path, name: str) -> list[dict[str, Any]]:
-        path = home / "data" / "node.log"
-        if not path.exists():
-            return []
-        out = []
-        for line in path.read_text().splitlines():
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if obj.get("event") == name:
-                out.append(obj)
-        return out
+        return log_events(home, name)
+
+
+def log_events(home: Path, name: str) -> list[dict[str, Any]]:
+    """The `name` events of a node's structured log (HOME/data/node.log), in order."""
+    path = home / "data" / "node.log"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if obj.get("event") == name:
+            out.append(obj)
+    return out

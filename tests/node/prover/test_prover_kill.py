@@ -3,7 +3,6 @@ prover in line after the timeout; restarted, it comes back with its pool and fol
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_cluster import free_ports, rpc, try_rpc, wait_for
+from node_cluster import free_ports, log_events, rpc, try_rpc, wait_for
 from prover_helpers import ELF
 
 from execution.programs import image_id_bytes_of_elf
@@ -42,21 +41,6 @@ def _send(url: str, key_hex: str, to: bytes, data: bytes, gas: int) -> dict[str,
     )
     assert int(receipt["status"], 16) == 1, receipt
     return receipt
-
-
-def _events(home: Path, name: str) -> list[dict[str, Any]]:
-    path = home / "data" / "node.log"
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if obj.get("event") == name:
-            out.append(obj)
-    return out
 
 
 @pytest.mark.slow
@@ -119,7 +103,7 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
 
         first_home = provers[first][0].home
         wait_for(
-            lambda: any(e.get("task") == task_id.hex() for e in _events(first_home, "prove_start")),
+            lambda: any(e.get("task") == task_id.hex() for e in log_events(first_home, "prove_start")),
             120,
             "the first prover to start the task",
             interval=0.1,
@@ -139,9 +123,9 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
         )
         assert result["status"] == "proven", result
         assert result["prover"] == "0x" + second.hex()
-        assert not _events(first_home, "proof_done")
+        assert not log_events(first_home, "proof_done")
         second_start = [
-            e for e in _events(provers[second][0].home, "prove_start") if e["task"] == task_id.hex()
+            e for e in log_events(provers[second][0].home, "prove_start") if e["task"] == task_id.hex()
         ]
         assert len(second_start) == 1 and second_start[0]["height"] == int(
             receipt["blockNumber"], 16
@@ -157,8 +141,8 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
             120,
             "the restarted prover at the head",
         )
-        assert len(_events(first_home, "prover_started")) == 2
-        assert not _events(first_home, "proof_done")
+        assert len(log_events(first_home, "prover_started")) == 2
+        assert not log_events(first_home, "proof_done")
     finally:
         for proc in procs.values():
             if proc.poll() is None:
