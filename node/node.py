@@ -426,6 +426,8 @@ class Node:
             home=config.p2p_home,
             listen_host=config.p2p_host,
             listen_port=config.p2p_port,
+            external_address=config.external_address,
+            bootstrap_peers=config.seeds,
             persistent_peers=config.peers,
         )
         try:

@@ -1,0 +1,106 @@
+"""`ivcnet join`: the home it writes, and the inputs it refuses before writing anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genesis import AccountKey, ValidatorKey, init_local_chain, read_key_file
+from node.cli.main import main
+from node.config import load_config
+from node.devnet import node_peer_id
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> tuple[Path, str]:
+    """A chain's genesis file and the address of its node 0."""
+    chain = init_local_chain(tmp_path / "net", "ivc-join", 2, 1)
+    peer = f"/ip4/127.0.0.1/tcp/26656/p2p/{node_peer_id(chain.node_home(0))}"
+    return tmp_path / "net" / "genesis.json", peer
+
+
+def test_join_writes_a_home_a_node_can_load(
+    network: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    genesis, peer = network
+    home = tmp_path / "joined"
+    argv = ["join", "--genesis", str(genesis), "--peer", peer, "--home", str(home)]
+    assert main([*argv, "--validator", "--prover", "--external-address", "10.1.2.3"]) == 0
+    out = capsys.readouterr().out
+    assert (home / "genesis.json").read_bytes() == genesis.read_bytes()
+    vkey = read_key_file(home / "config" / "validator_key.json")
+    pkey = read_key_file(home / "config" / "prover_key.json")
+    assert isinstance(vkey, ValidatorKey) and isinstance(pkey, AccountKey)
+    assert isinstance(read_key_file(home / "config" / "reward_key.json"), AccountKey)
+    # The printed staking data is this key's, and the start command names the home.
+    assert vkey.public_key.hex() in out and vkey.proof_of_possession().hex() in out
+    assert f"ivcnet node start --home {home}" in out
+    assert node_peer_id(home) in out
+    config = load_config(home)
+    assert config.peers == (peer,)
+    assert config.p2p_host == "0.0.0.0" and config.external_address == "10.1.2.3"
+    assert config.timeouts.propose == 6.0  # the testnet preset
+    assert config.prover and config.prover_address.lower() == "0x" + pkey.address.hex()
+
+
+def test_full_node_join_with_local_preset(network: tuple[Path, str], tmp_path: Path) -> None:
+    genesis, peer = network
+    home = tmp_path / "empty"
+    home.mkdir()  # an empty folder is accepted
+    argv = ["join", "--genesis", str(genesis), "--peer", peer, "--home", str(home)]
+    assert main([*argv, "--preset", "local", "--p2p-port", "4001", "--rpc-port", "4002"]) == 0
+    assert not (home / "config" / "validator_key.json").exists()
+    settings = json.loads((home / "config" / "node.json").read_text())
+    assert settings == {"peers": [peer], "p2p_port": 4001, "rpc_port": 4002}
+
+
+def _fails(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    return err
+
+
+def test_bad_inputs_are_refused_and_nothing_is_written(
+    network: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    genesis, peer = network
+    home = tmp_path / "h"
+    base = ["join", "--peer", peer, "--home", str(home)]
+    assert "no such file" in _fails([*base, "--genesis", str(tmp_path / "none.json")], capsys)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    assert "not a valid genesis" in _fails([*base, "--genesis", str(garbage)], capsys)
+    # A validator whose proof of possession was swapped for another's: refused at join time
+    # (a node would only find out at its first start).
+    doc = json.loads(genesis.read_text())
+    pops = [v["proof_of_possession"] for v in doc["validators"]]
+    doc["validators"][0]["proof_of_possession"] = pops[1]
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(doc))
+    err = _fails([*base, "--genesis", str(forged)], capsys)
+    assert "not a valid genesis" in err and "possession" in err
+    ok = [*base, "--genesis", str(genesis)]
+    assert "bad peer address" in _fails(
+        ["join", "--genesis", str(genesis), "--peer", "/ip4/1.2.3.4/tcp/1", "--home", str(home)],
+        capsys,
+    )
+    assert "external address" in _fails([*ok, "--external-address", "0.0.0.0"], capsys)
+    assert "--p2p-port" in _fails([*ok, "--p2p-port", "70000"], capsys)
+    assert "--from-key" in _fails([*ok, "--validator", "--stake", "10"], capsys)
+    assert not home.exists()
+
+
+def test_an_existing_home_is_never_touched(
+    network: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    genesis, peer = network
+    home = tmp_path / "h"
+    argv = ["join", "--genesis", str(genesis), "--peer", peer, "--home", str(home), "--validator"]
+    assert main(argv) == 0
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    err = _fails(argv, capsys)
+    assert "already exists" in err and "ivcnet node start" in err
+    assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before
