@@ -1,0 +1,65 @@
+"""A node set up by `ivcnet join` syncs, survives kill -9, and resyncs and follows after a
+restart (real processes on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from node_cluster import FAST_TIMINGS, STARTUP_TIMEOUT, free_ports, height_of, rpc, wait_for
+
+pytestmark = pytest.mark.xdist_group("node-processes")
+
+
+def _ivcnet(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "node.cli.main", *argv]
+
+
+def _spawn(argv: list[str], home: Path) -> subprocess.Popen[bytes]:
+    with open(home / "data" / "stdout.log", "ab") as out:
+        return subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+@pytest.mark.slow
+def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_path: Path) -> None:
+    cluster = cluster_factory(2)
+    cluster.start_all()
+    for i in range(2):
+        cluster.wait_height(i, 3, STARTUP_TIMEOUT)
+    home = tmp_path / "joined"
+    rpc_port, p2p_port = free_ports(2)
+    argv = ["join", "--genesis", str(cluster.root / "genesis.json"), "--home", str(home)]
+    argv += ["--peer", cluster.nodes[1].peer_addr, "--validator", "--preset", "local"]
+    argv += ["--rpc-port", str(rpc_port), "--p2p-port", str(p2p_port)]
+    done = subprocess.run(_ivcnet(*argv), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"ivcnet node start --home {home}" in done.stdout
+    (home / "data").mkdir()
+    # Ports and the peer come from config/node.json, as a user would start it.
+    start = _ivcnet("node", "start", "--home", str(home), *FAST_TIMINGS)
+    url = f"http://127.0.0.1:{rpc_port}"
+    proc = _spawn(start, home)
+    cluster.extra.append(proc)
+    target = cluster.height(0) or 0
+    wait_for(lambda: (height_of(url) or 0) >= target, STARTUP_TIMEOUT, "joined node sync")
+    # A validator key that is not in the set: the node follows, it does not vote.
+    assert rpc(url, "ivc_status")["validatorAddress"] is not None
+
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = height_of(cluster.url(0)) or 0
+    cluster.wait_height(0, killed_at + 5, 120)
+    proc = _spawn(start, home)
+    cluster.extra.append(proc)
+    target = (cluster.height(0) or 0) + 3
+    wait_for(lambda: (height_of(url) or 0) >= target, STARTUP_TIMEOUT, "resync after kill -9")
+    # Same chain as the validators, block for block.
+    for h in (1, killed_at, target):
+        mine = rpc(url, "eth_getBlockByNumber", hex(h), False)["hash"]
+        assert mine == rpc(cluster.url(0), "eth_getBlockByNumber", hex(h), False)["hash"]
