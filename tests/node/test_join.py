@@ -104,3 +104,32 @@ def test_an_existing_home_is_never_touched(
     err = _fails(argv, capsys)
     assert "already exists" in err and "ivcnet node start" in err
     assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before
+
+
+def test_init_testnet_preset_gives_each_host_its_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "tn"
+    hosts = "10.9.0.1,10.9.0.2,10.9.0.3,10.9.0.3"
+    argv = ["init", "--home", str(root), "--validators", "4", "--accounts", "1"]
+    assert main([*argv, "--preset", "testnet", "--hosts", hosts]) == 0
+    out = capsys.readouterr().out
+    configs = [load_config(root / f"node{i}") for i in range(4)]
+    addrs = [
+        f"/ip4/{h}/tcp/{c.p2p_port}/p2p/{node_peer_id(root / f'node{i}')}"
+        for i, (h, c) in enumerate(zip(hosts.split(","), configs, strict=True))
+    ]
+    assert [c.p2p_port for c in configs] == [26656, 26656, 26656, 26657]
+    assert [c.rpc_port for c in configs] == [8545, 8545, 8545, 8546]
+    for i, c in enumerate(configs):
+        assert c.p2p_host == "0.0.0.0" and c.external_address == hosts.split(",")[i]
+        assert set(c.peers) == set(addrs) - {addrs[i]}
+        assert c.timeouts.propose == 6.0 and c.rpc_host == "127.0.0.1"
+    assert f"--peer {addrs[0]}" in out  # how a newcomer joins
+    # The local preset (the default) writes no settings file.
+    assert main(["init", "--home", str(tmp_path / "loc"), "--validators", "1"]) == 0
+    assert not (tmp_path / "loc" / "node0" / "config" / "node.json").exists()
+    bad = ["init", "--home", str(tmp_path / "bad"), "--validators", "2", "--preset", "testnet"]
+    assert "2 validators" in _fails([*bad, "--hosts", "10.0.0.1,10.0.0.2,10.0.0.3"], capsys)
+    assert "--hosts" in _fails([*bad, "--hosts", "10.0.0.1,0.0.0.0"], capsys)
+    assert not (tmp_path / "bad").exists()
