@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="peer dialed once at start, not kept (repeatable)",
     )
     start.add_argument(
+        "--rpc-host", default=None, help="JSON-RPC listen address (default 127.0.0.1)"
+    )
+    start.add_argument(
         "--p2p-host", default=None, help="p2p listen address (127.0.0.1; 0.0.0.0 for all)"
     )
     start.add_argument(
@@ -160,6 +163,7 @@ def run_start(args: argparse.Namespace) -> int:
             peers=tuple(args.peer) or None,
             seeds=tuple(args.seed) or None,
             p2p_host=args.p2p_host,
+            rpc_host=args.rpc_host,
             external_address=args.external_address,
             admin_rpc=args.admin_rpc,
             prover=args.prover,

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from genesis import AccountKey, ValidatorKey, init_local_chain, read_key_file
+from execution.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind
+from genesis import (
+    AccountKey,
+    ProtocolParams,
+    ValidatorKey,
+    init_local_chain,
+    read_key_file,
+    to_checksum_address,
+    verify_proof_of_possession,
+)
 from node.cli.main import main
 from node.config import load_config
 from node.devnet import node_peer_id
@@ -33,9 +42,17 @@ def test_join_writes_a_home_a_node_can_load(
     vkey = read_key_file(home / "config" / "validator_key.json")
     pkey = read_key_file(home / "config" / "prover_key.json")
     assert isinstance(vkey, ValidatorKey) and isinstance(pkey, AccountKey)
-    assert isinstance(read_key_file(home / "config" / "reward_key.json"), AccountKey)
-    # The printed staking data is this key's, and the start command names the home.
-    assert vkey.public_key.hex() in out and vkey.proof_of_possession().hex() in out
+    # The printed staking transactions are this node's: a bond of its key (with a proof of
+    # possession that verifies) and a registration to send from the new prover account.
+    calls = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
+    assert [c["to"].lower() for c in calls] == ["0x" + STAKING_SYSTEM_ADDRESS.hex()] * 2
+    bond = StakingOp.decode(bytes.fromhex(calls[0]["data"][2:]))
+    assert bond.kind is StakingOpKind.BOND and bond.bls_public_key == vkey.public_key
+    assert verify_proof_of_possession(bond.bls_public_key, bond.proof_of_possession)
+    assert int(calls[0]["value"]) == ProtocolParams().min_validator_stake
+    reg = StakingOp.decode(bytes.fromhex(calls[1]["data"][2:]))
+    assert reg.kind is StakingOpKind.REGISTER_PROVER
+    assert to_checksum_address(pkey.address) in out
     assert f"ivcnet node start --home {home}" in out
     assert node_peer_id(home) in out
     config = load_config(home)
@@ -90,6 +107,15 @@ def test_bad_inputs_are_refused_and_nothing_is_written(
     assert "external address" in _fails([*ok, "--external-address", "0.0.0.0"], capsys)
     assert "--p2p-port" in _fails([*ok, "--p2p-port", "70000"], capsys)
     assert "--from-key" in _fails([*ok, "--validator", "--stake", "10"], capsys)
+    staking = [*ok, "--from-key", "0x" + "11" * 32, "--rpc", "http://127.0.0.1:1"]
+    assert "--validator or --prover" in _fails([*staking, "--stake", "10"], capsys)
+    for amount in ("-1", "0", "ten", "1e-19"):
+        assert "--stake" in _fails([*staking, "--validator", "--stake", amount], capsys)
+    bad_key = [*ok, "--validator", "--stake", "1", "--rpc", "http://127.0.0.1:1"]
+    assert "secp256k1" in _fails([*bad_key, "--from-key", "0x" + "00" * 32], capsys)
+    assert "no such key file" in _fails([*bad_key, "--from-key", str(tmp_path / "k")], capsys)
+    # An unreachable --rpc is found before anything is written.
+    assert "cannot reach" in _fails([*staking, "--validator", "--stake", "1"], capsys)
     assert not home.exists()
 
 

@@ -37,8 +37,11 @@ def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_pat
     argv = ["join", "--genesis", str(cluster.root / "genesis.json"), "--home", str(home)]
     argv += ["--peer", cluster.nodes[1].peer_addr, "--validator", "--preset", "local"]
     argv += ["--rpc-port", str(rpc_port), "--p2p-port", str(p2p_port)]
-    done = subprocess.run(_ivcnet(*argv), capture_output=True, text=True, timeout=120)
+    # It bonds 1 IVC (voting power 1 of 21: the genesis validators keep +2/3 alone).
+    argv += ["--stake", "1", "--from-key", cluster.account_keys[0], "--rpc", cluster.url(0)]
+    done = subprocess.run(_ivcnet(*argv), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
+    assert "sent and included: bond 0x" in done.stdout
     assert f"ivcnet node start --home {home}" in done.stdout
     (home / "data").mkdir()
     # Ports and the peer come from config/node.json, as a user would start it.
@@ -48,7 +51,6 @@ def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_pat
     cluster.extra.append(proc)
     target = cluster.height(0) or 0
     wait_for(lambda: (height_of(url) or 0) >= target, STARTUP_TIMEOUT, "joined node sync")
-    # A validator key that is not in the set: the node follows, it does not vote.
     assert rpc(url, "ivc_status")["validatorAddress"] is not None
 
     proc.send_signal(signal.SIGKILL)
