@@ -9,7 +9,8 @@ of `ivcnet join`:
   started_s    the node's RPC answers
   synced_s     its head reaches the validator's head at the time of the join
   in_set_s     ivc_validators lists it (the bond took effect)
-  first_vote_s its signer has saved a signed message (HOME/data/signer/signer_state)
+  first_vote_s its signer's WAL holds a signed message (HOME/data/signer/wal not empty: every
+               vote or proposal is written there before it is sent)
 
     .venv/bin/python bench/bench_join.py [--blocks 1000]
 
@@ -58,6 +59,12 @@ def _wait(predicate: Any, what: str, interval: float = 0.05) -> float:
             raise RuntimeError(f"timed out waiting for {what}")
         time.sleep(interval)
     return time.monotonic()
+
+
+def _signed(home: Path) -> bool:
+    signer = home / "data" / "signer"
+    wal = signer / "wal"
+    return (wal.exists() and wal.stat().st_size > 0) or (signer / "signer_state").exists()
 
 
 def main() -> None:
@@ -114,7 +121,7 @@ def main() -> None:
             return bool(answer) and address in {v["address"].lower() for v in answer["validators"]}
 
         member = _wait(in_set, "the bond to take effect")
-        voted = _wait((home / "data" / "signer" / "signer_state").exists, "the first signed vote")
+        voted = _wait(lambda: _signed(home), "the first signed vote")
         print(
             json.dumps(
                 {

@@ -162,10 +162,12 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
     status = rpc(hosts.url(4), "ivc_status")
     assert status["listenAddresses"][0].startswith(f"/ip4/{lab.address(4)}/tcp/{P2P_PORT}/")
 
-    # It enters the set and signs: its signer records a vote (its first signed message).
+    # It enters the set (validator_set_delay blocks after the bond) and signs.
     wait_for(lambda: new_validator in _validator_addresses(hosts.url(0)), 60, "bond takes effect")
-    signer_state = home / "data" / "signer" / "signer_state"
-    wait_for(signer_state.exists, 120, "the new validator's first signed vote")
+    # Every vote is in the signer's WAL before it is sent; the node created the file empty.
+    wal = home / "data" / "signer" / "wal"
+    assert wal.exists()
+    wait_for(lambda: wal.stat().st_size > 0, 120, "the new validator's first signed vote")
     joined_at = hosts.height(0)
     hosts.wait_height(4, joined_at + 5, 120)
 
