@@ -175,6 +175,11 @@ class Chain:
         """A copy of the head state: reads and speculative writes never touch the head."""
         return self._state.copy()
 
+    def head_view(self) -> State:
+        """A fresh read-only-by-convention state at the head root, with no copied caches:
+        for readers of a few records (the validator set schedule), far cheaper than state()."""
+        return State(Trie(self._reader(self.db), self.head.header.state_root))
+
     def state_at(self, height: int) -> State:
         block = self.block_at(height)
         if block is None:
