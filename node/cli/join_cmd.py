@@ -423,6 +423,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     print(
         f"  the validator set follows the stakes {g.params.validator_set_delay} blocks after "
-        "the block that holds the bond; watch ivc_validators"
+        f"the block that holds the bond; watch ivc_validators and "
+        f"ivc_getStake({to_checksum_address(p.payer.address) if p.payer else ''})"
     )
     return 0

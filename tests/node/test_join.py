@@ -18,7 +18,7 @@ from genesis import (
     verify_proof_of_possession,
 )
 from node.cli.main import main
-from node.config import load_config
+from node.config import NodeConfigError, load_config
 from node.devnet import node_peer_id
 
 
@@ -159,3 +159,26 @@ def test_init_testnet_preset_gives_each_host_its_config(
     assert "2 validators" in _fails([*bad, "--hosts", "10.0.0.1,10.0.0.2,10.0.0.3"], capsys)
     assert "--hosts" in _fails([*bad, "--hosts", "10.0.0.1,0.0.0.0"], capsys)
     assert not (tmp_path / "bad").exists()
+
+
+def test_seeds_and_external_address_in_the_node_config(
+    network: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, peer = network
+    home = tmp_path / "cfg"
+    (home / "config").mkdir(parents=True)
+    settings = {"seeds": [peer], "peers": [], "external_address": "203.0.113.9:4000"}
+    (home / "config" / "node.json").write_text(json.dumps(settings))
+    config = load_config(home)
+    assert config.seeds == (peer,) and config.peers == ()
+    assert config.external_address == "203.0.113.9:4000"
+    (home / "config" / "node.json").write_text(json.dumps({"seeds": peer}))
+    with pytest.raises(NodeConfigError, match="seeds must be a list"):
+        load_config(home)
+    # `node start` refuses a bad seed or external address before opening anything.
+    (home / "config" / "node.json").unlink()
+    (home / "genesis.json").write_bytes(network[0].read_bytes())
+    start = ["node", "start", "--home", str(home)]
+    assert "bad peer address" in _fails([*start, "--seed", "/ip4/1.2.3.4/tcp/1"], capsys)
+    assert "external address" in _fails([*start, "--external-address", "0.0.0.0"], capsys)
+    assert not (home / "data").exists()
