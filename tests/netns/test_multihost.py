@@ -170,6 +170,11 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
     wait_for(lambda: wal.stat().st_size > 0, 120, "the new validator's first signed vote")
     joined_at = hosts.height(0)
     hosts.wait_height(4, joined_at + 5, 120)
+    # The new host's own RPC shows the bond (10 IVC, owned by the paying account).
+    owner = "0x" + AccountKey.from_json(funded[0]).address.hex()
+    stake = rpc(hosts.url(4), "ivc_getStake", owner)
+    assert int(stake["bonded"], 16) == 10 * 10**18
+    assert [v["address"].lower() for v in stake["validators"]] == [new_validator]
 
     # Genesis validator 3 unbonds everything (its stake is owned by its reward account, which
     # first gets gas money); the set shrinks to four, with the new one in it, and blocks go on.
@@ -208,6 +213,8 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
         "the unbonded validator leaves the set",
     )
     left_at = hosts.height(0)
+    unbonding = rpc(hosts.url(4), "ivc_getStake", "0x" + reward.address.hex())
+    assert int(unbonding["unbondingTotal"], 16) == 10 * 10**18
     for i in (0, 1, 2, 4):
         hosts.wait_height(i, left_at + 5, 120)
     # One chain on every host.
