@@ -346,7 +346,9 @@ def send_staking(p: JoinPlan, url: str, calls: list[StakingCall]) -> list[tuple[
     sender = to_checksum_address(p.payer.address)
     nonce = _quantity(rpc.call("eth_getTransactionCount", sender, "pending"), "nonce")
     head = rpc.call("eth_getBlockByNumber", "latest", False)
-    base_fee = _quantity(head.get("baseFeePerGas", "0x0"), "base fee") if head else 0
+    if not isinstance(head, dict):
+        raise CliError(f"{url} has no latest block")
+    base_fee = _quantity(head.get("baseFeePerGas", "0x0"), "base fee")
     tip = 10**9
     sent = []
     for call in calls:

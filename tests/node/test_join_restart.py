@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from node_cluster import FAST_TIMINGS, STARTUP_TIMEOUT, free_ports, height_of, rpc, wait_for
+
+from node.config import load_config
 
 pytestmark = pytest.mark.xdist_group("node-processes")
 
@@ -52,6 +55,21 @@ def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_pat
     target = cluster.height(0) or 0
     wait_for(lambda: (height_of(url) or 0) >= target, STARTUP_TIMEOUT, "joined node sync")
     assert rpc(url, "ivc_status")["validatorAddress"] is not None
+
+    # A prover joins too: `--prover --stake` registers the paying account itself as the prover
+    # (the home's config names it; nothing else is started for it here).
+    prover_home = tmp_path / "prover"
+    argv = ["join", "--genesis", str(cluster.root / "genesis.json"), "--home", str(prover_home)]
+    argv += ["--peer", cluster.nodes[0].peer_addr, "--prover", "--preset", "local"]
+    argv += ["--stake", "0.5", "--from-key", cluster.account_keys[1], "--rpc", cluster.url(0)]
+    done = subprocess.run(_ivcnet(*argv), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "sent and included: register prover 0x" in done.stdout
+    payer = Account.from_key(cluster.account_keys[1]).address
+    assert load_config(prover_home).prover_address.lower() == payer.lower()
+    assert not (prover_home / "config" / "prover_key.json").exists()
+    prover = rpc(cluster.url(0), "ivc_getStake", payer)["prover"]
+    assert prover["registered"] and int(prover["stake"], 16) == 5 * 10**17
 
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
