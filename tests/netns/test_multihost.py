@@ -1,9 +1,10 @@
 """A network across separate hosts (network namespaces on a bridge, tests/netns/netns_lab.py).
 
 Four validators from `ivcnet init --preset testnet --hosts ...`, each its own host with its own
-10.x address, commit blocks; a fifth host joins with `ivcnet join` (one peer address, the genesis
-file), syncs, bonds stake and becomes a validator that signs; then a genesis validator unbonds
-and leaves the set; blocks commit throughout. Skipped with the reason where namespaces cannot be
+10.x address, commit blocks; one of them is killed; a fifth host joins with `ivcnet join` (one
+peer address, the genesis file), syncs, bonds stake and becomes a validator that signs (the
+new set is live once +2/3 of it is up); the killed one restarts and syncs across the change;
+then a genesis validator unbonds and leaves the set; blocks commit throughout, one chain. Skipped with the reason where namespaces cannot be
 created (not root, no iproute2, EPERM).
 """
 
@@ -118,9 +119,7 @@ def _receipt(url: str, tx: str) -> dict[str, Any]:
     return got
 
 
-def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
-    hosts: Hosts, tmp_path: Path
-) -> None:
+def test_five_hosts_join_and_unbond_with_a_validator_down(hosts: Hosts, tmp_path: Path) -> None:
     lab = hosts.lab
     root = tmp_path / "net"
     addrs = ",".join(lab.address(i) for i in range(4))
@@ -143,8 +142,16 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
     assert len(peers) == 3
     assert all(a.startswith("/ip4/10.") for p in peers for a in p["addresses"])
 
+    # Validator 1 goes down (kill -9) for the whole set change: 30 of 40 stay up.
+    hosts.procs[1].send_signal(signal.SIGKILL)
+    hosts.procs[1].wait(timeout=30)
+    down_at = hosts.height(0)
+    hosts.wait_height(0, down_at + 3, 120)
+
     # The fifth host joins from the genesis file and the address `init` printed for node 0,
-    # and bonds 10 IVC (as much as each genesis validator) from a funded account.
+    # and bonds 10 IVC (as much as each genesis validator) from a funded account. Once the
+    # bond takes effect the set is 5 x 10 with 40 up: blocks commit only when the newcomer
+    # has synced and votes (liveness once +2/3 of the new set is up).
     peer0 = next(w for w in init.stdout.split() if w.startswith(f"/ip4/{lab.address(0)}/"))
     funded = json.loads((root / "accounts.json").read_text())["accounts"]
     home = tmp_path / "joined"
@@ -169,12 +176,19 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
     assert wal.exists()
     wait_for(lambda: wal.stat().st_size > 0, 120, "the new validator's first signed vote")
     joined_at = hosts.height(0)
-    hosts.wait_height(4, joined_at + 5, 120)
+    for i in (0, 2, 3, 4):
+        hosts.wait_height(i, joined_at + 5, 120)
     # The new host's own RPC shows the bond (10 IVC, owned by the paying account).
     owner = "0x" + AccountKey.from_json(funded[0]).address.hex()
     stake = rpc(hosts.url(4), "ivc_getStake", owner)
     assert int(stake["bonded"], 16) == 10 * 10**18
     assert [v["address"].lower() for v in stake["validators"]] == [new_validator]
+
+    # Validator 1 comes back: it block-syncs across the set change (checking each commit
+    # against the set of its height) and agrees with the others.
+    hosts.start(1, root / "node1")
+    back_at = hosts.height(0)
+    hosts.wait_height(1, back_at + 2, STARTUP_TIMEOUT)
 
     # Genesis validator 3 unbonds everything (its stake is owned by its reward account, which
     # first gets gas money); the set shrinks to four, with the new one in it, and blocks go on.
@@ -217,9 +231,10 @@ def test_four_hosts_commit_a_fifth_joins_stakes_and_a_validator_unbonds(
     assert int(unbonding["unbondingTotal"], 16) == 10 * 10**18
     for i in (0, 1, 2, 4):
         hosts.wait_height(i, left_at + 5, 120)
-    # One chain on every host.
-    for h in (1, joined_at, left_at):
+    # One chain on every host (no fork across either set change), block for block.
+    final = min(hosts.height(i) for i in range(HOSTS))
+    for h in range(1, final + 1):
         hashes = {
-            rpc(hosts.url(i), "eth_getBlockByNumber", hex(h), False)["hash"] for i in (0, 1, 2, 4)
+            rpc(hosts.url(i), "eth_getBlockByNumber", hex(h), False)["hash"] for i in range(HOSTS)
         }
         assert len(hashes) == 1, h
