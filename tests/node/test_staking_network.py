@@ -2,8 +2,9 @@
 
 Four genesis validators commit; a fifth node that holds only the genesis file, one peer address
 and a BLS key of its own syncs as a full node, bonds over RPC, enters the set at
-validator_set_delay blocks after its bond and signs commits; then a genesis validator unbonds and
-leaves the set. Blocks commit throughout and every node agrees on every state root.
+validator_set_delay blocks after its bond and signs commits, while one genesis validator is down
+(it comes back and syncs across the change); then a genesis validator unbonds and leaves the
+set. Blocks commit throughout and every node agrees on every state root.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def test_a_full_node_bonds_and_signs_and_a_genesis_validator_unbonds(tmp_path: P
             "the fifth node syncing",
         )
 
+        # Validator 2 is down while the set changes: 30 of 40 powers are up before, 40 of 50 after.
+        cluster.kill(2)
+
         # It bonds 10 (as much as each genesis validator) over its own RPC.
         owner = AccountKey(bytes.fromhex(cluster.account_keys[0][2:]))
         bond = build_bond_tx(
@@ -95,6 +99,10 @@ def test_a_full_node_bonds_and_signs_and_a_genesis_validator_unbonds(tmp_path: P
         assert stake["validators"][0]["status"] == "bonded"
         in_set_from = bonded_at + delay
         cluster.wait_height(0, in_set_from + 6, 120)
+        # Validator 2 comes back and block-syncs across the change, verifying each commit with
+        # the set it computes for that height.
+        cluster.start(2)
+        cluster.wait_height(2, in_set_from + 6, STARTUP_TIMEOUT)
 
         # Genesis validator 3 unbonds everything (its reward account owns it; gas money first).
         reward = read_key_file(tmp_path / "net" / "node3" / "config" / "reward_key.json")
