@@ -24,7 +24,7 @@ from execution.staking import (
     validators_at,
 )
 from execution.types import InvalidBlock, InvalidTransaction, Transaction, TxKind
-from genesis import GWEI, AccountKey, ProtocolParams, ValidatorKey
+from genesis import GWEI, AccountKey, Genesis, GenesisError, ProtocolParams, ValidatorKey
 from genesis.params import ETHER
 
 KEYS = account_keys(4)
@@ -295,3 +295,14 @@ def test_two_replays_give_the_same_roots_and_a_reopen_keeps_the_stakes(tmp_path:
         assert provers_at(reopened.state(), reopened.height) == [CAROL.address]
     finally:
         reopened.close()
+
+
+def test_genesis_must_fit_the_staking_parameters() -> None:
+    doc = make_genesis().to_json()
+    doc["params"]["min_validator_stake"] = str(11 * ETHER)
+    with pytest.raises(GenesisError, match=r"validators\[0\].power"):
+        Genesis.from_json(doc, verify_keys=False)
+    # A genesis written before staking (no staking parameters) loads with the defaults.
+    old = make_genesis().to_json()
+    assert "validator_set_delay" not in old["params"]
+    assert Genesis.from_json(old, verify_keys=False).params.validator_set_delay == 2
