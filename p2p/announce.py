@@ -7,7 +7,10 @@ The rule:
   address alone is announced, with the real listen port when it names none;
 - otherwise a wildcard listen address is replaced by every IPv4 address of the host's
   interfaces that is up, loopback last (kept only when there is nothing else);
-- a specific listen address is announced as it is.
+- a specific listen address is announced as it is;
+- addresses that peers observed for us (libp2p's identify, confirmed by several of them) are
+  kept only with our listen port: a NAT that rewrote the port maps an outbound connection, and
+  nobody can dial that.
 """
 
 from __future__ import annotations
@@ -99,7 +102,8 @@ def announced_addresses(
     external: tuple[str, int | None] | None,
     interfaces: Callable[[], list[str]] = interface_ipv4_addresses,
 ) -> list[multiaddr.Multiaddr]:
-    """The addresses to announce, from libp2p's candidates (listen and observed addresses)."""
+    """The addresses to announce, from libp2p's candidates: the listen addresses first, then
+    the observed ones."""
     if not candidates:
         return []  # not listening (a failed bind): nothing to announce
     listen_port = next((p for p in map(_tcp_port, candidates) if p), None)
@@ -114,6 +118,8 @@ def announced_addresses(
     for addr in candidates:
         ip = _ip4(addr)
         port = _tcp_port(addr)
+        if port != listen_port:
+            continue
         if ip in WILDCARD_HOSTS and port is not None:
             hosts = interfaces()
             real = [h for h in hosts if not ipaddress.IPv4Address(h).is_loopback]

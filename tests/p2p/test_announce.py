@@ -34,6 +34,10 @@ def test_wildcard_is_replaced_by_interface_addresses_loopback_only_as_last_resor
     assert [str(a) for a in got] == ["/ip4/127.0.0.1/tcp/4001"]
     specific = [_m("/ip4/10.0.0.7/tcp/4001")]
     assert announced_addresses(specific, None, lambda: ["10.9.9.9"]) == specific
+    # Observed addresses: kept with our listen port (a port-preserving NAT), dropped otherwise.
+    observed = [_m("/ip4/203.0.113.5/tcp/4001"), _m("/ip4/203.0.113.6/tcp/51234")]
+    got = announced_addresses(specific + observed, None, lambda: [])
+    assert [str(a) for a in got] == ["/ip4/10.0.0.7/tcp/4001", "/ip4/203.0.113.5/tcp/4001"]
 
 
 def test_external_address_wins_and_takes_the_listen_port_when_it_names_none() -> None:
