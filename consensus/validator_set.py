@@ -195,14 +195,19 @@ class ValidatorSet:
     def with_members(self, members: Sequence[Validator]) -> ValidatorSet:
         """This set's priorities carried over to new membership `members` (in that order), as
         CometBFT's updateWithChangeSet does: a validator that stays keeps its priority (with
-        its new power), a newcomer enters at -1.125 times the new total power (computed as
-        -(P + (P >> 3))) so that it cannot propose at once by joining, a leaver is dropped;
-        then the priorities are rescaled to a window of 2 * P and centred on zero. The set of
-        the height where the change applies is `with_members(...).next_height()` of the set
-        of the height before (CometBFT updates NextValidators, then increments once)."""
+        its new power), a newcomer enters at -1.125 times the total power after the updates
+        but before the removals (T = new total + the leavers' old power; -(T + (T >> 3)), as
+        CometBFT's tvpAfterUpdatesBeforeRemovals) so that it cannot propose at once by joining,
+        a leaver is dropped; then the priorities are rescaled to a window of twice the new
+        total and centred on zero. The set of the height where the change applies is
+        `with_members(...).next_height()` of the set of the height before (CometBFT updates
+        NextValidators, then increments once)."""
         old = dict(zip((v.public_key for v in self.validators), self.priorities, strict=True))
         total = sum(m.power for m in members)
-        entering = -(total + (total >> 3))
+        staying = {m.public_key for m in members}
+        removed = sum(v.power for v in self.validators if v.public_key not in staying)
+        before_removals = total + removed
+        entering = -(before_removals + (before_removals >> 3))
         prios = [old.get(m.public_key, entering) for m in members]
         if members:
             prios = _rescale_and_center(prios, total)

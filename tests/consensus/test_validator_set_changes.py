@@ -42,3 +42,13 @@ def test_power_change_keeps_priority_and_every_pick_follows_power() -> None:
         h = h.next_height()
         picks.append(h.proposer_index(0))
     assert picks.count(1) == 30 and picks.count(0) == 10
+
+
+def test_newcomer_priority_counts_the_leavers_power_as_cometbft_does() -> None:
+    # C3 replaces B1 in the same change: T = 1 + 3 (new total) + 1 (B leaving) = 5, so C enters
+    # at -(5 + 0) = -5 (not -4 from the new total alone): A keeps 0 -> [0, -5]; window 8 holds;
+    # mean floor(-5 / 2) = -3 -> [3, -2]; increment [4, 1] -> A -> [0, 1].
+    h = ValidatorSet([Validator(A, 1), Validator(B, 1)], check_keys=False)
+    changed = h.with_members([Validator(A, 1), Validator(C, 3)])
+    assert changed.priorities == (3, -2)
+    assert changed.next_height().priorities == (0, 1)
