@@ -42,8 +42,9 @@ class ProtocolParams:
     max_task_cycles: int = 1 << 20
     min_fee_per_cycle: int = 1
     task_deadline_blocks: int = 100
-    # Provers only (no consensus rule): blocks the prover ranked k-th for a task waits after the
-    # task's block, times k, before it starts proving when no proof has reached its pool.
+    # Blocks the prover ranked k-th for a task waits after the task's block, times k, before it
+    # starts proving when no proof has reached its pool; consensus charges a miss to a prover
+    # whose window passed before a later prover's proof was accepted (docs/staking.md).
     prover_timeout_blocks: int = PROVER_TIMEOUT_BLOCKS
     block_interval_ms: int = 1000
     # Staking (docs/staking.md). The set of height h follows the state at h - delay.
