@@ -123,7 +123,7 @@ def apply_staking(
         if record.stake == amount and status is StakeStatus.BONDED:
             status = StakeStatus.UNBONDED
         set_validator_stake(state, replace(record, stake=record.stake - amount, status=status))
-        lock(state, sender, amount, height + params.unbonding_period_blocks)
+        lock(state, sender, amount, height + params.unbonding_period_blocks, op.bls_public_key)
     elif op.kind is StakingOpKind.REGISTER_PROVER:
         record_p = prover_stake(state, sender)
         if record_p is None:
@@ -159,10 +159,13 @@ def _set_provers(
     schedule_provers(state, height + 1, provers)
 
 
-def lock(state: State, owner: bytes, amount: int, release_height: int) -> None:
-    """Keep `amount` for `owner` until the end of block `release_height`."""
+def lock(
+    state: State, owner: bytes, amount: int, release_height: int, bls_public_key: bytes = b""
+) -> None:
+    """Keep `amount` for `owner` until the end of block `release_height` (from the validator
+    stake of `bls_public_key`, or a prover stake if empty)."""
     entries = unbondings(state, owner)
-    set_unbondings(state, owner, [*entries, Unbonding(amount, release_height)])
+    set_unbondings(state, owner, [*entries, Unbonding(amount, release_height, bls_public_key)])
     owners = releases_at(state, release_height)
     if owner not in owners:
         set_releases_at(state, release_height, [*owners, owner])

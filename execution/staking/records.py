@@ -5,7 +5,7 @@
 | validator stake | `"ivcnet/stake/" + bls_public_key` | `rlp([bls_public_key, owner, stake, status, slashed])` |
 | every bonded key | `"ivcnet/stake-keys"` | `rlp([bls_public_key, ...])`, in order of first bond |
 | an owner's keys | `"ivcnet/owner/" + owner` | `rlp([bls_public_key, ...])` |
-| unbonding funds | `"ivcnet/unbonding/" + owner` | `rlp([[amount, release_height], ...])` |
+| unbonding funds | `"ivcnet/unbonding/" + owner` | `rlp([[amount, release_height, bls_public_key or empty], ...])` |
 | release index | `"ivcnet/release/" + be8(height)` | `rlp([owner, ...])`: owners with funds released then |
 | prover stake | `"ivcnet/prover/" + address` | `rlp([address, stake, status, slashed, misses])` |
 | set schedule | `"ivcnet/valset-heights"` / `"ivcnet/prover-set-heights"` | `rlp([height, ...])` ascending |
@@ -152,8 +152,13 @@ class ProverStake:
 
 @dataclass(frozen=True)
 class Unbonding:
+    """Funds locked until the end of `release_height`; `bls_public_key` names the validator
+    stake they left (empty for a prover stake), so that a double sign committed before they
+    left can still be slashed from them."""
+
     amount: int
     release_height: int
+    bls_public_key: bytes = b""
 
 
 STAKE_KEYS_KEY = keccak256(b"ivcnet/stake-keys")
@@ -227,16 +232,20 @@ def unbondings(state: State, owner: bytes) -> list[Unbonding]:
         return []
     out = []
     for item in _decode(raw, "unbonding list"):
-        if not isinstance(item, list) or len(item) != 2:
+        if not isinstance(item, list) or len(item) != 3 or not isinstance(item[2], bytes):
             raise DecodingError("corrupt unbonding list")
-        out.append(Unbonding(_uint(item[0], "unbonding"), _uint(item[1], "unbonding")))
+        out.append(Unbonding(_uint(item[0], "unbonding"), _uint(item[1], "unbonding"), item[2]))
     return out
 
 
 def set_unbondings(state: State, owner: bytes, entries: list[Unbonding]) -> None:
     state.set_record(
         unbonding_key(owner),
-        bytes(rusty_rlp.encode_raw([[_int(e.amount), _int(e.release_height)] for e in entries])),
+        bytes(
+            rusty_rlp.encode_raw(
+                [[_int(e.amount), _int(e.release_height), e.bls_public_key] for e in entries]
+            )
+        ),
     )
 
 

@@ -6,8 +6,9 @@ index). Here the block's evidence is read for (height, validator index) only; th
 is the member at that index of the set of that height (`validators_at`). Its bonded stake loses
 `double_sign_slash_ppm` (burned), it is TOMBSTONED (never validates again with that key, and the
 owner may only unbond what is left), and the new set without it applies at the usual delay.
-Funds already unbonding are not slashed (unbonding_period_blocks should exceed the evidence
-age limit, node.evidence_pool.EVIDENCE_MAX_AGE, for a leaver to stay accountable).
+Funds that left that stake at or after the infraction height and are still unbonding lose the
+same fraction, so unbonding right after equivocating does not dodge the slash (as long as
+unbonding_period_blocks is at least the evidence age limit, node.evidence_pool.EVIDENCE_MAX_AGE).
 
 Missed tasks. A task of block s is assigned to the registered provers of height s in the order
 `rank_provers` gives; the prover ranked j has until s + (j + 1) * prover_timeout_blocks before
@@ -34,7 +35,9 @@ from execution.staking.records import (
     prover_stake,
     provers_at,
     set_prover_stake,
+    set_unbondings,
     set_validator_stake,
+    unbondings,
     validator_stake,
     validators_at,
 )
@@ -86,17 +89,41 @@ def slash_double_signs(
         if record is None or record.status is StakeStatus.TOMBSTONED:
             continue  # a second piece of evidence for the same offender takes nothing more
         cut = record.stake * params.double_sign_slash_ppm // PPM
+        left = _slash_unbonding(state, record.owner, key, ev_height, params)
         set_validator_stake(
             state,
             replace(
                 record,
                 stake=record.stake - cut,
                 status=StakeStatus.TOMBSTONED,
-                slashed=record.slashed + cut,
+                slashed=record.slashed + cut + left,
             ),
         )
         slashed.append(key)
     return slashed
+
+
+def _slash_unbonding(
+    state: State, owner: bytes, key: bytes, infraction: int, params: ProtocolParams
+) -> int:
+    """Cut the funds that left `key`'s stake at or after the infraction height and are still
+    locked (unbonding started at release - period): leaving cannot dodge the slash. Returns
+    the total cut."""
+    entries = unbondings(state, owner)
+    total = 0
+    out = []
+    for e in entries:
+        if (
+            e.bls_public_key == key
+            and e.release_height - params.unbonding_period_blocks >= infraction
+        ):
+            cut = e.amount * params.double_sign_slash_ppm // PPM
+            total += cut
+            e = replace(e, amount=e.amount - cut)
+        out.append(e)
+    if total:
+        set_unbondings(state, owner, out)
+    return total
 
 
 def charge_missed(

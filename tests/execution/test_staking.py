@@ -306,3 +306,24 @@ def test_genesis_must_fit_the_staking_parameters() -> None:
     old = make_genesis().to_json()
     assert "validator_set_delay" not in old["params"]
     assert Genesis.from_json(old, verify_keys=False).params.validator_set_delay == 2
+
+
+def test_unbonding_right_after_equivocating_does_not_dodge_the_slash(chain: Chain) -> None:
+    commit(chain, bond(chain, ALICE, NEW_VAL, 4 * ETHER))  # height 1: NEW_VAL index 1 from 3
+    commit(chain)
+    commit(chain)  # height 3: NEW_VAL equivocates here
+    commit(chain, unbond(chain, ALICE, NEW_VAL.public_key))  # height 4: everything leaves
+    (entry,) = unbondings(chain.state(), ALICE.address)
+    assert entry.amount == 4 * ETHER and entry.bls_public_key == NEW_VAL.public_key
+    commit(chain, evidence=(_double_vote(NEW_VAL, 3, 1),))  # height 5
+    cut = 4 * ETHER * PARAMS.double_sign_slash_ppm // 1_000_000
+    (entry,) = unbondings(chain.state(), ALICE.address)
+    assert entry.amount == 4 * ETHER - cut
+    record = validator_stake(chain.state(), NEW_VAL.public_key)
+    assert record is not None and record.status is StakeStatus.TOMBSTONED
+    assert record.slashed == cut and record.stake == 0
+    # What is left is released on time.
+    before = chain.state().account(ALICE.address).balance
+    while chain.height < 4 + PARAMS.unbonding_period_blocks:
+        commit(chain)
+    assert chain.state().account(ALICE.address).balance == before + 4 * ETHER - cut
