@@ -71,7 +71,9 @@ class ValidatorSet:
             if len(v.public_key) != bls.PUBKEY_LEN:
                 raise InvalidValidatorSet(f"validator {i} public key is not 48 bytes")
             if v.public_key in by_key:
-                raise InvalidValidatorSet(f"validator {i} duplicates validator {by_key[v.public_key]}")
+                raise InvalidValidatorSet(
+                    f"validator {i} duplicates validator {by_key[v.public_key]}"
+                )
             # Subgroup check (~20 ms with py_ecc): done once when the set is admitted.
             if check_keys and not bls.key_validate(v.public_key):
                 raise InvalidValidatorSet(f"validator {i} public key is not a valid G1 point")
@@ -189,6 +191,27 @@ class ValidatorSet:
         prios = _rescale_and_center(list(self.priorities), self.total_power)
         _increment(prios, self.validators, self.total_power)
         return ValidatorSet(self.validators, prios, check_keys=False)
+
+    def with_members(self, members: Sequence[Validator]) -> ValidatorSet:
+        """This set's priorities carried over to new membership `members` (in that order), as
+        CometBFT's updateWithChangeSet does: a validator that stays keeps its priority (with
+        its new power), a newcomer enters at -1.125 times the total power after the updates
+        but before the removals (T = new total + the leavers' old power; -(T + (T >> 3)), as
+        CometBFT's tvpAfterUpdatesBeforeRemovals) so that it cannot propose at once by joining,
+        a leaver is dropped; then the priorities are rescaled to a window of twice the new
+        total and centred on zero. The set of the height where the change applies is
+        `with_members(...).next_height()` of the set of the height before (CometBFT updates
+        NextValidators, then increments once)."""
+        old = dict(zip((v.public_key for v in self.validators), self.priorities, strict=True))
+        total = sum(m.power for m in members)
+        staying = {m.public_key for m in members}
+        removed = sum(v.power for v in self.validators if v.public_key not in staying)
+        before_removals = total + removed
+        entering = -(before_removals + (before_removals >> 3))
+        prios = [old.get(m.public_key, entering) for m in members]
+        if members:
+            prios = _rescale_and_center(prios, total)
+        return ValidatorSet(members, prios, check_keys=False)
 
     def at_height(self, height: int, start_height: int = 1) -> ValidatorSet:
         """For a set that never changes: the set of `height` given this is `start_height`'s."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from execution.staking import genesis_staking
 from execution.state import Account, State, ValidatorRecord
 from execution.transition import BlockContext, apply_block, execute_body
 from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
@@ -82,11 +83,14 @@ def genesis_state(genesis: Genesis, trie: Trie) -> State:
     state = State(trie)
     for acct in genesis.accounts:
         state.set_account(acct.address, Account(0, acct.balance))
-    state.set_validators(
+    genesis_staking(
+        state,
         [
             ValidatorRecord(v.address, v.bls_public_key, v.power, v.reward_address)
             for v in genesis.validators
-        ]
+        ],
+        list(genesis.provers),
+        genesis.params,
     )
     return state
 
@@ -171,6 +175,11 @@ class Chain:
         """A copy of the head state: reads and speculative writes never touch the head."""
         return self._state.copy()
 
+    def head_view(self) -> State:
+        """A fresh read-only-by-convention state at the head root, with no copied caches:
+        for readers of a few records (the validator set schedule), far cheaper than state()."""
+        return State(Trie(self._reader(self.db), self.head.header.state_root))
+
     def state_at(self, height: int) -> State:
         block = self.block_at(height)
         if block is None:
@@ -207,7 +216,9 @@ class Chain:
         state = self.state()
         height = self.height + 1
         ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
-        refs, receipts = execute_body(state, transactions, universal_proofs, ctx, self._hash_at)
+        refs, receipts = execute_body(
+            state, transactions, universal_proofs, ctx, self._hash_at, evidence
+        )
         header = Header(
             chain_id=self.chain_id,
             height=height,

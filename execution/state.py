@@ -234,6 +234,14 @@ class State:
             return self._dirty[key]
         return self._trie.get(key)
 
+    def record(self, key: bytes) -> bytes | None:
+        """The raw record at trie key `key` (for modules that keep their own records, such
+        as execution.staking); None if absent."""
+        return self._record(key)
+
+    def set_record(self, key: bytes, raw: bytes) -> None:
+        self._dirty[key] = raw
+
     def program(self, image_id: bytes) -> Program | None:
         raw = self._record(program_key(image_id))
         return Program.decode(raw) if raw else None

@@ -18,11 +18,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from execution.programs import image_id_bytes_of_elf
+from execution.staking import (
+    apply_staking,
+    charge_missed,
+    check_staking,
+    release_unbonded,
+    reschedule,
+    slash_double_signs,
+    unregister_prover,
+    validators_at,
+)
 from execution.state import Account, Program, State, Task, TaskStatus, program_address
 from execution.types.block import Block, UniversalProofRef, evidence_root, transactions_root
 from execution.types.errors import DecodingError, InvalidBlock, InvalidTransaction
 from execution.types.hashing import keccak256
 from execution.types.receipt import Receipt, receipts_root
+from execution.types.staking import FUNDED_OPS
 from execution.types.transaction import TaskRequest, Transaction, TxKind
 from execution.universal import InvalidUniversalProof, UniversalProof
 from genesis.params import ProtocolParams
@@ -71,8 +82,12 @@ def check_transaction_static(tx: Transaction, chain_id: int, params: ProtocolPar
     kind = tx.kind
     if kind is TxKind.TRANSFER and tx.data:
         raise InvalidTransaction("malformed_data", "a transfer carries no data")
-    if kind is not TxKind.TRANSFER and tx.value:
-        raise InvalidTransaction("malformed_data", "only transfers carry value")
+    if kind is TxKind.STAKE:
+        op = tx.staking_op  # raises malformed_data
+        if op.kind not in FUNDED_OPS and tx.value:
+            raise InvalidTransaction("malformed_data", f"{op.kind.name.lower()} carries no value")
+    elif kind is not TxKind.TRANSFER and tx.value:
+        raise InvalidTransaction("malformed_data", "only transfers and stakes carry value")
     if kind is TxKind.DEPLOY and len(tx.data) > params.max_program_bytes:
         raise InvalidTransaction("malformed_data", f"program of {len(tx.data)} bytes is too large")
     if kind is TxKind.TASK:
@@ -120,6 +135,8 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
         image_id = image_id_bytes_of_elf(tx.data)
         if state.program(image_id) is not None:
             raise InvalidTransaction("program_exists", image_id.hex())
+    elif kind is TxKind.STAKE:
+        check_staking(state, sender, tx.staking_op, tx.value, params)
     # The sender must afford the worst case it signed for, not just what it ends up paying.
     worst_case = tx.value + tx.gas_limit * tx.max_fee_per_gas + escrow
     if account.balance < worst_case:
@@ -132,6 +149,8 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
     if kind is TxKind.TRANSFER:
         to = state.account(tx.to)
         state.set_account(tx.to, Account(to.nonce, to.balance + tx.value))
+    elif kind is TxKind.STAKE:
+        apply_staking(state, sender, tx.staking_op, tx.value, params, ctx.height)
     elif kind is TxKind.DEPLOY:
         state.set_program(Program(image_id, keccak256(tx.data), len(tx.data), sender, ctx.height))
         created = program_address(image_id)
@@ -187,6 +206,11 @@ def accept_universal_proofs(
         for task, result in zip(tasks, results, strict=True):
             if task is None:  # verify() refuses unknown tasks; this keeps the types honest
                 raise InvalidBlock("invalid_universal_proof", f"#{index}: unknown task")
+            # Provers ahead of this one in the task's order that let their window pass.
+            for gone in charge_missed(
+                state, task, result.prover, height, block_hash_at(task.submitted_height), params
+            ):
+                unregister_prover(state, gone, params, height)
             paid = min(result.cycles * task.fee_per_cycle, task.escrow)
             state.set_task(
                 task.with_result(result.exit_code, result.output, result.cycles, result.prover)
@@ -247,17 +271,26 @@ def execute_body(
     universal_proofs: Sequence[bytes],
     ctx: BlockContext,
     block_hash_at: Callable[[int], bytes | None],
+    evidence: Sequence[bytes] = (),
 ) -> tuple[list[UniversalProofRef], list[Receipt]]:
     """The body of a block, in protocol order, applied to `state` (the one sequence both the
     proposer building a block and a validator checking it run): accept the Universal Proofs,
-    apply the transactions, expire the tasks whose deadline this block is."""
-    proposer = next((v for v in state.validators() if v.address == ctx.proposer), None)
+    slash the validators the evidence convicts, apply the transactions, expire the tasks whose
+    deadline this block is, release the unbonding funds due, and schedule the validator set the
+    stakes now give (execution.staking) at height + validator_set_delay."""
+    # Rule: the proposer is a member of this height's set (fixed validator_set_delay ago).
+    members = validators_at(state, ctx.height)
+    proposer = next((v for v in members if v.address == ctx.proposer), None)
     if proposer is None:
         raise InvalidBlock("unknown_proposer", ctx.proposer.hex())
     ctx = replace(ctx, fee_recipient=proposer.reward_address)
     refs = accept_universal_proofs(state, universal_proofs, ctx.height, ctx.params, block_hash_at)
+    convicted = slash_double_signs(state, evidence, ctx.height, ctx.params)
     receipts = execute_transactions(state, transactions, ctx)
     expire_tasks(state, ctx.height)
+    release_unbonded(state, ctx.height)
+    if convicted or any(r.kind == TxKind.STAKE for r in receipts):
+        reschedule(state, ctx.params, ctx.height)
     return refs, receipts
 
 
@@ -286,7 +319,7 @@ def apply_block(
     new_state = state.copy()
     ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
     refs, receipts = execute_body(
-        new_state, block.transactions, block.universal_proofs, ctx, block_hash_at
+        new_state, block.transactions, block.universal_proofs, ctx, block_hash_at, block.evidence
     )
     if tuple(refs) != header.universal_proofs:
         raise InvalidBlock(

@@ -160,6 +160,7 @@ class Genesis:
         accounts = _accounts(obj["accounts"])
         params = ProtocolParams.from_json(obj.get("params", {}))
         provers = _provers(obj.get("provers", []))
+        _check_staking(validators, params)
         return cls(chain_id, eth_chain_id, genesis_time_ms, validators, accounts, params, provers)
 
     @classmethod
@@ -232,6 +233,22 @@ def _validators(items: Any, verify_keys: bool) -> tuple[GenesisValidator, ...]:
             raise GenesisError(f"{where}.proof_of_possession: does not verify for bls_public_key")
         out.append(validator)
     return tuple(out)
+
+
+def _check_staking(validators: tuple[GenesisValidator, ...], params: ProtocolParams) -> None:
+    """Genesis validators start bonded with power * power_unit (docs/staking.md): the first set
+    the stakes give must be the genesis set, or it would change at the first staking block."""
+    if len(validators) > params.max_validators:
+        raise GenesisError(
+            f"validators: {len(validators)} validators, more than params.max_validators "
+            f"{params.max_validators}"
+        )
+    for i, v in enumerate(validators):
+        if v.power * params.power_unit < params.min_validator_stake:
+            raise GenesisError(
+                f"validators[{i}].power: {v.power} x params.power_unit is below "
+                "params.min_validator_stake"
+            )
 
 
 def _accounts(items: Any) -> tuple[GenesisAccount, ...]:

@@ -42,10 +42,21 @@ class ProtocolParams:
     max_task_cycles: int = 1 << 20
     min_fee_per_cycle: int = 1
     task_deadline_blocks: int = 100
-    # Provers only (no consensus rule): blocks the prover ranked k-th for a task waits after the
-    # task's block, times k, before it starts proving when no proof has reached its pool.
+    # Blocks the prover ranked k-th for a task waits after the task's block, times k, before it
+    # starts proving when no proof has reached its pool; consensus charges a miss to a prover
+    # whose window passed before a later prover's proof was accepted (docs/staking.md).
     prover_timeout_blocks: int = PROVER_TIMEOUT_BLOCKS
     block_interval_ms: int = 1000
+    # Staking (docs/staking.md). The set of height h follows the state at h - delay.
+    validator_set_delay: int = 2
+    unbonding_period_blocks: int = 200
+    max_validators: int = 100
+    power_unit: int = ETHER  # voting power = stake // power_unit
+    min_validator_stake: int = ETHER
+    min_prover_stake: int = ETHER // 10
+    double_sign_slash_ppm: int = 50_000  # 5 % of the bonded stake, and a tombstone
+    prover_miss_slash_ppm: int = 10_000  # 1 % of the prover stake per missed task
+    prover_max_misses: int = 3  # then the prover is unregistered (its stake unbonds)
     proof: ProofParams = field(default_factory=ProofParams)
 
     def validate(self) -> None:
@@ -65,6 +76,17 @@ class ProtocolParams:
         _check_range("params.task_deadline_blocks", self.task_deadline_blocks, 1, 1 << 32)
         _check_range("params.prover_timeout_blocks", self.prover_timeout_blocks, 1, 1 << 32)
         _check_range("params.block_interval_ms", self.block_interval_ms, 1, 3_600_000)
+        _check_range("params.validator_set_delay", self.validator_set_delay, 1, 1000)
+        _check_range("params.unbonding_period_blocks", self.unbonding_period_blocks, 1, 1 << 32)
+        _check_range("params.max_validators", self.max_validators, 1, 10_000)
+        _check_range("params.power_unit", self.power_unit, 1, 1 << 128)
+        _check_range(
+            "params.min_validator_stake", self.min_validator_stake, self.power_unit, 1 << 200
+        )
+        _check_range("params.min_prover_stake", self.min_prover_stake, 0, 1 << 200)
+        _check_range("params.double_sign_slash_ppm", self.double_sign_slash_ppm, 0, 1_000_000)
+        _check_range("params.prover_miss_slash_ppm", self.prover_miss_slash_ppm, 0, 1_000_000)
+        _check_range("params.prover_max_misses", self.prover_max_misses, 1, 1 << 32)
         self.proof.validate("params.proof")
         largest_deploy = self.tx_base_gas + self.max_program_bytes * (
             self.program_byte_gas + self.data_nonzero_byte_gas
@@ -77,9 +99,11 @@ class ProtocolParams:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        # Added after chains were made: left out at its default so their genesis hash holds.
-        if self.prover_timeout_blocks == PROVER_TIMEOUT_BLOCKS:
-            del out["prover_timeout_blocks"]
+        # Added after chains were made: left out at their defaults so their genesis hash holds.
+        defaults = ProtocolParams.__dataclass_fields__
+        for name in _ADDED_LATER:
+            if out[name] == defaults[name].default:
+                del out[name]
         return out
 
     @classmethod
@@ -99,6 +123,20 @@ class ProtocolParams:
         params = cls(**values)
         params.validate()
         return params
+
+
+_ADDED_LATER = (
+    "prover_timeout_blocks",
+    "validator_set_delay",
+    "unbonding_period_blocks",
+    "max_validators",
+    "power_unit",
+    "min_validator_stake",
+    "min_prover_stake",
+    "double_sign_slash_ppm",
+    "prover_miss_slash_ppm",
+    "prover_max_misses",
+)
 
 
 def _proof_from_json(obj: Any) -> ProofParams:

@@ -11,12 +11,21 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from execution.chain import ChainError
+from execution.staking import (
+    ProverStatus,
+    StakeStatus,
+    owned_keys,
+    prover_stake,
+    unbondings,
+    validator_stake,
+)
 from execution.state import TaskStatus
 from execution.transition import intrinsic_gas
 from execution.types.block import Block
 from execution.types.errors import ExecutionError
 from execution.types.receipt import Receipt
 from execution.types.transaction import Transaction, TxKind
+from genesis.keys import validator_address
 from node.mempool import MempoolRejected
 from node.rpc.chain_view import (
     EMPTY_CODE_HASH,
@@ -35,6 +44,7 @@ from node.rpc.chain_view import (
     TransactionRejected,
     ValidatorInfo,
 )
+from node.rpc.methods_staking import BondInfo, ProverStakeInfo, StakeInfo
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -45,7 +55,17 @@ _TASK_STATUS = {
     TaskStatus.PROVEN: "proven",
     TaskStatus.EXPIRED: "expired",
 }
-_KIND_NAMES = {TxKind.TRANSFER: "transfer", TxKind.DEPLOY: "deploy", TxKind.TASK: "task"}
+_KIND_NAMES = {
+    TxKind.TRANSFER: "transfer",
+    TxKind.DEPLOY: "deploy",
+    TxKind.TASK: "task",
+    TxKind.STAKE: "stake",
+}
+_STAKE_STATUS = {
+    StakeStatus.BONDED: "bonded",
+    StakeStatus.UNBONDED: "unbonded",
+    StakeStatus.TOMBSTONED: "tombstoned",
+}
 
 
 def _version() -> str:
@@ -249,10 +269,50 @@ class NodeChainView:
         )
 
     async def validators(self, height: int) -> Sequence[ValidatorInfo]:
-        return [
-            ValidatorInfo(v.address, v.bls_public_key, v.power)
-            for v in self.node.chain.genesis.validators
-        ]
+        """The set that signs block `height` (the genesis set for block 0), each member with
+        its stake and owner as the head state records them."""
+        members = self.node.validator_members(max(1, height))
+        view = self.node.chain.head_view()
+        out = []
+        for v in members:
+            record = validator_stake(view, v.bls_public_key)
+            stake = record.stake if record is not None else 0
+            out.append(ValidatorInfo(v.address, v.bls_public_key, v.power, stake, v.reward_address))
+        return out
+
+    async def stake(self, address: bytes) -> StakeInfo:
+        chain = self.node.chain
+        view = chain.head_view()
+        power = {v.bls_public_key: v.power for v in self.node.validator_members(chain.height + 1)}
+        bonds = []
+        for key in owned_keys(view, address):
+            record = validator_stake(view, key)
+            if record is None or record.owner != address:
+                continue
+            bonds.append(
+                BondInfo(
+                    key,
+                    validator_address(key),
+                    record.stake,
+                    _STAKE_STATUS[record.status],
+                    record.slashed,
+                    power.get(key, 0),
+                )
+            )
+        prover = prover_stake(view, address)
+        return StakeInfo(
+            chain.height,
+            tuple(bonds),
+            tuple((u.amount, u.release_height) for u in unbondings(view, address)),
+            None
+            if prover is None
+            else ProverStakeInfo(
+                prover.stake,
+                prover.status is ProverStatus.REGISTERED,
+                prover.slashed,
+                prover.misses,
+            ),
+        )
 
     async def peers(self) -> Sequence[PeerInfo]:
         p2p = self.node.p2p

@@ -27,7 +27,11 @@ class NodeConfig:
     rpc_port: int = 8545
     p2p_host: str = "127.0.0.1"
     p2p_port: int = 26656
+    # Persistent peers (redialed whenever they drop) and seeds (dialed once at start).
     peers: tuple[str, ...] = ()
+    seeds: tuple[str, ...] = ()
+    # Announced to peers instead of the listen address (p2p/announce.py): HOST[:PORT].
+    external_address: str = ""
     moniker: str = ""
     # Minimum time between consecutive blocks (empty ones too): the commit wait.
     block_interval: float = 1.0
@@ -104,9 +108,9 @@ def _apply(config: NodeConfig, values: dict[str, Any], where: str) -> NodeConfig
     for name, value in values.items():
         if name.startswith("timeout_") and name[8:] in _TIMEOUT_FIELDS:
             timeouts[name[8:]] = _number(value, name, where)
-        elif name == "peers":
+        elif name in ("peers", "seeds"):
             if not isinstance(value, list | tuple) or not all(isinstance(p, str) for p in value):
-                raise NodeConfigError(f"{where}: peers must be a list of multiaddrs")
+                raise NodeConfigError(f"{where}: {name} must be a list of multiaddrs")
             changes[name] = tuple(value)
         elif name in ("rpc_port", "p2p_port", "max_block_txs"):
             if not isinstance(value, int) or (not 0 <= value <= 65535 and name != "max_block_txs"):
@@ -125,6 +129,7 @@ def _apply(config: NodeConfig, values: dict[str, Any], where: str) -> NodeConfig
         elif name in (
             "rpc_host",
             "p2p_host",
+            "external_address",
             "moniker",
             "log_level",
             "prover_address",
@@ -145,3 +150,43 @@ def _number(value: Any, name: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
         raise NodeConfigError(f"{where}: {name} must be a number of seconds in [0, 3600]")
     return float(value)
+
+
+# Settings written to HOME/config/node.json by `ivcnet init --preset` and `ivcnet join --preset`.
+# "local": every node on this machine (the defaults). "testnet": nodes on separate hosts, with
+# wide-area latencies and slower machines in mind: longer consensus timeouts (a proposal of
+# 2,000 transactions must reach and be checked by +2/3 within the propose timeout), p2p on every
+# interface, RPC on loopback only (operators open it deliberately).
+PRESETS: dict[str, dict[str, Any]] = {
+    "local": {},
+    "testnet": {
+        "p2p_host": "0.0.0.0",
+        "rpc_host": "127.0.0.1",
+        "block_interval": 2.0,
+        "timeout_propose": 6.0,
+        "timeout_propose_delta": 1.0,
+        "timeout_prevote": 2.0,
+        "timeout_prevote_delta": 1.0,
+        "timeout_precommit": 2.0,
+        "timeout_precommit_delta": 1.0,
+        "regossip_interval": 2.0,
+        "sync_interval": 1.0,
+    },
+}
+
+
+def preset_settings(name: str) -> dict[str, Any]:
+    """A copy of a preset's settings; NodeConfigError for an unknown name."""
+    if name not in PRESETS:
+        raise NodeConfigError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
+    return dict(PRESETS[name])
+
+
+def write_config_file(home: Path, settings: dict[str, Any]) -> Path:
+    """Check `settings` as load_config would, then write HOME/config/node.json (new file)."""
+    _apply(NodeConfig(home=home), settings, "settings")
+    path = home / CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x") as fh:
+        fh.write(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+    return path

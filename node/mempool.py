@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from execution.programs import image_id_bytes_of_elf
+from execution.staking import check_staking
 from execution.state import State
 from execution.transition import check_transaction_static
 from execution.types.errors import DecodingError, InvalidTransaction
@@ -167,6 +168,13 @@ class Mempool:
                 raise MempoolRejected(f"invalid program: {exc.detail}") from None
             if state.program(image_id) is not None:
                 raise MempoolRejected(f"program already deployed: image id {image_id.hex()}")
+        elif tx.kind is TxKind.STAKE:
+            # Rule: a staking operation must apply to the head state (execution.staking names
+            # the reason: bad_proof_of_possession, duplicate_key, not_validator, ...).
+            try:
+                check_staking(state, sender, tx.staking_op, tx.value, self.params)
+            except InvalidTransaction as exc:
+                raise MempoolRejected(f"invalid staking transaction: {exc}") from None
         account = state.account(sender)
         if tx.nonce < account.nonce:
             raise MempoolRejected(f"nonce too low: next nonce {account.nonce}, tx nonce {tx.nonce}")

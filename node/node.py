@@ -44,6 +44,7 @@ from consensus import (
     verify_commit,
 )
 from execution.chain import Chain, ChainError, relax_gc
+from execution.state import ValidatorRecord
 from execution.types.block import Block
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.receipt import Receipt
@@ -65,6 +66,7 @@ from node.mempool import Mempool, MempoolRejected
 from node.proof_pool import ProofPool
 from node.prover.role import Proving, prover_settings, start_proving
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
+from node.rpc.methods_staking import staking_methods
 from node.rpc.methods_universal import proven_tag, universal_methods
 from node.syncer import BlockSyncer, StartHeight, SyncProgress
 from node.universal_index import NodeUniversalView
@@ -126,7 +128,7 @@ class Node:
         self.chain_id = chain.chain_id
         self.validator_key = validator_key
         self.validator_address = None if validator_key is None else validator_key.address
-        self._vsets = ValidatorSets(self.genesis)
+        self._vsets = ValidatorSets(chain)
         self.signer: PrivValidator | None = None
         self._signer_store: FileSignerStore | None = None
         if validator_key is not None:
@@ -213,6 +215,10 @@ class Node:
     def validator_set(self, height: int) -> ValidatorSet:
         """The set (with proposer priorities) of `height`."""
         return self._vsets.at(height)
+
+    def validator_members(self, height: int) -> tuple[ValidatorRecord, ...]:
+        """The members of `height`'s set with their addresses and reward addresses."""
+        return self._vsets.members_at(height)
 
     # ---- values: blocks -----------------------------------------------------------------
     def _decode(self, value: bytes) -> Block | None:
@@ -334,8 +340,8 @@ class Node:
         height = header.height
         if height != self.chain.height + 1:
             return f"height {height}, expected {self.chain.height + 1}"
-        # Rule: the proposer named in the header (who gets the tips) is a validator.
-        if header.proposer not in self._vsets.addresses:
+        # Rule: the proposer named in the header (who gets the tips) is a validator of the height.
+        if header.proposer not in self._vsets.addresses_at(height):
             return "proposer is not a validator"
         # Rule: a block time is not far ahead of our clock (it must also increase: chain).
         if header.time_ms > _now_ms() + MAX_CLOCK_DRIFT_MS:
@@ -426,6 +432,8 @@ class Node:
             home=config.p2p_home,
             listen_host=config.p2p_host,
             listen_port=config.p2p_port,
+            external_address=config.external_address,
+            bootstrap_peers=config.seeds,
             persistent_peers=config.peers,
         )
         try:
@@ -449,6 +457,7 @@ class Node:
                         port=config.rpc_port,
                         extra_methods={
                             **universal_methods(self.universal_view),
+                            **staking_methods(NodeChainView(self)),
                             **(admin_methods(self) if config.admin_rpc else {}),
                         },
                         extra_block_tags={"proven": proven_tag(self.universal_view)},

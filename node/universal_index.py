@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from execution.chain import Chain
+from execution.staking import prover_stake, provers_at
 from execution.state import TaskStatus
 from execution.types.transaction import TxKind
 from execution.universal import InvalidUniversalProof, UniversalProof
@@ -135,14 +136,19 @@ class NodeUniversalView:
 
     async def provers(self) -> Sequence[ProverInfo]:
         self.index.update()
-        # The genesis prover set when it names one; else whoever the prover service reports.
-        active = set(self.node.chain.genesis.provers)
+        # The registered prover set on chain (genesis provers and registrations); else whoever
+        # the prover service reports.
+        chain = self.node.chain
+        view = chain.head_view()
+        registered = set(provers_at(view, chain.height + 1))
+        active = set(registered)
         if self.prover_set is not None:
             active |= set(self.prover_set())
         addresses = sorted(set(self.index.provers) | active)
         out = []
         for address in addresses:
             record = self.index.provers.get(address, _ProverRecord())
+            stake = prover_stake(view, address)
             out.append(
                 ProverInfo(
                     address,
@@ -151,6 +157,10 @@ class NodeUniversalView:
                     record.rewards,
                     record.last_height,
                     address in active,
+                    stake.stake if stake is not None else 0,
+                    stake.slashed if stake is not None else 0,
+                    stake.misses if stake is not None else 0,
+                    address in registered,
                 )
             )
         return out

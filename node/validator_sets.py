@@ -1,37 +1,89 @@
-"""The validator set of each height, with its proposer priorities.
+"""The validator set of each height, with its proposer priorities, read from the chain state.
 
-The genesis set never changes, so the set of height h is the genesis set advanced h - 1 times
-(`ValidatorSet.next_height`); a few recent heights and every 256th are cached so that a late
-joiner verifying thousands of commits does not redo the walk from height 1 each time.
+The members of height h are a pure function of the committed state at h - validator_set_delay
+(execution.staking schedules every change at the height where it applies), so every node
+switches at the same block and a syncing node can verify each commit with the set it computes.
+The schedule (a short list of change heights, each with its member list) is read from the head
+state and extended as blocks commit; it is final for every height up to head + delay.
+Priorities follow CometBFT: the set of h is the set of h - 1 advanced once
+(`ValidatorSet.next_height`), after `ValidatorSet.with_members` where the membership changes at
+h. A few recent heights and every 256th are cached, so a late joiner verifying thousands of
+commits walks at most 256 heights per call, never from height 1 again.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from consensus import Validator, ValidatorSet
-from genesis import Genesis
+from execution.chain import Chain
+from execution.staking import scheduled_validators, valset_heights
+from execution.state import ValidatorRecord
+
+CHECKPOINT = 256
 
 
 class ValidatorSets:
-    def __init__(self, genesis: Genesis) -> None:
-        base = ValidatorSet(
-            [Validator(v.bls_public_key, v.power) for v in genesis.validators],
-            check_keys=False,  # proofs of possession were checked when the genesis was admitted
-        )
-        self._cache: dict[int, ValidatorSet] = {1: base}
-        self.addresses = frozenset(v.address for v in genesis.validators)
+    def __init__(self, chain: Chain) -> None:
+        self._chain = chain
+        self._delay = chain.genesis.params.validator_set_delay
+        self._heights: list[int] = []  # ascending heights where the membership changes
+        self._members: dict[int, tuple[ValidatorRecord, ...]] = {}
+        self._known_through = 0  # the schedule is final for heights up to this one
+        self._cache: dict[int, ValidatorSet] = {}
+        self._refresh()
+
+    def _refresh(self) -> None:
+        view = self._chain.head_view()
+        heights = valset_heights(view)
+        if not heights:  # a database from before staking: the genesis set for good
+            genesis = tuple(
+                ValidatorRecord(v.address, v.bls_public_key, v.power, v.reward_address)
+                for v in self._chain.genesis.validators
+            )
+            heights, self._members = [1], {1: genesis}
+        for h in heights:
+            if h not in self._members:
+                self._members[h] = tuple(scheduled_validators(view, h))
+        self._heights = heights
+        self._known_through = self._chain.height + self._delay
+        if 1 not in self._cache:
+            self._cache[1] = ValidatorSet(_validators(self._members[1]), check_keys=False)
+
+    def members_at(self, height: int) -> tuple[ValidatorRecord, ...]:
+        """The members (address, key, power, reward address) of `height`."""
+        if height > self._known_through:
+            self._refresh()
+        i = bisect_right(self._heights, height)
+        if i == 0:
+            raise ValueError("no validator set below height 1")
+        return self._members[self._heights[i - 1]]
+
+    def addresses_at(self, height: int) -> frozenset[bytes]:
+        return frozenset(v.address for v in self.members_at(height))
 
     def at(self, height: int) -> ValidatorSet:
         if height < 1:
             raise ValueError("no validator set below height 1")
+        if height > self._known_through:
+            self._refresh()
         cached = self._cache.get(height)
         if cached is not None:
             return cached
         start = max(h for h in self._cache if h <= height)
         vset = self._cache[start]
+        changes = set(self._heights)
         for h in range(start + 1, height + 1):
+            if h in changes:
+                vset = vset.with_members(_validators(self._members[h]))
             vset = vset.next_height()
-            if h % 256 == 0 or h >= height - 2:
+            # Heights beyond head + delay may still change: never cache a guess.
+            if h <= self._known_through and (h % CHECKPOINT == 0 or h >= height - 2):
                 self._cache[h] = vset
-        for h in [h for h in self._cache if h % 256 and h < height - 4 and h != 1]:
+        for h in [h for h in self._cache if h % CHECKPOINT and h < height - 4 and h != 1]:
             del self._cache[h]
         return vset
+
+
+def _validators(members: tuple[ValidatorRecord, ...]) -> list[Validator]:
+    return [Validator(v.bls_public_key, v.power) for v in members]

@@ -48,6 +48,8 @@ class P2PConfig:
     home: Path
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
+    # Announced instead of the listen address (p2p/announce.py): HOST, HOST:PORT or a multiaddr.
+    external_address: str = ""
     # Multiaddrs with a /p2p/<peer id> suffix, dialed once at start (with retries).
     bootstrap_peers: tuple[str, ...] = ()
     # Same form; dialed at start and redialed whenever they drop.

@@ -31,6 +31,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
 from p2p import libp2p_patches
+from p2p.announce import addrs_factory, parse_external_address
 from p2p.config import P2PConfig, parse_peer_addr
 from p2p.errors import MessageTooLarge, P2PConfigError, P2PError, PeerUnreachable, UnknownTopic
 from p2p.gossip import GossipGate, GossipMessage, IvcGossipSub, IvcPubsub, TopicValidator
@@ -92,7 +93,8 @@ class P2PService:
 
     @property
     def listen_addrs(self) -> list[str]:
-        """Dialable addresses with the /p2p/ suffix (the real port when 0 was asked)."""
+        """Announced addresses (p2p/announce.py) with the /p2p/ suffix; the real port when 0
+        was asked, never a wildcard."""
         return [str(a) for a in self.host.get_addrs()]
 
     @property
@@ -347,6 +349,7 @@ class P2PService:
 
 
 def _build_host(config: P2PConfig) -> IHost:
+    external = parse_external_address(config.external_address) if config.external_address else None
     key_pair = load_or_create_identity(config.home)
     # Noise only: the default also accepts secio and plaintext connections.
     noise = NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)
@@ -354,6 +357,7 @@ def _build_host(config: P2PConfig) -> IHost:
         key_pair=key_pair,
         sec_opt={NOISE_PROTOCOL_ID: noise},
         listen_addrs=[_listen_addr(config)],
+        addrs_factory=addrs_factory(external),
     )
 
 

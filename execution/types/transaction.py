@@ -6,6 +6,8 @@ The envelope is byte-for-byte Ethereum's, so `eth-account` and wallets sign it u
 What a transaction does follows from `to`:
 - empty `to`: deploy a program; `data` is the ELF file;
 - `to` = TASK_SYSTEM_ADDRESS: submit a compute task; `data` is rlp(TaskRequest);
+- `to` = STAKING_SYSTEM_ADDRESS: a staking operation; `data` is rlp(StakingOp)
+  (execution/types/staking.py), `value` the amount staked by a bond or prover registration;
 - any other address: a transfer of `value`, with empty `data`.
 """
 
@@ -23,6 +25,7 @@ from rlp.sedes import Binary, List, big_endian_int, binary
 from execution.types import rlp_fast
 from execution.types.errors import DecodingError, InvalidTransaction
 from execution.types.hashing import Hash32, keccak256
+from execution.types.staking import STAKING_SYSTEM_ADDRESS, StakingOp
 from genesis.keys import SECP256K1_N
 
 Address = bytes  # 20 bytes
@@ -42,6 +45,7 @@ class TxKind(IntEnum):
     TRANSFER = 0
     DEPLOY = 1
     TASK = 2
+    STAKE = 3
 
 
 # Senders recovered in this process, keyed by (signing hash, signature): the sender is a
@@ -181,6 +185,8 @@ class Transaction:
             return TxKind.DEPLOY
         if self.to == TASK_SYSTEM_ADDRESS:
             return TxKind.TASK
+        if self.to == STAKING_SYSTEM_ADDRESS:
+            return TxKind.STAKE
         return TxKind.TRANSFER
 
     @cached_property
@@ -188,6 +194,12 @@ class Transaction:
         """The decoded payload of a task submission (decoded once however often asked);
         InvalidTransaction("malformed_data") if it does not decode."""
         return TaskRequest.decode(self.data)
+
+    @cached_property
+    def staking_op(self) -> StakingOp:
+        """The decoded payload of a staking transaction (decoded once however often asked);
+        InvalidTransaction("malformed_data") if it does not decode."""
+        return StakingOp.decode(self.data)
 
     @cached_property
     def sender(self) -> Address:

@@ -15,6 +15,7 @@ from node.cli.errors import CliError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.init_cmd",
+    "node.cli.join_cmd",
     "node.cli.keys_cmd",
     "node.cli.run_cmd",
     "node.cli.guest_cmd",

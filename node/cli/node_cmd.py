@@ -31,6 +31,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="persistent peer /ip4/HOST/tcp/PORT/p2p/PEER_ID (repeatable)",
     )
     start.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="MULTIADDR",
+        help="peer dialed once at start, not kept (repeatable)",
+    )
+    start.add_argument(
+        "--rpc-host", default=None, help="JSON-RPC listen address (default 127.0.0.1)"
+    )
+    start.add_argument(
+        "--p2p-host", default=None, help="p2p listen address (127.0.0.1; 0.0.0.0 for all)"
+    )
+    start.add_argument(
+        "--external-address",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="address announced to peers (needed behind NAT; default: the listen address, "
+        "or every interface address when listening on 0.0.0.0)",
+    )
+    start.add_argument(
         "--admin-rpc",
         action="store_true",
         default=None,
@@ -125,19 +145,26 @@ def run_start(args: argparse.Namespace) -> int:
     from node.logs import setup_logging
     from node.node import run_node
     from p2p import P2PConfigError, parse_peer_addr
+    from p2p.announce import parse_external_address
 
     _check_port(args.rpc_port, "--rpc-port")
     _check_port(args.p2p_port, "--p2p-port")
     if not args.home.is_dir():
         raise CliError(f"{args.home}: no such node home folder")
     try:
-        for addr in args.peer:
+        for addr in (*args.peer, *args.seed):
             parse_peer_addr(addr)
+        if args.external_address is not None:
+            parse_external_address(args.external_address)
         config = load_config(
             args.home,
             rpc_port=args.rpc_port,
             p2p_port=args.p2p_port,
             peers=tuple(args.peer) or None,
+            seeds=tuple(args.seed) or None,
+            p2p_host=args.p2p_host,
+            rpc_host=args.rpc_host,
+            external_address=args.external_address,
             admin_rpc=args.admin_rpc,
             prover=args.prover,
             prover_address=args.prover_address,

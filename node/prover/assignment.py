@@ -7,20 +7,17 @@ when the block is committed; the prover ranked k starts once the chain has grown
 pool. Every prover computes the same order from committed data alone, so no message is needed
 to agree on it, and the block hash (fixed only at commit) keeps a submitter from choosing its
 prover. A proof by anyone is accepted by consensus; the order only spreads the work and bounds
-how long a silent prover can hold a task.
+how long a silent prover can hold a task. Consensus charges a miss to a prover whose turn passed
+before a later one's proof was accepted (execution.staking.slashing), with the same order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from execution.types.hashing import keccak256
+from execution.staking.assignment import rank_provers
 
-
-def rank_provers(block_hash: bytes, task_id: bytes, provers: Iterable[bytes]) -> list[bytes]:
-    """The provers of a task in the order in which they take it over (duplicates removed)."""
-    prefix = block_hash + task_id
-    return sorted(set(provers), key=lambda p: (keccak256(prefix + p), p))
+__all__ = ["my_start_height", "rank_provers", "start_height"]
 
 
 def start_height(task_height: int, rank: int, timeout_blocks: int) -> int:

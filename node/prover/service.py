@@ -18,8 +18,9 @@ and every 10 s an empty one as a presence beacon. Claims are not signed and gran
 fallback order is driven by the absence of a valid proof in the pool, never by a claim, and the
 reward goes to the prover named with the proof; so a forged claim can neither delay a task nor
 redirect a reward, and a signature would only force a hot secp256k1 key onto prover machines.
-They let provers see who is working and, when the genesis names no prover set, learn the set
-(every prover heard from within the last `PRESENCE_BLOCKS` blocks, plus this one).
+They let provers see who is working and, while no prover is registered on chain (genesis
+`provers` or registration transactions, execution.staking), learn the set (every prover heard
+from within the last `PRESENCE_BLOCKS` blocks, plus this one).
 
 `fault` (test only) makes a malicious prover: "other-input" proves the task's program on
 another input, "tampered-statement" changes the exit code in the proof's statement; both
@@ -36,6 +37,7 @@ from dataclasses import dataclass, replace
 import trio
 
 from execution.chain import Chain
+from execution.staking import provers_at
 from execution.state import Task, TaskStatus
 from execution.types.block import Block
 from execution.types.errors import DecodingError
@@ -96,7 +98,6 @@ class ProverService:
         params = chain.genesis.params
         self.timeout_blocks = params.prover_timeout_blocks
         self.profile = params.proof.profile
-        self._genesis_provers = tuple(chain.genesis.provers)
         self._heard: dict[bytes, int] = {}  # prover -> chain height when last heard
         self._tracked: dict[bytes, _Tracked] = {}
         self._programs: OrderedDict[bytes, Program] = OrderedDict()
@@ -108,9 +109,14 @@ class ProverService:
         exchange.on_pooled = self._on_pooled
 
     # ---- the prover set ----------------------------------------------------------------
-    def provers(self) -> tuple[bytes, ...]:
-        if self._genesis_provers:
-            return self._genesis_provers
+    def provers(self, task_height: int | None = None) -> tuple[bytes, ...]:
+        """The provers a task of block `task_height` (default: the next block) is assigned to:
+        the registered prover set on chain for that height (genesis provers, registrations;
+        execution.staking), or, while nobody is registered, every prover heard from lately."""
+        height = self.chain.height + 1 if task_height is None else task_height
+        registered = provers_at(self.chain.head_view(), height)
+        if registered:
+            return tuple(registered)
         floor = self.chain.height - PRESENCE_BLOCKS
         heard = [p for p, h in self._heard.items() if h >= floor]
         return tuple(sorted({self.address, *heard}))
@@ -186,7 +192,7 @@ class ProverService:
     async def _schedule(self) -> None:
         head = self.chain.height
         state = self.chain.state()
-        provers = self.provers()
+        by_height: dict[int, tuple[bytes, ...]] = {}
         claims: dict[int, list[bytes]] = {}
         for task_id, tr in list(self._tracked.items()):
             task = state.task(task_id)
@@ -200,7 +206,9 @@ class ProverService:
                 continue
             if tr.running or tr.done:
                 continue
-            start = self.start_height(tr, provers)
+            if tr.height not in by_height:
+                by_height[tr.height] = self.provers(tr.height)
+            start = self.start_height(tr, by_height[tr.height])
             if start is None or start > head:
                 continue
             tr.running = True

@@ -66,7 +66,7 @@ class RpcTransaction:
 
     `block_hash`, `block_number` and `transaction_index` are None while it is pending.
     `gas_price` is the effective price paid once committed, and `max_fee_per_gas` while pending.
-    `kind` names the ivcnet kind ("transfer", "deploy", "task"); `tx_type` is the envelope type
+    `kind` names the ivcnet kind ("transfer", "deploy", "task", "stake"); `tx_type` is the envelope type
     byte (2 for the EIP-1559-style envelope). `to` is None for a deploy.
     """
 
@@ -183,6 +183,8 @@ class ValidatorInfo:
     address: bytes
     bls_public_key: bytes
     voting_power: int
+    stake: int = 0  # bonded stake (voting power = stake // power_unit)
+    owner: bytes = b""  # the account that bonded it and receives its tips; empty: none
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,8 @@ def format_validator(validator: ValidatorInfo) -> dict[str, Any]:
         "address": encode_data(validator.address),
         "blsPublicKey": encode_data(validator.bls_public_key),
         "votingPower": encode_quantity(validator.voting_power),
+        "stake": encode_quantity(validator.stake),
+        "owner": encode_data(validator.owner) if validator.owner else None,
     }
 
 

@@ -58,6 +58,10 @@ class ProverInfo:
     rewards: int
     last_included_height: int | None
     active: bool
+    stake: int = 0  # prover stake on chain (execution.staking)
+    slashed: int = 0  # what missed tasks cost it
+    misses: int = 0
+    registered: bool = False  # in the on-chain prover set
 
 
 class UniversalView(Protocol):
@@ -150,6 +154,10 @@ def universal_methods(view: UniversalView) -> dict[str, Handler]:
                         if p.last_included_height is None
                         else encode_quantity(p.last_included_height)
                     ),
+                    "registered": p.registered,
+                    "stake": encode_quantity(p.stake),
+                    "slashed": encode_quantity(p.slashed),
+                    "misses": encode_quantity(p.misses),
                 }
                 for p in await view.provers()
             ],

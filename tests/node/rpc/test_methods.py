@@ -316,6 +316,8 @@ async def test_ivc_status_validators_peers(rpc: Any) -> None:
         "address": "0x" + "aa" * 20,
         "blsPublicKey": "0x" + "11" * 48,
         "votingPower": "0xa",
+        "stake": "0x0",
+        "owner": None,
     }
     assert (await rpc.call("ivc_validators", "earliest"))["blockNumber"] == "0x0"
     error = await rpc.error("ivc_validators", "0x9")

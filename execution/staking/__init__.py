@@ -1,0 +1,78 @@
+"""Staking: validator bonds, prover stakes, set changes at a delay, slashing (docs/staking.md)."""
+
+from __future__ import annotations
+
+from execution.staking.assignment import rank_provers
+from execution.staking.operations import (
+    apply_staking,
+    check_staking,
+    genesis_staking,
+    release_unbonded,
+    unregister_prover,
+)
+from execution.staking.records import (
+    ProverStake,
+    ProverStatus,
+    StakeStatus,
+    Unbonding,
+    ValidatorStake,
+    owned_keys,
+    prover_set_heights,
+    prover_stake,
+    provers_at,
+    scheduled_validators,
+    stake_keys,
+    unbondings,
+    validator_stake,
+    validators_at,
+    valset_heights,
+)
+from execution.staking.slashing import charge_missed, evidence_offender, slash_double_signs
+from execution.staking.txs import (
+    STAKING_GAS_LIMIT,
+    build_bond_tx,
+    build_register_prover_tx,
+    build_staking_tx,
+    build_unbond_tx,
+    build_unregister_prover_tx,
+)
+from execution.staking.validator_set import choose_members, reschedule
+from execution.types.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind
+
+__all__ = [
+    "STAKING_GAS_LIMIT",
+    "STAKING_SYSTEM_ADDRESS",
+    "ProverStake",
+    "ProverStatus",
+    "StakeStatus",
+    "StakingOp",
+    "StakingOpKind",
+    "Unbonding",
+    "ValidatorStake",
+    "apply_staking",
+    "build_bond_tx",
+    "build_register_prover_tx",
+    "build_staking_tx",
+    "build_unbond_tx",
+    "build_unregister_prover_tx",
+    "charge_missed",
+    "check_staking",
+    "choose_members",
+    "evidence_offender",
+    "genesis_staking",
+    "owned_keys",
+    "prover_set_heights",
+    "prover_stake",
+    "provers_at",
+    "rank_provers",
+    "release_unbonded",
+    "reschedule",
+    "scheduled_validators",
+    "slash_double_signs",
+    "stake_keys",
+    "unbondings",
+    "unregister_prover",
+    "validator_stake",
+    "validators_at",
+    "valset_heights",
+]

@@ -1,0 +1,163 @@
+"""Slashing: double-signing validators (from block evidence) and provers that miss tasks.
+
+Double signing. Consensus verifies every piece of duplicate-vote evidence before a block holding
+it can be committed (node: both signatures under the key the set of that height gives the
+index). Here the block's evidence is read for (height, validator index) only; the offender's key
+is the member at that index of the set of that height (`validators_at`). Its bonded stake loses
+`double_sign_slash_ppm` (burned), it is TOMBSTONED (never validates again with that key, and the
+owner may only unbond what is left), and the new set without it applies at the usual delay.
+Funds that left that stake at or after the infraction height and are still unbonding lose the
+same fraction, so unbonding right after equivocating does not dodge the slash (as long as
+unbonding_period_blocks is at least the evidence age limit, node.evidence_pool.EVIDENCE_MAX_AGE).
+
+Missed tasks. A task of block s is assigned to the registered provers of height s in the order
+`rank_provers` gives; the prover ranked j has until s + (j + 1) * prover_timeout_blocks before
+the next in line starts. When a block accepts a task's proof from the prover ranked k (or from
+an unregistered prover), each prover ranked j < k whose window had closed by this block
+(height >= s + (j + 1) * timeout) missed the task: it loses `prover_miss_slash_ppm` of its prover
+stake and its miss count grows; at `prover_max_misses` it is unregistered (its stake unbonds).
+An invalid proof is never slashed: proofs are not signed by their provers, so a bad proof naming
+X does not show that X sent it; only the chain-observable miss is attributable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import rusty_rlp
+
+from execution.staking.assignment import rank_provers
+from execution.staking.records import (
+    ProverStake,
+    ProverStatus,
+    StakeStatus,
+    prover_stake,
+    provers_at,
+    set_prover_stake,
+    set_unbondings,
+    set_validator_stake,
+    unbondings,
+    validator_stake,
+    validators_at,
+)
+from execution.state import State, Task
+from execution.types.errors import InvalidBlock
+from genesis.params import ProtocolParams
+
+PPM = 1_000_000
+
+
+def evidence_offender(raw: bytes) -> tuple[int, int]:
+    """(height, validator index) of duplicate-vote evidence `rlp([vote_a, vote_b])`, a vote
+    being `[chain_id, height, round, type, block_hash, validator_index, signature]`
+    (consensus/messages.py; consensus checked the rest). InvalidBlock if it is not that shape."""
+    try:
+        items = rusty_rlp.decode_raw(raw, True, False)[0]
+    except rusty_rlp.DecodingError as exc:
+        raise InvalidBlock("invalid_evidence", f"undecodable: {exc}") from exc
+    if (
+        not isinstance(items, list)
+        or len(items) != 2
+        or not all(isinstance(v, list) and len(v) == 7 for v in items)
+    ):
+        raise InvalidBlock("invalid_evidence", "not two votes")
+    a, b = items
+    fields = (a[1], a[5], b[1], b[5])
+    if not all(isinstance(f, bytes) and len(f) <= 8 and f[:1] != b"\x00" for f in fields):
+        raise InvalidBlock("invalid_evidence", "bad height or validator index")
+    height, index, height_b, index_b = (int.from_bytes(f, "big") for f in fields)  # type: ignore[arg-type]
+    if (height, index) != (height_b, index_b):
+        raise InvalidBlock("invalid_evidence", "the votes are of two validators or heights")
+    return height, index
+
+
+def slash_double_signs(
+    state: State, evidence: Sequence[bytes], height: int, params: ProtocolParams
+) -> list[bytes]:
+    """Slash and tombstone the validators the block's evidence convicts; return their keys."""
+    slashed = []
+    for i, raw in enumerate(evidence):
+        ev_height, index = evidence_offender(raw)
+        if not 1 <= ev_height < height:
+            raise InvalidBlock("invalid_evidence", f"#{i}: height {ev_height}")
+        members = validators_at(state, ev_height)
+        if index >= len(members):
+            raise InvalidBlock("invalid_evidence", f"#{i}: validator index {index}")
+        key = members[index].bls_public_key
+        record = validator_stake(state, key)
+        if record is None or record.status is StakeStatus.TOMBSTONED:
+            continue  # a second piece of evidence for the same offender takes nothing more
+        cut = record.stake * params.double_sign_slash_ppm // PPM
+        left = _slash_unbonding(state, record.owner, key, ev_height, params)
+        set_validator_stake(
+            state,
+            replace(
+                record,
+                stake=record.stake - cut,
+                status=StakeStatus.TOMBSTONED,
+                slashed=record.slashed + cut + left,
+            ),
+        )
+        slashed.append(key)
+    return slashed
+
+
+def _slash_unbonding(
+    state: State, owner: bytes, key: bytes, infraction: int, params: ProtocolParams
+) -> int:
+    """Cut the funds that left `key`'s stake at or after the infraction height and are still
+    locked (unbonding started at release - period): leaving cannot dodge the slash. Returns
+    the total cut."""
+    entries = unbondings(state, owner)
+    total = 0
+    out = []
+    for e in entries:
+        if (
+            e.bls_public_key == key
+            and e.release_height - params.unbonding_period_blocks >= infraction
+        ):
+            cut = e.amount * params.double_sign_slash_ppm // PPM
+            total += cut
+            e = replace(e, amount=e.amount - cut)
+        out.append(e)
+    if total:
+        set_unbondings(state, owner, out)
+    return total
+
+
+def charge_missed(
+    state: State,
+    task: Task,
+    prover: bytes,
+    height: int,
+    task_block_hash: bytes | None,
+    params: ProtocolParams,
+) -> list[bytes]:
+    """Charge a miss to every prover ahead of `prover` in `task`'s order whose window closed
+    by `height`; return the provers that left the set for too many misses."""
+    registered = provers_at(state, task.submitted_height)
+    if not registered or task_block_hash is None:
+        return []
+    order = rank_provers(task_block_hash, task.task_id, registered)
+    rank = order.index(prover) if prover in order else len(order)
+    removed = []
+    for j, missed in enumerate(order[:rank]):
+        if height < task.submitted_height + (j + 1) * params.prover_timeout_blocks:
+            break  # this one's window (and every later one's) was still open
+        record = prover_stake(state, missed)
+        if record is None or record.status is not ProverStatus.REGISTERED:
+            continue
+        if _charge(state, record, params):
+            removed.append(missed)
+    return removed
+
+
+def _charge(state: State, record: ProverStake, params: ProtocolParams) -> bool:
+    """Slash one miss; True if the prover has now missed too often to stay registered."""
+    cut = record.stake * params.prover_miss_slash_ppm // PPM
+    record = replace(
+        record, stake=record.stake - cut, slashed=record.slashed + cut, misses=record.misses + 1
+    )
+    set_prover_stake(state, record)
+    return record.misses >= params.prover_max_misses
