@@ -6,8 +6,9 @@ index). Here the block's evidence is read for (height, validator index) only; th
 is the member at that index of the set of that height (`validators_at`). Its bonded stake loses
 `double_sign_slash_ppm` (burned), it is TOMBSTONED (never validates again with that key, and the
 owner may only unbond what is left), and the new set without it applies at the usual delay.
-Funds that left that stake at or after the infraction height and are still unbonding lose the
-same fraction, so unbonding right after equivocating does not dodge the slash (as long as
+Funds that left that stake but still counted in the set of the infraction height (unbonded in
+a block after infraction - delay) and are still unbonding lose the same fraction, so unbonding
+just before or right after equivocating does not dodge the slash (as long as
 unbonding_period_blocks is at least the evidence age limit, node.evidence_pool.EVIDENCE_MAX_AGE).
 
 Missed tasks. A task of block s is assigned to the registered provers of height s in the order
@@ -106,17 +107,19 @@ def slash_double_signs(
 def _slash_unbonding(
     state: State, owner: bytes, key: bytes, infraction: int, params: ProtocolParams
 ) -> int:
-    """Cut the funds that left `key`'s stake at or after the infraction height and are still
-    locked (unbonding started at release - period): leaving cannot dodge the slash. Returns
-    the total cut."""
+    """Cut the funds that left `key`'s stake and still counted in the set of the infraction
+    height, and are still locked: leaving cannot dodge the slash. Returns the total cut.
+
+    Funds unbonded in block u (u = release - period) still carry power in the sets of heights
+    up to u + delay - 1 (the set of h follows the state after h - delay), so an unbond of u
+    counted at the infraction height h iff u + delay > h; cutting only u >= h would let a
+    validator unbond everything and then equivocate for free during the delay."""
     entries = unbondings(state, owner)
     total = 0
     out = []
     for e in entries:
-        if (
-            e.bls_public_key == key
-            and e.release_height - params.unbonding_period_blocks >= infraction
-        ):
+        unbonded_at = e.release_height - params.unbonding_period_blocks
+        if e.bls_public_key == key and unbonded_at + params.validator_set_delay > infraction:
             cut = e.amount * params.double_sign_slash_ppm // PPM
             total += cut
             e = replace(e, amount=e.amount - cut)
