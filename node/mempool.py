@@ -168,13 +168,6 @@ class Mempool:
                 raise MempoolRejected(f"invalid program: {exc.detail}") from None
             if state.program(image_id) is not None:
                 raise MempoolRejected(f"program already deployed: image id {image_id.hex()}")
-        elif tx.kind is TxKind.STAKE:
-            # Rule: a staking operation must apply to the head state (execution.staking names
-            # the reason: bad_proof_of_possession, duplicate_key, not_validator, ...).
-            try:
-                check_staking(state, sender, tx.staking_op, tx.value, self.params)
-            except InvalidTransaction as exc:
-                raise MempoolRejected(f"invalid staking transaction: {exc}") from None
         account = state.account(sender)
         if tx.nonce < account.nonce:
             raise MempoolRejected(f"nonce too low: next nonce {account.nonce}, tx nonce {tx.nonce}")
@@ -196,6 +189,15 @@ class Mempool:
             committed_before = sum(e.worst_cost for n, e in txs.items() if n < tx.nonce)
         if account.balance < committed_before + entry.worst_cost:
             raise MempoolRejected("insufficient funds for gas * price + value")
+        if tx.kind is TxKind.STAKE:
+            # Rule: a staking operation must apply to the head state (execution.staking names
+            # the reason: bad_proof_of_possession, duplicate_key, not_validator, ...). Checked
+            # after the funds: a bond's proof of possession costs a pairing (~7 ms), which an
+            # account with nothing must not make the node pay per transaction.
+            try:
+                check_staking(state, sender, tx.staking_op, tx.value, self.params)
+            except InvalidTransaction as exc:
+                raise MempoolRejected(f"invalid staking transaction: {exc}") from None
         if old is None and len(self._by_hash) >= self.config.max_txs:
             cheapest = min(self._by_hash.values(), key=lambda e: (e.price, -e.seq))
             if cheapest.price >= price:
