@@ -74,13 +74,40 @@ class PhaseTimer:
             self.spans.append((name, t0, t1))
 
 
+# An LDE of at least this many elements is released after its commitment and recomputed for
+# each later phase that reads it (quotient, DEEP, query openings): the LDEs are blowup times the
+# traces and were most of a proof's peak memory, while an LDE costs a few % of proving time.
+RELEASE_LDE_ELEMENTS = 1 << 20
+
+
 @dataclass
 class _Committed:
-    """A committed matrix: its values on the trace domain H (natural order) and its LDE."""
+    """A committed matrix: its values on the trace domain H (natural order), its Merkle tree
+    (only the digest levels are kept once the LDE is released) and, if small, its LDE."""
 
     on_h: U32
-    lde: U32
     tree: MerkleTree
+    log_blowup: int
+    rows_per_leaf: int = 1
+    kept_lde: U32 | None = None
+
+    def lde(self) -> U32:
+        """The LDE (bit-reversed coset order): the kept one, or recomputed (same values; the
+        time counts in the phase that asks)."""
+        if self.kept_lde is not None:
+            return self.kept_lde
+        return coset_lde(self.on_h, self.log_blowup, GENERATOR)
+
+    def open(self, leaf_idx: npt.NDArray[np.int64]) -> tuple[U32, U32]:
+        """Rows and authentication paths of the given leaves (MerkleTree.open's layout)."""
+        lde = self.lde()
+        k = self.rows_per_leaf
+        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
+        levels = self.tree.levels
+        paths = np.empty((leaf_idx.shape[0], len(levels) - 1, 8), dtype=np.uint32)
+        for h in range(len(levels) - 1):
+            paths[:, h, :] = levels[h][(leaf_idx >> h) ^ 1]
+        return np.ascontiguousarray(rows, dtype=np.uint32), paths
 
 
 def _lde_commit(
@@ -91,10 +118,17 @@ def _lde_commit(
         lde = coset_lde(on_h, log_blowup, GENERATOR)
     with timer.phase("commit"):
         if rows_per_leaf == 1:
-            return _Committed(on_h, lde, MerkleTree.build(lde))
-        # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
-        paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
-        return _Committed(on_h, lde, MerkleTree.build(paired))
+            tree = MerkleTree.build(lde)
+        else:
+            # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
+            paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
+            tree = MerkleTree.build(paired)
+            del paired
+    keep = lde.size < RELEASE_LDE_ELEMENTS
+    # The tree's own reference to the committed matrix would keep the LDE alive: keep only its
+    # digest levels (openings read rows from a recomputed LDE instead).
+    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=tree.levels)
+    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None)
 
 
 def _check_inputs(
@@ -232,7 +266,8 @@ def _quotient(
         if c is None:
             e = np.zeros((0, big, 4) if ext else (0, big), dtype=np.uint64)
             return RolledColumns(e, 0), RolledColumns(e, qd)
-        return _CosetColumns(c.lde, nat, 0, ext), _CosetColumns(c.lde, nat, qd, ext)
+        lde = c.lde()  # this table's LDEs only live through its own quotient
+        return _CosetColumns(lde, nat, 0, ext), _CosetColumns(lde, nat, qd, ext)
 
     main_c, main_n = on_coset(main, False)
     prep_c, prep_n = on_coset(prep, False)
@@ -254,7 +289,7 @@ def _quotient(
     )
     alpha_pows = L.e_powers(alpha, len(air.constraints))
     folded = fold_on_domain(air, inputs, alpha_pows, big)
-    del inputs
+    del inputs, main_c, main_n, prep_c, prep_n, perm_c, perm_n
     q = L.e_mul_base(folded, inv_zh)
     # Coefficients of Q(GENERATOR * y) in y, then undo the shift: c_k = c'_k * GENERATOR^-k.
     coeffs = L.to64(intt(q.astype(np.uint32), axis=0))
@@ -361,7 +396,8 @@ def prove(
     for air, trace, log_n in zip(airs, traces, log_ns, strict=True):
         with tm.phase("preprocessed"):
             pd = preprocessed_data(air, log_n, lb)
-        prep = None if pd is None else _Committed(pd.trace, pd.lde, pd.tree)
+        # The fixed tables' LDEs stay in protocol's cache anyway: keep them.
+        prep = None if pd is None else _Committed(pd.trace, pd.tree, lb, 1, pd.lde)
         if prep is not None:
             ch.observe_digest(prep.tree.root)
         main = _lde_commit(trace, lb, tm)
@@ -498,11 +534,13 @@ def prove(
             for com, pts in openings[i]:
                 if com is None:
                     continue
-                w = com.lde.shape[1]
+                lde = com.lde()
+                w = lde.shape[1]
                 coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
                 # The columns at the second point get the next w powers: alpha^w times these.
                 alpha_w = L.e_pow(fri_alpha, w)
-                combined = L.mat_dot_ext(com.lde, coeffs)
+                combined = L.mat_dot_ext(lde, coeffs)
+                del lde
                 scale = np.array([1, 0, 0, 0], dtype=np.uint64)
                 for p_idx, (z, y) in enumerate(pts):
                     y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
@@ -546,7 +584,7 @@ def prove(
                 if com is None:
                     continue
                 per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
-                rows, paths = com.tree.open(local_idx // per_leaf)
+                rows, paths = com.open(local_idx // per_leaf)
                 setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
                 setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
         q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)
