@@ -333,17 +333,18 @@ _PARALLEL_ROWS = 1 << 14
 
 def _e_mul_scalar(a: U64, b: U64) -> U64:
     # One element each: Python integers beat a dozen numpy calls on 4-element arrays.
-    a0, a1, a2, a3 = (int(x) for x in a)
-    b0, b1, b2, b3 = (int(x) for x in b)
-    return np.array(
-        [
-            (a0 * b0 + W * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
-            (a0 * b1 + a1 * b0 + W * (a2 * b3 + a3 * b2)) % P,
-            (a0 * b2 + a1 * b1 + a2 * b0 + W * a3 * b3) % P,
-            (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
-        ],
-        dtype=np.uint64,
-    )
+    return np.array(_e_mul_ints(a.tolist(), b.tolist()), dtype=np.uint64)
+
+
+def _e_mul_ints(a: list[int], b: list[int]) -> list[int]:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    return [
+        (a0 * b0 + W * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+        (a0 * b1 + a1 * b0 + W * (a2 * b3 + a3 * b2)) % P,
+        (a0 * b2 + a1 * b1 + a2 * b0 + W * a3 * b3) % P,
+        (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
+    ]
 
 
 def e_mul(a: U64, b: U64) -> U64:
@@ -391,6 +392,17 @@ def e_inv(a: U64) -> U64:
 
 
 def e_pow(a: U64, e: int) -> U64:
+    a = to64(a)
+    if a.shape == (4,):
+        # One element (the verifier's case): Python integers, no numpy call per product.
+        acc = [1, 0, 0, 0]
+        sq = a.tolist()
+        while e > 0:
+            if e & 1:
+                acc = _e_mul_ints(acc, sq)
+            sq = _e_mul_ints(sq, sq)
+            e >>= 1
+        return np.array(acc, dtype=np.uint64)
     result = np.zeros_like(to64(a))
     result[..., 0] = 1
     base = to64(a).copy()
@@ -419,10 +431,13 @@ def e_powers(x: U64, n: int) -> U64:
     out = np.zeros((max(n, 1), 4), dtype=np.uint64)
     out[0, 0] = 1
     k = 1
+    x_k = to64(x)  # x^k
     while k < n:
         step = min(k, n - k)
-        out[k : k + step] = e_mul(out[:step], e_pow(x, k))
+        out[k : k + step] = e_mul(out[:step], x_k)
         k += step
+        if k < n:  # step == k here: k doubled
+            x_k = e_mul(x_k, x_k)
     return out[:n]
 
 

@@ -354,6 +354,67 @@ def _duplex_kernel(
         state[i] = np.uint32(monty_mul(np.uint64(st[i, 0]), _ONE))
 
 
+@njit(cache=True)
+def _climb_paths_kernel(
+    nodes: np.ndarray,
+    paths: np.ndarray,
+    idx: np.ndarray,
+    tag: np.uint64,
+    rc_init: np.ndarray,
+    rc_int: np.ndarray,
+    rc_final: np.ndarray,
+) -> None:
+    """nodes[j] = the root reached from leaf digest nodes[j] at index idx[j] along paths[j].
+
+    Serial on purpose: a verifier opens tens of queries per tree, and one call for all levels
+    replaces a kernel launch (and a thread-count switch) per level.
+    """
+    q = nodes.shape[0]
+    h = paths.shape[1]
+    if q == 0:
+        return
+    lanes = min(256, q)
+    st = np.zeros((16, lanes), dtype=np.uint32)
+    for r0 in range(0, q, lanes):
+        cnt = min(lanes, q - r0)
+        for k in range(h):
+            for lane in range(cnt):
+                j = r0 + lane
+                right = (idx[j] >> k) & 1
+                at_node = 8 if right else 0
+                at_sib = 0 if right else 8
+                for i in range(8):
+                    st[at_node + i, lane] = np.uint32(monty_mul(np.uint64(nodes[j, i]), _R2))
+                    st[at_sib + i, lane] = np.uint32(monty_mul(np.uint64(paths[j, k, i]), _R2))
+            _permute_block(st, rc_init, rc_int, rc_final)
+            for lane in range(cnt):
+                j = r0 + lane
+                for i in range(8):
+                    nodes[j, i] = np.uint32(monty_mul(np.uint64(st[i, lane]), _ONE))
+                nodes[j, 0] = np.uint32(add_mod(np.uint64(nodes[j, 0]), tag))
+
+
+def climb_paths(
+    leaves: np.ndarray,
+    paths: np.ndarray,
+    indices: np.ndarray,
+    domain: int = COMPRESS_DOMAIN_NODE,
+) -> np.ndarray:
+    """Roots reached from (q, 8) leaf digests along (q, h, 8) sibling paths: at level k the node
+    is the right child iff bit k of its index is set. Equal to h rounds of ``compress`` on
+    (node, sibling) in that order, in one kernel call."""
+    nodes = np.array(_as_u32(leaves), dtype=np.uint32, order="C", copy=True)
+    sib = np.ascontiguousarray(_as_u32(paths))
+    idx = np.ascontiguousarray(indices, dtype=np.int64)
+    q = nodes.shape[0]
+    if nodes.shape != (q, DIGEST_SIZE) or sib.ndim != 3 or sib.shape[0] != q or idx.shape != (q,):
+        raise ValueError("expected (q, 8) leaves, (q, h, 8) paths and (q,) indices")
+    if sib.shape[2] != DIGEST_SIZE:
+        raise ValueError(f"expected (q, h, 8) paths, got {sib.shape}")
+    _climb_paths_kernel(nodes, sib, idx, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL)
+    return nodes
+
+
 def _as_u32(a: np.ndarray) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype != np.uint32:

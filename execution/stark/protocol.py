@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,12 +28,15 @@ __all__ = [
     "ext_basis",
     "opening_digest",
     "preprocessed_data",
+    "preprocessed_root",
+    "seed_preprocessed_root",
     "start_transcript",
 ]
 
 # "IVCSTARK" as two field elements: separates this transcript from any other Poseidon2 use.
 DOMAIN_TAG = np.array([0x49564353, 0x5441524B], dtype=np.uint32) % np.uint32(L.P)
 U32 = npt.NDArray[np.uint32]
+_V = TypeVar("_V")
 # The quotient tree's leaves hold 2 adjacent LDE rows (the points x and -x): the quotient is only
 # 4 * 2^q base columns wide, so its tree would otherwise cost as many inner-node hashes as the
 # main trace's for a fraction of the data.
@@ -90,9 +95,11 @@ def combine_ext_columns(values: L.U64) -> L.U64:
     k = values.shape[0] // 4
     basis = ext_basis()
     out = np.zeros((k, 4), dtype=np.uint64)
-    for j in range(k):
-        for c in range(4):
-            out[j] = L.e_add(out[j], L.e_mul(values[4 * j + c], basis[c]))
+    if k == 0:
+        return out
+    # Column c of every group at once: one product per basis element, not one per column.
+    for c in range(4):
+        out = L.e_add(out, L.e_mul(values[c : 4 * k : 4].reshape(k, 4), basis[c]))
     return out
 
 
@@ -103,24 +110,83 @@ class PreprocessedData:
     tree: MerkleTree
 
 
-_PREP_CACHE: dict[tuple[bytes, int, int], PreprocessedData] = {}
+# The prover's fixed columns with their LDE and tree (it opens them at the queries). Bounded by
+# count, least recently used first out: tables named after one proof's data (an IO table) must
+# not pile up, and the range table's entry (about 25 MB) is worth keeping across proofs.
+_PREP_CACHE: OrderedDict[tuple[bytes, int, int], PreprocessedData] = OrderedDict()
+_PREP_CACHE_SIZE = 8
+# The verifier needs only each fixed table's Merkle root: its verifying key. Roots are 32 bytes,
+# so many programs' keys fit; built once per (AIR digest, height, blowup).
+_ROOT_CACHE: OrderedDict[tuple[bytes, int, int], U32] = OrderedDict()
+_ROOT_CACHE_SIZE = 1024
 
 
-def preprocessed_data(air: CompiledAir, log_n: int, log_blowup: int) -> PreprocessedData | None:
-    """The committed fixed columns of `air` at height 2^log_n (the verifying key's part)."""
-    if air.preprocessed_width == 0:
-        return None
-    key = (air.digest, log_n, log_blowup)
-    hit = _PREP_CACHE.get(key)
+def _lru_get(
+    cache: OrderedDict[tuple[bytes, int, int], _V], key: tuple[bytes, int, int]
+) -> _V | None:
+    hit = cache.get(key)
     if hit is not None:
-        return hit
+        cache.move_to_end(key)
+    return hit
+
+
+def _lru_put(
+    cache: OrderedDict[tuple[bytes, int, int], _V],
+    key: tuple[bytes, int, int],
+    value: _V,
+    size: int,
+) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+
+
+def _commit_preprocessed(air: CompiledAir, log_n: int, log_blowup: int) -> PreprocessedData:
     trace = air.air.preprocessed_trace(log_n)
     if trace is None or trace.shape != (1 << log_n, air.preprocessed_width):
         raise ValueError(f"{air.name}: preprocessed_trace({log_n}) has the wrong shape")
     trace = np.ascontiguousarray(trace, dtype=np.uint32)
     lde = coset_lde(trace, log_blowup, GENERATOR)
-    data = PreprocessedData(trace, lde, MerkleTree.build(lde))
-    if len(_PREP_CACHE) > 16:
-        _PREP_CACHE.clear()
-    _PREP_CACHE[key] = data
+    return PreprocessedData(trace, lde, MerkleTree.build(lde))
+
+
+def preprocessed_data(air: CompiledAir, log_n: int, log_blowup: int) -> PreprocessedData | None:
+    """The committed fixed columns of `air` at height 2^log_n, with LDE and tree (the prover's)."""
+    if air.preprocessed_width == 0:
+        return None
+    key = (air.digest, log_n, log_blowup)
+    hit = _lru_get(_PREP_CACHE, key)
+    if hit is not None:
+        return hit
+    data = _commit_preprocessed(air, log_n, log_blowup)
+    _lru_put(_PREP_CACHE, key, data, _PREP_CACHE_SIZE)
+    _lru_put(_ROOT_CACHE, key, data.tree.root, _ROOT_CACHE_SIZE)
     return data
+
+
+def preprocessed_root(air: CompiledAir, log_n: int, log_blowup: int) -> U32 | None:
+    """The Merkle root of `air`'s fixed columns at height 2^log_n: the verifying key's part.
+
+    Cached by (AIR digest, height, blowup); a miss commits the columns once and keeps only the
+    root (the verifier checks openings against it and never needs the LDE or the tree).
+    """
+    if air.preprocessed_width == 0:
+        return None
+    key = (air.digest, log_n, log_blowup)
+    root = _lru_get(_ROOT_CACHE, key)
+    if root is None:
+        data = _lru_get(_PREP_CACHE, key)
+        root = (data or _commit_preprocessed(air, log_n, log_blowup)).tree.root.copy()
+        _lru_put(_ROOT_CACHE, key, root, _ROOT_CACHE_SIZE)
+    return root
+
+
+def seed_preprocessed_root(digest: bytes, log_n: int, log_blowup: int, root: U32) -> None:
+    """Give the root cache a precomputed root (a verifying key shipped with the code), so that
+    preprocessed_root does not commit that table. The caller vouches for the root: a wrong one
+    makes every honest proof of that AIR fail to verify (its tests recompute each seed)."""
+    arr = np.asarray(root, dtype=np.uint32)
+    if arr.shape != (8,) or int(arr.max()) >= L.P:
+        raise ValueError("a root is 8 canonical field elements")
+    _lru_put(_ROOT_CACHE, (bytes(digest), log_n, log_blowup), arr.copy(), _ROOT_CACHE_SIZE)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -74,13 +75,46 @@ class PhaseTimer:
             self.spans.append((name, t0, t1))
 
 
+# An LDE of at least this many elements is released after its commitment and recomputed for
+# each later phase that reads it (quotient, DEEP, query openings): the LDEs are blowup times the
+# traces and were most of a proof's peak memory, while an LDE costs a few % of proving time.
+RELEASE_LDE_ELEMENTS = 1 << 20
+# The quotient is evaluated over this many coset rows at a time (a multiple of the small tables'
+# whole coset, so those stay one call).
+QUOTIENT_CHUNK_ROWS = 1 << 16
+
+
 @dataclass
 class _Committed:
-    """A committed matrix: its values on the trace domain H (natural order) and its LDE."""
+    """A committed matrix: its values on the trace domain H (natural order), its Merkle tree
+    (only the digest levels are kept once the LDE is released) and, if small, its LDE."""
 
     on_h: U32
-    lde: U32
     tree: MerkleTree
+    log_blowup: int
+    rows_per_leaf: int = 1
+    kept_lde: U32 | None = None
+
+    def lde(self, log_blowup: int | None = None) -> U32:
+        """The LDE (bit-reversed coset order): the kept one, or recomputed (same values; the
+        time counts in the phase that asks). A smaller `log_blowup` recomputes only the first
+        n * 2^log_blowup rows, which are the LDE of that blowup on the same coset (row i is
+        the point shift * w^bitrev(i)): the quotient reads no others."""
+        if self.kept_lde is not None:
+            return self.kept_lde
+        lb = self.log_blowup if log_blowup is None else min(log_blowup, self.log_blowup)
+        return coset_lde(self.on_h, lb, GENERATOR)
+
+    def open(self, leaf_idx: npt.NDArray[np.int64]) -> tuple[U32, U32]:
+        """Rows and authentication paths of the given leaves (MerkleTree.open's layout)."""
+        lde = self.lde()
+        k = self.rows_per_leaf
+        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
+        levels = self.tree.levels
+        paths = np.empty((leaf_idx.shape[0], len(levels) - 1, 8), dtype=np.uint32)
+        for h in range(len(levels) - 1):
+            paths[:, h, :] = levels[h][(leaf_idx >> h) ^ 1]
+        return np.ascontiguousarray(rows, dtype=np.uint32), paths
 
 
 def _lde_commit(
@@ -91,10 +125,17 @@ def _lde_commit(
         lde = coset_lde(on_h, log_blowup, GENERATOR)
     with timer.phase("commit"):
         if rows_per_leaf == 1:
-            return _Committed(on_h, lde, MerkleTree.build(lde))
-        # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
-        paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
-        return _Committed(on_h, lde, MerkleTree.build(paired))
+            tree = MerkleTree.build(lde)
+        else:
+            # Adjacent LDE rows (x and -x) share a leaf: half the inner nodes for a narrow matrix.
+            paired = np.ascontiguousarray(lde).reshape(lde.shape[0] // rows_per_leaf, -1)
+            tree = MerkleTree.build(paired)
+            del paired
+    keep = lde.size < RELEASE_LDE_ELEMENTS
+    # The tree's own reference to the committed matrix would keep the LDE alive: keep only its
+    # digest levels (openings read rows from a recomputed LDE instead).
+    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=tree.levels)
+    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None)
 
 
 def _check_inputs(
@@ -122,48 +163,58 @@ def _check_inputs(
     return out
 
 
-def _columns(m: U32) -> L.U64:
-    """(n, w) uint32 rows -> (w, n) uint64 columns."""
-    return np.ascontiguousarray(m.T, dtype=np.uint64)
-
-
 def _logup_trace(
     air: CompiledAir, main_h: U32, prep_h: U32 | None, pub: list[int], challenges: L.U64
 ) -> tuple[U32, L.U64]:
     """LogUp helper columns (one per interaction group) and the running sum on H, flattened to
-    (n, 4 * (G + 1)); and the final sum."""
+    (n, 4 * (G + 1)); and the final sum.
+
+    One helper column at a time: its interactions' denominators are inverted together and its
+    terms written straight into the uint32 result. Denominators, inverses and terms of every
+    interaction at once were (k, n, 4) uint64 arrays each, with e_inv's temporaries, the LogUp
+    phase's peak (several KB per CPU row).
+    """
     n = main_h.shape[0]
     wanted = [v for _, vals, m in air.interactions for v in (*vals, m)]
-    vals = eval_base_nodes(
-        air, wanted, _columns(main_h), None if prep_h is None else _columns(prep_h), pub, n
-    )
+    rows = np.arange(n, dtype=np.int64)
+    # Trace columns are read as uint64 one at a time (no uint64 copy of the whole trace).
+    main_cols = cast(L.U64, _CosetColumns(main_h, rows, 0, False))
+    prep_cols = None if prep_h is None else cast(L.U64, _CosetColumns(prep_h, rows, 0, False))
+    vals = eval_base_nodes(air, wanted, main_cols, prep_cols, pub, n)
     gamma, beta = challenges[0], challenges[1]
-    k = air.num_interactions
     ng = len(air.logup_groups)
-    h = np.zeros((n, ng + 1, 4), dtype=np.uint64)
-    dens = np.zeros((k, n, 4), dtype=np.uint64)
-    for i, (bus, vnodes, _) in enumerate(air.interactions):
-        fp = np.zeros((n, 4), dtype=np.uint64)
-        fp[:, 0] = bus % L.P
-        power = beta
-        for v in vnodes:
-            fp = L.e_add(fp, L.e_mul_base(power[None, :], vals[v]))
-            power = L.e_mul(power, beta)
-        dens[i] = L.e_sub(np.broadcast_to(gamma, (n, 4)), fp)
-    try:
-        invs = L.e_inv(dens.reshape(k * n, 4)).reshape(k, n, 4)
-    except ZeroDivisionError as exc:
-        raise ProvingError(f"{air.name}: LogUp denominator vanished (retry)") from exc
-    terms = [L.e_mul_base(invs[i], vals[mnode]) for i, (_, _, mnode) in enumerate(air.interactions)]
+    out = np.empty((n, 4 * (ng + 1)), dtype=np.uint32)
+    row_sum = np.zeros((n, 4), dtype=np.uint64)
     for g, members in enumerate(air.logup_groups):
-        col = terms[members[0]]
-        for i in members[1:]:
-            col = L.e_add(col, terms[i])
-        h[:, g] = col
-    row_sum = h[:, :ng].sum(axis=1) % L.P
-    h[:, ng] = np.cumsum(row_sum, axis=0) % L.P
-    final_sum = h[n - 1, ng].copy()
-    return h.reshape(n, 4 * (ng + 1)).astype(np.uint32), final_sum
+        dens = np.empty((len(members), n, 4), dtype=np.uint64)
+        for j, i in enumerate(members):
+            bus, vnodes, _ = air.interactions[i]
+            fp = np.zeros((n, 4), dtype=np.uint64)
+            fp[:, 0] = bus % L.P
+            power = beta
+            for v in vnodes:
+                fp = L.e_add(fp, L.e_mul_base(power[None, :], vals[v]))
+                power = L.e_mul(power, beta)
+            dens[j] = L.e_sub(np.broadcast_to(gamma, (n, 4)), fp)
+            del fp
+        try:
+            invs = L.e_inv(dens.reshape(-1, 4)).reshape(len(members), n, 4)
+        except ZeroDivisionError as exc:
+            raise ProvingError(f"{air.name}: LogUp denominator vanished (retry)") from exc
+        del dens
+        col = L.e_mul_base(invs[0], vals[air.interactions[members[0]][2]])
+        for j, i in enumerate(members[1:], start=1):
+            col = L.e_add(col, L.e_mul_base(invs[j], vals[air.interactions[i][2]]))
+        del invs
+        out[:, 4 * g : 4 * g + 4] = col
+        row_sum = L.e_add(row_sum, col)
+        del col
+    del vals
+    # Values below p summed over at most 2^27 rows stay below 2^58: one reduction at the end.
+    running = np.cumsum(row_sum, axis=0) % L.P
+    out[:, 4 * ng :] = running
+    final_sum = running[n - 1].copy()
+    return out, final_sum
 
 
 def _selectors_on_coset(log_n: int, log_qd: int) -> tuple[L.U64, L.U64, L.U64, L.U64]:
@@ -194,10 +245,17 @@ class _CosetColumns(RolledColumns):
     read. Gathering every column up front held a uint64 copy of the widest tables' coset
     values, twice their committed LDE, through the whole quotient evaluation."""
 
-    def __init__(self, lde: U32, nat: npt.NDArray[np.int64], shift: int, ext: bool) -> None:
+    def __init__(
+        self,
+        lde: U32,
+        nat: npt.NDArray[np.int64],
+        shift: int,
+        ext: bool,
+        window: slice = slice(None),
+    ) -> None:
         super().__init__(np.zeros((0, 0), dtype=np.uint64), shift)
         self.lde = lde
-        self.rows = np.roll(nat, -shift)
+        self.rows = np.roll(nat, -shift)[window]
         self.ext = ext
 
     def __getitem__(self, i: int) -> L.U64:
@@ -227,34 +285,46 @@ def _quotient(
     big = n << log_qd
     nat = bitrev_permutation(log_n + log_qd)
     qd = 1 << log_qd
-
-    def on_coset(c: _Committed | None, ext: bool) -> tuple[RolledColumns, RolledColumns]:
-        if c is None:
-            e = np.zeros((0, big, 4) if ext else (0, big), dtype=np.uint64)
-            return RolledColumns(e, 0), RolledColumns(e, qd)
-        return _CosetColumns(c.lde, nat, 0, ext), _CosetColumns(c.lde, nat, qd, ext)
-
-    main_c, main_n = on_coset(main, False)
-    prep_c, prep_n = on_coset(prep, False)
-    perm_c, perm_n = on_coset(perm, True)
+    # This table's LDEs (recomputed if released) live through its own quotient only.
+    ldes = [
+        (None if c is None else c.lde(max(1, log_qd)), ext)
+        for c, ext in ((main, False), (prep, False), (perm, True))
+    ]
     first, last, trans, inv_zh = _selectors_on_coset(log_n, log_qd)
-    inputs = DomainInputs(
-        main=main_c,
-        main_next=main_n,
-        prep=prep_c,
-        prep_next=prep_n,
-        perm=perm_c,
-        perm_next=perm_n,
-        publics=np.array([v % L.P for v in pub], dtype=np.uint64),
-        challenges=challenges,
-        final_sum=final_sum,
-        is_first_row=first,
-        is_last_row=last,
-        is_transition=trans,
-    )
     alpha_pows = L.e_powers(alpha, len(air.constraints))
-    folded = fold_on_domain(air, inputs, alpha_pows, big)
-    del inputs
+    publics = np.array([v % L.P for v in pub], dtype=np.uint64)
+    folded = np.empty((big, 4), dtype=np.uint64)
+    # In row chunks: every DAG intermediate is a chunk long, not the whole coset.
+    for lo in range(0, big, QUOTIENT_CHUNK_ROWS):
+        hi = min(big, lo + QUOTIENT_CHUNK_ROWS)
+        win = slice(lo, hi)
+        cols: list[RolledColumns] = []
+        for lde, ext in ldes:
+            if lde is None:
+                e = np.zeros((0, hi - lo, 4) if ext else (0, hi - lo), dtype=np.uint64)
+                cols += [RolledColumns(e, 0), RolledColumns(e, 0)]
+            else:
+                cols += [
+                    _CosetColumns(lde, nat, 0, ext, win),
+                    _CosetColumns(lde, nat, qd, ext, win),
+                ]
+        inputs = DomainInputs(
+            main=cols[0],
+            main_next=cols[1],
+            prep=cols[2],
+            prep_next=cols[3],
+            perm=cols[4],
+            perm_next=cols[5],
+            publics=publics,
+            challenges=challenges,
+            final_sum=final_sum,
+            is_first_row=first[win],
+            is_last_row=last[win],
+            is_transition=trans[win],
+        )
+        folded[win] = fold_on_domain(air, inputs, alpha_pows, hi - lo)
+        del inputs, cols
+    del ldes
     q = L.e_mul_base(folded, inv_zh)
     # Coefficients of Q(GENERATOR * y) in y, then undo the shift: c_k = c'_k * GENERATOR^-k.
     coeffs = L.to64(intt(q.astype(np.uint32), axis=0))
@@ -361,7 +431,8 @@ def prove(
     for air, trace, log_n in zip(airs, traces, log_ns, strict=True):
         with tm.phase("preprocessed"):
             pd = preprocessed_data(air, log_n, lb)
-        prep = None if pd is None else _Committed(pd.trace, pd.lde, pd.tree)
+        # The fixed tables' LDEs stay in protocol's cache anyway: keep them.
+        prep = None if pd is None else _Committed(pd.trace, pd.tree, lb, 1, pd.lde)
         if prep is not None:
             ch.observe_digest(prep.tree.root)
         main = _lde_commit(trace, lb, tm)
@@ -498,11 +569,13 @@ def prove(
             for com, pts in openings[i]:
                 if com is None:
                     continue
-                w = com.lde.shape[1]
+                lde = com.lde()
+                w = lde.shape[1]
                 coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
                 # The columns at the second point get the next w powers: alpha^w times these.
                 alpha_w = L.e_pow(fri_alpha, w)
-                combined = L.mat_dot_ext(com.lde, coeffs)
+                combined = L.mat_dot_ext(lde, coeffs)
+                del lde
                 scale = np.array([1, 0, 0, 0], dtype=np.uint64)
                 for p_idx, (z, y) in enumerate(pts):
                     y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
@@ -546,7 +619,7 @@ def prove(
                 if com is None:
                     continue
                 per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
-                rows, paths = com.tree.open(local_idx // per_leaf)
+                rows, paths = com.open(local_idx // per_leaf)
                 setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
                 setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
         q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)

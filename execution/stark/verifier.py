@@ -25,7 +25,7 @@ from execution.stark.protocol import (
     QUOTIENT_ROWS_PER_LEAF,
     combine_ext_columns,
     opening_digest,
-    preprocessed_data,
+    preprocessed_root,
     start_transcript,
 )
 
@@ -158,12 +158,12 @@ def verify(
     preps = []
     for air, tp in zip(airs, proof.tables, strict=True):
         try:
-            pd = preprocessed_data(air, tp.log_n, lb)
+            prep_root = preprocessed_root(air, tp.log_n, lb)
         except ValueError as exc:
             raise InvalidProof(f"{air.name}: no preprocessed columns at this height") from exc
-        preps.append(pd)
-        if pd is not None:
-            ch.observe_digest(pd.tree.root)
+        preps.append(prep_root)
+        if prep_root is not None:
+            ch.observe_digest(prep_root)
         ch.observe_digest(tp.main_root[0])
     any_logup = any(a.num_interactions for a in airs)
     challenges = (
@@ -206,16 +206,21 @@ def verify(
     indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
 
     initial: dict[int, L.U64] = {}
-    power = _ONE.copy()
+    # The DEEP coefficient of each opened column (in opening order) is the next power of
+    # fri_alpha: one table of powers instead of a power series per matrix and point.
+    n_coeffs = sum(2 * (a.preprocessed_width + a.width + 4 * a.perm_width) for a in airs)
+    n_coeffs += sum(4 * a.quotient_degree for a in airs)
+    alpha_pows = L.e_powers(fri_alpha, n_coeffs)
+    off = 0
     zeta_arr = zeta
     for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         log_h = tp.log_n + lb
         local_idx = indices >> (log_max - log_h)
-        pd = preps[i]
+        prep_root = preps[i]
         g = two_adic_generator(tp.log_n)
         zeta_next = L.e_mul_base(zeta_arr, np.uint64(g))
         roots: tuple[tuple[U32 | None, str, bool], ...] = (
-            (None if pd is None else pd.tree.root, "prep", True),
+            (prep_root, "prep", True),
             (tp.main_root[0], "main", True),
             (tp.perm_root[0] if len(tp.perm_root) else None, "perm", True),
             (tp.quotient_root[0], "quotient", False),
@@ -243,8 +248,8 @@ def verify(
                 opened.append(L.to64(getattr(tp, f"{name}_next")))
             w = rows.shape[1]
             for p_idx, y in enumerate(opened):
-                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
-                power = L.e_mul(power, L.e_pow(fri_alpha, w))
+                coeffs = alpha_pows[off : off + w]
+                off += w
                 num = L.mat_dot_ext(rows, coeffs)
                 y_sum = L.e_mul(y, coeffs).sum(axis=0) % L.P
                 num = L.e_sub(num, y_sum[None, :])

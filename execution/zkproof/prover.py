@@ -46,7 +46,6 @@ from execution.zkproof.air import (
 )
 from execution.zkproof.air_io import IO_PUBLICS, IoChipAir, IoTableAir
 from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofError
-from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkproof.statement import (
     INPUT_DOMAIN,
     NO_PROVER,
@@ -65,6 +64,7 @@ from execution.zkproof.tracegen import (
     build_traces,
     check_supported,
 )
+from execution.zkproof.vkey import program_key
 from execution.zkvm.elf_loader import load_elf
 from execution.zkvm.errors import CycleLimitExceeded
 from execution.zkvm.executor import execute
@@ -152,15 +152,17 @@ def _fixed_airs() -> tuple[CompiledAir, ...]:
     )
 
 
-def airs_for(program: Program, input_bytes: bytes = b"", output: bytes = b"") -> ZkvmAirs:
-    """The AIRs of one run: the program's tables and the IO table of its input and output."""
+def airs_for(
+    program: Program, input_bytes: bytes = b"", output: bytes = b"", *, image: bytes | None = None
+) -> ZkvmAirs:
+    """The AIRs of one run: the program's tables (cached by image id: vkey.program_key) and
+    the IO table of its input and output. `image` is image_id(program) if already known."""
     cpu, regs, rng, lt, mem, boundary, bitwise, mul, shift, pow2, div, io = _fixed_airs()
-    img_hex = image_id(program).astype("<u4").tobytes().hex()
-    pa = ProgramAir(program_table(program, P), img_hex)
-    ra = RamImageAir(ram_image_table(program), img_hex)
+    key = program_key(program, image)
+    pa, ra, prog, image_air = key.program_air, key.ram_image_air, key.program, key.ram_image
     digests = bytes_digest(INPUT_DOMAIN, input_bytes) + bytes_digest(OUTPUT_DOMAIN, output)
     ta = IoTableAir(input_bytes, output, digests.hex())
-    prog, image, table = compile_air(pa), compile_air(ra), compile_air(ta)
+    table = compile_air(ta)
     return ZkvmAirs(
         cpu,
         prog,
@@ -169,7 +171,7 @@ def airs_for(program: Program, input_bytes: bytes = b"", output: bytes = b"") ->
         lt,
         mem,
         boundary,
-        image,
+        image_air,
         bitwise,
         mul,
         shift,
@@ -368,6 +370,8 @@ def verify(
     want = _expected_id(expected_image)
     if st.image_id != want:
         raise InvalidTaskProof("the proof is for another image id")
+    # Hashing the embedded program is cheap (~1 ms for sha256.elf) and keys the cache of its
+    # verifying key, so it is done on every verify.
     if image_id(tp.program).astype("<u4").tobytes() != want:
         raise InvalidTaskProof("the embedded program does not hash to the image id")
     try:
@@ -382,7 +386,7 @@ def verify(
         raise InvalidTaskProof("cycle count out of range")
     if st.exit_code >= 1 << 32:
         raise InvalidTaskProof("exit code out of range")
-    airs = airs_for(tp.program, tp.input, st.output)
+    airs = airs_for(tp.program, tp.input, st.output, image=want)
     tables = tp.stark.tables
     if len(tables) != NUM_TABLES:
         raise InvalidTaskProof(f"a zkVM proof has {NUM_TABLES} tables")
