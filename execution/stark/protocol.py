@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,18 +45,29 @@ def digest_elements(digest: bytes) -> U32:
 
 
 def start_transcript(
-    params: FriParams, airs: list[CompiledAir], log_ns: list[int], publics: list[list[int]]
-) -> Challenger:
-    """Bind the statement: protocol tag, parameters, each AIR, its height and public values."""
-    ch = Challenger()
+    params: FriParams,
+    airs: list[CompiledAir],
+    log_ns: list[int],
+    publics: list[list[Any]],
+    ch: Any = None,
+) -> Any:
+    """Bind the statement: protocol tag, parameters, each AIR, its height and public values.
+
+    `ch` is a fresh transcript to drive (a Challenger by default; the recursion recorder passes
+    its symbolic one, and then the public values are symbolic cells, observed as they are).
+    """
+    if ch is None:
+        ch = Challenger()
     ch.observe(DOMAIN_TAG)
     ch.observe(np.frombuffer(params.to_bytes(), dtype=np.uint8).astype(np.uint32))
     ch.observe(np.array([len(airs)], dtype=np.uint32))
     for air, log_n, pub in zip(airs, log_ns, publics, strict=True):
         ch.observe(digest_elements(air.digest))
         ch.observe(np.array([log_n, len(pub)], dtype=np.uint32))
-        if pub:
+        if pub and isinstance(pub[0], int | np.integer):
             ch.observe(np.array([v % L.P for v in pub], dtype=np.uint32))
+        elif pub:
+            ch.observe(np.array(pub, dtype=object))
     return ch
 
 
