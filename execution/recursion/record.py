@@ -1,0 +1,280 @@
+"""Recording a verifier program: `verify_with` run over symbolic cells, and the proof as input.
+
+`record_program(airs, proof, params)` runs the ordinary STARK verifier (execution.stark.verifier.
+verify_with) with the symbolic backend of record_backend.py on a proof whose every field element
+has been replaced by an INPUT cell. The proof is only a template for its shape: the backend never
+reads a value, so any proof of the same shape (AIRs, heights, parameters) gives the same program.
+`program_inputs(recording, proof, publics)` turns a concrete proof into the program's inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from execution.recursion.program import Instruction, Op, Program
+from execution.stark.air.compiled import CompiledAir
+from execution.stark.field import P
+from execution.stark.fri import FriProof
+from execution.stark.params import FriParams
+from execution.stark.proof import ARRAY_FIELDS, Proof, TableProof
+from execution.stark.verifier import verify_with
+
+__all__ = [
+    "Cell",
+    "ProgramInputError",
+    "Recorder",
+    "Recording",
+    "program_inputs",
+    "proof_shape",
+    "record_program",
+]
+
+Limbs = tuple[int, int, int, int]
+
+
+class ProgramInputError(ValueError):
+    """A proof that cannot be a program's input (another shape, a non-field value)."""
+
+
+class Cell:
+    """A symbolic BabyBear^4 value: the address of a program cell.
+
+    Deliberately not an int: verifier code that tried to compute on a proof value directly
+    (instead of through the backend) fails loudly while recording instead of baking a
+    concrete value into the program.
+    """
+
+    __slots__ = ("addr",)
+
+    def __init__(self, addr: int) -> None:
+        self.addr = addr
+
+    def __repr__(self) -> str:
+        return f"Cell({self.addr})"
+
+
+def _mul_limbs(a: Limbs, b: Limbs) -> Limbs:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    return (
+        (a0 * b0 + 11 * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+        (a0 * b1 + a1 * b0 + 11 * (a2 * b3 + a3 * b2)) % P,
+        (a0 * b2 + a1 * b1 + a2 * b0 + 11 * a3 * b3) % P,
+        (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
+    )
+
+
+class Recorder:
+    """Appends instructions; cells are numbered in the order they are written.
+
+    Constants are emitted once each, and arithmetic on constants is folded (x*1, x+0 and
+    const op const emit nothing): the program is smaller and still the same for every proof,
+    since what is constant depends only on the shape.
+    """
+
+    def __init__(self) -> None:
+        self.instructions: list[Instruction] = []
+        self.num_cells = 0
+        self.num_inputs = 0
+        self.note = ""
+        self._const_cells: dict[Limbs, Cell] = {}
+        self._const_of: dict[int, Limbs] = {}
+
+    def _emit(
+        self, op: Op, n_out: int, ins: tuple[Cell, ...], imm: tuple[int, ...] = ()
+    ) -> list[Cell]:
+        outs = tuple(range(self.num_cells, self.num_cells + n_out))
+        self.num_cells += n_out
+        self.instructions.append(Instruction(op, outs, tuple(c.addr for c in ins), imm, self.note))
+        return [Cell(a) for a in outs]
+
+    def const(self, limbs: Any) -> Cell:
+        key: Limbs = tuple(int(v) % P for v in limbs)  # type: ignore[assignment]
+        if len(key) != 4:
+            raise ValueError("a constant has 4 limbs")
+        hit = self._const_cells.get(key)
+        if hit is None:
+            hit = self._emit(Op.CONST, 1, (), key)[0]
+            self._const_cells[key] = hit
+            self._const_of[hit.addr] = key
+        return hit
+
+    def base(self, v: int) -> Cell:
+        return self.const((v, 0, 0, 0))
+
+    def const_value(self, c: Cell) -> Limbs | None:
+        return self._const_of.get(c.addr)
+
+    def input(self) -> Cell:
+        k = self.num_inputs
+        self.num_inputs += 1
+        return self._emit(Op.INPUT, 1, (), (k,))[0]
+
+    def add(self, a: Cell, b: Cell) -> Cell:
+        ka, kb = self.const_value(a), self.const_value(b)
+        if ka is not None and kb is not None:
+            return self.const(tuple((x + y) % P for x, y in zip(ka, kb, strict=True)))
+        if ka == (0, 0, 0, 0):
+            return b
+        if kb == (0, 0, 0, 0):
+            return a
+        return self._emit(Op.ADD, 1, (a, b))[0]
+
+    def sub(self, a: Cell, b: Cell) -> Cell:
+        ka, kb = self.const_value(a), self.const_value(b)
+        if ka is not None and kb is not None:
+            return self.const(tuple((x - y) % P for x, y in zip(ka, kb, strict=True)))
+        if kb == (0, 0, 0, 0):
+            return a
+        return self._emit(Op.SUB, 1, (a, b))[0]
+
+    def mul(self, a: Cell, b: Cell) -> Cell:
+        ka, kb = self.const_value(a), self.const_value(b)
+        if ka is not None and kb is not None:
+            return self.const(_mul_limbs(ka, kb))
+        if ka == (1, 0, 0, 0):
+            return b
+        if kb == (1, 0, 0, 0):
+            return a
+        if ka == (0, 0, 0, 0) or kb == (0, 0, 0, 0):
+            return self.base(0)
+        return self._emit(Op.MUL, 1, (a, b))[0]
+
+    def inv(self, a: Cell) -> Cell:
+        return self._emit(Op.INV, 1, (a,))[0]
+
+    def assert_eq(self, a: Cell, b: Cell) -> None:
+        self._emit(Op.ASSERT_EQ, 0, (a, b))
+
+    def poseidon2(self, state: list[Cell]) -> list[Cell]:
+        return self._emit(Op.POSEIDON2, 16, tuple(state))
+
+    def bits(self, a: Cell, n: int) -> list[Cell]:
+        return self._emit(Op.BITS, n, (a,), (n,))
+
+    def select(self, c: Cell | int, a: Cell, b: Cell) -> Cell:
+        """a if c else b; a constant c (a known bit of an index) emits nothing."""
+        if isinstance(c, int):
+            return a if c else b
+        if a.addr == b.addr:
+            return a
+        return self._emit(Op.SELECT, 1, (c, a, b))[0]
+
+    def output(self, a: Cell) -> None:
+        self._emit(Op.OUTPUT, 0, (a,))
+
+    def program(self) -> Program:
+        prog = Program(self.num_inputs, self.num_cells, list(self.instructions))
+        prog.check()
+        return prog
+
+
+def _shape_of(a: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in np.shape(a))
+
+
+def proof_shape(proof: Proof) -> tuple[object, ...]:
+    """Everything about a proof that the program depends on (and nothing it reads as input)."""
+    tables = tuple(
+        (tp.air_digest, tp.log_n, tuple(_shape_of(getattr(tp, f)) for f in ARRAY_FIELDS))
+        for tp in proof.tables
+    )
+    f = proof.fri
+    fri = (
+        len(f.commit_roots),
+        _shape_of(f.final_poly),
+        tuple(
+            (_shape_of(r), _shape_of(p)) for r, p in zip(f.query_rows, f.query_paths, strict=True)
+        ),
+    )
+    return (proof.params.to_bytes(), tables, fri)
+
+
+@dataclass
+class Recording:
+    """A recorded program and the proof shape and statement sizes it was recorded for."""
+
+    program: Program
+    shape: tuple[object, ...]
+    num_publics: tuple[int, ...]
+
+
+def _input_array(rec: Recorder, shape: tuple[int, ...]) -> npt.NDArray[np.object_]:
+    out = np.empty(shape, dtype=object)
+    flat = out.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = rec.input()
+    return out
+
+
+def record_program(
+    airs: list[CompiledAir], proof: Proof, params: FriParams, *, max_log_n: int = 24
+) -> Recording:
+    """The verifier program for proofs of `proof`'s shape over `airs` under `params`.
+
+    Raises InvalidProof if the template's shape is one the verifier rejects outright.
+    """
+    from execution.recursion.record_backend import SymbolicBackend
+
+    rec = Recorder()
+    rec.note = "inputs"
+    publics = [[rec.input() for _ in range(a.num_public_values)] for a in airs]
+    tables = []
+    for tp in proof.tables:
+        arrays = {f: _input_array(rec, _shape_of(getattr(tp, f))) for f in ARRAY_FIELDS}
+        tables.append(TableProof(air_digest=tp.air_digest, log_n=tp.log_n, **arrays))  # type: ignore[arg-type]
+    f = proof.fri
+    roots = _input_array(rec, (len(f.commit_roots), 8))
+    final_poly = _input_array(rec, _shape_of(f.final_poly))
+    nonce = rec.input()
+    rows, paths = [], []
+    for r, p in zip(f.query_rows, f.query_paths, strict=True):
+        rows.append(_input_array(rec, _shape_of(r)))
+        paths.append(_input_array(rec, _shape_of(p)))
+    sym_fri = FriProof(
+        commit_roots=list(roots),
+        final_poly=final_poly,  # type: ignore[arg-type]
+        pow_nonce=nonce,  # type: ignore[arg-type]
+        query_rows=rows,  # type: ignore[arg-type]
+        query_paths=paths,  # type: ignore[arg-type]
+    )
+    sym = Proof(params=proof.params, tables=tables, fri=sym_fri)
+    verify_with(SymbolicBackend(rec), airs, publics, sym, params, max_log_n=max_log_n)
+    rec.note = "statement"
+    for pub in publics:
+        for c in pub:
+            rec.output(c)
+    return Recording(rec.program(), proof_shape(proof), tuple(len(p) for p in publics))
+
+
+def program_inputs(recording: Recording, proof: Proof, publics: list[list[int]]) -> list[int]:
+    """The input words of `recording.program` for a concrete proof and statement.
+
+    Raises ProgramInputError if the proof has another shape than the program was recorded for
+    or holds a value that is not a field element (the concrete verifier rejects those too).
+    """
+    if proof_shape(proof) != recording.shape:
+        raise ProgramInputError("proof has another shape than the program was recorded for")
+    if tuple(len(p) for p in publics) != recording.num_publics:
+        raise ProgramInputError("wrong number of public values")
+    words: list[int] = [int(v) for pub in publics for v in pub]
+    for tp in proof.tables:
+        for f in ARRAY_FIELDS:
+            words.extend(int(v) for v in np.asarray(getattr(tp, f)).reshape(-1))
+    fri = proof.fri
+    for r in fri.commit_roots:
+        words.extend(int(v) for v in np.asarray(r).reshape(-1))
+    words.extend(int(v) for v in np.asarray(fri.final_poly).reshape(-1))
+    words.append(int(fri.pow_nonce))
+    for r, p in zip(fri.query_rows, fri.query_paths, strict=True):
+        words.extend(int(v) for v in np.asarray(r).reshape(-1))
+        words.extend(int(v) for v in np.asarray(p).reshape(-1))
+    if any(not 0 <= v < P for v in words):
+        raise ProgramInputError("proof or statement holds a value that is not a field element")
+    if len(words) != recording.program.num_inputs:
+        raise ProgramInputError("input length does not match the program")
+    return words
