@@ -57,3 +57,18 @@ def test_tampered_inner_proof_cannot_be_proven() -> None:
     words[i] = (words[i] + 1) % P
     with pytest.raises(ExecutionError):
         prove(rec.program, words.tolist(), FAST, key=key)
+
+
+@pytest.mark.slow
+def test_recursion_proof_verified_by_a_recorded_program_is_proven_again() -> None:
+    # Two levels: the verifier of a recursion proof, recorded over the recursion AIR's own
+    # tables, runs and is proven by the same AIR; the statement travels up as its outputs.
+    publics, proof, rec, key = _fibonacci()
+    run = prove(rec.program, program_inputs(rec, proof, publics), FAST, key=key)
+    outer_publics: list[list[int]] = [[] for _ in key.airs]
+    outer_publics[-1] = [int(v) for v in run.outputs.reshape(-1)]
+    rec2 = record_program(list(key.airs), run.proof, FAST)
+    key2 = program_key(rec2.program)
+    run2 = prove(rec2.program, program_inputs(rec2, run.proof, outer_publics), FAST, key=key2)
+    assert [int(v) for v in run2.outputs[:, 0]] == outer_publics[-1]
+    verify(run2.proof, key2, rec2.program.control_id(), run2.outputs, FAST)
