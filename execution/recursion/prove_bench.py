@@ -1,8 +1,11 @@
 """Figures of the recursion AIR: rows per instruction kind, widths, prove/verify time, proof size.
 
     python -m execution.recursion.prove_bench [--queries 43] [--depth 16] [--profile conjectured]
+    python -m execution.recursion.prove_bench --program fibonacci [--log-n 6] [--inner test-fast]
+        [--levels 2] [--profile conjectured]
 
-The program measured is a synthetic Merkle verifier shaped like a STARK verifier's query phase:
+`--program fibonacci` measures the recorded verifier of a Fibonacci proof (record.py) and, with
+`--levels 2`, the recorded verifier of that run's recursion proof. The merkle program is a synthetic Merkle verifier shaped like a STARK verifier's query phase:
 per query the index is decomposed (BITS), then per level the pair (current, sibling) is ordered
 by SELECTs, compressed by POSEIDON2 plus the node tag (ADD), and a FRI-like fold does a few
 extension multiplications; every root is asserted equal to the public root, which is exposed.
@@ -16,14 +19,20 @@ import time
 import numpy as np
 
 from execution.recursion.program import Instruction, Op, Program
-from execution.recursion.prove import RecursionKey, program_key, prove, verify
+from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove, verify
+from execution.recursion.record import Recording, program_inputs, record_program
 from execution.recursion.tracegen import generate
+from execution.stark import protocol
+from execution.stark.air.compiled import compile_air
+from execution.stark.examples.fibonacci import FibonacciAir, fibonacci_trace
 from execution.stark.field import P
 from execution.stark.params import FriParams, profile
 from execution.stark.poseidon2 import COMPRESS_DOMAIN_NODE, compress
+from execution.stark.proof import Proof
 from execution.stark.prover import PhaseTimer
+from execution.stark.prover import prove as stark_prove
 
-__all__ = ["describe", "merkle_program"]
+__all__ = ["describe", "fibonacci_verifier", "merkle_program"]
 
 
 class _Builder:
@@ -107,8 +116,10 @@ def describe(key: RecursionKey) -> list[str]:
     return lines
 
 
-def _run(program: Program, words: list[int], params: FriParams) -> None:
-    print("instructions:", program.counts())
+def _run(
+    program: Program, words: list[int], params: FriParams
+) -> tuple[RecursionKey, RecursionProof]:
+    print("instructions:", program.counts(), f"cells {program.num_cells:,}")
     t = time.perf_counter()
     key = program_key(program)
     t_key = time.perf_counter() - t
@@ -120,23 +131,75 @@ def _run(program: Program, words: list[int], params: FriParams) -> None:
     t = time.perf_counter()
     run = prove(program, words, params, key=key, timer=timer)
     t_prove = time.perf_counter() - t
-    t = time.perf_counter()
-    verify(run.proof, key, program.control_id(), run.outputs, params)
-    t_verify = time.perf_counter() - t
     phases = ", ".join(f"{k} {v:.2f}" for k, v in timer.seconds.items())
     print(f"key {t_key:.2f} s, trace generation {t_gen:.2f} s, prove {t_prove:.2f} s ({phases})")
-    print(f"verify {t_verify:.2f} s, proof {run.proof.size():,} bytes ({params.name})")
+    t = time.perf_counter()
+    verify(run.proof, key, program.control_id(), run.outputs, params)
+    t_warm = time.perf_counter() - t
+    # A verifier that has not committed this program's fixed columns yet: key + columns + check.
+    protocol._PREP_CACHE.clear()
+    t = time.perf_counter()
+    verify(run.proof, program_key(program), program.control_id(), run.outputs, params)
+    t_cold = time.perf_counter() - t
+    print(
+        f"verify {t_warm:.2f} s (fixed columns cached), {t_cold:.2f} s from the program alone;"
+        f" proof {run.proof.size():,} bytes ({params.name})"
+    )
+    return key, run
+
+
+def fibonacci_verifier(log_n: int, params: FriParams) -> tuple[Recording, list[int], Proof]:
+    """The recorded verifier of a Fibonacci proof at 2^log_n rows, its inputs and the proof."""
+    air = compile_air(FibonacciAir())
+    trace, pub = fibonacci_trace(log_n)
+    proof = stark_prove([air], [trace], [pub], params)
+    rec = record_program([air], proof, params)
+    return rec, program_inputs(rec, proof, [pub]), proof
+
+
+# The tests' profile (6 queries, 2 grinding bits): not secure, shows the shape of small runs.
+TEST_FAST = FriParams(name="test-fast", log_blowup=2, num_queries=6, pow_bits=2)
+
+
+def _profile(name: str) -> FriParams:
+    return TEST_FAST if name == TEST_FAST.name else profile(name)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--queries", type=int, default=43)
-    ap.add_argument("--depth", type=int, default=16)
-    ap.add_argument("--profile", default="conjectured")
+    ap.add_argument("--program", choices=("merkle", "fibonacci"), default="merkle")
+    ap.add_argument("--queries", type=int, default=43, help="merkle: queries")
+    ap.add_argument("--depth", type=int, default=16, help="merkle: tree depth")
+    ap.add_argument("--log-n", type=int, default=6, help="fibonacci: log2 of the trace height")
+    ap.add_argument("--inner", default="conjectured", help="fibonacci: the inner proof's profile")
+    ap.add_argument(
+        "--levels", type=int, default=1, help="fibonacci: 2 = verify the recursion proof"
+    )
+    ap.add_argument("--profile", default="conjectured", help="profile of the recursion proofs")
     args = ap.parse_args(argv)
-    params = profile(args.profile)
-    program, words = merkle_program(args.queries, args.depth)
-    _run(program, words, params)
+    params = _profile(args.profile)
+    if args.program == "merkle":
+        program, words = merkle_program(args.queries, args.depth)
+        _run(program, words, params)
+        return
+    inner = _profile(args.inner)
+    t = time.perf_counter()
+    rec, words, _ = fibonacci_verifier(args.log_n, inner)
+    print(
+        f"level 1: verifier of a Fibonacci 2^{args.log_n} proof ({inner.name}),"
+        f" recorded in {time.perf_counter() - t:.2f} s"
+    )
+    key, run = _run(rec.program, words, params)
+    if args.levels > 1:
+        publics: list[list[int]] = [[] for _ in key.airs]
+        publics[-1] = [int(v) for v in run.outputs.reshape(-1)]
+        t = time.perf_counter()
+        rec2 = record_program(list(key.airs), run.proof, params)
+        print(
+            f"level 2: verifier of the level-1 recursion proof ({params.name}),"
+            f" recorded in {time.perf_counter() - t:.2f} s"
+        )
+        _run(rec2.program, program_inputs(rec2, run.proof, publics), params)
 
 
 if __name__ == "__main__":
