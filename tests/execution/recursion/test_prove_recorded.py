@@ -12,9 +12,10 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "stark"))
 from stark_cases import FAST, statement
 
+from execution.recursion.interpret import run
 from execution.recursion.prove import RecursionKey, program_key, prove, verify
 from execution.recursion.record import Recording, program_inputs, record_program
-from execution.recursion.tracegen import ExecutionError
+from execution.recursion.tracegen import ExecutionError, execute
 from execution.stark.errors import InvalidProof
 from execution.stark.field import P
 from execution.stark.proof import Proof
@@ -39,6 +40,15 @@ def test_run_of_the_fibonacci_verifier_proves_and_verifies() -> None:
     other[2, 0] = (other[2, 0] + 1) % P
     with pytest.raises(InvalidProof):
         verify(outer, key, rec.program.control_id(), other, FAST)
+
+
+def test_trace_execution_agrees_with_the_interpreter() -> None:
+    publics, proof, rec, _ = _fibonacci()
+    words = program_inputs(rec, proof, publics)
+    cells = execute(rec.program, words)
+    verdict = run(rec.program, words)
+    assert verdict.accepted
+    assert [tuple(int(v) for v in cells[a]) for a in rec.program.outputs()] == verdict.outputs
 
 
 def test_inner_proof_with_a_wrong_statement_cannot_be_proven() -> None:
