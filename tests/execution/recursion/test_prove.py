@@ -63,6 +63,8 @@ def test_programs_of_one_shape_share_the_constraints_not_the_key() -> None:
     ka, kb = program_key(a, shape), program_key(b, shape)
     assert [x.nodes for x in ka.airs] == [x.nodes for x in kb.airs]
     assert all(x.digest != y.digest for x, y in zip(ka.airs, kb.airs, strict=True))
+    with pytest.raises(ValueError, match="another program"):
+        prove(b, inputs, FAST, key=ka)
     run = prove(b, inputs, FAST, key=kb)
     assert run.proof.tables[0].log_n == 3
     verify(run.proof, kb, b.control_id(), [[9 + inputs[0], 0, 0, 0]], FAST)
