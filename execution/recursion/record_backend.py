@@ -207,6 +207,13 @@ class SymbolicBackend:
     def base_scale(self, x: Any, c: int) -> Any:
         return _map(self.rec.mul, x, self.rec.base(c))
 
+    def base_outer(self, t: Obj, consts: list[int]) -> Obj:
+        c = _obj([self.rec.base(v) for v in consts], (len(consts),))
+        return _map(self.rec.mul, t[:, None], c[None, :])  # type: ignore[no-any-return]
+
+    def base_square(self, t: Any) -> Any:
+        return _map(lambda x: self.rec.mul(x, x), t)
+
     def inv(self, a: Any) -> Any:
         return _map(self.rec.inv, a)
 
@@ -306,15 +313,6 @@ class SymbolicBackend:
     # --- query indices -------------------------------------------------------------------
     def idx_shr(self, idx: Obj, k: int) -> Obj:
         return _map(lambda i: SymIndex(i.bits[k:]), idx)  # type: ignore[no-any-return]
-
-    def idx_expand(self, idx: Obj, s: int) -> Obj:
-        q = idx.shape[0]
-        items = [
-            SymIndex(tuple((j >> b) & 1 for b in range(s)) + idx[i].bits)
-            for i in range(q)
-            for j in range(1 << s)
-        ]
-        return _obj(items, (q, 1 << s))
 
     def bitrev_pow(self, idx: Obj, nbits: int, gen: int) -> Obj:
         """gen^bitrev_nbits(index): bit i of the index selects the factor gen^(2^(nbits-1-i))."""

@@ -91,6 +91,10 @@ def _fold_once(f: L.U64, beta: L.U64, log_h: int) -> L.U64:
     return L.e_add(even, L.e_mul(odd, beta))
 
 
+def _bitrev(j: int, bits: int) -> int:
+    return int(format(j, f"0{bits}b")[::-1], 2) if bits else 0
+
+
 def _to_u32(a: L.U64) -> U32:
     return np.ascontiguousarray(a, dtype=np.uint32)
 
@@ -200,18 +204,26 @@ def fri_verify(
         )
         b = betas[r]
         cur = group
+        # z of pair j in layer k is w^bitrev_{hc-1}(leaf << s + j) with w of order 2^hc,
+        # hc = h - k, s = a - k - 1; that splits as t_k * w^(bitrev_s(j) << (h - a)) where
+        # t_k = w^bitrev_{h-a}(leaf) = t_0^(2^k): one index-dependent factor per query and
+        # layer, times constants (the fold needs 1/(2z), so w is the inverse generator).
+        w_inv = pow(two_adic_generator(h), L.P - 2, L.P)
+        t = ops.bitrev_pow(leaf, h - a, w_inv)
         for k in range(a):
-            hc = h - k
             lo = cur[:, 0::2]
             hi = cur[:, 1::2]
-            # z of pair j is w_{2^hc}^bitrev_{hc-1}(leaf << (a-k-1) + j); the fold needs 1/(2z).
-            w_inv = pow(two_adic_generator(hc), L.P - 2, L.P)
-            gi = ops.idx_expand(leaf, a - k - 1)
-            inv_z = ops.base_scale(ops.bitrev_pow(gi, hc - 1, w_inv), int(_INV2))
+            s = a - k - 1
+            w_k = pow(w_inv, 1 << k, L.P)
+            consts = [
+                pow(w_k, _bitrev(j, s) << (h - a), L.P) * int(_INV2) % L.P for j in range(1 << s)
+            ]
+            inv_z = ops.base_outer(t, consts)
             even = ops.mul_base(ops.add(lo, hi), _INV2)
             odd = ops.mul_base(ops.sub(lo, hi), inv_z)
             cur = ops.add(even, ops.mul(odd, b))
             b = ops.mul(b, b)
+            t = ops.base_square(t)
         value = cur[:, 0]
         h -= a
         idx = leaf

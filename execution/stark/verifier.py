@@ -241,6 +241,7 @@ def verify_with(
     indices = ops.sample_queries(ch, params, log_max)
 
     initial: dict[int, Any] = {}
+    denominators: dict[int, list[Any]] = {}
     power = ops.const_ext(_ONE)
     for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         log_h = tp.log_n + lb
@@ -254,9 +255,12 @@ def verify_with(
             (tp.perm_root[0] if len(tp.perm_root) else None, "perm", True),
             (tp.quotient_root[0], "quotient", False),
         )
-        x = ops.base_scale(ops.bitrev_pow(local_idx, log_h, two_adic_generator(log_h)), GENERATOR)
-        x = ops.from_base(x)
-        inv_pts = [ops.inv(ops.sub(x, zeta)), ops.inv(ops.sub(x, zeta_next))]
+        # Tables of one height share their query points x and the DEEP denominators.
+        if log_h not in denominators:
+            gen = two_adic_generator(log_h)
+            x = ops.from_base(ops.base_scale(ops.bitrev_pow(local_idx, log_h, gen), GENERATOR))
+            denominators[log_h] = [ops.inv(ops.sub(x, zeta)), ops.inv(ops.sub(x, zeta_next))]
+        inv_pts = denominators[log_h]
         acc = initial.get(log_h)
         if acc is None:
             acc = ops.ext_zeros(q)

@@ -73,6 +73,13 @@ class NumpyBackend:
         """base x times the constant c."""
         return x * np.uint64(c % L.P) % np.uint64(L.P)  # type: ignore[no-any-return]
 
+    def base_outer(self, t: L.U64, consts: list[int]) -> L.U64:
+        """base t (q,) times constants (m,) -> (q, m)."""
+        return t[:, None] * np.array(consts, dtype=np.uint64)[None, :] % np.uint64(L.P)  # type: ignore[no-any-return]
+
+    def base_square(self, t: L.U64) -> L.U64:
+        return t * t % np.uint64(L.P)  # type: ignore[no-any-return]
+
     def inv(self, a: L.U64) -> L.U64:
         return L.e_inv(a)
 
@@ -142,10 +149,6 @@ class NumpyBackend:
     # --- query indices -------------------------------------------------------------------
     def idx_shr(self, idx: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
         return idx >> k
-
-    def idx_expand(self, idx: npt.NDArray[np.int64], s: int) -> npt.NDArray[np.int64]:
-        """(q,) -> (q, 2^s): (idx << s) + j for every j < 2^s."""
-        return (idx[:, None] << s) + np.arange(1 << s, dtype=np.int64)[None, :]
 
     def bitrev_pow(self, idx: npt.NDArray[np.int64], nbits: int, gen: int) -> L.U64:
         """base gen^bitrev_nbits(idx), elementwise."""
