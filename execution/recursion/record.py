@@ -18,9 +18,10 @@ import numpy.typing as npt
 from execution.recursion.program import Instruction, Op, Program
 from execution.stark.air.compiled import CompiledAir
 from execution.stark.field import P
-from execution.stark.fri import FriProof
+from execution.stark.fri import FriProof, final_log_height, fold_schedule
 from execution.stark.params import FriParams
 from execution.stark.proof import ARRAY_FIELDS, Proof, TableProof
+from execution.stark.protocol import QUOTIENT_ROWS_PER_LEAF
 from execution.stark.verifier import verify_with
 
 __all__ = [
@@ -31,7 +32,10 @@ __all__ = [
     "program_inputs",
     "proof_shape",
     "record_program",
+    "template_proof",
 ]
+
+U32 = npt.NDArray[np.uint32]
 
 Limbs = tuple[int, int, int, int]
 
@@ -209,6 +213,63 @@ def _input_array(rec: Recorder, shape: tuple[int, ...]) -> npt.NDArray[np.object
     for i in range(flat.size):
         flat[i] = rec.input()
     return out
+
+
+def template_proof(airs: list[CompiledAir], log_ns: list[int], params: FriParams) -> Proof:
+    """An all-zero proof of the shape the verifier expects for `airs` at heights 2^log_ns.
+
+    Recording needs only a shape; this lets a program be recorded before any proof exists.
+    """
+    lb, q = params.log_blowup, params.num_queries
+    tables = []
+    for air, log_n in zip(airs, log_ns, strict=True):
+        k = 1 if air.num_interactions else 0
+        widths = {
+            "prep": air.preprocessed_width,
+            "main": air.width,
+            "perm": 4 * air.perm_width,
+            "quotient": 4 * air.quotient_degree,
+        }
+        arrays: dict[str, U32] = {
+            "main_root": _zeros(1, 8),
+            "perm_root": _zeros(k, 8),
+            "quotient_root": _zeros(1, 8),
+            "final_sum": _zeros(k, 4),
+        }
+        for name, width in widths.items():
+            if name != "quotient":
+                arrays[f"{name}_local"] = _zeros(width, 4)
+                arrays[f"{name}_next"] = _zeros(width, 4)
+            per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
+            if width:
+                arrays[f"{name}_rows"] = _zeros(q, width * per_leaf)
+                arrays[f"{name}_paths"] = _zeros(q, log_n + lb - (per_leaf.bit_length() - 1), 8)
+            else:
+                arrays[f"{name}_rows"] = _zeros(0, 0)
+                arrays[f"{name}_paths"] = _zeros(0, 0, 8)
+        arrays["quotient"] = _zeros(widths["quotient"], 4)
+        tables.append(TableProof(air_digest=air.digest, log_n=log_n, **arrays))
+    heights = {n + lb for n in log_ns}
+    h = max(heights)
+    final_h = final_log_height(h, heights, params)
+    rows, paths = [], []
+    arities = fold_schedule(heights, params)
+    for a in arities:
+        rows.append(_zeros(q, (1 << a) * 4))
+        paths.append(_zeros(q, h - a, 8))
+        h -= a
+    fri = FriProof(
+        commit_roots=[_zeros(8) for _ in arities],
+        final_poly=_zeros(1 << (final_h - lb) if final_h > lb else 1, 4),
+        pow_nonce=0,
+        query_rows=rows,
+        query_paths=paths,
+    )
+    return Proof(params=params, tables=tables, fri=fri)
+
+
+def _zeros(*shape: int) -> U32:
+    return np.zeros(shape, dtype=np.uint32)
 
 
 def record_program(

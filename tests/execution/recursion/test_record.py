@@ -21,6 +21,7 @@ from execution.recursion.record import (
     Recording,
     program_inputs,
     record_program,
+    template_proof,
 )
 from execution.stark.errors import InvalidProof
 from execution.stark.field import P
@@ -165,3 +166,12 @@ def test_inputs_that_are_not_field_elements_are_refused() -> None:
     inputs[-1] = P
     assert not run(rec.program, inputs).accepted
     assert not run(rec.program, inputs[:-1]).accepted
+
+
+@pytest.mark.parametrize(("example", "log_n"), CASES)
+def test_program_recorded_from_the_shape_alone_is_the_same(example: str, log_n: int) -> None:
+    st, proof, rec = _case(example, log_n)
+    template = template_proof(st.airs, [tp.log_n for tp in proof.tables], FAST)
+    from_shape = record_program(st.airs, template, FAST)
+    assert from_shape.shape == rec.shape
+    assert from_shape.program.encode().tobytes() == rec.program.encode().tobytes()
