@@ -198,7 +198,7 @@ class BitsAir(ProgramTableAir):
 
 
 class SelectAir(ProgramTableAir):
-    """SELECT: d = b + c * (a - b), c a bit cell (read as a base value)."""
+    """SELECT: d = b + c * (a - b), c in {0, 1} (read as a base value)."""
 
     name = "recursion_select"
     width = 14
@@ -209,6 +209,9 @@ class SelectAir(ProgramTableAir):
         c = b.local[0]
         a, bb, d = b.local[1:5], b.local[5:9], b.local[9:13]
         mult = b.local[13]
+        # The program takes c from BITS, but the AIR does not trust that: a non-bit condition
+        # would select an affine combination the interpreter rejects.
+        b.assert_bool(c)
         for k in range(4):
             b.assert_zero(d[k] - bb[k] - c * (a[k] - bb[k]))
         b.send(MEMORY_BUS, [addr_c, c], is_real)

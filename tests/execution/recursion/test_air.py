@@ -25,8 +25,9 @@ from test_air_cases import (
 )
 
 from execution.recursion.air import MAX_BITS, ArithAir, BitsAir, OutputAir
+from execution.recursion.program import Instruction, Op, Program
 from execution.recursion.prove import RecursionKey, bind_air, program_key, prove_traces, verify
-from execution.recursion.tracegen import Shape, generate
+from execution.recursion.tracegen import Shape, execute, fill, generate
 from execution.stark import protocol
 from execution.stark.air.compiled import compile_air
 from execution.stark.errors import InvalidProof, ProvingError
@@ -155,6 +156,20 @@ def test_non_canonical_31_bit_decomposition_is_rejected() -> None:
     traces, publics = _forge_bits(key, inputs, bits)
     canon = 2 * MAX_BITS + 3  # bool and inactive per bit, then sum, t1, t2, canonical
     _reject(key, traces, publics, f"recursion_bits: constraint_{canon} fails at row 0")
+
+
+def test_select_on_a_condition_that_is_not_a_bit_is_rejected() -> None:
+    # INPUT is a free witness: a program that selects on an input word (not on a BITS output)
+    # must still not let c = 2 pick the affine combination b + 2 (a - b).
+    ins = [Instruction(Op.INPUT, (i,), (), (i,)) for i in range(3)]
+    ins += [Instruction(Op.SELECT, (3,), (0, 1, 2)), Instruction(Op.OUTPUT, (), (3,))]
+    prog = Program(num_inputs=3, num_cells=4, instructions=ins)
+    key = program_key(prog)
+    cells = execute(prog, [1, 10, 20])
+    cells[0, 0] = 2
+    cells[3, 0] = (20 + 2 * (10 - 20)) % P
+    traces, publics = fill(key.layout, cells)
+    _reject(key, traces, publics, "recursion_select: constraint_0 fails at row 0")
 
 
 def test_program_swapped_for_another_of_the_same_shape_is_rejected() -> None:
