@@ -215,6 +215,7 @@ class SymbolicBackend:
         return _map(lambda x: self.rec.mul(x, x), t)
 
     def inv(self, a: Any) -> Any:
+        self.rec.note = "a denominator is zero"
         return _map(self.rec.inv, a)
 
     def pow(self, a: Cell, e: int) -> Cell:
