@@ -175,3 +175,28 @@ def test_program_recorded_from_the_shape_alone_is_the_same(example: str, log_n: 
     from_shape = record_program(st.airs, template, FAST)
     assert from_shape.shape == rec.shape
     assert from_shape.program.encode().tobytes() == rec.program.encode().tobytes()
+
+
+def test_flipped_proof_bytes_that_still_parse_are_rejected_by_the_program() -> None:
+    """Header fields (AIR digest, heights, parameters, array sizes) are the program's shape, not
+    inputs: a proof whose shape changed is refused before it can be run."""
+    st, proof, rec = _case("fibonacci", 6)
+    data = proof.to_bytes()
+    rng = np.random.default_rng(5)
+    parsed = 0
+    for name, start, end in proof.layout() * 3:
+        pos = int(rng.integers(start, end))
+        bad = bytearray(data)
+        bad[pos] ^= int(rng.integers(1, 256))
+        try:
+            forged = Proof.from_bytes(bytes(bad))
+        except InvalidProof:
+            continue
+        parsed += 1
+        assert not _concrete_accepts(st, st.publics, forged), name
+        try:
+            inputs = program_inputs(rec, forged, st.publics)
+        except ProgramInputError:
+            continue
+        assert not run(rec.program, inputs).accepted, name
+    assert parsed > 20

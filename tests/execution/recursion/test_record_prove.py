@@ -13,8 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "stark"))
 from stark_cases import FAST, statement
 
 from execution.recursion import prove as rp
+from execution.recursion.interpret import run
 from execution.recursion.record import program_inputs, record_program
-from execution.recursion.tracegen import ExecutionError
+from execution.recursion.tracegen import ExecutionError, execute
 from execution.stark.errors import InvalidProof
 from execution.stark.field import P
 
@@ -37,3 +38,15 @@ def test_recursion_proof_of_a_fibonacci_verification() -> None:
     bad = replace(proof, fri=replace(proof.fri, final_poly=(proof.fri.final_poly + 1) % P))
     with pytest.raises(ExecutionError):
         rp.prove(rec.program, program_inputs(rec, bad, st.publics), FAST, key=key)
+
+
+def test_interpreter_and_recursion_prover_run_agree() -> None:
+    """The native interpreter and the trace generator's run compute the same cells' outputs."""
+    st = statement("logup", 8)
+    proof = st.prove(FAST)
+    rec = record_program(st.airs, proof, FAST)
+    inputs = program_inputs(rec, proof, st.publics)
+    cells = execute(rec.program, inputs)
+    verdict = run(rec.program, inputs)
+    assert verdict.accepted
+    assert [tuple(int(v) for v in cells[a]) for a in rec.program.outputs()] == verdict.outputs
