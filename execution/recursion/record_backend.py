@@ -175,9 +175,6 @@ class SymbolicBackend:
         flat = arr.reshape(-1, 4)
         return _obj([self.pack(list(row)) for row in flat], arr.shape[:-1])
 
-    def base_words(self, a: Obj) -> Obj:
-        return a
-
     def const_ext(self, limbs: Any) -> Cell:
         return self.rec.const(np.asarray(limbs).reshape(4))
 

@@ -3,9 +3,12 @@
     python -m execution.recursion.record_report fibonacci 10
     python -m execution.recursion.record_report logup 8
     python -m execution.recursion.record_report zkvm 20     (fib_loop guest, 20 iterations)
+    python -m execution.recursion.record_report fibonacci 10 --prove
+
 
 Proves one proof under the conjectured profile, records its program, runs the interpreter on it,
-and prints the instruction counts by kind with the recording and interpreting times.
+and prints the instruction counts by kind with the recording and interpreting times. With
+--prove it also proves the run with the recursion AIR (same profile) and verifies that proof.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("example", choices=["fibonacci", "logup", "zkvm"])
     ap.add_argument("size", type=int, help="log2 trace height (zkvm: loop iterations)")
+    ap.add_argument("--prove", action="store_true", help="also prove the run (recursion AIR)")
     args = ap.parse_args()
     airs, publics, proof = _example(args.example, args.size)
     t0 = time.perf_counter()
@@ -71,6 +75,18 @@ def main() -> None:
     print("by kind:", ", ".join(f"{k} {v:,}" for k, v in prog.counts().items()))
     print(f"record {t1 - t0:.1f} s  interpret {t2 - t1:.1f} s")
     print("control id:", np.asarray(prog.control_id()).tolist())
+    if args.prove:
+        from execution.recursion import prove as rp
+
+        inputs = program_inputs(rec, proof, publics)
+        key = rp.program_key(prog)
+        t3 = time.perf_counter()
+        rproof = rp.prove(prog, inputs, CONJECTURED, key=key)
+        t4 = time.perf_counter()
+        rp.verify(rproof.proof, key, prog.control_id(), rproof.outputs, CONJECTURED)
+        t5 = time.perf_counter()
+        print(f"recursion shape {key.shape.log_heights}: prove {t4 - t3:.1f} s", end="  ")
+        print(f"verify {t5 - t4:.2f} s  proof {rproof.proof.size() / 1024:.0f} KB")
 
 
 if __name__ == "__main__":

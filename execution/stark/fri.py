@@ -15,7 +15,7 @@ at 2^log_final_poly_len coefficients (or at the smallest input), whose coefficie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ from execution.stark.field import two_adic_generator
 from execution.stark.merkle import MerkleTree
 from execution.stark.ntt import intt
 from execution.stark.params import FriParams
+
+if TYPE_CHECKING:
+    from execution.stark.verifier_backend import VerifierBackend
 
 __all__ = [
     "FriCommitment",
@@ -155,7 +158,7 @@ def fri_verify(
     betas: list[L.U64],
     indices: npt.NDArray[np.int64],
     initial: dict[int, L.U64],
-    ops: Any = None,
+    ops: VerifierBackend | None = None,
 ) -> None:
     """Query phase check. initial maps log height -> (q, 4) reduced openings at each query.
 

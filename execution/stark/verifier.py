@@ -27,7 +27,7 @@ from execution.stark.protocol import (
     preprocessed_data,
     start_transcript,
 )
-from execution.stark.verifier_backend import NUMPY
+from execution.stark.verifier_backend import NUMPY, VerifierBackend
 
 __all__ = ["verify", "verify_with"]
 
@@ -160,7 +160,7 @@ def verify(
 
 
 def verify_with(
-    ops: Any,
+    ops: VerifierBackend,
     airs: list[CompiledAir],
     publics: list[list[Any]],
     proof: Proof,
