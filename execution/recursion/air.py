@@ -21,8 +21,9 @@ Tables (columns: P = preprocessed, M = main):
 - memory init (CONST, INPUT): P addr, is_const, is_input, imm0..3; M v, mult.
 - arithmetic (ADD, SUB, MUL, INV, ASSERT_EQ): P addr_a, addr_b, addr_d, five op flags;
   M a[4], b[4], d[4], mult.
-- Poseidon2 (POSEIDON2): P in_addr[16], out_addr0, is_real; M the Poseidon2 permutation AIR's
-  columns, mult[16]. Outputs are consecutive cells (program.py numbers cells in write order).
+- Poseidon2 (POSEIDON2): P in_addr[16], out_addr0, is_real, is_swap, addr_c; M the Poseidon2
+  permutation AIR's columns, mult[16], raw[16], c. Outputs are consecutive cells (program.py
+  numbers cells in write order); in swap mode the input is raw with its halves exchanged if c.
 - bits (BITS): P addr_a, out_addr0, is_real, is_canonical, active[31]; M a, bits[31], t1, t2,
   mult[31].
 - select (SELECT): P addr_c, addr_a, addr_b, addr_d, is_real; M c, a[4], b[4], d[4], mult.
@@ -143,20 +144,35 @@ class ArithAir(ProgramTableAir):
 
 
 class Poseidon2TableAir(ProgramTableAir):
-    """POSEIDON2: one permutation per row, the Poseidon2 example AIR's columns and constraints."""
+    """POSEIDON2: one permutation per row, the Poseidon2 example AIR's columns and constraints.
+
+    A row reads 16 raw cells r and, in swap mode, a bit c; the permutation's input is r with its
+    halves exchanged when c = 1. Swap mode is the layout's fusion of a Merkle step: the 16
+    SELECTs that order (node, sibling) by a path bit and are read by nothing but this
+    permutation get no rows of their own (their cells are never read, so never written).
+    """
 
     name = "recursion_poseidon2"
-    width = P2_WIDTH + 16
-    preprocessed_width = 18
+    width = P2_WIDTH + 16 + 16 + 1
+    preprocessed_width = 20
 
     def eval(self, b: AirBuilder) -> None:
         # Poseidon2Air reads its columns from the front of b.local; ours follow them.
         Poseidon2Air().eval(b)
         in_addr = b.prep_local[0:16]
-        out0, is_real = b.prep_local[16], b.prep_local[17]
+        out0, is_real, is_swap, addr_c = b.prep_local[16:20]
         mults = b.local[P2_WIDTH : P2_WIDTH + 16]
+        raw = b.local[P2_WIDTH + 16 : P2_WIDTH + 32]
+        c = b.local[P2_WIDTH + 32]
+        b.assert_bool(c)
+        # No swap outside swap mode (padding rows included).
+        b.assert_zero((1 - is_swap) * c)
         for i in range(16):
-            b.send(MEMORY_BUS, [in_addr[i], b.local[i]], is_real)
+            r, other = raw[i], raw[i ^ 8]
+            b.assert_zero(b.local[i] - (r + c * (other - r)))
+        for i in range(16):
+            b.send(MEMORY_BUS, [in_addr[i], raw[i]], is_real)
+        b.send(MEMORY_BUS, [addr_c, c], is_swap)
         for i in range(16):
             out = b.local[P2_OUTPUT_COLUMNS[i]]
             b.receive(MEMORY_BUS, [out0 + i, out], is_real * mults[i])

@@ -100,24 +100,65 @@ def _log2_ceil(n: int) -> int:
     return max(MIN_LOG_HEIGHT, (max(n, 1) - 1).bit_length())
 
 
-def _rows_by_table(program: Program) -> dict[str, list[int]]:
+Fusion = dict[int, tuple[int, tuple[int, ...]]]
+
+
+def _fuse_merkle_steps(program: Program) -> tuple[Fusion, set[int]]:
+    """POSEIDON2 instructions whose 16 inputs are a Merkle pair ordered by SELECTs on one bit.
+
+    The pattern (the recorder's Merkle step): left_i = SELECT(c, s_i, n_i), right_i =
+    SELECT(c, n_i, s_i), POSEIDON2(left_0..7, right_0..7), each SELECT read by that POSEIDON2
+    only. Returns {POSEIDON2 index: (c, raw inputs n_0..7, s_0..7)} and the fused SELECTs'
+    indices: the Poseidon2 row reads the raw cells and c and swaps the halves itself, so the
+    SELECTs need no rows (their cells are read by nothing the AIR proves).
+    """
+    ins = program.instructions
+    writer = np.zeros(program.num_cells, dtype=np.int64)
+    reads = np.zeros(program.num_cells, dtype=np.int64)
+    for i, x in enumerate(ins):
+        writer[list(x.outs)] = i
+        for a in x.ins:
+            reads[a] += 1
+    fusion: Fusion = {}
+    fused: set[int] = set()
+    for j, x in enumerate(ins):
+        if x.op != Op.POSEIDON2:
+            continue
+        sels = [ins[int(writer[a])] for a in x.ins]
+        if any(y.op != Op.SELECT for y in sels) or any(reads[a] != 1 for a in x.ins):
+            continue
+        c = sels[0].ins[0]
+        lefts, rights = sels[:8], sels[8:]
+        if any(y.ins[0] != c for y in sels) or any(
+            r.ins[1:] != (le.ins[2], le.ins[1]) for le, r in zip(lefts, rights, strict=True)
+        ):
+            continue
+        raw = tuple(le.ins[2] for le in lefts) + tuple(le.ins[1] for le in lefts)
+        fusion[j] = (c, raw)
+        fused.update(int(writer[a]) for a in x.ins)
+    return fusion, fused
+
+
+def _rows_by_table(program: Program, fused: set[int]) -> dict[str, list[int]]:
     rows: dict[str, list[int]] = {t: [] for t in TABLES}
     for i, ins in enumerate(program.instructions):
-        rows[_TABLE_OF[ins.op]].append(i)
+        if i not in fused:
+            rows[_TABLE_OF[ins.op]].append(i)
     return rows
 
 
 def minimal_shape(program: Program) -> Shape:
-    rows = _rows_by_table(program)
+    rows = _rows_by_table(program, _fuse_merkle_steps(program)[1])
     return Shape(tuple(_log2_ceil(len(rows[t])) for t in TABLES[:-1]), len(rows["output"]))
 
 
 def layout(program: Program, shape: Shape | None = None) -> Layout:
     """Check the program and lay it out at `shape` (the smallest heights when None)."""
     program.check()
-    rows = _rows_by_table(program)
+    fusion, fused = _fuse_merkle_steps(program)
+    rows = _rows_by_table(program, fused)
     if shape is None:
-        shape = minimal_shape(program)
+        shape = Shape(tuple(_log2_ceil(len(rows[t])) for t in TABLES[:-1]), len(rows["output"]))
     if len(shape.log_heights) != len(TABLES) - 1 or shape.num_outputs != len(rows["output"]):
         raise ShapeError("shape does not match the program's tables or number of outputs")
     for t, log_h in zip(TABLES, shape.log_heights, strict=False):
@@ -127,7 +168,10 @@ def layout(program: Program, shape: Shape | None = None) -> Layout:
     heights = [1 << h for h in shape.all_log_heights()]
     preps: list[U32] = []
     for t, n in zip(shape.tables(), heights, strict=True):
-        preps.append(_PREP_BUILDERS[t]([ins[i] for i in rows[t]], n))
+        if t == "poseidon2":
+            preps.append(_prep_poseidon2([(ins[i], fusion.get(i)) for i in rows[t]], n))
+        else:
+            preps.append(_PREP_BUILDERS[t]([ins[i] for i in rows[t]], n))
     return Layout(program, shape, {t: np.array(rows[t], dtype=np.int64) for t in TABLES}, preps)
 
 
@@ -155,12 +199,19 @@ def _prep_arith(ins: list[Instruction], n: int) -> U32:
     return m
 
 
-def _prep_poseidon2(ins: list[Instruction], n: int) -> U32:
-    m = np.zeros((n, 18), dtype=np.uint32)
-    for r, x in enumerate(ins):
-        m[r, 0:16] = x.ins
+def _prep_poseidon2(
+    items: list[tuple[Instruction, tuple[int, tuple[int, ...]] | None]], n: int
+) -> U32:
+    m = np.zeros((n, 20), dtype=np.uint32)
+    for r, (x, swap) in enumerate(items):
         m[r, 16] = x.outs[0]
         m[r, 17] = 1
+        if swap is None:
+            m[r, 0:16] = x.ins
+        else:
+            m[r, 0:16] = swap[1]
+            m[r, 18] = 1
+            m[r, 19] = swap[0]
     return m
 
 
@@ -192,10 +243,10 @@ def _prep_output(ins: list[Instruction], n: int) -> U32:
     return m
 
 
+# The Poseidon2 table's builder also takes the fusion (layout calls it directly).
 _PREP_BUILDERS = {
     "memory_init": _prep_memory_init,
     "arith": _prep_arith,
-    "poseidon2": _prep_poseidon2,
     "bits": _prep_bits,
     "select": _prep_select,
     "output": _prep_output,
@@ -298,9 +349,24 @@ def execute(program: Program, inputs: npt.ArrayLike) -> U32:
 # --- traces ----------------------------------------------------------------------------------
 
 
-def _read_counts(program: Program) -> I64:
-    reads = [a for x in program.instructions for a in x.ins]
-    return np.bincount(np.array(reads, dtype=np.int64), minlength=program.num_cells)
+def _read_counts(lay: Layout) -> I64:
+    """How often the tables read each cell: every read the AIR sends, from the preprocessed
+    addresses and read flags (fused SELECTs' reads are the Poseidon2 rows' raw reads)."""
+    reads: list[I64] = []
+    for t, prep in zip(lay.shape.tables(), lay.preps, strict=True):
+        p = prep.astype(np.int64)
+        if t == "arith":
+            reads_b = p[:, 3] + p[:, 4] + p[:, 5] + p[:, 7]
+            reads += [p[(reads_b + p[:, 6]) > 0, 0], p[reads_b > 0, 1]]
+        elif t == "poseidon2":
+            reads += [p[p[:, 17] > 0, 0:16].reshape(-1), p[p[:, 18] > 0, 19]]
+        elif t == "bits":
+            reads.append(p[p[:, 2] > 0, 0])
+        elif t == "select":
+            reads.append(p[p[:, 4] > 0, 0:3].reshape(-1))
+        elif t == "output":
+            reads.append(p[0, :-1])
+    return np.bincount(np.concatenate(reads), minlength=lay.program.num_cells)
 
 
 def generate(lay: Layout, inputs: npt.ArrayLike) -> tuple[list[U32], list[list[int]]]:
@@ -317,7 +383,7 @@ def fill(lay: Layout, cells: U32) -> tuple[list[U32], list[list[int]]]:
     """
     if cells.shape != (lay.program.num_cells, 4):
         raise ValueError("cells do not match the program")
-    counts = _read_counts(lay.program).astype(np.uint64) % P
+    counts = _read_counts(lay).astype(np.uint64) % P
     heights = [1 << h for h in lay.shape.all_log_heights()]
     traces: list[U32] = []
     publics: list[list[int]] = []
@@ -367,14 +433,20 @@ def _fill_arith(prep: U32, real: int, n: int, cells: U32, counts: npt.NDArray[np
 def _fill_poseidon2(
     prep: U32, real: int, n: int, cells: U32, counts: npt.NDArray[np.uint64]
 ) -> Filled:
-    states = np.zeros((n, 16), dtype=np.uint32)
+    raw = np.zeros((n, 16), dtype=np.uint32)
+    c = np.zeros(n, dtype=np.uint32)
     if real:
-        states[:real] = cells[prep[:real, 0:16].astype(np.int64), 0]
-    t = np.zeros((n, P2_WIDTH + 16), dtype=np.uint32)
+        raw[:real] = cells[prep[:real, 0:16].astype(np.int64), 0]
+        c[:real] = cells[prep[:real, 19].astype(np.int64), 0] * prep[:real, 18]
+    # Swap mode: the permutation's input is raw with its halves exchanged when c = 1.
+    states = np.where(c[:, None] == 1, np.roll(raw, 8, axis=1), raw)
+    t = np.zeros((n, P2_WIDTH + 33), dtype=np.uint32)
     t[:, :P2_WIDTH] = poseidon2_trace(states)
     out_addr = prep[:, 16:17].astype(np.int64) + np.arange(16)[None, :]
     if real:
-        t[:real, P2_WIDTH:] = counts[out_addr[:real]].astype(np.uint32)
+        t[:real, P2_WIDTH : P2_WIDTH + 16] = counts[out_addr[:real]].astype(np.uint32)
+    t[:, P2_WIDTH + 16 : P2_WIDTH + 32] = raw
+    t[:, P2_WIDTH + 32] = c
     return t, []
 
 

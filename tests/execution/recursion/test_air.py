@@ -20,6 +20,7 @@ from test_air_cases import (
     const_add_program,
     every_op_program,
     forge,
+    merkle_step_program,
     poseidon2_program,
     row_of,
 )
@@ -32,6 +33,8 @@ from execution.stark import protocol
 from execution.stark.air.compiled import compile_air
 from execution.stark.errors import InvalidProof, ProvingError
 from execution.stark.examples.poseidon2_air import OUTPUT_COLUMNS as P2_OUT
+from execution.stark.examples.poseidon2_air import WIDTH as P2_WIDTH
+from execution.stark.examples.poseidon2_air import poseidon2_trace
 from execution.stark.extension import ext_mul
 from execution.stark.field import P
 from execution.stark.proof import Proof
@@ -123,6 +126,57 @@ def test_changed_poseidon2_output_is_rejected() -> None:
     outs[0] = (outs[0] + 1) % P
     traces, publics = forge(key, inputs, 16, [(v, 0, 0, 0) for v in outs])
     traces[t][r, P2_OUT] = outs  # the row writes what its readers read
+    _reject(key, traces, publics, f"recursion_poseidon2: constraint_\\d+ fails at row {r}")
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_merkle_step_is_one_poseidon2_row_in_swap_mode(index: int) -> None:
+    prog, inputs = merkle_step_program(index)
+    key = program_key(prog)
+    assert len(key.layout.rows["select"]) == 0  # the 16 SELECTs are fused into the row
+    traces, publics = generate(key.layout, inputs)
+    t, r = row_of(key, "poseidon2", 34)
+    assert traces[t][r, P2_WIDTH + 32] == index  # c
+    cells = execute(prog, inputs)
+    assert (traces[t][r, 0:16] == cells[19:35, 0]).all()  # the SELECTs' values, never written
+    proof = prove_traces(key, traces, publics, FAST)
+    outputs = np.array(publics[-1], dtype=np.uint32).reshape(-1, 4)
+    verify(proof, key, key.control_id, outputs, FAST)
+
+
+def _p2_row_on(
+    key: RecursionKey, inputs: list[int], index: int, state: U32
+) -> tuple[list[U32], list[list[int]], int, int]:
+    """Traces where the POSEIDON2 instruction `index` permuted `state` instead (its outputs
+    carried downstream)."""
+    t, r = row_of(key, "poseidon2", index)
+    row = poseidon2_trace(state.reshape(1, 16))[0]
+    traces, publics = forge(key, inputs, index, [(int(v), 0, 0, 0) for v in row[P2_OUT]])
+    traces[t][r, :P2_WIDTH] = row
+    return traces, publics, t, r
+
+
+def test_merkle_step_hashing_the_pair_in_the_wrong_order_is_rejected() -> None:
+    prog, inputs = merkle_step_program(1)
+    key = program_key(prog)
+    honest, _ = generate(key.layout, inputs)
+    t, r = row_of(key, "poseidon2", 34)
+    raw = honest[t][r, P2_WIDTH + 16 : P2_WIDTH + 32]
+    # c = 1 asks for (s, n); the forger hashes (n, s), keeping c and the reads honest.
+    traces, publics, _, _ = _p2_row_on(key, inputs, 34, raw)
+    assert traces[t][r, P2_WIDTH + 32] == 1
+    swap_constraint = f"recursion_poseidon2: constraint_\\d+ fails at row {r}"
+    _reject(key, traces, publics, swap_constraint)
+
+
+def test_plain_poseidon2_row_cannot_swap_its_inputs() -> None:
+    prog, inputs = poseidon2_program()
+    key = program_key(prog)
+    honest, _ = generate(key.layout, inputs)
+    t, r = row_of(key, "poseidon2", 16)
+    raw = honest[t][r, P2_WIDTH + 16 : P2_WIDTH + 32]
+    traces, publics, _, _ = _p2_row_on(key, inputs, 16, np.roll(raw, 8))
+    traces[t][r, P2_WIDTH + 32] = 1  # c = 1 makes the swap constraint hold
     _reject(key, traces, publics, f"recursion_poseidon2: constraint_\\d+ fails at row {r}")
 
 

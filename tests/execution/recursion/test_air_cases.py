@@ -95,3 +95,17 @@ def row_of(key: RecursionKey, table: str, index: int) -> tuple[int, int]:
     """(table position in the proof, row) of instruction `index`."""
     rows = key.layout.rows[table]
     return key.shape.tables().index(table), int(np.flatnonzero(rows == index)[0])
+
+
+def merkle_step_program(index: int) -> tuple[Program, list[int]]:
+    """One Merkle step as the recorder emits it: node n and sibling s (inputs), bit 0 of the
+    index orders them by 16 SELECTs, POSEIDON2 of the ordered pair; the output half exposed."""
+    ins = [Instruction(Op.INPUT, (i,), (), (i,)) for i in range(17)]  # n 0..7, s 8..15, index
+    ins.append(Instruction(Op.BITS, (17, 18), (16,), (2,)))
+    c = 17
+    ins += [Instruction(Op.SELECT, (19 + i,), (c, 8 + i, i)) for i in range(8)]  # left
+    ins += [Instruction(Op.SELECT, (27 + i,), (c, i, 8 + i)) for i in range(8)]  # right
+    ins.append(Instruction(Op.POSEIDON2, tuple(range(35, 51)), tuple(range(19, 35))))
+    ins += [Instruction(Op.OUTPUT, (), (35 + i,)) for i in range(8)]
+    words = [1000 + i for i in range(16)] + [index]
+    return Program(num_inputs=17, num_cells=51, instructions=ins), words
