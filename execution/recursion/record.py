@@ -5,6 +5,10 @@ verify_with) with the symbolic backend of record_backend.py on a proof whose eve
 has been replaced by an INPUT cell. The proof is only a template for its shape: the backend never
 reads a value, so any proof of the same shape (AIRs, heights, parameters) gives the same program.
 `program_inputs(recording, proof, publics)` turns a concrete proof into the program's inputs.
+
+Programs that verify several proofs (join) are composed from `record_verifier` (one proof's
+inputs and checks, appended to a Recorder), `hash_cells` (a recorded Poseidon2 digest) and
+`Recorder.output`; `program_inputs_for` lays out their inputs proof after proof.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from execution.stark.air.compiled import CompiledAir
 from execution.stark.field import P
 from execution.stark.fri import FriProof, final_log_height, fold_schedule
 from execution.stark.params import FriParams
+from execution.stark.poseidon2 import SPONGE_DOMAIN_HASH
 from execution.stark.proof import ARRAY_FIELDS, Proof, TableProof
 from execution.stark.protocol import QUOTIENT_ROWS_PER_LEAF
 from execution.stark.verifier import verify_with
@@ -27,11 +32,16 @@ from execution.stark.verifier import verify_with
 __all__ = [
     "Cell",
     "ProgramInputError",
+    "ProofSlot",
     "Recorder",
     "Recording",
+    "VerifiedCells",
+    "hash_cells",
     "program_inputs",
+    "program_inputs_for",
     "proof_shape",
     "record_program",
+    "record_verifier",
     "template_proof",
 ]
 
@@ -198,13 +208,36 @@ def proof_shape(proof: Proof) -> tuple[object, ...]:
     return (proof.params.to_bytes(), tables, fri)
 
 
-@dataclass
-class Recording:
-    """A recorded program and the proof shape and statement sizes it was recorded for."""
+@dataclass(frozen=True)
+class ProofSlot:
+    """One proof a program verifies: its shape and its tables' numbers of public values."""
 
-    program: Program
     shape: tuple[object, ...]
     num_publics: tuple[int, ...]
+
+
+@dataclass
+class Recording:
+    """A recorded program and, in input order, the proofs it verifies."""
+
+    program: Program
+    slots: tuple[ProofSlot, ...]
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        return self.slots[0].shape
+
+    @property
+    def num_publics(self) -> tuple[int, ...]:
+        return self.slots[0].num_publics
+
+
+@dataclass
+class VerifiedCells:
+    """What record_verifier leaves for the rest of a program: the verified statement's cells."""
+
+    publics: list[list[Cell]]
+    slot: ProofSlot
 
 
 def _input_array(rec: Recorder, shape: tuple[int, ...]) -> npt.NDArray[np.object_]:
@@ -272,16 +305,22 @@ def _zeros(*shape: int) -> U32:
     return np.zeros(shape, dtype=np.uint32)
 
 
-def record_program(
-    airs: list[CompiledAir], proof: Proof, params: FriParams, *, max_log_n: int = 24
-) -> Recording:
-    """The verifier program for proofs of `proof`'s shape over `airs` under `params`.
+def record_verifier(
+    rec: Recorder,
+    airs: list[CompiledAir],
+    proof: Proof,
+    params: FriParams,
+    *,
+    max_log_n: int = 24,
+) -> VerifiedCells:
+    """Append to `rec` the verification of one proof of `proof`'s shape (its input words are
+    the next INPUT cells: public values, then the proof's words). The caller decides what the
+    program exposes; this is the building block of programs that verify several proofs.
 
     Raises InvalidProof if the template's shape is one the verifier rejects outright.
     """
     from execution.recursion.record_backend import SymbolicBackend
 
-    rec = Recorder()
     rec.note = "inputs"
     publics = [[rec.input() for _ in range(a.num_public_values)] for a in airs]
     tables = []
@@ -305,22 +344,62 @@ def record_program(
     )
     sym = Proof(params=proof.params, tables=tables, fri=sym_fri)
     verify_with(SymbolicBackend(rec), airs, publics, sym, params, max_log_n=max_log_n)
+    slot = ProofSlot(proof_shape(proof), tuple(len(p) for p in publics))
+    return VerifiedCells(publics, slot)
+
+
+def hash_cells(rec: Recorder, cells: list[Cell]) -> list[Cell]:
+    """poseidon2.hash_elements of base-valued cells, recorded (8 digest cells)."""
+    from execution.recursion.record_backend import SymbolicBackend
+
+    rec.note = "statement digest"
+    return SymbolicBackend(rec).sponge(cells, SPONGE_DOMAIN_HASH)
+
+
+def record_program(
+    airs: list[CompiledAir], proof: Proof, params: FriParams, *, max_log_n: int = 24
+) -> Recording:
+    """The verifier program for proofs of `proof`'s shape over `airs` under `params`; it
+    exposes the verified public values, table by table.
+
+    Raises InvalidProof if the template's shape is one the verifier rejects outright.
+    """
+    rec = Recorder()
+    v = record_verifier(rec, airs, proof, params, max_log_n=max_log_n)
     rec.note = "statement"
-    for pub in publics:
+    for pub in v.publics:
         for c in pub:
             rec.output(c)
-    return Recording(rec.program(), proof_shape(proof), tuple(len(p) for p in publics))
+    return Recording(rec.program(), (v.slot,))
 
 
 def program_inputs(recording: Recording, proof: Proof, publics: list[list[int]]) -> list[int]:
-    """The input words of `recording.program` for a concrete proof and statement.
+    """The input words of a one-proof program for a concrete proof and statement.
 
     Raises ProgramInputError if the proof has another shape than the program was recorded for
     or holds a value that is not a field element (the concrete verifier rejects those too).
     """
-    if proof_shape(proof) != recording.shape:
+    return program_inputs_for(recording, [(proof, publics)])
+
+
+def program_inputs_for(
+    recording: Recording, items: list[tuple[Proof, list[list[int]]]]
+) -> list[int]:
+    """The input words of a program that verifies len(items) proofs, in its slots' order."""
+    if len(items) != len(recording.slots):
+        raise ProgramInputError(f"the program verifies {len(recording.slots)} proofs")
+    words: list[int] = []
+    for slot, (proof, publics) in zip(recording.slots, items, strict=True):
+        words.extend(_proof_words(slot, proof, publics))
+    if len(words) != recording.program.num_inputs:
+        raise ProgramInputError("input length does not match the program")
+    return words
+
+
+def _proof_words(slot: ProofSlot, proof: Proof, publics: list[list[int]]) -> list[int]:
+    if proof_shape(proof) != slot.shape:
         raise ProgramInputError("proof has another shape than the program was recorded for")
-    if tuple(len(p) for p in publics) != recording.num_publics:
+    if tuple(len(p) for p in publics) != slot.num_publics:
         raise ProgramInputError("wrong number of public values")
     words: list[int] = [int(v) for pub in publics for v in pub]
     for tp in proof.tables:
@@ -336,6 +415,4 @@ def program_inputs(recording: Recording, proof: Proof, publics: list[list[int]])
         words.extend(int(v) for v in np.asarray(p).reshape(-1))
     if any(not 0 <= v < P for v in words):
         raise ProgramInputError("proof or statement holds a value that is not a field element")
-    if len(words) != recording.program.num_inputs:
-        raise ProgramInputError("input length does not match the program")
     return words
