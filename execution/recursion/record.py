@@ -13,6 +13,7 @@ inputs and checks, appended to a Recorder), `hash_cells` (a recorded Poseidon2 d
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from execution.stark.fri import FriProof, final_log_height, fold_schedule
 from execution.stark.params import FriParams
 from execution.stark.poseidon2 import SPONGE_DOMAIN_HASH
 from execution.stark.proof import ARRAY_FIELDS, Proof, TableProof
-from execution.stark.protocol import QUOTIENT_ROWS_PER_LEAF
+from execution.stark.protocol import QUOTIENT_ROWS_PER_LEAF, digest_elements, preprocessed_data
 from execution.stark.verifier import verify_with
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Recorder",
     "Recording",
     "VerifiedCells",
+    "air_structure",
     "hash_cells",
     "program_inputs",
     "program_inputs_for",
@@ -191,11 +193,18 @@ def _shape_of(a: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in np.shape(a))
 
 
-def proof_shape(proof: Proof) -> tuple[object, ...]:
-    """Everything about a proof that the program depends on (and nothing it reads as input)."""
+def proof_shape(proof: Proof, instance_tables: tuple[int, ...] = ()) -> tuple[object, ...]:
+    """Everything about a proof that the program depends on (and nothing it reads as input).
+
+    The AIR digest of an instance table is an input, so it is not part of the shape.
+    """
     tables = tuple(
-        (tp.air_digest, tp.log_n, tuple(_shape_of(getattr(tp, f)) for f in ARRAY_FIELDS))
-        for tp in proof.tables
+        (
+            None if t in instance_tables else tp.air_digest,
+            tp.log_n,
+            tuple(_shape_of(getattr(tp, f)) for f in ARRAY_FIELDS),
+        )
+        for t, tp in enumerate(proof.tables)
     )
     f = proof.fri
     fri = (
@@ -210,10 +219,33 @@ def proof_shape(proof: Proof) -> tuple[object, ...]:
 
 @dataclass(frozen=True)
 class ProofSlot:
-    """One proof a program verifies: its shape and its tables' numbers of public values."""
+    """One proof a program verifies: its shape and its tables' numbers of public values.
+
+    instance_tables: tables whose AIR digest and preprocessed root are inputs (so that one
+    program verifies every instance of an AIR family: the zkVM's ROM, RAM-image and IO tables
+    differ per guest program only in name and fixed columns); `structures` fingerprints their
+    constraint systems, which the program does fix.
+    """
 
     shape: tuple[object, ...]
     num_publics: tuple[int, ...]
+    instance_tables: tuple[int, ...] = ()
+    structures: tuple[bytes, ...] = ()
+
+
+def air_structure(air: CompiledAir) -> bytes:
+    """A fingerprint of everything in an AIR but its name and fixed-column content."""
+    desc = (
+        air.width,
+        air.preprocessed_width,
+        air.num_public_values,
+        air.nodes,
+        air.constraints,
+        air.interactions,
+        air.logup_groups,
+        air.log_quotient_degree,
+    )
+    return hashlib.sha256(repr(desc).encode()).digest()
 
 
 @dataclass
@@ -234,10 +266,13 @@ class Recording:
 
 @dataclass
 class VerifiedCells:
-    """What record_verifier leaves for the rest of a program: the verified statement's cells."""
+    """What record_verifier leaves for the rest of a program: the verified statement's cells
+    (public values per table; per instance table its 8 digest cells, then its 8 root cells
+    if it has fixed columns)."""
 
     publics: list[list[Cell]]
     slot: ProofSlot
+    instance: list[Cell]
 
 
 def _input_array(rec: Recorder, shape: tuple[int, ...]) -> npt.NDArray[np.object_]:
@@ -312,10 +347,12 @@ def record_verifier(
     params: FriParams,
     *,
     max_log_n: int = 24,
+    instance_tables: tuple[int, ...] = (),
 ) -> VerifiedCells:
     """Append to `rec` the verification of one proof of `proof`'s shape (its input words are
-    the next INPUT cells: public values, then the proof's words). The caller decides what the
-    program exposes; this is the building block of programs that verify several proofs.
+    the next INPUT cells: public values, then each instance table's AIR digest and
+    preprocessed root, then the proof's words). The caller decides what the program exposes;
+    this is the building block of programs that verify several proofs.
 
     Raises InvalidProof if the template's shape is one the verifier rejects outright.
     """
@@ -323,6 +360,13 @@ def record_verifier(
 
     rec.note = "inputs"
     publics = [[rec.input() for _ in range(a.num_public_values)] for a in airs]
+    instance: dict[int, tuple[npt.NDArray[np.object_], npt.NDArray[np.object_] | None]] = {}
+    exposed: list[Cell] = []
+    for t in instance_tables:
+        digest = _input_array(rec, (8,))
+        root = _input_array(rec, (8,)) if airs[t].preprocessed_width else None
+        instance[t] = (digest, root)
+        exposed += list(digest) + ([] if root is None else list(root))
     tables = []
     for tp in proof.tables:
         arrays = {f: _input_array(rec, _shape_of(getattr(tp, f))) for f in ARRAY_FIELDS}
@@ -343,9 +387,15 @@ def record_verifier(
         query_paths=paths,  # type: ignore[arg-type]
     )
     sym = Proof(params=proof.params, tables=tables, fri=sym_fri)
-    verify_with(SymbolicBackend(rec), airs, publics, sym, params, max_log_n=max_log_n)
-    slot = ProofSlot(proof_shape(proof), tuple(len(p) for p in publics))
-    return VerifiedCells(publics, slot)
+    backend = SymbolicBackend(rec, instance)
+    verify_with(backend, airs, publics, sym, params, max_log_n=max_log_n)
+    slot = ProofSlot(
+        proof_shape(proof, instance_tables),
+        tuple(len(p) for p in publics),
+        instance_tables,
+        tuple(air_structure(airs[t]) for t in instance_tables),
+    )
+    return VerifiedCells(publics, slot, exposed)
 
 
 def hash_cells(rec: Recorder, cells: list[Cell]) -> list[Cell]:
@@ -357,51 +407,89 @@ def hash_cells(rec: Recorder, cells: list[Cell]) -> list[Cell]:
 
 
 def record_program(
-    airs: list[CompiledAir], proof: Proof, params: FriParams, *, max_log_n: int = 24
+    airs: list[CompiledAir],
+    proof: Proof,
+    params: FriParams,
+    *,
+    max_log_n: int = 24,
+    instance_tables: tuple[int, ...] = (),
 ) -> Recording:
     """The verifier program for proofs of `proof`'s shape over `airs` under `params`; it
-    exposes the verified public values, table by table.
+    exposes the verified public values, table by table, then the instance tables' AIR digests
+    and preprocessed roots (see ProofSlot).
 
     Raises InvalidProof if the template's shape is one the verifier rejects outright.
     """
     rec = Recorder()
-    v = record_verifier(rec, airs, proof, params, max_log_n=max_log_n)
+    v = record_verifier(
+        rec, airs, proof, params, max_log_n=max_log_n, instance_tables=instance_tables
+    )
     rec.note = "statement"
-    for pub in v.publics:
-        for c in pub:
-            rec.output(c)
+    for c in [c for pub in v.publics for c in pub] + v.instance:
+        rec.output(c)
     return Recording(rec.program(), (v.slot,))
 
 
-def program_inputs(recording: Recording, proof: Proof, publics: list[list[int]]) -> list[int]:
-    """The input words of a one-proof program for a concrete proof and statement.
+def program_inputs(
+    recording: Recording,
+    proof: Proof,
+    publics: list[list[int]],
+    airs: list[CompiledAir] | None = None,
+) -> list[int]:
+    """The input words of a one-proof program for a concrete proof and statement (`airs`: the
+    statement's AIRs, needed only if the program has instance tables).
 
     Raises ProgramInputError if the proof has another shape than the program was recorded for
     or holds a value that is not a field element (the concrete verifier rejects those too).
     """
-    return program_inputs_for(recording, [(proof, publics)])
+    return program_inputs_for(recording, [(proof, publics)], None if airs is None else [airs])
 
 
 def program_inputs_for(
-    recording: Recording, items: list[tuple[Proof, list[list[int]]]]
+    recording: Recording,
+    items: list[tuple[Proof, list[list[int]]]],
+    airs: list[list[CompiledAir]] | None = None,
 ) -> list[int]:
     """The input words of a program that verifies len(items) proofs, in its slots' order."""
     if len(items) != len(recording.slots):
         raise ProgramInputError(f"the program verifies {len(recording.slots)} proofs")
     words: list[int] = []
-    for slot, (proof, publics) in zip(recording.slots, items, strict=True):
-        words.extend(_proof_words(slot, proof, publics))
+    for k, (slot, (proof, publics)) in enumerate(zip(recording.slots, items, strict=True)):
+        words.extend(_proof_words(slot, proof, publics, None if airs is None else airs[k]))
     if len(words) != recording.program.num_inputs:
         raise ProgramInputError("input length does not match the program")
     return words
 
 
-def _proof_words(slot: ProofSlot, proof: Proof, publics: list[list[int]]) -> list[int]:
-    if proof_shape(proof) != slot.shape:
+def _instance_words(slot: ProofSlot, proof: Proof, airs: list[CompiledAir] | None) -> list[int]:
+    if not slot.instance_tables:
+        return []
+    if airs is None or len(airs) != len(proof.tables):
+        raise ProgramInputError("the program's instance tables need the statement's AIRs")
+    words: list[int] = []
+    for t, structure in zip(slot.instance_tables, slot.structures, strict=True):
+        air, tp = airs[t], proof.tables[t]
+        # The program fixes the constraints; only the name and fixed columns may differ.
+        if air_structure(air) != structure:
+            raise ProgramInputError(f"{air.name}: another constraint system than the program's")
+        if tp.air_digest != air.digest:
+            raise ProgramInputError(f"proof is for another AIR than {air.name}")
+        words.extend(int(v) for v in digest_elements(air.digest))
+        pd = preprocessed_data(air, tp.log_n, proof.params.log_blowup)
+        if pd is not None:
+            words.extend(int(v) for v in pd.tree.root)
+    return words
+
+
+def _proof_words(
+    slot: ProofSlot, proof: Proof, publics: list[list[int]], airs: list[CompiledAir] | None
+) -> list[int]:
+    if proof_shape(proof, slot.instance_tables) != slot.shape:
         raise ProgramInputError("proof has another shape than the program was recorded for")
     if tuple(len(p) for p in publics) != slot.num_publics:
         raise ProgramInputError("wrong number of public values")
     words: list[int] = [int(v) for pub in publics for v in pub]
+    words.extend(_instance_words(slot, proof, airs))
     for tp in proof.tables:
         for f in ARRAY_FIELDS:
             words.extend(int(v) for v in np.asarray(getattr(tp, f)).reshape(-1))

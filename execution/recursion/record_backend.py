@@ -134,9 +134,21 @@ class SymChallenger:
 class SymbolicBackend:
     """The verifier backend that records a program (see verifier_backend.NumpyBackend)."""
 
-    def __init__(self, rec: Recorder) -> None:
+    def __init__(
+        self, rec: Recorder, instance: dict[int, tuple[Obj, Obj | None]] | None = None
+    ) -> None:
         self.rec = rec
         self._packed: dict[tuple[int, ...], Cell] = {}
+        # Tables whose AIR digest and preprocessed root are input cells, not constants.
+        self.instance = instance or {}
+
+    # --- the statement's AIRs ------------------------------------------------------------
+    def air_id(self, table: int, digest: Any) -> Any:
+        return self.instance[table][0] if table in self.instance else digest
+
+    def prep_root(self, table: int, root: Any) -> Any:
+        cells = self.instance[table][1] if table in self.instance else None
+        return root if cells is None else cells
 
     # --- helpers -------------------------------------------------------------------------
     def cells(self, values: Any) -> list[Cell]:

@@ -50,19 +50,23 @@ def start_transcript(
     log_ns: list[int],
     publics: list[list[Any]],
     ch: Any = None,
+    air_ids: list[Any] | None = None,
 ) -> Any:
     """Bind the statement: protocol tag, parameters, each AIR, its height and public values.
 
     `ch` is a fresh transcript to drive (a Challenger by default; the recursion recorder passes
     its symbolic one, and then the public values are symbolic cells, observed as they are).
+    `air_ids` replaces each AIR's digest elements (the recorder passes cells for AIRs whose
+    identity is a program input).
     """
     if ch is None:
         ch = Challenger()
     ch.observe(DOMAIN_TAG)
     ch.observe(np.frombuffer(params.to_bytes(), dtype=np.uint8).astype(np.uint32))
     ch.observe(np.array([len(airs)], dtype=np.uint32))
-    for air, log_n, pub in zip(airs, log_ns, publics, strict=True):
-        ch.observe(digest_elements(air.digest))
+    ids = air_ids if air_ids is not None else [digest_elements(a.digest) for a in airs]
+    for air_id, log_n, pub in zip(ids, log_ns, publics, strict=True):
+        ch.observe(air_id)
         ch.observe(np.array([log_n, len(pub)], dtype=np.uint32))
         if pub and isinstance(pub[0], int | np.integer):
             ch.observe(np.array([v % L.P for v in pub], dtype=np.uint32))

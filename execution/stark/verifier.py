@@ -23,6 +23,7 @@ from execution.stark.proof import Proof, TableProof
 from execution.stark.protocol import (
     OPENING_FIELDS,
     QUOTIENT_ROWS_PER_LEAF,
+    digest_elements,
     ext_basis,
     preprocessed_data,
     start_transcript,
@@ -194,16 +195,18 @@ def verify_with(
         _check_table_shapes(air, tp, q, tp.log_n + lb)
         log_ns.append(tp.log_n)
 
-    ch = start_transcript(params, airs, log_ns, publics, ops.challenger())
-    preps = []
-    for air, tp in zip(airs, proof.tables, strict=True):
+    air_ids = [ops.air_id(i, digest_elements(air.digest)) for i, air in enumerate(airs)]
+    ch = start_transcript(params, airs, log_ns, publics, ops.challenger(), air_ids)
+    prep_roots = []
+    for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         try:
             pd = preprocessed_data(air, tp.log_n, lb)
         except ValueError as exc:
             raise InvalidProof(f"{air.name}: no preprocessed columns at this height") from exc
-        preps.append(pd)
-        if pd is not None:
-            ch.observe_digest(pd.tree.root)
+        root = None if pd is None else ops.prep_root(i, pd.tree.root)
+        prep_roots.append(root)
+        if root is not None:
+            ch.observe_digest(root)
         ch.observe_digest(tp.main_root[0])
     any_logup = any(a.num_interactions for a in airs)
     challenges = [ops.sample_ext(ch) for _ in range(2)] if any_logup else []
@@ -246,11 +249,10 @@ def verify_with(
     for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         log_h = tp.log_n + lb
         local_idx = ops.idx_shr(indices, log_max - log_h)
-        pd = preps[i]
         g = two_adic_generator(tp.log_n)
         zeta_next = ops.mul(zeta, ops.const_ext([g, 0, 0, 0]))
         roots: tuple[tuple[Any, str, bool], ...] = (
-            (None if pd is None else pd.tree.root, "prep", True),
+            (prep_roots[i], "prep", True),
             (tp.main_root[0], "main", True),
             (tp.perm_root[0] if len(tp.perm_root) else None, "perm", True),
             (tp.quotient_root[0], "quotient", False),

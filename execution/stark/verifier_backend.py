@@ -38,6 +38,8 @@ U32 = npt.NDArray[np.uint32]
 class VerifierBackend(Protocol):
     """What verify_with and fri_verify need; values are opaque to the verifier (see above)."""
 
+    def air_id(self, table: int, digest: Any) -> Any: ...
+    def prep_root(self, table: int, root: Any) -> Any: ...
     def ext_words(self, a: Any) -> Any: ...
     def const_ext(self, limbs: Any) -> Any: ...
     def ext_zeros(self, n: int) -> Any: ...
@@ -76,6 +78,15 @@ class VerifierBackend(Protocol):
 
 class NumpyBackend:
     """The concrete verifier's arithmetic, hashing and checks (see the module docstring)."""
+
+    # --- the statement's AIRs ------------------------------------------------------------
+    def air_id(self, table: int, digest: U32) -> U32:
+        """The digest elements of table `table`'s AIR, as the transcript observes them."""
+        return digest
+
+    def prep_root(self, table: int, root: U32) -> U32:
+        """The commitment to table `table`'s preprocessed columns."""
+        return root
 
     # --- loading proof words -------------------------------------------------------------
     def ext_words(self, a: U32) -> L.U64:
