@@ -3,6 +3,10 @@
 Every failure raises InvalidProof with a reason; nothing is asserted. Merkle openings of one
 tree are checked for all queries in one batched call. The arithmetic at the out-of-domain point
 goes through air.evaluate.fold_at_point, the same DAG the prover evaluated over the LDE.
+
+The verifier is written once, as `verify_with` over a backend (verifier_backend.py): `verify`
+runs it on the concrete numpy backend; the recursion recorder runs it on symbolic cells to
+produce the verifier program (execution/recursion/record.py).
 """
 
 from __future__ import annotations
