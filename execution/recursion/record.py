@@ -42,6 +42,7 @@ __all__ = [
     "program_inputs",
     "program_inputs_for",
     "proof_shape",
+    "proof_words",
     "record_program",
     "record_verifier",
     "template_proof",
@@ -459,6 +460,13 @@ def program_inputs_for(
     if len(words) != recording.program.num_inputs:
         raise ProgramInputError("input length does not match the program")
     return words
+
+
+def proof_words(
+    slot: ProofSlot, proof: Proof, publics: list[list[int]], airs: list[CompiledAir] | None
+) -> list[int]:
+    """One slot's input words (programs with inputs of their own beside the proofs: lift)."""
+    return _proof_words(slot, proof, publics, airs)
 
 
 def _instance_words(slot: ProofSlot, proof: Proof, airs: list[CompiledAir] | None) -> list[int]:

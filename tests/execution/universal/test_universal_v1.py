@@ -1,0 +1,147 @@
+"""Universal Proof v1 by attack, on one-leaf trees (a lift proof is the root) and a join run by
+the interpreter; the multi-leaf trees that need joins proven are in test_universal_v1_tree.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "stark"))
+
+from stark_cases import FAST, statement
+from v1_cases import BLOCK_HASH, LOG_N, leaf, spec_of, task_id, tree
+
+from execution.recursion import prove as rp
+from execution.recursion.interpret import run
+from execution.recursion.join import commitment, join_recording, node_publics
+from execution.recursion.lift import LeafStatement, lift, lift_digest, lift_key
+from execution.recursion.record import Recorder, program_inputs_for
+from execution.recursion.tracegen import ExecutionError
+from execution.stark.field import P
+from execution.universal.proof_v0 import InvalidUniversalProof
+from execution.universal.proof_v1 import UniversalProofV1
+
+
+def _other_output(s: LeafStatement) -> LeafStatement:
+    pub = list(s.publics[0])
+    pub[-1] = (pub[-1] + 1) % P  # the Fibonacci result: the task's output
+    return replace(s, publics=(tuple(pub),))
+
+
+def test_one_task_root_verifies_and_round_trips() -> None:
+    statements, up = tree([1])
+    data = up.encode()
+    back = UniversalProofV1.decode(data)
+    assert back.encode() == data
+    root = back.verify(statements, spec_of, FAST)
+    assert root == up.root(statements)
+    assert leaf(1)[1].proof.outputs[:, 0].tolist() == lift_digest(statements[0]).tolist()
+
+
+def test_statement_list_that_differs_in_one_output_is_rejected() -> None:
+    statements, up = tree([1])
+    with pytest.raises(InvalidUniversalProof, match="root proof rejected"):
+        up.verify([_other_output(statements[0])], spec_of, FAST)
+    with pytest.raises(InvalidUniversalProof, match="root proof rejected"):
+        up.verify([replace(statements[0], task_id=task_id(9))], spec_of, FAST)
+    with pytest.raises(InvalidUniversalProof, match="statements for a root"):
+        up.verify(statements * 2, spec_of, FAST)
+
+
+def test_root_of_a_program_that_is_not_allowed_is_rejected() -> None:
+    """A program that exposes whatever digest it is given proves 'the' commitment honestly;
+    its control id is not the allowed root program's."""
+    statements, up = tree([1])
+    rec = Recorder()
+    for c in [rec.input() for _ in range(8)]:
+        rec.output(c)
+    fake = rec.program()
+    c = commitment([lift_digest(s) for s in statements])
+    proof = rp.prove(fake, [int(v) for v in c], FAST)
+    assert proof.outputs[:, 0].tolist() == c.tolist()
+    cid = np.asarray(fake.control_id(), dtype="<u4").tobytes()
+    forged = replace(up, control_id=cid, proof=proof.proof)
+    with pytest.raises(InvalidUniversalProof, match="control id is not the allowed"):
+        UniversalProofV1.decode(forged.encode()).verify(statements, spec_of, FAST)
+    # Claiming the allowed control id for the other program's proof: its proof is rejected.
+    lying = replace(forged, control_id=up.control_id)
+    with pytest.raises(InvalidUniversalProof, match="root proof rejected"):
+        UniversalProofV1.decode(lying.encode()).verify(statements, spec_of, FAST)
+    # A lift proof of another shape's lift program (Fibonacci 2^7) is not allowed for 2^6.
+    st = statement("fibonacci", LOG_N + 1, seed=3)
+    other = lift(spec_of(0, (LOG_N + 1,)), task_id(3), st.prove(FAST), st.publics)
+    ls = LeafStatement(task_id(3), tuple(tuple(p) for p in st.publics))
+    wrapped = replace(
+        up,
+        control_id=np.asarray(other.key.control_id, dtype="<u4").tobytes(),
+        proof=other.proof.proof,
+    )
+    with pytest.raises(InvalidUniversalProof, match="control id is not the allowed"):
+        wrapped.verify([ls], spec_of, FAST)
+    # ...and accepted when the leaf shape it names is its own.
+    replace(wrapped, leaf_shapes=((LOG_N + 1,),)).verify([ls], spec_of, FAST)
+
+
+def test_invalid_task_proof_has_no_lift() -> None:
+    st = statement("fibonacci", LOG_N, seed=4)
+    proof = st.prove(FAST)
+    bad = replace(proof, fri=replace(proof.fri, final_poly=(proof.fri.final_poly + 1) % P))
+    with pytest.raises(ExecutionError):
+        lift(spec_of(0, (LOG_N,)), task_id(4), bad, st.publics)
+    forged = [[*st.publics[0][:-1], (st.publics[0][-1] + 1) % P]]
+    with pytest.raises(ExecutionError):
+        lift(spec_of(0, (LOG_N,)), task_id(4), proof, forged)
+
+
+def test_tampered_root_bytes_are_rejected() -> None:
+    """Every flipped bit is refused, or (block height and hash, which the proof does not carry
+    but the header's reference does) changes the root the block must name."""
+    statements, up = tree([1])
+    data = up.encode()
+    honest = up.root(statements)
+    rng = np.random.default_rng(5)
+    positions = [0, 7, 8, 16, 47, 48, 52, 53, 60, 85, 88, 92, len(data) - 1]
+    positions += [int(p) for p in rng.integers(92, len(data), 20)]
+    for pos in positions:
+        bad = bytearray(data)
+        bad[pos] ^= 1 << int(rng.integers(0, 8))
+        try:
+            root = UniversalProofV1.decode(bytes(bad)).verify(statements, spec_of, FAST)
+        except InvalidUniversalProof:
+            continue
+        assert 8 <= pos < 48 and root != honest, pos
+    for cut in (0, 10, 60, len(data) - 1):
+        with pytest.raises(InvalidUniversalProof):
+            UniversalProofV1.decode(data[:cut])
+    with pytest.raises(InvalidUniversalProof, match="trailing"):
+        UniversalProofV1.decode(data + b"\x00")
+
+
+def test_join_program_rejects_a_tampered_child() -> None:
+    """The join program (run by the interpreter: proving it is the slow tests') accepts two
+    honest lift proofs, exposes the ordered digest, and rejects a tampered child."""
+    (s1, n1, _), (s2, n2, _) = leaf(1), leaf(2)
+    rec = join_recording(n1.key, n2.key, FAST)
+    words = program_inputs_for(
+        rec, [(n1.proof.proof, node_publics(n1)), (n2.proof.proof, node_publics(n2))]
+    )
+    verdict = run(rec.program, words)
+    assert verdict.accepted, verdict.reason
+    want = commitment([lift_digest(s1), lift_digest(s2)])
+    assert [o[0] for o in verdict.outputs] == want.tolist()
+    p2 = n2.proof.proof
+    bad = replace(p2, fri=replace(p2.fri, final_poly=(p2.fri.final_poly + 1) % P))
+    words = program_inputs_for(rec, [(n1.proof.proof, node_publics(n1)), (bad, node_publics(n2))])
+    assert not run(rec.program, words).accepted
+    # A child claiming another digest than its proof exposes.
+    pubs = node_publics(n2)
+    pubs[-1][0] = (pubs[-1][0] + 1) % P
+    words = program_inputs_for(rec, [(n1.proof.proof, node_publics(n1)), (p2, pubs)])
+    assert not run(rec.program, words).accepted
+    assert lift_key(spec_of(0, (LOG_N,))).control_id.tolist() == n1.key.control_id.tolist()
+    assert BLOCK_HASH
