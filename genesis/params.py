@@ -8,6 +8,10 @@ from typing import Any
 from genesis.errors import GenesisError
 
 PROVER_TIMEOUT_BLOCKS = 10
+# Universal Proof versions: 0 (a tree of task proofs, verified leaf by leaf) and 1 (one recursion
+# proof, execution/universal/proof_v1.py). v0 stays the default until provers build v1 trees.
+UNIVERSAL_PROOF_V0 = 0
+UNIVERSAL_PROOF_V1 = 1
 GWEI = 10**9
 ETHER = 10**18
 
@@ -47,6 +51,8 @@ class ProtocolParams:
     prover_timeout_blocks: int = PROVER_TIMEOUT_BLOCKS
     block_interval_ms: int = 1000
     proof: ProofParams = field(default_factory=ProofParams)
+    # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
+    universal_proof_version: int = UNIVERSAL_PROOF_V0
 
     def validate(self) -> None:
         for name in (
@@ -66,6 +72,12 @@ class ProtocolParams:
         _check_range("params.prover_timeout_blocks", self.prover_timeout_blocks, 1, 1 << 32)
         _check_range("params.block_interval_ms", self.block_interval_ms, 1, 3_600_000)
         self.proof.validate("params.proof")
+        _check_range(
+            "params.universal_proof_version",
+            self.universal_proof_version,
+            UNIVERSAL_PROOF_V0,
+            UNIVERSAL_PROOF_V1,
+        )
         largest_deploy = self.tx_base_gas + self.max_program_bytes * (
             self.program_byte_gas + self.data_nonzero_byte_gas
         )
@@ -80,6 +92,8 @@ class ProtocolParams:
         # Added after chains were made: left out at its default so their genesis hash holds.
         if self.prover_timeout_blocks == PROVER_TIMEOUT_BLOCKS:
             del out["prover_timeout_blocks"]
+        if self.universal_proof_version == UNIVERSAL_PROOF_V0:
+            del out["universal_proof_version"]
         return out
 
     @classmethod

@@ -18,7 +18,7 @@ from v1_cases import BLOCK_HASH, LOG_N, leaf, spec_of, task_id, tree
 
 from execution.recursion import prove as rp
 from execution.recursion.interpret import run
-from execution.recursion.join import commitment, join_recording, node_publics
+from execution.recursion.join import build_tree, commitment, join_recording, node_publics
 from execution.recursion.lift import LeafStatement, lift, lift_digest, lift_key
 from execution.recursion.record import Recorder, program_inputs_for
 from execution.recursion.tracegen import ExecutionError
@@ -145,3 +145,15 @@ def test_join_program_rejects_a_tampered_child() -> None:
     assert not run(rec.program, words).accepted
     assert lift_key(spec_of(0, (LOG_N,))).control_id.tolist() == n1.key.control_id.tolist()
     assert BLOCK_HASH
+
+
+def test_tree_with_an_invalid_task_proof_has_no_root() -> None:
+    """A lift proof tampered after the fact: the join above it has no run to prove."""
+    (_, n1, _), (_, n2, _) = leaf(1), leaf(2)
+    p2 = n2.proof.proof
+    bad = replace(p2, fri=replace(p2.fri, final_poly=(p2.fri.final_poly + 1) % P))
+    tampered = replace(n2, proof=replace(n2.proof, proof=bad))
+    with pytest.raises(ExecutionError):
+        build_tree([n1, tampered], FAST)
+    with pytest.raises(ExecutionError):
+        build_tree([tampered, n1, n1], FAST)

@@ -1,0 +1,130 @@
+"""Universal Proof v1 figures: lift and join time, recursion trace sizes, root proof size and
+root verify time for trees over 1, 2, 7 and 16 task proofs, next to v0's cost on the same leaves.
+
+Prints one JSON line per figure. Leaves are Fibonacci 2^6 STARK proofs (the zkVM is not the
+point: a lift of a zkVM task proof is a larger lift program, the joins above it are the same
+kind), inner and recursion proofs under the `test-fast` profile (6 queries, blowup 4). Trees
+over prefixes of one leaf list share their proven nodes (join.build_tree's memo), so the 16-leaf
+run pays 15 joins and the 7-leaf tree 2 more. "v0" is what a v0 tree over the same leaves costs
+a verifier: one STARK verification per leaf (a zkVM task proof's verify is ~0.2 s, docs/proving.md).
+
+    PYTHONPATH=$PWD python bench/bench_recursion.py [--sizes 1,2,7,16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "execution", "stark"))
+
+from stark_cases import FAST, statement
+
+from execution.recursion.join import Node, build_tree, root_key
+from execution.recursion.lift import LeafStatement, LiftSpec, lift
+from execution.recursion.prove import RecursionKey
+from execution.stark.verifier import verify as stark_verify
+from execution.universal.proof_v1 import UniversalProofV1
+
+LOG_N = 6
+BLOCK_HASH = bytes(32)
+
+
+def emit(name: str, value: float, unit: str, **params: object) -> None:
+    line = {"bench": "recursion", "name": name, "value": round(value, 4), "unit": unit, **params}
+    print(json.dumps(line), flush=True)
+
+
+def cells(key: RecursionKey) -> int:
+    """Committed trace cells (main + fixed columns) over every table at its padded height."""
+    total = 0
+    for air, log_h in zip(key.airs, key.shape.all_log_heights(), strict=True):
+        total += (air.width + air.preprocessed_width + 4 * air.perm_width) << log_h
+    return total
+
+
+def spec_of(_i: int, shape: tuple[int, ...]) -> LiftSpec:
+    return LiftSpec((statement("fibonacci", LOG_N).airs[0],), shape, FAST)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1,2,7,16")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    load = os.getloadavg()[0]
+    statements: list[LeafStatement] = []
+    nodes: list[Node] = []
+    inner = []
+    for seed in range(1, max(sizes) + 1):
+        st = statement("fibonacci", LOG_N, seed=seed)
+        proof = st.prove(FAST)
+        tid = bytes([seed]) * 32
+        t0 = time.perf_counter()
+        nodes.append(lift(spec_of(0, (LOG_N,)), tid, proof, st.publics))
+        dt = time.perf_counter() - t0
+        if seed <= 2:  # the first includes recording the lift program and building its key
+            emit("lift", dt, "s", first=seed == 1, load=load)
+        statements.append(LeafStatement(tid, tuple(tuple(p) for p in st.publics)))
+        inner.append((st, proof))
+    key = nodes[0].key
+    emit(
+        "lift_trace",
+        cells(key),
+        "cells",
+        log_heights=list(key.shape.all_log_heights()),
+        instructions=len(key.layout.program.instructions),
+        proof_bytes=len(nodes[0].proof.proof.to_bytes()),
+    )
+    memo: dict[tuple[int, int], Node] = {}
+    for n in sizes:
+        before = len(memo)
+        t0 = time.perf_counter()
+        root = build_tree(nodes[:n], FAST, memo)
+        dt = time.perf_counter() - t0
+        joins = len(memo) - before
+        if joins:
+            emit("joins", dt / joins, "s_per_join", n=n, joins=joins, load=os.getloadavg()[0])
+        up = UniversalProofV1(
+            1,
+            BLOCK_HASH,
+            ((LOG_N,),) * n,
+            np.asarray(root.key.control_id, dtype="<u4").tobytes(),
+            root.proof.proof,
+        )
+        data = up.encode()
+        t0 = time.perf_counter()
+        root_key([nd.key for nd in nodes[:n]], FAST)
+        keys_s = time.perf_counter() - t0
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            UniversalProofV1.decode(data).verify(statements[:n], spec_of, FAST)
+            times.append(time.perf_counter() - t0)
+        v0 = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for st, proof in inner[:n]:
+                stark_verify(st.airs, st.publics, proof, FAST)
+            v0.append(time.perf_counter() - t0)
+        emit(
+            "root",
+            min(times),
+            "s_verify",
+            n=n,
+            v0_verify_s=round(min(v0), 4),
+            root_bytes=len(data),
+            root_cells=cells(root.key),
+            root_log_heights=list(root.key.shape.all_log_heights()),
+            root_keys_s=round(keys_s, 3),
+            load=os.getloadavg()[0],
+        )
+
+
+if __name__ == "__main__":
+    main()
