@@ -19,8 +19,8 @@ covers every program. Each table's `Air` instance carries its program's preproce
 
 Tables (columns: P = preprocessed, M = main):
 - memory init (CONST, INPUT): P addr, is_const, is_input, imm0..3; M v, mult.
-- arithmetic (ADD, SUB, MUL, INV, ASSERT_EQ): P addr_a, addr_b, addr_d, five op flags;
-  M a[4], b[4], d[4], mult.
+- arithmetic (ADD, SUB, MUL, INV, ASSERT_EQ; FMA = a MUL fused into the ADD reading it):
+  P addr_a, addr_b, addr_d, six op flags, addr_c; M a[4], b[4], d[4], mult, c[4].
 - Poseidon2 (POSEIDON2): P in_addr[16], out_addr0, is_real, is_swap, addr_c; M the Poseidon2
   permutation AIR's columns, mult[16], raw[16], c. Outputs are consecutive cells (program.py
   numbers cells in write order); in swap mode the input is raw with its halves exchanged if c.
@@ -113,16 +113,24 @@ class MemoryInitAir(ProgramTableAir):
 
 
 class ArithAir(ProgramTableAir):
-    """ADD, SUB, MUL, INV (d = a^-1: a * d = 1) and ASSERT_EQ over BabyBear^4 cells."""
+    """ADD, SUB, MUL, INV (d = a^-1: a * d = 1), ASSERT_EQ and FMA over BabyBear^4 cells.
+
+    FMA (d = a * b + c) is the layout's fusion of a MUL whose product is read by nothing but one
+    ADD: the row reads a, b and c and writes the ADD's cell; the product cell is never read, so
+    never written. The fourth bus term shares a LogUp helper column with the write, so FMA costs
+    5 columns per row (c and two fixed columns) and saves a row per fused pair.
+    """
 
     name = "recursion_arith"
-    width = 13
-    preprocessed_width = 8
+    width = 17
+    preprocessed_width = 10
 
     def eval(self, b: AirBuilder) -> None:
-        addr_a, addr_b, addr_d, is_add, is_sub, is_mul, is_inv, is_assert = b.prep_local
+        addr_a, addr_b, addr_d, is_add, is_sub, is_mul, is_inv, is_assert = b.prep_local[0:8]
+        is_fma, addr_c = b.prep_local[8], b.prep_local[9]
         a, bb, d = b.local[0:4], b.local[4:8], b.local[8:12]
         mult = b.local[12]
+        c = b.local[13:17]
         ab = ext_mul_expr(a, bb)
         ad = ext_mul_expr(a, d)
         # The op flags are one-hot on real rows and zero on padding rows (the verifier computes
@@ -135,12 +143,14 @@ class ArithAir(ProgramTableAir):
                 + is_mul * (d[k] - ab[k])
                 + is_inv * (ad[k] - one)
                 + is_assert * (a[k] - bb[k])
+                + is_fma * (d[k] - ab[k] - c[k])
             )
-        reads_b = is_add + is_sub + is_mul + is_assert
-        writes = is_add + is_sub + is_mul + is_inv
+        reads_b = is_add + is_sub + is_mul + is_assert + is_fma
+        writes = is_add + is_sub + is_mul + is_inv + is_fma
         b.send(MEMORY_BUS, [addr_a, *a], reads_b + is_inv)
         b.send(MEMORY_BUS, [addr_b, *bb], reads_b)
         b.receive(MEMORY_BUS, [addr_d, *d], writes * mult)
+        b.send(MEMORY_BUS, [addr_c, *c], is_fma)
 
 
 class Poseidon2TableAir(ProgramTableAir):

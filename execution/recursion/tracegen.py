@@ -57,6 +57,7 @@ _TABLE_OF = {
     Op.OUTPUT: "output",
 }
 _ARITH_FLAG = {Op.ADD: 3, Op.SUB: 4, Op.MUL: 5, Op.INV: 6, Op.ASSERT_EQ: 7}
+_FMA_FLAG = 8
 
 
 class ExecutionError(ValueError):
@@ -139,6 +140,33 @@ def _fuse_merkle_steps(program: Program) -> tuple[Fusion, set[int]]:
     return fusion, fused
 
 
+Fma = dict[int, tuple[int, int, int]]
+
+
+def _fuse_multiply_adds(program: Program, fused: set[int]) -> tuple[Fma, set[int]]:
+    """ADDs of a product that nothing else reads: {ADD index: (a, b, c)} with d = a * b + c,
+    and the fused MULs' indices (their products are never read by the AIR, so never written)."""
+    ins = program.instructions
+    writer = np.zeros(program.num_cells, dtype=np.int64)
+    reads = np.zeros(program.num_cells, dtype=np.int64)
+    for i, x in enumerate(ins):
+        writer[list(x.outs)] = i
+        for a in x.ins:
+            reads[a] += 1
+    fma: Fma = {}
+    muls: set[int] = set()
+    for j, x in enumerate(ins):
+        if x.op != Op.ADD or j in fused:
+            continue
+        for t, c in ((x.ins[0], x.ins[1]), (x.ins[1], x.ins[0])):
+            m = int(writer[t])
+            if ins[m].op == Op.MUL and reads[t] == 1 and t != c and m not in fused:
+                fma[j] = (ins[m].ins[0], ins[m].ins[1], c)
+                muls.add(m)
+                break
+    return fma, muls
+
+
 def _rows_by_table(program: Program, fused: set[int]) -> dict[str, list[int]]:
     rows: dict[str, list[int]] = {t: [] for t in TABLES}
     for i, ins in enumerate(program.instructions):
@@ -147,15 +175,21 @@ def _rows_by_table(program: Program, fused: set[int]) -> dict[str, list[int]]:
     return rows
 
 
+def _fusions(program: Program) -> tuple[Fusion, Fma, set[int]]:
+    swaps, fused = _fuse_merkle_steps(program)
+    fma, muls = _fuse_multiply_adds(program, fused)
+    return swaps, fma, fused | muls
+
+
 def minimal_shape(program: Program) -> Shape:
-    rows = _rows_by_table(program, _fuse_merkle_steps(program)[1])
+    rows = _rows_by_table(program, _fusions(program)[2])
     return Shape(tuple(_log2_ceil(len(rows[t])) for t in TABLES[:-1]), len(rows["output"]))
 
 
 def layout(program: Program, shape: Shape | None = None) -> Layout:
     """Check the program and lay it out at `shape` (the smallest heights when None)."""
     program.check()
-    fusion, fused = _fuse_merkle_steps(program)
+    fusion, fma, fused = _fusions(program)
     rows = _rows_by_table(program, fused)
     if shape is None:
         shape = Shape(tuple(_log2_ceil(len(rows[t])) for t in TABLES[:-1]), len(rows["output"]))
@@ -170,6 +204,8 @@ def layout(program: Program, shape: Shape | None = None) -> Layout:
     for t, n in zip(shape.tables(), heights, strict=True):
         if t == "poseidon2":
             preps.append(_prep_poseidon2([(ins[i], fusion.get(i)) for i in rows[t]], n))
+        elif t == "arith":
+            preps.append(_prep_arith([(ins[i], fma.get(i)) for i in rows[t]], n))
         else:
             preps.append(_PREP_BUILDERS[t]([ins[i] for i in rows[t]], n))
     return Layout(program, shape, {t: np.array(rows[t], dtype=np.int64) for t in TABLES}, preps)
@@ -187,9 +223,14 @@ def _prep_memory_init(ins: list[Instruction], n: int) -> U32:
     return m
 
 
-def _prep_arith(ins: list[Instruction], n: int) -> U32:
-    m = np.zeros((n, 8), dtype=np.uint32)
-    for r, x in enumerate(ins):
+def _prep_arith(items: list[tuple[Instruction, tuple[int, int, int] | None]], n: int) -> U32:
+    m = np.zeros((n, 10), dtype=np.uint32)
+    for r, (x, fma) in enumerate(items):
+        if fma is not None:
+            m[r, 0], m[r, 1], m[r, 9] = fma
+            m[r, 2] = x.outs[0]
+            m[r, _FMA_FLAG] = 1
+            continue
         m[r, 0] = x.ins[0]
         if len(x.ins) > 1:
             m[r, 1] = x.ins[1]
@@ -243,10 +284,9 @@ def _prep_output(ins: list[Instruction], n: int) -> U32:
     return m
 
 
-# The Poseidon2 table's builder also takes the fusion (layout calls it directly).
+# The Poseidon2 and arithmetic tables' builders also take the fusions (layout calls them).
 _PREP_BUILDERS = {
     "memory_init": _prep_memory_init,
-    "arith": _prep_arith,
     "bits": _prep_bits,
     "select": _prep_select,
     "output": _prep_output,
@@ -356,8 +396,8 @@ def _read_counts(lay: Layout) -> I64:
     for t, prep in zip(lay.shape.tables(), lay.preps, strict=True):
         p = prep.astype(np.int64)
         if t == "arith":
-            reads_b = p[:, 3] + p[:, 4] + p[:, 5] + p[:, 7]
-            reads += [p[(reads_b + p[:, 6]) > 0, 0], p[reads_b > 0, 1]]
+            reads_b = p[:, 3] + p[:, 4] + p[:, 5] + p[:, 7] + p[:, 8]
+            reads += [p[(reads_b + p[:, 6]) > 0, 0], p[reads_b > 0, 1], p[p[:, 8] > 0, 9]]
         elif t == "poseidon2":
             reads += [p[p[:, 17] > 0, 0:16].reshape(-1), p[p[:, 18] > 0, 19]]
         elif t == "bits":
@@ -419,14 +459,15 @@ def _fill_memory_init(
 
 
 def _fill_arith(prep: U32, real: int, n: int, cells: U32, counts: npt.NDArray[np.uint64]) -> Filled:
-    t = np.zeros((n, 13), dtype=np.uint32)
-    is_inv = prep[:, 6]
-    reads_b = prep[:, 3] + prep[:, 4] + prep[:, 5] + prep[:, 7]
-    writes = prep[:, 3] + prep[:, 4] + prep[:, 5] + is_inv
+    t = np.zeros((n, 17), dtype=np.uint32)
+    is_inv, is_fma = prep[:, 6], prep[:, 8]
+    reads_b = prep[:, 3] + prep[:, 4] + prep[:, 5] + prep[:, 7] + is_fma
+    writes = prep[:, 3] + prep[:, 4] + prep[:, 5] + is_inv + is_fma
     t[:, 0:4] = _gather(cells, prep[:, 0], real, n)
     t[:, 4:8] = _gather(cells, prep[:, 1], real, n) * reads_b[:, None]
     t[:, 8:12] = _gather(cells, prep[:, 2], real, n) * writes[:, None]
     t[:, 12] = _mults(counts, prep[:, 2], writes)
+    t[:, 13:17] = _gather(cells, prep[:, 9], real, n) * is_fma[:, None]
     return t, []
 
 

@@ -56,7 +56,7 @@ def test_tables_have_degree_three_and_the_documented_widths() -> None:
     arith = compile_air(ArithAir())
     bits = compile_air(BitsAir())
     out = compile_air(OutputAir(3))
-    assert (arith.width, arith.preprocessed_width, arith.perm_width) == (13, 8, 3)
+    assert (arith.width, arith.preprocessed_width, arith.perm_width) == (17, 10, 3)
     assert (bits.width, bits.preprocessed_width) == (3 + 2 * MAX_BITS, 4 + MAX_BITS)
     assert (out.width, out.num_public_values) == (12, 12)
     for c in (arith, bits, out):
@@ -82,6 +82,30 @@ def test_wrong_arithmetic_result_is_rejected() -> None:
     # Everything downstream computed from the forged sum: only the ADD row is wrong.
     assert traces[t][r, 8] == bad[0]
     _reject(key, traces, publics, f"recursion_arith: constraint_0 fails at row {r}")
+
+
+def _fma_program() -> tuple[Program, list[int]]:
+    """d = z + x * y with the product read by nothing else: one FMA row."""
+    ins = [Instruction(Op.INPUT, (i,), (), (i,)) for i in range(3)]
+    ins += [
+        Instruction(Op.CONST, (3,), (), (2, 0, 7, 0)),
+        Instruction(Op.MUL, (4,), (0, 3)),  # x * ext const
+        Instruction(Op.ADD, (5,), (2, 4)),  # z + product
+        Instruction(Op.OUTPUT, (), (5,)),
+    ]
+    return Program(num_inputs=3, num_cells=6, instructions=ins), [3, 4, 5]
+
+
+def test_multiply_add_is_one_row_and_a_wrong_result_is_rejected() -> None:
+    prog, inputs = _fma_program()
+    key = program_key(prog)
+    assert key.layout.rows["arith"].tolist() == [5]  # the MUL is fused into the ADD's row
+    traces, publics = generate(key.layout, inputs)
+    assert publics[-1] == [(5 + 3 * 2) % P, 0, 3 * 7 % P, 0]
+    proof = prove_traces(key, traces, publics, FAST)
+    verify(proof, key, key.control_id, np.array(publics[-1]).reshape(1, 4), FAST)
+    traces, publics = forge(key, inputs, 5, [(5 + 3 * 2 + 1, 0, 21, 0)])
+    _reject(key, traces, publics, "recursion_arith: constraint_0 fails at row 0")
 
 
 def test_read_of_a_value_other_than_the_write_is_rejected() -> None:
