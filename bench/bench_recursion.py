@@ -29,7 +29,7 @@ from execution.recursion.join import Node, build_tree, root_key
 from execution.recursion.lift import LeafStatement, LiftSpec, lift
 from execution.recursion.prove import RecursionKey
 from execution.stark.verifier import verify as stark_verify
-from execution.universal.proof_v1 import UniversalProofV1
+from execution.universal.proof_v1 import UniversalProofV1, V1Leaf, plain_publics, plain_statement
 
 LOG_N = 6
 BLOCK_HASH = bytes(32)
@@ -48,8 +48,12 @@ def cells(key: RecursionKey) -> int:
     return total
 
 
-def spec_of(_i: int, shape: tuple[int, ...]) -> LiftSpec:
+def spec_of(shape: tuple[int, ...]) -> LiftSpec:
     return LiftSpec((statement("fibonacci", LOG_N).airs[0],), shape, FAST)
+
+
+def leaf_of(_i: int, leaf: V1Leaf) -> tuple[LeafStatement, LiftSpec]:
+    return LeafStatement(leaf.task_id, plain_publics(leaf.statement)), spec_of(leaf.shape)
 
 
 def main() -> None:
@@ -58,7 +62,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     load = os.getloadavg()[0]
-    statements: list[LeafStatement] = []
+    leaves: list[V1Leaf] = []
     nodes: list[Node] = []
     inner = []
     for seed in range(1, max(sizes) + 1):
@@ -66,11 +70,11 @@ def main() -> None:
         proof = st.prove(FAST)
         tid = bytes([seed]) * 32
         t0 = time.perf_counter()
-        nodes.append(lift(spec_of(0, (LOG_N,)), tid, proof, st.publics))
+        nodes.append(lift(spec_of((LOG_N,)), tid, proof, st.publics))
         dt = time.perf_counter() - t0
         if seed <= 2:  # the first includes recording the lift program and building its key
             emit("lift", dt, "s", first=seed == 1, load=load)
-        statements.append(LeafStatement(tid, tuple(tuple(p) for p in st.publics)))
+        leaves.append(V1Leaf(tid, (LOG_N,), plain_statement(st.publics)))
         inner.append((st, proof))
     key = nodes[0].key
     emit(
@@ -93,7 +97,7 @@ def main() -> None:
         up = UniversalProofV1(
             1,
             BLOCK_HASH,
-            ((LOG_N,),) * n,
+            tuple(leaves[:n]),
             np.asarray(root.key.control_id, dtype="<u4").tobytes(),
             root.proof.proof,
         )
@@ -104,7 +108,7 @@ def main() -> None:
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            UniversalProofV1.decode(data).verify(statements[:n], spec_of, FAST)
+            UniversalProofV1.decode(data).verify(leaf_of, FAST)
             times.append(time.perf_counter() - t0)
         v0 = []
         for _ in range(3):

@@ -13,11 +13,15 @@ because the lift program only runs the STARK verifier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from execution.recursion.lift import LeafStatement, LiftSpec
 from execution.stark.air.compiled import CompiledAir
 from execution.stark.params import FriParams
 from execution.stark.protocol import digest_elements, preprocessed_data
 from execution.universal.proof_v0 import InvalidUniversalProof
+from execution.universal.proof_v1 import LeafOf, V1Leaf
+from execution.zkproof.errors import InvalidTaskProof
 from execution.zkproof.prover import NUM_TABLES, airs_for, public_values
 from execution.zkproof.statement import INPUT_DOMAIN, Statement, bytes_digest
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, TABLE_ORDER
@@ -25,7 +29,7 @@ from execution.zkvm.image import image_id
 from execution.zkvm.layout import DEFAULT_LAYOUT
 from execution.zkvm.program import Program
 
-__all__ = ["ZKVM_INSTANCE_TABLES", "zkvm_leaf", "zkvm_spec"]
+__all__ = ["ZKVM_INSTANCE_TABLES", "zkvm_leaf", "zkvm_leaf_of", "zkvm_spec"]
 
 ZKVM_INSTANCE_TABLES = tuple(TABLE_ORDER.index(n) for n in ("program", "ram_image", "io_table"))
 
@@ -98,3 +102,23 @@ def zkvm_leaf(
     publics = public_values(statement, program, len(task_input))
     leaf = LeafStatement(task_id, tuple(tuple(p) for p in publics), tuple(identity))
     return leaf, zkvm_spec(airs, shape, params)
+
+
+def zkvm_leaf_of(
+    lookup: Callable[[bytes], tuple[Program, bytes] | None], params: FriParams
+) -> LeafOf:
+    """The v1 verifier's `leaf_of` for zkVM tasks: `lookup(task_id)` gives the task's program
+    and input from the state (None: no such task); the statement bytes are Statement's."""
+
+    def leaf_of(i: int, leaf: V1Leaf) -> tuple[LeafStatement, LiftSpec]:
+        found = lookup(leaf.task_id)
+        if found is None:
+            raise InvalidUniversalProof(f"leaf {i}: no such task")
+        try:
+            st = Statement.from_bytes(leaf.statement)
+        except InvalidTaskProof as exc:
+            raise InvalidUniversalProof(f"leaf {i}: {exc}") from exc
+        program, task_input = found
+        return zkvm_leaf(leaf.task_id, st, program, task_input, leaf.shape, params)
+
+    return leaf_of
