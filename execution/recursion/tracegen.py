@@ -104,7 +104,7 @@ def _log2_ceil(n: int) -> int:
 Fusion = dict[int, tuple[int, tuple[int, ...]]]
 
 
-def _fuse_merkle_steps(program: Program) -> tuple[Fusion, set[int]]:
+def _fuse_merkle_steps(program: Program, writer: I64, reads: I64) -> tuple[Fusion, set[int]]:
     """POSEIDON2 instructions whose 16 inputs are a Merkle pair ordered by SELECTs on one bit.
 
     The pattern (the recorder's Merkle step): left_i = SELECT(c, s_i, n_i), right_i =
@@ -114,12 +114,6 @@ def _fuse_merkle_steps(program: Program) -> tuple[Fusion, set[int]]:
     SELECTs need no rows (their cells are read by nothing the AIR proves).
     """
     ins = program.instructions
-    writer = np.zeros(program.num_cells, dtype=np.int64)
-    reads = np.zeros(program.num_cells, dtype=np.int64)
-    for i, x in enumerate(ins):
-        writer[list(x.outs)] = i
-        for a in x.ins:
-            reads[a] += 1
     fusion: Fusion = {}
     fused: set[int] = set()
     for j, x in enumerate(ins):
@@ -143,16 +137,12 @@ def _fuse_merkle_steps(program: Program) -> tuple[Fusion, set[int]]:
 Fma = dict[int, tuple[int, int, int]]
 
 
-def _fuse_multiply_adds(program: Program, fused: set[int]) -> tuple[Fma, set[int]]:
+def _fuse_multiply_adds(
+    program: Program, writer: I64, reads: I64, fused: set[int]
+) -> tuple[Fma, set[int]]:
     """ADDs of a product that nothing else reads: {ADD index: (a, b, c)} with d = a * b + c,
     and the fused MULs' indices (their products are never read by the AIR, so never written)."""
     ins = program.instructions
-    writer = np.zeros(program.num_cells, dtype=np.int64)
-    reads = np.zeros(program.num_cells, dtype=np.int64)
-    for i, x in enumerate(ins):
-        writer[list(x.outs)] = i
-        for a in x.ins:
-            reads[a] += 1
     fma: Fma = {}
     muls: set[int] = set()
     for j, x in enumerate(ins):
@@ -176,8 +166,18 @@ def _rows_by_table(program: Program, fused: set[int]) -> dict[str, list[int]]:
 
 
 def _fusions(program: Program) -> tuple[Fusion, Fma, set[int]]:
-    swaps, fused = _fuse_merkle_steps(program)
-    fma, muls = _fuse_multiply_adds(program, fused)
+    """Both fusions; `writer[cell]` is the instruction writing it, `reads[cell]` its reads."""
+    writer = np.zeros(program.num_cells, dtype=np.int64)
+    outs: list[int] = []
+    owner: list[int] = []
+    for i, x in enumerate(program.instructions):
+        outs.extend(x.outs)
+        owner.extend([i] * len(x.outs))
+    writer[np.array(outs, dtype=np.int64)] = owner
+    addrs = [a for x in program.instructions for a in x.ins]
+    reads = np.bincount(np.array(addrs, dtype=np.int64), minlength=program.num_cells)
+    swaps, fused = _fuse_merkle_steps(program, writer, reads)
+    fma, muls = _fuse_multiply_adds(program, writer, reads, fused)
     return swaps, fma, fused | muls
 
 
