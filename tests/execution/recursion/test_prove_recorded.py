@@ -42,6 +42,17 @@ def test_run_of_the_fibonacci_verifier_proves_and_verifies() -> None:
         verify(outer, key, rec.program.control_id(), other, FAST)
 
 
+def test_merkle_steps_and_multiply_adds_of_the_recorded_verifier_are_fused() -> None:
+    # A recorder change that breaks either pattern would silently make recursion much dearer.
+    _, _, rec, key = _fibonacci()
+    counts = rec.program.counts()
+    rows = key.layout.rows
+    assert len(rows["select"]) < counts["SELECT"] // 4
+    assert len(rows["poseidon2"]) == counts["POSEIDON2"]
+    arith_ops = sum(counts.get(op, 0) for op in ("ADD", "SUB", "MUL", "INV", "ASSERT_EQ"))
+    assert len(rows["arith"]) < arith_ops - counts["MUL"] // 4
+
+
 def test_trace_execution_agrees_with_the_interpreter() -> None:
     publics, proof, rec, _ = _fibonacci()
     words = program_inputs(rec, proof, publics)
