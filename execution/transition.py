@@ -36,7 +36,7 @@ from execution.types.receipt import Receipt, receipts_root
 from execution.types.staking import FUNDED_OPS
 from execution.types.transaction import TaskRequest, Transaction, TxKind
 from execution.universal import InvalidUniversalProof, UniversalProof
-from genesis.params import ProtocolParams
+from genesis.params import UNIVERSAL_PROOF_V0, ProtocolParams
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,10 @@ def accept_universal_proofs(
     Only here do task outputs, cycle counts and prover rewards reach the state: the prover is
     paid cycles * fee_per_cycle from the escrow and the submitter gets the rest back."""
     refs: list[UniversalProofRef] = []
+    if proofs and params.universal_proof_version != UNIVERSAL_PROOF_V0:
+        # v1 roots (execution/universal/proof_v1.py) are not yet checked against block tasks
+        # here; a v1 chain must not fall back to accepting v0 trees.
+        raise InvalidBlock("invalid_universal_proof", "this chain takes version 1 proofs only")
     for index, raw in enumerate(proofs):
         try:
             proof = UniversalProof.decode(raw)

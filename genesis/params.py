@@ -8,6 +8,10 @@ from typing import Any
 from genesis.errors import GenesisError
 
 PROVER_TIMEOUT_BLOCKS = 10
+# Universal Proof versions: 0 (a tree of task proofs, verified leaf by leaf) and 1 (one recursion
+# proof, execution/universal/proof_v1.py). v0 stays the default until provers build v1 trees.
+UNIVERSAL_PROOF_V0 = 0
+UNIVERSAL_PROOF_V1 = 1
 GWEI = 10**9
 ETHER = 10**18
 
@@ -58,6 +62,8 @@ class ProtocolParams:
     prover_miss_slash_ppm: int = 10_000  # 1 % of the prover stake per missed task
     prover_max_misses: int = 3  # then the prover is unregistered (its stake unbonds)
     proof: ProofParams = field(default_factory=ProofParams)
+    # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
+    universal_proof_version: int = UNIVERSAL_PROOF_V0
 
     def validate(self) -> None:
         for name in (
@@ -88,6 +94,12 @@ class ProtocolParams:
         _check_range("params.prover_miss_slash_ppm", self.prover_miss_slash_ppm, 0, 1_000_000)
         _check_range("params.prover_max_misses", self.prover_max_misses, 1, 1 << 32)
         self.proof.validate("params.proof")
+        _check_range(
+            "params.universal_proof_version",
+            self.universal_proof_version,
+            UNIVERSAL_PROOF_V0,
+            UNIVERSAL_PROOF_V1,
+        )
         largest_deploy = self.tx_base_gas + self.max_program_bytes * (
             self.program_byte_gas + self.data_nonzero_byte_gas
         )
@@ -136,6 +148,7 @@ _ADDED_LATER = (
     "double_sign_slash_ppm",
     "prover_miss_slash_ppm",
     "prover_max_misses",
+    "universal_proof_version",
 )
 
 

@@ -15,18 +15,22 @@ at 2^log_final_poly_len coefficients (or at the smallest input), whose coefficie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from execution.stark import lanes as L
 from execution.stark.challenger import Challenger
-from execution.stark.domain import bitrev_permutation, bitrev_vec, pow_vec
+from execution.stark.domain import bitrev_permutation
 from execution.stark.errors import InvalidProof
 from execution.stark.field import two_adic_generator
-from execution.stark.merkle import MerkleTree, verify_batch
+from execution.stark.merkle import MerkleTree
 from execution.stark.ntt import intt
 from execution.stark.params import FriParams
+
+if TYPE_CHECKING:
+    from execution.stark.verifier_backend import VerifierBackend
 
 __all__ = [
     "FriCommitment",
@@ -90,6 +94,10 @@ def _fold_once(f: L.U64, beta: L.U64, log_h: int) -> L.U64:
     return L.e_add(even, L.e_mul(odd, beta))
 
 
+def _bitrev(j: int, bits: int) -> int:
+    return int(format(j, f"0{bits}b")[::-1], 2) if bits else 0
+
+
 def _to_u32(a: L.U64) -> U32:
     return np.ascontiguousarray(a, dtype=np.uint32)
 
@@ -150,11 +158,18 @@ def fri_verify(
     betas: list[L.U64],
     indices: npt.NDArray[np.int64],
     initial: dict[int, L.U64],
+    ops: VerifierBackend | None = None,
 ) -> None:
     """Query phase check. initial maps log height -> (q, 4) reduced openings at each query.
 
-    Raises InvalidProof. All Merkle paths of one round are checked in one batched call.
+    Raises InvalidProof. All Merkle paths of one round are checked in one batched call. `ops` is
+    the verifier backend (execution.stark.verifier_backend; the concrete one by default), which
+    lets the recursion recorder run this same code over symbolic values.
     """
+    if ops is None:
+        from execution.stark.verifier_backend import NUMPY
+
+        ops = NUMPY
     logs = set(initial)
     arities = fold_schedule(logs, params)
     q = len(indices)
@@ -167,7 +182,7 @@ def fri_verify(
     exp_len = 1 << (final_h - params.log_blowup) if final_h > params.log_blowup else 1
     if proof.final_poly.shape != (exp_len, 4):
         raise InvalidProof("fri: final polynomial has the wrong length")
-    idx = indices.astype(np.int64).copy()
+    idx = indices
     value = initial[h]
     for r, a in enumerate(arities):
         rows = proof.query_rows[r]
@@ -175,36 +190,51 @@ def fri_verify(
         width = 1 << a
         if rows.shape != (q, width * 4) or paths.shape != (q, h - a, 8):
             raise InvalidProof(f"fri: round {r} openings have the wrong shape")
-        leaf = idx >> a
-        if not verify_batch(proof.commit_roots[r], h - a, leaf, rows, paths):
-            raise InvalidProof(f"fri: round {r} Merkle paths do not verify")
-        group = L.to64(rows).reshape(q, width, 4)
-        pos = (idx & (width - 1)).astype(np.int64)
-        if not np.array_equal(group[np.arange(q), pos], value):
-            raise InvalidProof(f"fri: round {r} opening disagrees with the folded value")
+        leaf = ops.idx_shr(idx, a)
+        ops.merkle_verify(
+            proof.commit_roots[r],
+            h - a,
+            leaf,
+            rows,
+            paths,
+            f"fri: round {r} Merkle paths do not verify",
+        )
+        group = ops.ext_words(rows.reshape(q, width, 4))
+        ops.assert_eq(
+            ops.select_low(group, idx, a),
+            value,
+            f"fri: round {r} opening disagrees with the folded value",
+        )
         b = betas[r]
         cur = group
+        # z of pair j in layer k is w^bitrev_{hc-1}(leaf << s + j) with w of order 2^hc,
+        # hc = h - k, s = a - k - 1; that splits as t_k * w^(bitrev_s(j) << (h - a)) where
+        # t_k = w^bitrev_{h-a}(leaf) = t_0^(2^k): one index-dependent factor per query and
+        # layer, times constants (the fold needs 1/(2z), so w is the inverse generator).
+        w_inv = pow(two_adic_generator(h), L.P - 2, L.P)
+        t = ops.bitrev_pow(leaf, h - a, w_inv)
         for k in range(a):
-            hc = h - k
-            half = cur.shape[1] // 2
             lo = cur[:, 0::2]
             hi = cur[:, 1::2]
-            gi = (leaf[:, None] << (a - k - 1)) + np.arange(half, dtype=np.int64)[None, :]
-            w_inv = pow(two_adic_generator(hc), L.P - 2, L.P)
-            inv_z = pow_vec(w_inv, bitrev_vec(gi, hc - 1))
-            even = (lo + hi) % L.P * _INV2 % L.P
-            odd = L.e_mul_base(L.e_sub(lo, hi), inv_z * _INV2 % L.P)
-            cur = L.e_add(even, L.e_mul(odd, b))
-            b = L.e_mul(b, b)
+            s = a - k - 1
+            w_k = pow(w_inv, 1 << k, L.P)
+            consts = [
+                pow(w_k, _bitrev(j, s) << (h - a), L.P) * int(_INV2) % L.P for j in range(1 << s)
+            ]
+            inv_z = ops.base_outer(t, consts)
+            even = ops.mul_base(ops.add(lo, hi), _INV2)
+            odd = ops.mul_base(ops.sub(lo, hi), inv_z)
+            cur = ops.add(even, ops.mul(odd, b))
+            b = ops.mul(b, b)
+            t = ops.base_square(t)
         value = cur[:, 0]
         h -= a
         idx = leaf
         if h in initial:
-            value = L.e_add(value, L.e_mul(initial[h], b))
+            value = ops.add(value, ops.mul(initial[h], b))
     # The final polynomial (coefficients in z) must agree with every folded value.
-    z = pow_vec(two_adic_generator(h), bitrev_vec(idx, h)) if h else np.ones(q, dtype=np.uint64)
-    acc = np.zeros((q, 4), dtype=np.uint64)
-    for coeff in L.to64(proof.final_poly)[::-1]:
-        acc = L.e_add(L.e_mul_base(acc, z), coeff[None, :])
-    if not np.array_equal(acc, value):
-        raise InvalidProof("fri: final polynomial disagrees with the folded values")
+    z = ops.bitrev_pow(idx, h, two_adic_generator(h)) if h else None
+    acc = ops.ext_zeros(q)
+    for coeff in ops.ext_words(proof.final_poly)[::-1]:
+        acc = ops.add(acc if z is None else ops.mul_base(acc, z), coeff)
+    ops.assert_eq(acc, value, "fri: final polynomial disagrees with the folded values")

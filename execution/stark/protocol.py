@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -49,18 +49,33 @@ def digest_elements(digest: bytes) -> U32:
 
 
 def start_transcript(
-    params: FriParams, airs: list[CompiledAir], log_ns: list[int], publics: list[list[int]]
-) -> Challenger:
-    """Bind the statement: protocol tag, parameters, each AIR, its height and public values."""
-    ch = Challenger()
+    params: FriParams,
+    airs: list[CompiledAir],
+    log_ns: list[int],
+    publics: list[list[Any]],
+    ch: Any = None,
+    air_ids: list[Any] | None = None,
+) -> Any:
+    """Bind the statement: protocol tag, parameters, each AIR, its height and public values.
+
+    `ch` is a fresh transcript to drive (a Challenger by default; the recursion recorder passes
+    its symbolic one, and then the public values are symbolic cells, observed as they are).
+    `air_ids` replaces each AIR's digest elements (the recorder passes cells for AIRs whose
+    identity is a program input).
+    """
+    if ch is None:
+        ch = Challenger()
     ch.observe(DOMAIN_TAG)
     ch.observe(np.frombuffer(params.to_bytes(), dtype=np.uint8).astype(np.uint32))
     ch.observe(np.array([len(airs)], dtype=np.uint32))
-    for air, log_n, pub in zip(airs, log_ns, publics, strict=True):
-        ch.observe(digest_elements(air.digest))
+    ids = air_ids if air_ids is not None else [digest_elements(a.digest) for a in airs]
+    for air_id, log_n, pub in zip(ids, log_ns, publics, strict=True):
+        ch.observe(air_id)
         ch.observe(np.array([log_n, len(pub)], dtype=np.uint32))
-        if pub:
+        if pub and isinstance(pub[0], int | np.integer):
             ch.observe(np.array([v % L.P for v in pub], dtype=np.uint32))
+        elif pub:
+            ch.observe(np.array(pub, dtype=object))
     return ch
 
 

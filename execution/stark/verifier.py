@@ -3,33 +3,38 @@
 Every failure raises InvalidProof with a reason; nothing is asserted. Merkle openings of one
 tree are checked for all queries in one batched call. The arithmetic at the out-of-domain point
 goes through air.evaluate.fold_at_point, the same DAG the prover evaluated over the LDE.
+
+The verifier is written once, as `verify_with` over a backend (verifier_backend.py): `verify`
+runs it on the concrete numpy backend; the recursion recorder runs it on symbolic cells to
+produce the verifier program (execution/recursion/record.py).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from execution.stark import lanes as L
 from execution.stark.air.compiled import CompiledAir
-from execution.stark.air.evaluate import IntExtOps, PointInputs, fold_at_point
-from execution.stark.domain import bitrev_vec, pow_vec
+from execution.stark.air.evaluate import PointInputs, fold_at_point
 from execution.stark.errors import InvalidProof
 from execution.stark.field import GENERATOR, TWO_ADICITY, two_adic_generator
-from execution.stark.fri import fold_schedule, fri_verify, sample_queries
-from execution.stark.merkle import verify_batch
+from execution.stark.fri import fold_schedule, fri_verify
 from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
 from execution.stark.protocol import (
     OPENING_FIELDS,
     QUOTIENT_ROWS_PER_LEAF,
-    combine_ext_columns,
-    opening_digest,
+    digest_elements,
+    ext_basis,
     preprocessed_root,
     start_transcript,
 )
+from execution.stark.verifier_backend import NUMPY, VerifierBackend
 
-__all__ = ["verify"]
+__all__ = ["verify", "verify_with"]
 
 U32 = npt.NDArray[np.uint32]
 _ONE = np.array([1, 0, 0, 0], dtype=np.uint64)
@@ -66,56 +71,80 @@ def _check_table_shapes(air: CompiledAir, tp: TableProof, q: int, log_h: int) ->
             _shape(getattr(tp, f"{name}_paths"), (0, 0, 8), f"{name}_paths")
 
 
-def _selectors(zeta: L.U64, log_n: int) -> tuple[L.U64, L.U64, L.U64, L.U64]:
+def _selectors(ops: Any, zeta: Any, log_n: int) -> tuple[Any, Any, Any, Any]:
     """is_first_row, is_last_row, is_transition and Z_H at zeta (unnormalized Lagrange)."""
     n = 1 << log_n
     g_inv = pow(two_adic_generator(log_n), L.P - 2, L.P)
-    zh = L.e_sub(L.e_pow(zeta, n), _ONE)
-    z_minus_one = L.e_sub(zeta, _ONE)
-    z_minus_ginv = L.e_sub(zeta, np.array([g_inv, 0, 0, 0], dtype=np.uint64))
-    if not zh.any() or not z_minus_one.any() or not z_minus_ginv.any():
-        raise InvalidProof("out-of-domain point lies in the trace domain")
-    inv = L.e_inv(np.stack([z_minus_one, z_minus_ginv]))
-    return L.e_mul(zh, inv[0]), L.e_mul(zh, inv[1]), z_minus_ginv, zh
+    one = ops.const_ext(_ONE)
+    zh = ops.sub(ops.pow(zeta, n), one)
+    z_minus_one = ops.sub(zeta, one)
+    z_minus_ginv = ops.sub(zeta, ops.const_ext([g_inv, 0, 0, 0]))
+    what = "out-of-domain point lies in the trace domain"
+    for v in (zh, z_minus_one, z_minus_ginv):
+        ops.assert_nonzero(v, what)
+    return (
+        ops.mul(zh, ops.inv(z_minus_one)),
+        ops.mul(zh, ops.inv(z_minus_ginv)),
+        z_minus_ginv,
+        zh,
+    )
+
+
+def _combine_ext_columns(ops: Any, values: Any) -> list[Any]:
+    """Openings of 4k base columns that flatten k extension columns -> k extension values."""
+    basis = ext_basis()
+    return [
+        _sum(ops, [ops.mul(values[4 * j + c], ops.const_ext(basis[c])) for c in range(4)])
+        for j in range(len(values) // 4)
+    ]
+
+
+def _sum(ops: Any, terms: list[Any]) -> Any:
+    acc = terms[0]
+    for t in terms[1:]:
+        acc = ops.add(acc, t)
+    return acc
 
 
 def _check_constraints_at_zeta(
+    ops: Any,
     air: CompiledAir,
     tp: TableProof,
-    zeta: L.U64,
-    publics: list[int],
-    challenges: L.U64,
-    alpha: L.U64,
+    zeta: Any,
+    publics: list[Any],
+    challenges: list[Any],
+    alpha: Any,
 ) -> None:
-    first, last, trans, zh = _selectors(zeta, tp.log_n)
-    ops = IntExtOps()
-    w = ops.wrap
-    perm = combine_ext_columns(L.to64(tp.perm_local))
-    perm_next = combine_ext_columns(L.to64(tp.perm_next))
-    final_sum = L.to64(tp.final_sum[0]) if len(tp.final_sum) else np.zeros(4, dtype=np.uint64)
+    first, last, trans, zh = _selectors(ops, zeta, tp.log_n)
+    fops = ops.fold_ops()
+    w = ops.to_fold
+    perm = _combine_ext_columns(ops, ops.ext_words(tp.perm_local))
+    perm_next = _combine_ext_columns(ops, ops.ext_words(tp.perm_next))
+    final_sum = ops.ext_words(tp.final_sum[0]) if len(tp.final_sum) else ops.const_ext(np.zeros(4))
     inputs = PointInputs(
-        main=[w(v) for v in tp.main_local],
-        main_next=[w(v) for v in tp.main_next],
-        prep=[w(v) for v in tp.prep_local],
-        prep_next=[w(v) for v in tp.prep_next],
+        main=[w(v) for v in ops.ext_words(tp.main_local)],
+        main_next=[w(v) for v in ops.ext_words(tp.main_next)],
+        prep=[w(v) for v in ops.ext_words(tp.prep_local)],
+        prep_next=[w(v) for v in ops.ext_words(tp.prep_next)],
         perm=[w(v) for v in perm],
         perm_next=[w(v) for v in perm_next],
-        publics=[ops.from_base(v) for v in publics],
+        publics=[w(ops.from_base(v)) for v in publics],
         challenges=[w(v) for v in challenges],
         final_sum=w(final_sum),
         is_first_row=w(first),
         is_last_row=w(last),
         is_transition=w(trans),
     )
-    folded = ops.unwrap(fold_at_point(air, inputs, w(alpha), ops))
+    folded = ops.from_fold(fold_at_point(air, inputs, w(alpha), fops))
     # Q(zeta) = sum_j zeta^(j n) Q_j(zeta), each Q_j an extension polynomial in 4 base columns.
-    chunks = combine_ext_columns(L.to64(tp.quotient))
-    zeta_n = L.e_pow(zeta, 1 << tp.log_n)
-    q_zeta = np.zeros(4, dtype=np.uint64)
+    chunks = _combine_ext_columns(ops, ops.ext_words(tp.quotient))
+    zeta_n = ops.pow(zeta, 1 << tp.log_n)
+    q_zeta = ops.const_ext(np.zeros(4))
     for chunk in chunks[::-1]:
-        q_zeta = L.e_add(L.e_mul(q_zeta, zeta_n), chunk)
-    if not np.array_equal(folded, L.e_mul(q_zeta, zh)):
-        raise InvalidProof(f"{air.name}: constraints do not match the quotient at zeta")
+        q_zeta = ops.add(ops.mul(q_zeta, zeta_n), chunk)
+    ops.assert_eq(
+        folded, ops.mul(q_zeta, zh), f"{air.name}: constraints do not match the quotient at zeta"
+    )
 
 
 def verify(
@@ -132,6 +161,24 @@ def verify(
     max_log_n bounds the trace heights a proof may claim: the verifier's own work (the fixed
     columns' commitment) grows with it, so a caller sets it from what its statements allow.
     """
+    verify_with(NUMPY, airs, publics, proof, params, max_log_n=max_log_n)
+
+
+def verify_with(
+    ops: VerifierBackend,
+    airs: list[CompiledAir],
+    publics: list[list[Any]],
+    proof: Proof,
+    params: FriParams,
+    *,
+    max_log_n: int = 24,
+) -> None:
+    """`verify` over a backend (execution.stark.verifier_backend): the concrete NUMPY one, or
+    the recursion recorder's symbolic one, which turns this same code into a verifier program.
+
+    Only shapes (heights, widths, parameters) decide the control flow below; every
+    proof-dependent value goes through `ops`.
+    """
     if proof.params != params:
         raise InvalidProof("proof was made under other FRI parameters")
     if len(proof.tables) != len(airs) or len(publics) != len(airs):
@@ -144,9 +191,7 @@ def verify(
             raise InvalidProof(f"proof is for another AIR than {air.name}")
         if len(pub) != air.num_public_values:
             raise InvalidProof(f"{air.name}: wrong number of public values")
-        # Public values are field elements: v and v + p must not both name one statement.
-        if any(not 0 <= int(v) < L.P for v in pub):
-            raise InvalidProof(f"{air.name}: public values must be canonical field elements")
+        ops.check_publics(pub, f"{air.name}: public values must be canonical field elements")
         if not 1 <= tp.log_n <= min(TWO_ADICITY - lb, max_log_n):
             raise InvalidProof(f"{air.name}: trace height out of range")
         if air.log_quotient_degree > lb:
@@ -154,42 +199,40 @@ def verify(
         _check_table_shapes(air, tp, q, tp.log_n + lb)
         log_ns.append(tp.log_n)
 
-    ch = start_transcript(params, airs, log_ns, publics)
-    preps = []
-    for air, tp in zip(airs, proof.tables, strict=True):
+    air_ids = [ops.air_id(i, digest_elements(air.digest)) for i, air in enumerate(airs)]
+    ch = start_transcript(params, airs, log_ns, publics, ops.challenger(), air_ids)
+    prep_roots = []
+    for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         try:
             prep_root = preprocessed_root(air, tp.log_n, lb)
         except ValueError as exc:
             raise InvalidProof(f"{air.name}: no preprocessed columns at this height") from exc
-        preps.append(prep_root)
-        if prep_root is not None:
-            ch.observe_digest(prep_root)
+        root = None if prep_root is None else ops.prep_root(i, prep_root)
+        prep_roots.append(root)
+        if root is not None:
+            ch.observe_digest(root)
         ch.observe_digest(tp.main_root[0])
     any_logup = any(a.num_interactions for a in airs)
-    challenges = (
-        np.stack([L.to64(ch.sample_ext()) for _ in range(2)])
-        if any_logup
-        else np.zeros((0, 4), dtype=np.uint64)
-    )
-    total = np.zeros(4, dtype=np.uint64)
+    challenges = [ops.sample_ext(ch) for _ in range(2)] if any_logup else []
+    sums = []
     for air, tp in zip(airs, proof.tables, strict=True):
         if air.num_interactions:
             ch.observe_digest(tp.perm_root[0])
             ch.observe(tp.final_sum[0])
-            total = L.e_add(total, L.to64(tp.final_sum[0]))
+            sums.append(ops.ext_words(tp.final_sum[0]))
     # LogUp: the bus terms of all tables must cancel.
-    if total.any():
-        raise InvalidProof("LogUp final sums do not add up to zero")
-    alpha = L.to64(ch.sample_ext())
+    if sums:
+        ops.assert_zero(_sum(ops, sums), "LogUp final sums do not add up to zero")
+    alpha = ops.sample_ext(ch)
     for tp in proof.tables:
         ch.observe_digest(tp.quotient_root[0])
-    zeta = L.to64(ch.sample_ext())
+    zeta = ops.sample_ext(ch)
     for tp in proof.tables:
-        ch.observe_digest(opening_digest([getattr(tp, k) for k in OPENING_FIELDS]))
+        ch.observe_digest(ops.hash_words([getattr(tp, k) for k in OPENING_FIELDS]))
     for air, tp, pub in zip(airs, proof.tables, publics, strict=True):
-        _check_constraints_at_zeta(air, tp, zeta, pub, challenges, alpha)
+        _check_constraints_at_zeta(ops, air, tp, zeta, pub, challenges, alpha)
 
-    fri_alpha = L.to64(ch.sample_ext())
+    fri_alpha = ops.sample_ext(ch)
     heights = {n + lb for n in log_ns}
     arities = fold_schedule(heights, params)
     if len(proof.fri.commit_roots) != len(arities):
@@ -197,62 +240,61 @@ def verify(
     betas = []
     for root in proof.fri.commit_roots:
         ch.observe_digest(root)
-        betas.append(L.to64(ch.sample_ext()))
+        betas.append(ops.sample_ext(ch))
     ch.observe(proof.fri.final_poly.reshape(-1))
     # Proof of work: grinding makes every query-index sample cost 2^pow_bits hashes.
-    if proof.fri.pow_nonce >= L.P or not ch.check_witness(params.pow_bits, proof.fri.pow_nonce):
-        raise InvalidProof("proof-of-work witness is invalid")
+    ops.check_pow(ch, params.pow_bits, proof.fri.pow_nonce, "proof-of-work witness is invalid")
     log_max = max(heights)
-    indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
+    indices = ops.sample_queries(ch, params, log_max)
 
-    initial: dict[int, L.U64] = {}
-    # The DEEP coefficient of each opened column (in opening order) is the next power of
-    # fri_alpha: one table of powers instead of a power series per matrix and point.
-    n_coeffs = sum(2 * (a.preprocessed_width + a.width + 4 * a.perm_width) for a in airs)
-    n_coeffs += sum(4 * a.quotient_degree for a in airs)
-    alpha_pows = L.e_powers(fri_alpha, n_coeffs)
-    off = 0
-    zeta_arr = zeta
+    initial: dict[int, Any] = {}
+    denominators: dict[int, list[Any]] = {}
+    power = ops.const_ext(_ONE)
     for i, (air, tp) in enumerate(zip(airs, proof.tables, strict=True)):
         log_h = tp.log_n + lb
-        local_idx = indices >> (log_max - log_h)
-        prep_root = preps[i]
+        local_idx = ops.idx_shr(indices, log_max - log_h)
         g = two_adic_generator(tp.log_n)
-        zeta_next = L.e_mul_base(zeta_arr, np.uint64(g))
-        roots: tuple[tuple[U32 | None, str, bool], ...] = (
-            (prep_root, "prep", True),
+        zeta_next = ops.mul(zeta, ops.const_ext([g, 0, 0, 0]))
+        roots: tuple[tuple[Any, str, bool], ...] = (
+            (prep_roots[i], "prep", True),
             (tp.main_root[0], "main", True),
             (tp.perm_root[0] if len(tp.perm_root) else None, "perm", True),
             (tp.quotient_root[0], "quotient", False),
         )
-        x = pow_vec(two_adic_generator(log_h), bitrev_vec(local_idx, log_h))
-        x = L.e_from_base(x * np.uint64(GENERATOR) % np.uint64(L.P))
-        inv = L.e_inv(
-            np.concatenate([L.e_sub(x, zeta_arr[None, :]), L.e_sub(x, zeta_next[None, :])])
-        )
-        inv_pts = [inv[:q], inv[q:]]
-        acc = initial.get(log_h, np.zeros((q, 4), dtype=np.uint64))
+        # Tables of one height share their query points x and the DEEP denominators.
+        if log_h not in denominators:
+            gen = two_adic_generator(log_h)
+            x = ops.from_base(ops.base_scale(ops.bitrev_pow(local_idx, log_h, gen), GENERATOR))
+            denominators[log_h] = [ops.inv(ops.sub(x, zeta)), ops.inv(ops.sub(x, zeta_next))]
+        inv_pts = denominators[log_h]
+        acc = initial.get(log_h)
+        if acc is None:
+            acc = ops.ext_zeros(q)
         for tree_root, name, two in roots:
             if tree_root is None:
                 continue
             rows = getattr(tp, f"{name}_rows")
             paths = getattr(tp, f"{name}_paths")
             per_leaf = QUOTIENT_ROWS_PER_LEAF if name == "quotient" else 1
-            log_leaves = log_h - (per_leaf.bit_length() - 1)
-            if not verify_batch(tree_root, log_leaves, local_idx // per_leaf, rows, paths):
-                raise InvalidProof(f"{air.name}: {name} Merkle openings do not verify")
+            leaf_bits = per_leaf.bit_length() - 1
+            ops.merkle_verify(
+                tree_root,
+                log_h - leaf_bits,
+                ops.idx_shr(local_idx, leaf_bits),
+                rows,
+                paths,
+                f"{air.name}: {name} Merkle openings do not verify",
+            )
             if per_leaf > 1:
-                rows = rows.reshape(q, per_leaf, -1)[np.arange(q), local_idx % per_leaf]
-            opened = [L.to64(getattr(tp, f"{name}_local" if two else name))]
+                rows = ops.select_low(rows.reshape(q, per_leaf, -1), local_idx, leaf_bits)
+            opened = [ops.ext_words(getattr(tp, f"{name}_local" if two else name))]
             if two:
-                opened.append(L.to64(getattr(tp, f"{name}_next")))
+                opened.append(ops.ext_words(getattr(tp, f"{name}_next")))
             w = rows.shape[1]
             for p_idx, y in enumerate(opened):
-                coeffs = alpha_pows[off : off + w]
-                off += w
-                num = L.mat_dot_ext(rows, coeffs)
-                y_sum = L.e_mul(y, coeffs).sum(axis=0) % L.P
-                num = L.e_sub(num, y_sum[None, :])
-                acc = L.e_add(acc, L.e_mul(num, inv_pts[p_idx]))
+                coeffs = ops.mul(ops.powers(fri_alpha, w), power)
+                power = ops.mul(power, ops.pow(fri_alpha, w))
+                num = ops.sub(ops.dot_rows(rows, coeffs), ops.dot(y, coeffs))
+                acc = ops.add(acc, ops.mul(num, inv_pts[p_idx]))
         initial[log_h] = acc
-    fri_verify(proof.fri, params, betas, indices, initial)
+    fri_verify(proof.fri, params, betas, indices, initial, ops)
