@@ -134,6 +134,9 @@ class Program:
     def check(self) -> None:
         """Raise ProgramError unless every rule of the format holds."""
         written = 0
+        # The AIR does not bind an INPUT row to its word index, so two INPUTs of one word would
+        # be two independent cells: each word may be read by one INPUT only.
+        inputs_read: set[int] = set()
         for i, ins in enumerate(self.instructions):
             outs, nin, nimm = ARITY[ins.op]
             if ins.op == Op.BITS:
@@ -146,6 +149,10 @@ class Program:
                 raise ProgramError(f"instruction {i}: immediate is not a field element")
             if ins.op == Op.INPUT and not ins.imm[0] < self.num_inputs:
                 raise ProgramError(f"instruction {i}: input index out of range")
+            if ins.op == Op.INPUT:
+                if ins.imm[0] in inputs_read:
+                    raise ProgramError(f"instruction {i}: input word {ins.imm[0]} read twice")
+                inputs_read.add(ins.imm[0])
             if any(not 0 <= a < written for a in ins.ins):
                 raise ProgramError(f"instruction {i}: reads a cell before it is written")
             for d in ins.outs:

@@ -164,6 +164,13 @@ class UniversalProofV1:
             st, spec = leaf_of(i, leaf)
             if st.task_id != leaf.task_id or spec.log_ns != leaf.shape:
                 raise InvalidUniversalProof(f"leaf {i}: statement for another task or shape")
+            # The lift digests the public values flat: only the AIRs' counts give them their
+            # tables, so a statement that moves values between tables must not pass.
+            if len(st.publics) != len(spec.airs) or any(
+                len(pub) != air.num_public_values
+                for pub, air in zip(st.publics, spec.airs, strict=False)
+            ):
+                raise InvalidUniversalProof(f"leaf {i}: public values do not fit the proof's AIRs")
             statements.append(st)
             specs.append(spec)
         try:
