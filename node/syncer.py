@@ -5,6 +5,10 @@ its connected peers for their head. If one is 2 or more blocks ahead, or 1 ahead
 height has been stuck for longer than a block interval plus a propose timeout, it fetches
 blocks from that peer in order, verifies each against its commit (`node.blocksync`), commits
 it, and restarts consensus at the new head.
+
+The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
+fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
+logs `sync_no_heads` (at most every 30 s) when no connected peer answered a head poll.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("node.sync")
 
+NO_HEADS_REPORT_S = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class StartHeight:
@@ -53,6 +59,15 @@ class BlockSyncer:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.wanted = trio.Event()
+        self.step = "idle"
+        self.step_peer = ""
+        self.step_since = time.monotonic()
+        self.polls = 0
+        self.best_head = 0
+        self._no_heads_reported = 0.0
+
+    def _enter(self, step: str, peer: str = "") -> None:
+        self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
 
     async def serve(self, peer: str, payload: bytes) -> bytes:
         req = SyncRequest.decode(payload)  # a SyncError becomes the peer's RemoteError
@@ -77,33 +92,53 @@ class BlockSyncer:
 
     async def run(self) -> None:
         while True:
+            self._enter("idle")
             with trio.move_on_after(self.node.config.sync_interval):
                 await self.wanted.wait()
             self.wanted = trio.Event()
             p2p = self.node.p2p
             if p2p is None:
                 continue
+            self.polls += 1
             heads: dict[str, int] = {}
+            errors: dict[str, str] = {}
             for status in p2p.peers():
                 if not status.connected or status.banned:
                     continue
+                self._enter("poll_heads", status.peer_id)
                 try:
                     answer = await p2p.request(
                         status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
                     )
                     heads[status.peer_id] = SyncResponse.decode(answer).head_height
-                except (P2PError, SyncError):
+                except (P2PError, SyncError) as exc:
+                    errors[status.peer_id] = f"{type(exc).__name__}: {exc}"[:120]
                     continue
             if not heads:
+                self._report_no_heads(errors)
                 continue
             best_peer = max(heads, key=lambda p: heads[p])
             best = heads[best_peer]
+            self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
             stuck = time.monotonic() - self.node.height_started
             grace = self.node.config.block_interval + self.node.config.timeouts.propose
             if behind >= 2 or (behind == 1 and stuck > grace):
                 await self._sync_from(best_peer, best)
+
+    def _report_no_heads(self, errors: dict[str, str]) -> None:
+        now = time.monotonic()
+        if now - self._no_heads_reported < NO_HEADS_REPORT_S:
+            return
+        self._no_heads_reported = now
+        event(
+            logger,
+            "sync_no_heads",
+            logging.WARNING,
+            height=self.node.chain.height,
+            errors=errors,
+        )
 
     async def _sync_from(self, peer: str, target: int) -> None:
         if self.node.p2p is None:
@@ -113,6 +148,7 @@ class BlockSyncer:
         progressed = False
         while self.node.chain.height < target:
             start = self.node.chain.height + 1
+            self._enter("fetch", peer)
             try:
                 answer = await self.node.p2p.request(
                     peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
@@ -124,6 +160,7 @@ class BlockSyncer:
             if not response.blocks:
                 break
             height = start
+            self._enter("apply", peer)
             for raw_block, raw_commit in response.blocks:
                 if height != self.node.chain.height + 1:
                     break  # consensus committed meanwhile
