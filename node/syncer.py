@@ -1,10 +1,17 @@
 """Block sync as the node runs it: serve blocks to peers, and catch up from the best peer.
 
 Every `sync_interval` (or at once when gossip shows a height two or more ahead) the node asks
-its connected peers for their head. If one is 2 or more blocks ahead, or 1 ahead while our
-height has been stuck for longer than a block interval plus a propose timeout, it fetches
-blocks from that peer in order, verifies each against its commit (`node.blocksync`), commits
-it, and restarts consensus at the new head.
+its connected peers for their head, all at once (`head_timeout`, 10 s). If one is 2 or more
+blocks ahead, or 1 ahead while our height has been stuck for longer than a block interval plus
+a propose timeout, it fetches blocks from the best peer in order (`fetch_timeout`, 30 s per
+request; the next best peer if that one fails), verifies each against its commit
+(`node.blocksync`), commits it, and restarts consensus at the new head.
+
+Why those timeouts: on a loaded machine a peer took 3-15 s to open a request stream (its event
+loop gets a few percent of a core). Head polls of 2 s each, one peer after the other, then
+never got an answer: a follower that had fallen behind once (it missed one height's gossip)
+could never catch up, and said nothing (the 20-task scenario's prover that stopped at a
+height; tests/node/test_proving_network.py).
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
@@ -31,7 +38,7 @@ from node.blocksync import (
     verify_synced_block,
 )
 from node.logs import event
-from p2p import PROTOCOL_BLOCKS, P2PError
+from p2p import PROTOCOL_BLOCKS, P2PError, P2PService
 from storage import block_store
 
 if TYPE_CHECKING:
@@ -40,6 +47,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("node.sync")
 
 NO_HEADS_REPORT_S = 30.0
+HEAD_TIMEOUT_S = 10.0
+FETCH_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +65,15 @@ class SyncProgress:
 
 
 class BlockSyncer:
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self,
+        node: Node,
+        head_timeout: float = HEAD_TIMEOUT_S,
+        fetch_timeout: float = FETCH_TIMEOUT_S,
+    ) -> None:
         self.node = node
+        self.head_timeout = head_timeout
+        self.fetch_timeout = fetch_timeout
         self.wanted = trio.Event()
         self.step = "idle"
         self.step_peer = ""
@@ -100,32 +116,45 @@ class BlockSyncer:
             if p2p is None:
                 continue
             self.polls += 1
-            heads: dict[str, int] = {}
-            errors: dict[str, str] = {}
-            for status in p2p.peers():
-                if not status.connected or status.banned:
-                    continue
-                self._enter("poll_heads", status.peer_id)
-                try:
-                    answer = await p2p.request(
-                        status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
-                    )
-                    heads[status.peer_id] = SyncResponse.decode(answer).head_height
-                except (P2PError, SyncError) as exc:
-                    errors[status.peer_id] = f"{type(exc).__name__}: {exc}"[:120]
-                    continue
+            heads, errors = await self._poll_heads(p2p)
             if not heads:
                 self._report_no_heads(errors)
                 continue
-            best_peer = max(heads, key=lambda p: heads[p])
-            best = heads[best_peer]
+            best = max(heads.values())
             self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
             stuck = time.monotonic() - self.node.height_started
             grace = self.node.config.block_interval + self.node.config.timeouts.propose
             if behind >= 2 or (behind == 1 and stuck > grace):
-                await self._sync_from(best_peer, best)
+                # The best peer first; another one ahead if it fails to serve.
+                for peer in sorted(heads, key=lambda p: -heads[p]):
+                    if heads[peer] <= self.node.chain.height:
+                        break
+                    if await self._sync_from(peer, heads[peer]):
+                        break
+
+    async def _poll_heads(self, p2p: P2PService) -> tuple[dict[str, int], dict[str, str]]:
+        """Every connected peer's head, asked all at once: one slow peer (or several) costs
+        one `head_timeout`, not one each. Returns (heads, errors by peer)."""
+        heads: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        peers = [s.peer_id for s in p2p.peers() if s.connected and not s.banned]
+        self._enter("poll_heads", f"{len(peers)} peers")
+
+        async def ask(peer: str) -> None:
+            try:
+                answer = await p2p.request(
+                    peer, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=self.head_timeout
+                )
+                heads[peer] = SyncResponse.decode(answer).head_height
+            except (P2PError, SyncError) as exc:
+                errors[peer] = f"{type(exc).__name__}: {exc}"[:120]
+
+        async with trio.open_nursery() as nursery:
+            for peer in peers:
+                nursery.start_soon(ask, peer)
+        return heads, errors
 
     def _report_no_heads(self, errors: dict[str, str]) -> None:
         now = time.monotonic()
@@ -140,9 +169,10 @@ class BlockSyncer:
             errors=errors,
         )
 
-    async def _sync_from(self, peer: str, target: int) -> None:
+    async def _sync_from(self, peer: str, target: int) -> bool:
+        """Fetch and commit blocks from `peer` up to `target`; True if any was committed."""
         if self.node.p2p is None:
-            return
+            return False
         self.node.sync.starting_height = self.node.chain.height
         event(logger, "sync_start", height=self.node.chain.height, target=target, peer=peer)
         progressed = False
@@ -151,7 +181,10 @@ class BlockSyncer:
             self._enter("fetch", peer)
             try:
                 answer = await self.node.p2p.request(
-                    peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
+                    peer,
+                    PROTOCOL_BLOCKS,
+                    SyncRequest(start, MAX_BLOCKS).encode(),
+                    timeout=self.fetch_timeout,
                 )
                 response = SyncResponse.decode(answer)
             except (P2PError, SyncError) as exc:
@@ -177,7 +210,7 @@ class BlockSyncer:
                     event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
                     if self.node.p2p is not None:
                         self._report_peer_id(peer)
-                    return
+                    return progressed
                 progressed = True
                 height += 1
                 await trio.lowlevel.checkpoint()
@@ -185,6 +218,7 @@ class BlockSyncer:
         if progressed:
             self.node.height_started = time.monotonic()
             self.node.deliver(StartHeight(self.node.chain.height + 1))
+        return progressed
 
     def _report_peer_id(self, peer: str) -> None:
         if self.node.p2p is not None:
