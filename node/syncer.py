@@ -13,6 +13,14 @@ never got an answer: a follower that had fallen behind once (it missed one heigh
 could never catch up, and said nothing (the 20-task scenario's prover that stopped at a
 height; tests/node/test_proving_network.py).
 
+A connection can also freeze: a fresh one served 64 blocks, then every new stream on it timed
+out (py-libp2p's yamux reads a connection in one loop that also writes ACKs and window updates
+and hands new streams over a channel; once that loop waits, nothing on the connection moves,
+gossip included), while a new connection to the same peer answered in under 4 s. So a peer
+whose requests fail without an answer `RECYCLE_AFTER` times in a row (30 s or more at the
+head timeout) is disconnected (`sync_peer_recycled`): persistent peers are redialed at once,
+and a peer that dialed us dials again.
+
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
 logs `sync_no_heads` (at most every 30 s) when no connected peer answered a head poll.
@@ -38,7 +46,7 @@ from node.blocksync import (
     verify_synced_block,
 )
 from node.logs import event
-from p2p import PROTOCOL_BLOCKS, P2PError, P2PService
+from p2p import PROTOCOL_BLOCKS, P2PError, P2PService, PeerUnreachable, RequestTimeout
 from storage import block_store
 
 if TYPE_CHECKING:
@@ -49,6 +57,7 @@ logger = logging.getLogger("node.sync")
 NO_HEADS_REPORT_S = 30.0
 HEAD_TIMEOUT_S = 10.0
 FETCH_TIMEOUT_S = 30.0
+RECYCLE_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,8 @@ class BlockSyncer:
         self.polls = 0
         self.best_head = 0
         self._no_heads_reported = 0.0
+        # Requests in a row per peer that got no answer at all (timeout, no stream).
+        self._silent: dict[str, int] = {}
 
     def _enter(self, step: str, peer: str = "") -> None:
         self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
@@ -148,13 +159,35 @@ class BlockSyncer:
                     peer, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=self.head_timeout
                 )
                 heads[peer] = SyncResponse.decode(answer).head_height
+                self._silent.pop(peer, None)
             except (P2PError, SyncError) as exc:
                 errors[peer] = f"{type(exc).__name__}: {exc}"[:120]
+                await self._note_failure(p2p, peer, exc)
 
         async with trio.open_nursery() as nursery:
             for peer in peers:
                 nursery.start_soon(ask, peer)
         return heads, errors
+
+    async def _note_failure(self, p2p: P2PService, peer: str, exc: Exception) -> None:
+        """Count requests that got no answer; recycle the connection after RECYCLE_AFTER."""
+        if not isinstance(exc, RequestTimeout | PeerUnreachable):
+            self._silent.pop(peer, None)  # it answered, if with an error: the link works
+            return
+        silent = self._silent.get(peer, 0) + 1
+        if silent < RECYCLE_AFTER:
+            self._silent[peer] = silent
+            return
+        self._silent.pop(peer, None)
+        event(
+            logger,
+            "sync_peer_recycled",
+            logging.WARNING,
+            peer=peer,
+            failures=silent,
+            error=f"{type(exc).__name__}: {exc}"[:120],
+        )
+        await p2p.disconnect(peer)
 
     def _report_no_heads(self, errors: dict[str, str]) -> None:
         now = time.monotonic()
@@ -189,6 +222,8 @@ class BlockSyncer:
                 response = SyncResponse.decode(answer)
             except (P2PError, SyncError) as exc:
                 event(logger, "sync_failed", logging.WARNING, peer=peer, error=str(exc))
+                if isinstance(exc, P2PError):
+                    await self._note_failure(self.node.p2p, peer, exc)
                 break
             if not response.blocks:
                 break
