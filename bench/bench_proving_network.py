@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "node"))
 
-from node_cluster import Cluster, log_events, rpc, try_rpc
+from node_cluster import Cluster, log_events, rpc, try_rpc, wait_for
 from test_proving_network import (
     SLOW_WAIT,
     TIMINGS,
@@ -70,8 +70,13 @@ def run_one(root: Path, provers: int, tasks: int) -> dict[str, Any]:
     cluster = Cluster(root, 4, TIMINGS)
     try:
         relax_params(cluster)
-        cluster.start_all()
+        # Provers first, validators once the provers answer: a prover that starts late must
+        # catch up by block sync, which stalls under load (docs/proving.md, "A follower that
+        # stops following"); started first, they follow by consensus from block 1.
         prover_nodes = start_provers(cluster, provers)
+        for p in prover_nodes:
+            wait_for(lambda p=p: try_rpc(p.rpc_url, "eth_blockNumber"), SLOW_WAIT, "prover RPC")
+        cluster.start_all()
         cluster.wait_height(0, 2, SLOW_WAIT)
         url = cluster.url(0)
         deploy_guests(url, cluster.account_keys)
@@ -117,6 +122,9 @@ def run_one(root: Path, provers: int, tasks: int) -> dict[str, Any]:
             "proofs_per_prover": per_prover,
             "prove_s_sum": round(sum(float(e.get("prove_s", 0)) for e in done), 1),
             "head": int(rpc(url, "eth_blockNumber"), 16),
+            "prover_heads": [
+                int(try_rpc(p.rpc_url, "eth_blockNumber") or "0x0", 16) for p in prover_nodes
+            ],
             "cores": os.cpu_count(),
             "loadavg_start": load_start,
             "loadavg_end": _load(),
