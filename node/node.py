@@ -71,6 +71,7 @@ from node.rpc.methods_universal import proven_tag, universal_methods
 from node.syncer import BlockSyncer, StartHeight, SyncProgress
 from node.universal_index import NodeUniversalView
 from node.validator_sets import ValidatorSets
+from node.watchdog import Watchdog
 from p2p import (
     PROTOCOL_BLOCKS,
     TOPIC_EVIDENCE,
@@ -482,6 +483,7 @@ class Node:
                         inner.start_soon(self._tx_gossip_loop)
                         inner.start_soon(self._regossip_loop)
                         inner.start_soon(self.syncer.run)
+                        inner.start_soon(Watchdog(self).run)
         finally:
             event(logger, "stopped", height=self.chain.height)
 

@@ -1,10 +1,29 @@
 """Block sync as the node runs it: serve blocks to peers, and catch up from the best peer.
 
 Every `sync_interval` (or at once when gossip shows a height two or more ahead) the node asks
-its connected peers for their head. If one is 2 or more blocks ahead, or 1 ahead while our
-height has been stuck for longer than a block interval plus a propose timeout, it fetches
-blocks from that peer in order, verifies each against its commit (`node.blocksync`), commits
-it, and restarts consensus at the new head.
+its connected peers for their head, all at once (`head_timeout`, 10 s). If one is 2 or more
+blocks ahead, or 1 ahead while our height has been stuck for longer than a block interval plus
+a propose timeout, it fetches blocks from the best peer in order (`fetch_timeout`, 30 s per
+request; the next best peer if that one fails), verifies each against its commit
+(`node.blocksync`), commits it, and restarts consensus at the new head.
+
+Why those timeouts: on a loaded machine a peer took 3-15 s to open a request stream (its event
+loop gets a few percent of a core). Head polls of 2 s each, one peer after the other, then
+never got an answer: a follower that had fallen behind once (it missed one height's gossip)
+could never catch up, and said nothing (the 20-task scenario's prover that stopped at a
+height; tests/node/test_proving_network.py).
+
+A connection can also freeze: a fresh one served 64 blocks, then every new stream on it timed
+out (py-libp2p's yamux reads a connection in one loop that also writes ACKs and window updates
+and hands new streams over a channel; once that loop waits, nothing on the connection moves,
+gossip included), while a new connection to the same peer answered in under 4 s. So a peer
+whose requests fail without an answer `RECYCLE_AFTER` times in a row (30 s or more at the
+head timeout) is disconnected (`sync_peer_recycled`): persistent peers are redialed at once,
+and a peer that dialed us dials again.
+
+The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
+fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
+logs `sync_no_heads` (at most every 30 s) when no connected peer answered a head poll.
 """
 
 from __future__ import annotations
@@ -27,13 +46,18 @@ from node.blocksync import (
     verify_synced_block,
 )
 from node.logs import event
-from p2p import PROTOCOL_BLOCKS, P2PError
+from p2p import PROTOCOL_BLOCKS, P2PError, P2PService, PeerUnreachable, RequestTimeout
 from storage import block_store
 
 if TYPE_CHECKING:
     from node.node import Node
 
 logger = logging.getLogger("node.sync")
+
+NO_HEADS_REPORT_S = 30.0
+HEAD_TIMEOUT_S = 10.0
+FETCH_TIMEOUT_S = 30.0
+RECYCLE_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +74,27 @@ class SyncProgress:
 
 
 class BlockSyncer:
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self,
+        node: Node,
+        head_timeout: float = HEAD_TIMEOUT_S,
+        fetch_timeout: float = FETCH_TIMEOUT_S,
+    ) -> None:
         self.node = node
+        self.head_timeout = head_timeout
+        self.fetch_timeout = fetch_timeout
         self.wanted = trio.Event()
+        self.step = "idle"
+        self.step_peer = ""
+        self.step_since = time.monotonic()
+        self.polls = 0
+        self.best_head = 0
+        self._no_heads_reported = 0.0
+        # Requests in a row per peer that got no answer at all (timeout, no stream).
+        self._silent: dict[str, int] = {}
+
+    def _enter(self, step: str, peer: str = "") -> None:
+        self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
 
     async def serve(self, peer: str, payload: bytes) -> bytes:
         req = SyncRequest.decode(payload)  # a SyncError becomes the peer's RemoteError
@@ -77,53 +119,116 @@ class BlockSyncer:
 
     async def run(self) -> None:
         while True:
+            self._enter("idle")
             with trio.move_on_after(self.node.config.sync_interval):
                 await self.wanted.wait()
             self.wanted = trio.Event()
             p2p = self.node.p2p
             if p2p is None:
                 continue
-            heads: dict[str, int] = {}
-            for status in p2p.peers():
-                if not status.connected or status.banned:
-                    continue
-                try:
-                    answer = await p2p.request(
-                        status.peer_id, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=2
-                    )
-                    heads[status.peer_id] = SyncResponse.decode(answer).head_height
-                except (P2PError, SyncError):
-                    continue
+            self.polls += 1
+            heads, errors = await self._poll_heads(p2p)
             if not heads:
+                self._report_no_heads(errors)
                 continue
-            best_peer = max(heads, key=lambda p: heads[p])
-            best = heads[best_peer]
+            best = max(heads.values())
+            self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
             stuck = time.monotonic() - self.node.height_started
             grace = self.node.config.block_interval + self.node.config.timeouts.propose
             if behind >= 2 or (behind == 1 and stuck > grace):
-                await self._sync_from(best_peer, best)
+                # The best peer first; another one ahead if it fails to serve.
+                for peer in sorted(heads, key=lambda p: -heads[p]):
+                    if heads[peer] <= self.node.chain.height:
+                        break
+                    if await self._sync_from(peer, heads[peer]):
+                        break
 
-    async def _sync_from(self, peer: str, target: int) -> None:
-        if self.node.p2p is None:
+    async def _poll_heads(self, p2p: P2PService) -> tuple[dict[str, int], dict[str, str]]:
+        """Every connected peer's head, asked all at once: one slow peer (or several) costs
+        one `head_timeout`, not one each. Returns (heads, errors by peer)."""
+        heads: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        peers = [s.peer_id for s in p2p.peers() if s.connected and not s.banned]
+        self._enter("poll_heads", f"{len(peers)} peers")
+
+        async def ask(peer: str) -> None:
+            try:
+                answer = await p2p.request(
+                    peer, PROTOCOL_BLOCKS, SyncRequest(0, 0).encode(), timeout=self.head_timeout
+                )
+                heads[peer] = SyncResponse.decode(answer).head_height
+                self._silent.pop(peer, None)
+            except (P2PError, SyncError) as exc:
+                errors[peer] = f"{type(exc).__name__}: {exc}"[:120]
+                await self._note_failure(p2p, peer, exc)
+
+        async with trio.open_nursery() as nursery:
+            for peer in peers:
+                nursery.start_soon(ask, peer)
+        return heads, errors
+
+    async def _note_failure(self, p2p: P2PService, peer: str, exc: Exception) -> None:
+        """Count requests that got no answer; recycle the connection after RECYCLE_AFTER."""
+        if not isinstance(exc, RequestTimeout | PeerUnreachable):
+            self._silent.pop(peer, None)  # it answered, if with an error: the link works
             return
+        silent = self._silent.get(peer, 0) + 1
+        if silent < RECYCLE_AFTER:
+            self._silent[peer] = silent
+            return
+        self._silent.pop(peer, None)
+        event(
+            logger,
+            "sync_peer_recycled",
+            logging.WARNING,
+            peer=peer,
+            failures=silent,
+            error=f"{type(exc).__name__}: {exc}"[:120],
+        )
+        await p2p.disconnect(peer)
+
+    def _report_no_heads(self, errors: dict[str, str]) -> None:
+        now = time.monotonic()
+        if now - self._no_heads_reported < NO_HEADS_REPORT_S:
+            return
+        self._no_heads_reported = now
+        event(
+            logger,
+            "sync_no_heads",
+            logging.WARNING,
+            height=self.node.chain.height,
+            errors=errors,
+        )
+
+    async def _sync_from(self, peer: str, target: int) -> bool:
+        """Fetch and commit blocks from `peer` up to `target`; True if any was committed."""
+        if self.node.p2p is None:
+            return False
         self.node.sync.starting_height = self.node.chain.height
         event(logger, "sync_start", height=self.node.chain.height, target=target, peer=peer)
         progressed = False
         while self.node.chain.height < target:
             start = self.node.chain.height + 1
+            self._enter("fetch", peer)
             try:
                 answer = await self.node.p2p.request(
-                    peer, PROTOCOL_BLOCKS, SyncRequest(start, MAX_BLOCKS).encode(), timeout=10
+                    peer,
+                    PROTOCOL_BLOCKS,
+                    SyncRequest(start, MAX_BLOCKS).encode(),
+                    timeout=self.fetch_timeout,
                 )
                 response = SyncResponse.decode(answer)
             except (P2PError, SyncError) as exc:
                 event(logger, "sync_failed", logging.WARNING, peer=peer, error=str(exc))
+                if isinstance(exc, P2PError):
+                    await self._note_failure(self.node.p2p, peer, exc)
                 break
             if not response.blocks:
                 break
             height = start
+            self._enter("apply", peer)
             for raw_block, raw_commit in response.blocks:
                 if height != self.node.chain.height + 1:
                     break  # consensus committed meanwhile
@@ -140,7 +245,7 @@ class BlockSyncer:
                     event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
                     if self.node.p2p is not None:
                         self._report_peer_id(peer)
-                    return
+                    return progressed
                 progressed = True
                 height += 1
                 await trio.lowlevel.checkpoint()
@@ -148,6 +253,7 @@ class BlockSyncer:
         if progressed:
             self.node.height_started = time.monotonic()
             self.node.deliver(StartHeight(self.node.chain.height + 1))
+        return progressed
 
     def _report_peer_id(self, peer: str) -> None:
         if self.node.p2p is not None:

@@ -3,7 +3,7 @@
     UniversalProof = rlp([version = 0, block_height, block_hash, [[task_id, prover, task_proof]]])
 
 Each leaf is a zkVM task proof (its statement inside) with the task it answers and the prover
-to reward, who must be the prover the task proof binds. The tree binds them by Poseidon2 digests (the hash a recursive verifier recomputes
+to reward, who must be the prover the task proof binds (as the task id must be its task's). The tree binds them by Poseidon2 digests (the hash a recursive verifier recomputes
 cheaply): leaf = H("ivcnet/up/leaf", task_id || prover || statement), inner =
 H("ivcnet/up/node", left || right), and the root names the block: H("ivcnet/up/root",
 block_height || block_hash || tree root); a block that brings the proof in names it in its
@@ -69,7 +69,8 @@ def verify_leaf(
 
     The task must exist, be pending and have been submitted in block `block_height`; the
     proof must verify against the task's image id and the chain's proof `profile`, for the
-    digest of the task's own input, within its cycle budget. Raises InvalidUniversalProof
+    digest of the task's own input, within its cycle budget, and bind the leaf's prover and
+    task id. Raises InvalidUniversalProof
     (its message starts with `where`).
     """
     from execution.zkproof import InvalidTaskProof, verify
@@ -91,6 +92,12 @@ def verify_leaf(
         raise InvalidUniversalProof(
             f"{where}: proof was made for prover 0x{statement.prover.hex()}, "
             f"not 0x{leaf.prover.hex()}"
+        )
+    # ... and the task it was made for: a proof of one task cannot answer another task with the
+    # same program and input (which would let a prover take that task without proving it).
+    if statement.task_id != leaf.task_id:
+        raise InvalidUniversalProof(
+            f"{where}: proof was made for task 0x{statement.task_id.hex()[:16]}.."
         )
     if statement.input_digest != _digest(INPUT_DOMAIN, task.input):
         raise InvalidUniversalProof(f"{where}: proof is for another input")

@@ -29,7 +29,7 @@ from execution.zkproof.prover import (
     traces_for_run,
     verify,
 )
-from execution.zkproof.statement import NO_PROVER, Statement, bytes_digest
+from execution.zkproof.statement import NO_PROVER, NO_TASK, Statement, bytes_digest
 from execution.zkproof.task import TaskProof
 from execution.zkproof.tracegen import MAX_LOG_CYCLES, ZkvmTraces, build_traces, check_supported
 from execution.zkproof.worker import prove_async
@@ -39,6 +39,7 @@ __all__ = [
     "CPU_PUBLICS",
     "MAX_LOG_CYCLES",
     "NO_PROVER",
+    "NO_TASK",
     "SUPPORTED_OPS",
     "CpuAir",
     "CycleLimitError",

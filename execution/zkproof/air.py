@@ -134,9 +134,10 @@ CPU_COLUMNS: tuple[str, ...] = (
 )
 _CPU_INDEX = {name: i for i, name in enumerate(CPU_COLUMNS)}
 
-# Public values of the CPU table. The statement digests and the prover's address (ten 16-bit
-# limbs) are not used by any constraint: they are public so that the transcript (and so every
-# challenge) depends on them, and a proof cannot be relabelled to another prover.
+# Public values of the CPU table. The statement digests, the prover's address (ten 16-bit
+# limbs) and the task id (sixteen) are not used by any constraint: they are public so that the
+# transcript (and so every challenge) depends on them, and a proof cannot be relabelled to
+# another prover or another task.
 CPU_PUBLICS: tuple[str, ...] = (
     "entry",
     "exit_lo",
@@ -146,6 +147,7 @@ CPU_PUBLICS: tuple[str, ...] = (
     *(f"input_digest{i}" for i in range(8)),
     *(f"output_digest{i}" for i in range(8)),
     *(f"prover{i}" for i in range(10)),
+    *(f"task_id{i}" for i in range(16)),
 )
 _PUB_INDEX = {name: i for i, name in enumerate(CPU_PUBLICS)}
 

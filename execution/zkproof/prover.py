@@ -1,6 +1,7 @@
 """prove / verify: the zkVM prover's API for the CLI and the network.
 
-    proof = prove(program_or_elf_bytes, input_bytes, profile="conjectured", prover=address)
+    proof = prove(program_or_elf_bytes, input_bytes, profile="conjectured", prover=address,
+                  task_id=task)
     statement = verify(proof_or_bytes, expected_image_id)
 
 `prove` runs the executor with tracing, refuses runs this prover cannot constrain (typed
@@ -49,12 +50,15 @@ from execution.zkproof.errors import CycleLimitError, InvalidTaskProof, ZkProofE
 from execution.zkproof.statement import (
     INPUT_DOMAIN,
     NO_PROVER,
+    NO_TASK,
     OUTPUT_DOMAIN,
     PROVER_BYTES,
+    TASK_ID_BYTES,
     Statement,
     bytes_digest,
     digest_words,
     prover_limbs,
+    task_limbs,
 )
 from execution.zkproof.task import MAX_INPUT_BYTES, TaskProof
 from execution.zkproof.tracegen import (
@@ -207,6 +211,7 @@ def public_values(statement: Statement, program: Program, input_len: int = 0) ->
         *digest_words(statement.input_digest),
         *digest_words(statement.output_digest),
         *prover_limbs(statement.prover),
+        *task_limbs(statement.task_id),
     ]
     if len(pub) != len(CPU_PUBLICS):
         raise ZkProofError("internal: public value layout mismatch")
@@ -293,11 +298,13 @@ def prove(
     profile: str | FriParams = "conjectured",
     *,
     prover: bytes = NO_PROVER,
+    task_id: bytes = NO_TASK,
     progress: Progress | None = None,
     report: ProveReport | None = None,
 ) -> TaskProof:
     """Prove one run of `program` (a Program or ELF bytes) on `input_bytes` for `prover` (the
-    20-byte address the proof's reward goes to: bound into the proof)."""
+    20-byte address the proof's reward goes to) and the on-chain task `task_id` (32 bytes; zero:
+    none): both are bound into the proof."""
     say = progress or (lambda _msg: None)
     rep = report or ProveReport()
     try:
@@ -306,6 +313,8 @@ def prove(
         raise ZkProofError(str(exc)) from exc
     if not isinstance(prover, bytes | bytearray) or len(prover) != PROVER_BYTES:
         raise ZkProofError(f"the prover address must be {PROVER_BYTES} bytes")
+    if not isinstance(task_id, bytes | bytearray) or len(task_id) != TASK_ID_BYTES:
+        raise ZkProofError(f"the task id must be {TASK_ID_BYTES} bytes")
     prog = _as_program(program)
     t0 = time.perf_counter()
     say("executing and generating the trace")
@@ -316,7 +325,7 @@ def prove(
         traces,
         **{name: _as_u32(getattr(traces, name)) for name in TABLE_ORDER},  # type: ignore[arg-type]
     )
-    st = replace(st, profile=params.name, prover=bytes(prover))
+    st = replace(st, profile=params.name, prover=bytes(prover), task_id=bytes(task_id))
     t1 = time.perf_counter()
     rep.phases["trace"] = t1 - t0
     rep.spans.append(("trace", t0, t1))

@@ -1,6 +1,6 @@
 """The task proof file: statement, program image and STARK proof, in one explicit layout.
 
-    magic      8 bytes b"IVCZKP02"
+    magic      8 bytes b"IVCZKP03"
     statement  u32 length, Statement.to_bytes()
     program    u32 length, program bytes (below)
     stark      u32 length, execution.stark.proof.Proof.to_bytes()
@@ -29,7 +29,7 @@ from execution.zkvm.program import Program, RamSegment
 
 __all__ = ["MAX_INPUT_BYTES", "TASK_MAGIC", "TaskProof", "program_from_bytes", "program_to_bytes"]
 
-TASK_MAGIC = b"IVCZKP02"
+TASK_MAGIC = b"IVCZKP03"
 MAX_INPUT_BYTES = 1 << 20  # stream positions stay far below p; one proof's input
 MAX_ROM_WORDS = 1 << 20
 MAX_SEGMENTS = 64

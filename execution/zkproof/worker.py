@@ -4,8 +4,8 @@ A child process (not a thread) because proving is minutes of CPU-bound numpy/num
 holds the GIL in places, and because cancelling it must actually stop the work: when the
 calling trio scope is cancelled, trio.run_process kills the child.
 
-Request on the child's stdin: b"IVCZKR02", u8 profile length, profile name, the prover's
-20-byte address, u32 program length, program bytes (task.program_to_bytes), then the input
+Request on the child's stdin: b"IVCZKR03", u8 profile length, profile name, the prover's
+20-byte address, the 32-byte task id, u32 program length, program bytes (task.program_to_bytes), then the input
 bytes (the rest). The child writes the
 task-proof bytes to stdout and exits 0, or writes one line "error: <message>" to stderr and
 exits 2 for an expected failure (ZkProofError, an execution fault).
@@ -17,45 +17,51 @@ import struct
 import sys
 
 from execution.zkproof.errors import ZkProofError
-from execution.zkproof.statement import NO_PROVER, PROVER_BYTES
+from execution.zkproof.statement import NO_PROVER, NO_TASK, PROVER_BYTES, TASK_ID_BYTES
 from execution.zkproof.task import TaskProof, program_from_bytes, program_to_bytes
 from execution.zkvm.program import Program
 
 __all__ = ["REQUEST_MAGIC", "prove_async"]
 
-REQUEST_MAGIC = b"IVCZKR02"
+REQUEST_MAGIC = b"IVCZKR03"
 _EXPECTED_FAILURE = 2
 
 
-def _request(program: Program, input_bytes: bytes, profile: str, prover: bytes) -> bytes:
+def _request(
+    program: Program, input_bytes: bytes, profile: str, prover: bytes, task_id: bytes = NO_TASK
+) -> bytes:
     name = profile.encode()
     prog = program_to_bytes(program)
     if len(prover) != PROVER_BYTES:
         raise ZkProofError(f"the prover address must be {PROVER_BYTES} bytes")
+    if len(task_id) != TASK_ID_BYTES:
+        raise ZkProofError(f"the task id must be {TASK_ID_BYTES} bytes")
     return (
         REQUEST_MAGIC
         + struct.pack("<B", len(name))
         + name
         + prover
+        + task_id
         + struct.pack("<I", len(prog))
         + prog
         + input_bytes
     )
 
 
-def _parse(data: bytes) -> tuple[Program, bytes, str, bytes]:
+def _parse(data: bytes) -> tuple[Program, bytes, str, bytes, bytes]:
     if data[:8] != REQUEST_MAGIC or len(data) < 9:
         raise ZkProofError("bad prove request")
     n = data[8]
-    pos = 9 + n + PROVER_BYTES
+    pos = 9 + n + PROVER_BYTES + TASK_ID_BYTES
     if len(data) < pos + 4:
         raise ZkProofError("bad prove request")
     profile = data[9 : 9 + n].decode(errors="replace")
-    prover = data[9 + n : pos]
+    prover = data[9 + n : 9 + n + PROVER_BYTES]
+    task_id = data[9 + n + PROVER_BYTES : pos]
     (plen,) = struct.unpack("<I", data[pos : pos + 4])
     pos += 4
     program = program_from_bytes(data[pos : pos + plen])
-    return program, data[pos + plen :], profile, prover
+    return program, data[pos + plen :], profile, prover, task_id
 
 
 async def prove_async(
@@ -64,14 +70,15 @@ async def prove_async(
     profile: str = "conjectured",
     *,
     prover: bytes = NO_PROVER,
+    task_id: bytes = NO_TASK,
 ) -> TaskProof:
-    """Prove in a child process for `prover` (the address bound into the proof); cancelling
-    the caller's scope kills the child."""
+    """Prove in a child process for `prover` and `task_id` (both bound into the proof);
+    cancelling the caller's scope kills the child."""
     import trio
 
     result = await trio.run_process(
         [sys.executable, "-m", "execution.zkproof.worker"],
-        stdin=_request(program, input_bytes, profile, prover),
+        stdin=_request(program, input_bytes, profile, prover, task_id),
         capture_stdout=True,
         capture_stderr=True,
         check=False,
@@ -90,8 +97,8 @@ def main() -> int:
     from execution.zkvm.errors import ZkvmError
 
     try:
-        program, input_bytes, profile, prover = _parse(sys.stdin.buffer.read())
-        proof = prove(program, input_bytes, profile, prover=prover)
+        program, input_bytes, profile, prover, task_id = _parse(sys.stdin.buffer.read())
+        proof = prove(program, input_bytes, profile, prover=prover, task_id=task_id)
     except (ZkProofError, ZkvmError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return _EXPECTED_FAILURE

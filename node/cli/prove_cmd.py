@@ -1,12 +1,13 @@
 """`ivcnet prove` and `ivcnet verify`: zkVM task proofs from the command line.
 
     ivcnet prove prog.elf [--input-hex HEX | --input-file PATH] -o proof.bin [--profile P]
-                 [--prover 0xADDRESS]
+                 [--prover 0xADDRESS] [--task-id 0xTASK]
     ivcnet verify proof.bin (--elf prog.elf | --image-id ID) [--profile P] [--json]
 
 `prove` shows its phases on stderr and ends with cycles per second and peak memory; the proof
-binds the prover address (default zero), which a Universal Proof leaf must name. `verify`
-prints the proven statement (prover included) and exits 1 (one `error:` line) when the proof does not verify.
+binds the prover address and the on-chain task id (default zero for both: no task), which a
+Universal Proof leaf must name. `verify` prints the proven statement (prover and task included)
+and exits 1 (one `error:` line) when the proof does not verify.
 The zkVM and the prover are imported inside the commands so that other commands stay fast.
 """
 
@@ -40,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="0x" + "00" * 20,
         help="the 20-byte address the proof is made for (its reward goes there)",
     )
+    p.add_argument(
+        "--task-id",
+        metavar="0xTASK",
+        default="0x" + "00" * 32,
+        help="the on-chain task (32 bytes) the proof answers; default zero: no task",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
     p.set_defaults(func=prove_command)
 
@@ -63,11 +70,15 @@ def _status(msg: str, start: float) -> None:
     sys.stderr.flush()
 
 
-def _address(text: str) -> bytes:
+def _hex_bytes(text: str, size: int, option: str, what: str) -> bytes:
     raw = text.strip().lower().removeprefix("0x")
-    if len(raw) != 40 or any(c not in "0123456789abcdef" for c in raw):
-        raise CliError("--prover must be a 20-byte address (40 hex characters, 0x optional)")
+    if len(raw) != 2 * size or any(c not in "0123456789abcdef" for c in raw):
+        raise CliError(f"{option} must be {what} ({2 * size} hex characters, 0x optional)")
     return bytes.fromhex(raw)
+
+
+def _address(text: str) -> bytes:
+    return _hex_bytes(text, 20, "--prover", "a 20-byte address")
 
 
 def prove_command(args: argparse.Namespace) -> int:
@@ -75,6 +86,7 @@ def prove_command(args: argparse.Namespace) -> int:
     from execution.zkvm import ExecutionError, ZkvmError, image_id_hex, load_elf_file
 
     prover = _address(args.prover)
+    task_id = _hex_bytes(args.task_id, 32, "--task-id", "a 32-byte task id")
     input_bytes = read_input(args)
     try:
         program = load_elf_file(args.elf)
@@ -88,6 +100,7 @@ def prove_command(args: argparse.Namespace) -> int:
             input_bytes,
             args.profile,
             prover=prover,
+            task_id=task_id,
             progress=lambda msg: _status(msg, start),
             report=report,
         )
@@ -120,6 +133,7 @@ def prove_command(args: argparse.Namespace) -> int:
     print(f"cycles:     {st.cycles}")
     print(f"output:     {st.output.hex() or '(empty)'}")
     print(f"prover:     0x{st.prover.hex()}")
+    print(f"task:       0x{st.task_id.hex()}")
     print(f"proof:      {args.output} ({len(data)} bytes, profile {st.profile})")
     print(f"time:       {elapsed:.2f} s ({summary['cycles_per_second']} cycles/s)")
     print(f"peak RSS:   {summary['peak_rss_mib']} MiB")
@@ -164,5 +178,6 @@ def verify_command(args: argparse.Namespace) -> int:
     print(f"output:     {st.output.hex() or '(empty)'}" + (f" {text!r}" if text else ""))
     print(f"profile:    {st.profile}")
     print(f"prover:     0x{st.prover.hex()}")
+    print(f"task:       0x{st.task_id.hex()}")
     print(f"verify:     {ms:.1f} ms")
     return 0

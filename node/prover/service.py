@@ -258,7 +258,9 @@ class ProverService:
                 program = self._program(task.image_id)
                 inp = task.input + b"\x01" if self.fault == "other-input" else task.input
                 event(logger, "prove_start", task=tr.task_id.hex(), height=tr.height)
-                proved = await prove_async(program, inp, self.profile, prover=self.address)
+                proved = await prove_async(
+                    program, inp, self.profile, prover=self.address, task_id=tr.task_id
+                )
                 proof = proved.to_bytes()
                 prove_s = trio.current_time() - started
             if self.fault:

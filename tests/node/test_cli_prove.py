@@ -13,6 +13,7 @@ from execution.zkproof.samples import fib_loop_program, fib_loop_result, program
 from execution.zkvm import image_id_hex
 
 PROVER = "0x" + "ab" * 20
+TASK = "0x" + "cd" * 32
 
 
 def ivcnet(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,11 +33,21 @@ def proven(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     elf.write_bytes(program_elf(program))
     proof = d / "fib.proof"
     out = ivcnet(
-        "prove", str(elf), "--input-hex", "0x0102", "-o", str(proof), "--json", "--prover", PROVER
+        "prove",
+        str(elf),
+        "--input-hex",
+        "0x0102",
+        "-o",
+        str(proof),
+        "--json",
+        "--prover",
+        PROVER,
+        "--task-id",
+        TASK,
     )
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
-    assert info["prover"] == PROVER
+    assert info["prover"] == PROVER and info["task_id"] == TASK
     assert (info["exit_code"], info["cycles"]) == fib_loop_result(12)
     assert info["proof_bytes"] == proof.stat().st_size
     assert info["cycles_per_second"] > 0 and info["peak_rss_mib"] > 0
@@ -51,12 +62,13 @@ def test_verify_by_elf_and_by_image_id(proven: tuple[Path, Path, str]) -> None:
     assert "verified" in by_elf.stdout
     assert f"exit code:  {fib_loop_result(12)[0]}" in by_elf.stdout
     assert f"prover:     {PROVER}" in by_elf.stdout
+    assert f"task:       {TASK}" in by_elf.stdout
     by_id = ivcnet("verify", str(proof), "--image-id", image, "--json")
     assert by_id.returncode == 0, by_id.stderr
     info = json.loads(by_id.stdout)
     assert info["verified"] and info["image_id"] == image
     assert info["cycles"] == fib_loop_result(12)[1]
-    assert info["prover"] == PROVER
+    assert info["prover"] == PROVER and info["task_id"] == TASK
 
 
 def test_verify_rejects_other_program_tampered_file_and_wrong_profile(
@@ -97,4 +109,7 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     elf.write_bytes(program_elf(fib_loop_program(1)))
     bad_prover = ivcnet("prove", str(elf), "-o", str(out), "--prover", "0x1234")
     assert bad_prover.returncode == 1 and bad_prover.stderr.startswith("error: --prover")
+    assert not out.exists()
+    bad_task = ivcnet("prove", str(elf), "-o", str(out), "--task-id", "0x12")
+    assert bad_task.returncode == 1 and bad_task.stderr.startswith("error: --task-id")
     assert not out.exists()

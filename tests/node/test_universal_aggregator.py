@@ -5,7 +5,7 @@ a bad pooled proof is dropped and the rest still enter, resolved tasks leave the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,16 +38,23 @@ FEE_PER_CYCLE = 1000
 DEADLINE = 6
 
 
-@pytest.fixture(scope="module")
-def proofs() -> dict[bytes, bytes]:
-    """A task proof binds the prover it pays: one proof per prover (the same program and
-    input otherwise, so each answers every task of these tests)."""
-    return {p: prove(ELF, b"", "conjectured", prover=p).to_bytes() for p in PROVERS}
+ProofFor = Callable[[bytes, bytes], bytes]
 
 
 @pytest.fixture(scope="module")
-def task_proof(proofs: dict[bytes, bytes]) -> bytes:
-    return proofs[PROVERS[0]]
+def proof_for() -> ProofFor:
+    """`proof_for(task_id, prover)`: a task proof binds the task it answers and the prover it
+    pays, so each (task, prover) gets its own proof, made once per module (task ids are
+    transaction hashes: the same in every test that sends the same transactions)."""
+    made: dict[tuple[bytes, bytes], bytes] = {}
+
+    def make(task_id: bytes, prover: bytes) -> bytes:
+        if (task_id, prover) not in made:
+            proof = prove(ELF, b"", "conjectured", prover=prover, task_id=task_id)
+            made[task_id, prover] = proof.to_bytes()
+        return made[task_id, prover]
+
+    return make
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -102,30 +109,35 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
 
 
 def _pool_with(
-    chain: Chain, tmp_path: Path, task_ids: list[bytes], proofs: dict[bytes, bytes]
+    chain: Chain, tmp_path: Path, task_ids: list[bytes], proof_for: ProofFor
 ) -> ProofPool:
     pool = ProofPool.open(tmp_path / "proofs")
     state = chain.state()
     for i, task_id in enumerate(task_ids):
         prover = PROVERS[i % 2]
         verified = verify_proof(
-            state.task(task_id), task_id, prover, proofs[prover], chain.genesis.params.proof.profile
+            state.task(task_id),
+            task_id,
+            prover,
+            proof_for(task_id, prover),
+            chain.genesis.params.proof.profile,
         )
         assert pool.add(verified)
     return pool
 
 
 def test_budget_spreads_a_blocks_tasks_over_several_universal_proofs(
-    chain: Chain, tmp_path: Path, task_proof: bytes, proofs: dict[bytes, bytes]
+    chain: Chain, tmp_path: Path, proof_for: ProofFor
 ) -> None:
     nonces = {ALICE.address: 1}
     first = _submit(chain, [ALICE, BOB, CAROL], nonces)  # block 2
     second = _submit(chain, [BOB], nonces)  # block 3
     assert [pb.height for pb in pending_blocks(chain)] == [2, 3]
     assert proven_height(chain) == 1
-    pool = _pool_with(chain, tmp_path, first + second, proofs)
+    pool = _pool_with(chain, tmp_path, first + second, proof_for)
 
-    budget = 2 * max(len(p) for p in proofs.values()) + 200  # two leaves per block
+    sizes = [len(p.leaf.task_proof) for t in first + second if (p := pool.get(t)) is not None]
+    budget = 2 * max(sizes) + 200  # two leaves per block
     proofs = pack_universal_proofs(chain, pool, budget)
     ups = [UniversalProof.decode(p) for p in proofs]
     assert [(up.block_height, len(up.leaves)) for up in ups] == [(2, 2)]
@@ -152,15 +164,15 @@ def test_budget_spreads_a_blocks_tasks_over_several_universal_proofs(
 
 
 def test_a_bad_pooled_proof_is_dropped_and_the_others_enter(
-    chain: Chain, task_proof: bytes
+    chain: Chain, proof_for: ProofFor
 ) -> None:
     ids = _submit(chain, [BOB, CAROL, ALICE], {ALICE.address: 1})
-    bad = bytearray(task_proof)
+    leaves = [ProofLeaf(t, PROVERS[0], proof_for(t, PROVERS[0])) for t in ids]
+    bad = bytearray(leaves[1].task_proof)
     bad[len(bad) // 2] ^= 1
-    leaves = [ProofLeaf(t, PROVERS[0], task_proof) for t in ids]
     leaves[1] = replace(leaves[1], task_proof=bytes(bad))
     pool = ListPool({2: leaves})
-    proofs = pack_universal_proofs(chain, pool, 4 * len(task_proof))  # all three leaves
+    proofs = pack_universal_proofs(chain, pool, 4 * len(bad))  # all three leaves
     with pytest.raises(InvalidBlock) as info:
         _commit(chain, proofs=proofs)
     proofs = drop_rejected(proofs, info.value, pool)
@@ -185,10 +197,10 @@ def test_expired_tasks_are_resolved_and_proven_height_moves_past_them(chain: Cha
 
 
 def test_tampered_block_keeps_the_header_and_is_rejected(
-    chain: Chain, tmp_path: Path, proofs: dict[bytes, bytes]
+    chain: Chain, tmp_path: Path, proof_for: ProofFor
 ) -> None:
     ids = _submit(chain, [BOB], {ALICE.address: 1})
-    pool = _pool_with(chain, tmp_path, ids, proofs)
+    pool = _pool_with(chain, tmp_path, ids, proof_for)
     block = chain.build_block(
         [],
         validator_key()[0].address,

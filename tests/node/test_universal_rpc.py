@@ -4,7 +4,7 @@ Proofs in two later blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,11 +35,22 @@ ELF = program_elf(fib_loop_program(5))
 FEE_PER_CYCLE = 1000
 
 
+ProofFor = Callable[[bytes, bytes], bytes]
+
+
 @pytest.fixture(scope="module")
-def proofs() -> dict[bytes, bytes]:
-    """A task proof binds the prover it pays: one proof per prover (the same program and
-    input otherwise, so each answers every task of these tests)."""
-    return {p: prove(ELF, b"", "conjectured", prover=p).to_bytes() for p in PROVERS}
+def proof_for() -> ProofFor:
+    """`proof_for(task_id, prover)`: a task proof binds the task it answers and the prover it
+    pays; made once per module (task ids are transaction hashes, the same in every test)."""
+    made: dict[tuple[bytes, bytes], bytes] = {}
+
+    def make(task_id: bytes, prover: bytes) -> bytes:
+        if (task_id, prover) not in made:
+            proof = prove(ELF, b"", "conjectured", prover=prover, task_id=task_id)
+            made[task_id, prover] = proof.to_bytes()
+        return made[task_id, prover]
+
+    return make
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -58,7 +69,7 @@ def _commit(chain: Chain, txs: Sequence[bytes] = (), proofs: tuple[bytes, ...] =
 
 
 @pytest.fixture
-def chain(tmp_path: Path, proofs: dict[bytes, bytes]) -> Iterator[tuple[Chain, list[bytes]]]:
+def chain(tmp_path: Path, proof_for: ProofFor) -> Iterator[tuple[Chain, list[bytes]]]:
     """Block 1 deploys, block 2 holds 3 tasks (Alice, Bob, Bob), block 3 answers two of them,
     block 4 the third; block 5 holds a task nobody answers."""
     c = Chain.open(tmp_path / "c", make_genesis())
@@ -75,7 +86,7 @@ def chain(tmp_path: Path, proofs: dict[bytes, bytes]) -> Iterator[tuple[Chain, l
     receipts = c.receipts(task_block.hash)
     assert receipts is not None
     ids = [r.created for r in receipts]
-    leaves = [ProofLeaf(t, PROVERS[i % 2], proofs[PROVERS[i % 2]]) for i, t in enumerate(ids)]
+    leaves = [ProofLeaf(t, PROVERS[i % 2], proof_for(t, PROVERS[i % 2])) for i, t in enumerate(ids)]
     _commit(c, proofs=(UniversalProof(2, task_block.hash, tuple(leaves[:2])).encode(),))
     _commit(c, proofs=(UniversalProof(2, task_block.hash, (leaves[2],)).encode(),))
     _commit(c, [_tx(ALICE, 2, TASK_SYSTEM_ADDRESS, request, 100_000)])

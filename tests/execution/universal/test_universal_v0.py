@@ -25,14 +25,25 @@ OTHER_ELF = program_elf(fib_loop_program(6))
 FEE_PER_CYCLE = 1000
 
 
-@pytest.fixture(scope="module")
-def task_proof() -> bytes:
-    return prove(ELF, b"", "conjectured", prover=PROVER).to_bytes()
+def _task_tx() -> bytes:
+    request = TaskRequest(image_id_bytes_of_elf(ELF), b"", 10_000, FEE_PER_CYCLE)
+    return _tx(BOB, 0, TASK_SYSTEM_ADDRESS, request.encode(), 100_000)
 
 
 @pytest.fixture(scope="module")
-def other_proof() -> bytes:
-    return prove(OTHER_ELF, b"", "conjectured", prover=PROVER).to_bytes()
+def task_id() -> bytes:
+    """The id of the task `setup` submits (its transaction's hash): a task proof binds it."""
+    return bytes(Transaction.decode(_task_tx()).hash)
+
+
+@pytest.fixture(scope="module")
+def task_proof(task_id: bytes) -> bytes:
+    return prove(ELF, b"", "conjectured", prover=PROVER, task_id=task_id).to_bytes()
+
+
+@pytest.fixture(scope="module")
+def other_proof(task_id: bytes) -> bytes:
+    return prove(OTHER_ELF, b"", "conjectured", prover=PROVER, task_id=task_id).to_bytes()
 
 
 def _tx(key, nonce: int, to: bytes, data: bytes, gas: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -51,8 +62,7 @@ def _commit(chain: Chain, txs: list[bytes] = [], proofs: tuple[bytes, ...] = ())
 def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
     chain = Chain.open(tmp_path / "c", make_genesis())
     _commit(chain, [_tx(ALICE, 0, b"", ELF, 50_000_000), _tx(ALICE, 1, b"", OTHER_ELF, 50_000_000)])
-    request = TaskRequest(image_id_bytes_of_elf(ELF), b"", 10_000, FEE_PER_CYCLE)
-    block = _commit(chain, [_tx(BOB, 0, TASK_SYSTEM_ADDRESS, request.encode(), 100_000)])
+    block = _commit(chain, [_task_tx()])
     receipts = chain.receipts(block.hash)
     assert receipts is not None
     yield chain, block, receipts[0].created

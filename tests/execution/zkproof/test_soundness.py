@@ -81,8 +81,9 @@ def _with_statement(h: Honest, **changes: object) -> TaskProof:
         {"input_digest": b"\x00" * 32},
         {"profile": "proven"},
         {"prover": b"\x01" * 20},
+        {"task_id": b"\x01" * 32},
     ],
-    ids=["exit_code", "cycles-1", "cycles+1", "output", "input", "profile", "prover"],
+    ids=["exit_code", "cycles-1", "cycles+1", "output", "input", "profile", "prover", "task"],
 )
 def test_relabelled_statement_is_rejected(honest: Honest, changes: dict[str, object]) -> None:
     _rejects(_with_statement(honest, **changes), honest.program)
@@ -220,9 +221,10 @@ def _spans(h: Honest) -> list[tuple[str, int, int]]:
         ("statement.image_id", 8, 40),
         ("statement.input_digest", 40, 72),
         ("statement.prover", 72, 92),
-        ("statement.exit_code", 92, 96),
-        ("statement.cycles", 96, 104),
-        ("statement.profile", 104, len(st)),
+        ("statement.task_id", 92, 124),
+        ("statement.exit_code", 124, 128),
+        ("statement.cycles", 128, 136),
+        ("statement.profile", 136, len(st)),
     ):
         spans.append((name, pos + a, pos + b))
     pos += len(st) + 4

@@ -23,12 +23,13 @@ async def test_prove_async_verifies_and_keeps_the_loop_responsive() -> None:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ticker)
-        proof = await prove_async(program, prover=b"\x42" * 20)
+        proof = await prove_async(program, prover=b"\x42" * 20, task_id=b"\x07" * 32)
         nursery.cancel_scope.cancel()
     assert (verify(proof.to_bytes(), program).exit_code, proof.statement.cycles) == fib_loop_result(
         4
     )
-    assert proof.statement.prover == b"\x42" * 20  # carried through the worker protocol
+    # carried through the worker protocol
+    assert (proof.statement.prover, proof.statement.task_id) == (b"\x42" * 20, b"\x07" * 32)
     assert ticks > 5  # the event loop kept running while the child proved
 
 

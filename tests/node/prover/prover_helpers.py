@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from execution.programs import image_id_bytes_of_elf
 from execution.state import Task, TaskStatus
 from execution.zkproof.samples import fib_loop_program, program_elf
@@ -10,6 +12,9 @@ ELF = program_elf(fib_loop_program(5))
 OTHER_ELF = program_elf(fib_loop_program(6))
 PROFILE = "conjectured"
 PROVER = b"\x77" * 20
+T1, T2, T3 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+# The session fixture `proof_for(task_id, elf=ELF)`: a proof for PROVER and that task.
+ProofFor = Callable[..., bytes]
 
 
 def make_task(task_id: bytes, height: int = 3, elf: bytes = ELF, inp: bytes = b"") -> Task:

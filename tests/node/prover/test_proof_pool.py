@@ -6,13 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from prover_helpers import PROFILE, PROVER, make_task
+from prover_helpers import PROFILE, PROVER, T1, T2, T3, ProofFor, make_task
 
 from execution.state import TaskStatus
 from execution.zkproof import TaskProof
 from node.proof_pool import InvalidPoolProof, ProofPool, verify_proof
-
-T1, T2, T3 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
 
 
 def test_verified_proof_is_pooled_once_and_survives_reopen(
@@ -40,10 +38,10 @@ def test_verified_proof_is_pooled_once_and_survives_reopen(
     assert list((tmp_path / "proofs").iterdir()) == []
 
 
-def test_corrupt_and_partial_files_are_dropped_at_open(tmp_path: Path, sample_proof: bytes) -> None:
+def test_corrupt_and_partial_files_are_dropped_at_open(tmp_path: Path, proof_for: ProofFor) -> None:
     pool = ProofPool.open(tmp_path / "p")
-    pool.add(verify_proof(make_task(T1), T1, PROVER, sample_proof, PROFILE))
-    pool.add(verify_proof(make_task(T2, height=4), T2, PROVER, sample_proof, PROFILE))
+    pool.add(verify_proof(make_task(T1), T1, PROVER, proof_for(T1), PROFILE))
+    pool.add(verify_proof(make_task(T2, height=4), T2, PROVER, proof_for(T2), PROFILE))
     files = sorted((tmp_path / "p").iterdir())
     files[0].write_bytes(files[0].read_bytes()[:-1])  # truncated
     (tmp_path / "p" / "x.proof.tmp").write_bytes(b"half a write")
@@ -53,15 +51,18 @@ def test_corrupt_and_partial_files_are_dropped_at_open(tmp_path: Path, sample_pr
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [files[1].name]
 
 
-def test_budget_drops_oldest_heights_first(tmp_path: Path, sample_proof: bytes) -> None:
-    pool = ProofPool.open(tmp_path / "p", budget_bytes=2 * len(sample_proof))
+def test_budget_drops_oldest_heights_first(tmp_path: Path, proof_for: ProofFor) -> None:
+    size = max(len(proof_for(t)) for t in (T1, T2, T3))
+    pool = ProofPool.open(tmp_path / "p", budget_bytes=2 * size)
     for task_id, height in ((T2, 5), (T1, 4), (T3, 6)):
-        pool.add(verify_proof(make_task(task_id, height), task_id, PROVER, sample_proof, PROFILE))
+        pool.add(
+            verify_proof(make_task(task_id, height), task_id, PROVER, proof_for(task_id), PROFILE)
+        )
     assert pool.heights() == [5, 6] and T1 not in pool
     assert pool.size_bytes <= pool.budget_bytes
     # an old height's proof does not push out newer ones
-    assert not pool.add(verify_proof(make_task(T1, 2), T1, PROVER, sample_proof, PROFILE))
-    assert ProofPool.open(tmp_path / "p", budget_bytes=len(sample_proof)).heights() == [6]
+    assert not pool.add(verify_proof(make_task(T1, 2), T1, PROVER, proof_for(T1), PROFILE))
+    assert ProofPool.open(tmp_path / "p", budget_bytes=size).heights() == [6]
 
 
 def test_proofs_that_do_not_answer_the_task_are_refused(
@@ -92,3 +93,5 @@ def test_proofs_that_do_not_answer_the_task_are_refused(
         verify_proof(task, T1, b"\x01", sample_proof, PROFILE)
     with pytest.raises(InvalidPoolProof, match="no such task"):
         verify_proof(task, T2, PROVER, sample_proof, PROFILE)  # record of another task
+    with pytest.raises(InvalidPoolProof, match="made for task"):
+        verify_proof(make_task(T2), T2, PROVER, sample_proof, PROFILE)  # T1's proof for T2

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chain_helpers import make_genesis, validator_key
-from prover_helpers import PROFILE, PROVER, build_task_chain
+from prover_helpers import PROFILE, PROVER, ProofFor, build_task_chain
 
 from execution.state import TaskStatus
 from execution.universal import UniversalProof
@@ -19,9 +19,10 @@ from node.proof_pool import ProofPool, verify_proof
 
 
 def test_a_proof_over_the_budget_goes_alone_and_is_accepted(
-    tmp_path: Path, sample_proof: bytes
+    tmp_path: Path, proof_for: ProofFor
 ) -> None:
     chain, _, task_id = build_task_chain(tmp_path / "chain", make_genesis())
+    sample_proof = proof_for(task_id)
     try:
         pool = ProofPool.open(tmp_path / "proofs")
         pool.add(verify_proof(chain.state().task(task_id), task_id, PROVER, sample_proof, PROFILE))

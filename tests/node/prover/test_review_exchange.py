@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import trio
 from chain_helpers import make_genesis
-from prover_helpers import PROFILE, PROVER, build_task_chain
+from prover_helpers import PROFILE, PROVER, ProofFor, build_task_chain
 from test_exchange import _open_nodes, _replicas, _until
 
 import node.prover.exchange as exchange_module
@@ -29,10 +29,11 @@ from p2p import PROTOCOL_PROOF, TOPIC_PROOF_ANNOUNCEMENTS
 
 
 async def test_a_stalling_announcer_does_not_hide_the_honest_announcement(
-    tmp_path: Path, sample_proof: bytes, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, proof_for: ProofFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(exchange_module, "FETCH_TIMEOUT_S", 3.0)
     chain, blocks, task_id = build_task_chain(tmp_path / "chain0", make_genesis())
+    sample_proof = proof_for(task_id)
     victim_chain, honest_chain = _replicas(tmp_path, chain, blocks, 2)
     task = victim_chain.state().task(task_id)
     verified = verify_proof(task, task_id, PROVER, sample_proof, PROFILE)

@@ -1,12 +1,10 @@
 """Review findings on the proof pool (an open one is a strict xfail: it passes once fixed).
 
-1. A task proof does not bind its task id: its statement names the program, the input digest,
-   the prover, exit code, output and cycles. So one proof answers every pending task with the
-   same program and input. A prover that proved task A can pool its old proof for a later
-   task B (same program and input) at once and take B's reward from the prover assigned to
-   B, and anyone can relay it on that prover's behalf. The result is still correct (the same
-   computation), so this is reward/assignment capture, not a false result. Fix: bind the task
-   id in the statement (execution/zkproof, and verify_leaf checks it).
+1. (Fixed: the statement binds the task id, sixteen CPU public values, and verify_leaf
+   requires it to be the leaf's task.) A task proof did not bind its task id: one proof
+   answered every pending task with the same program and input. A prover that proved task A
+   could pool its old proof for a later task B (same program and input) at once and take B's
+   reward from the prover assigned to B, and anyone could relay it on that prover's behalf.
 2. (Fixed: the file header now holds keccak256(statement || proof), checked on every read.)
    A pool file is trusted at reopen without re-verification: only its framing was checked. A
    same-length corruption of the proof bytes (bit rot, a bad disk) was kept, served to peers
@@ -20,26 +18,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from prover_helpers import PROFILE, PROVER, make_task
+from prover_helpers import PROFILE, PROVER, T1, T2, ProofFor, make_task
 
 from node.proof_pool import InvalidPoolProof, ProofPool, verify_proof
 
-T1, T2 = b"\x01" * 32, b"\x02" * 32
 
-
-def test_one_proof_verifies_for_a_task_with_the_same_program_and_input(
-    sample_proof: bytes,
+def test_a_proof_of_one_task_is_refused_for_another(
+    sample_proof: bytes, proof_for: ProofFor
 ) -> None:
-    # the finding itself, as it stands: this assertion documents the replay
     verify_proof(make_task(T1), T1, PROVER, sample_proof, PROFILE)
-    verify_proof(make_task(T2, height=9), T2, PROVER, sample_proof, PROFILE)
-
-
-@pytest.mark.xfail(strict=True, reason="review finding 1: a task proof does not bind its task id")
-def test_a_proof_of_one_task_is_refused_for_another(sample_proof: bytes) -> None:
-    verify_proof(make_task(T1), T1, PROVER, sample_proof, PROFILE)
-    with pytest.raises(InvalidPoolProof):
+    # T2 has the same program and input: T1's proof is still refused for it ...
+    with pytest.raises(InvalidPoolProof, match="made for task"):
         verify_proof(make_task(T2, height=9), T2, PROVER, sample_proof, PROFILE)
+    # ... and so is a proof bound to no task (what `ivcnet prove` makes without --task-id)
+    with pytest.raises(InvalidPoolProof, match="made for task"):
+        verify_proof(make_task(T2, height=9), T2, PROVER, proof_for(bytes(32)), PROFILE)
+    verify_proof(make_task(T2, height=9), T2, PROVER, proof_for(T2), PROFILE)
 
 
 def test_a_corrupted_pool_file_is_not_served_after_reopen(
