@@ -1,11 +1,12 @@
-"""Review of staking (issue 9): attacks on slashing, each a test that failed before its fix."""
+"""Review of staking (issue 9): attacks on the state transition, each a test that failed
+before its fix."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from chain_helpers import CHAIN_ID, account_keys, make_genesis
+from chain_helpers import CHAIN_ID, account_keys, make_genesis, validator_key
 
 from consensus import DuplicateVoteEvidence, Vote, VoteType, sign
 from execution.chain import Chain
@@ -13,6 +14,8 @@ from execution.staking import (
     StakeStatus,
     build_bond_tx,
     build_unbond_tx,
+    choose_members,
+    stake_keys,
     unbondings,
     validator_stake,
     validators_at,
@@ -91,3 +94,45 @@ def test_unbonding_then_equivocating_while_still_a_member_is_slashed(chain: Chai
     record = validator_stake(chain.state(), NEW_VAL.public_key)
     assert record is not None and record.status is StakeStatus.TOMBSTONED
     assert record.slashed == cut
+
+
+def test_keys_that_left_are_not_read_again_by_every_bond(chain: Chain) -> None:
+    """Each bond's set-full check and each staking block's set choice read the record of every
+    key in the candidate index. Keys that fully unbonded (or were tombstoned) must leave it:
+    otherwise capital recycled through bond / unbond adds a key per unbonding period forever
+    and every later bond costs more (before the fix the index kept every key ever bonded)."""
+    genesis_key = validator_key()[0].public_key
+
+    def bond(vk: ValidatorKey) -> Transaction:
+        return build_bond_tx(
+            ALICE.private_key,
+            chain_id=CHAIN_ID,
+            nonce=nonce(chain, ALICE),
+            amount=2 * ETHER,
+            bls_public_key=vk.public_key,
+            proof_of_possession=vk.proof_of_possession(),
+        )
+
+    def unbond(vk: ValidatorKey) -> Transaction:
+        return build_unbond_tx(
+            ALICE.private_key,
+            chain_id=CHAIN_ID,
+            nonce=nonce(chain, ALICE),
+            bls_public_key=vk.public_key,
+        )
+
+    commit(chain, bond(NEW_VAL))  # height 1
+    assert stake_keys(chain.state()) == [genesis_key, NEW_VAL.public_key]
+    commit(chain, unbond(NEW_VAL))  # height 2
+    assert stake_keys(chain.state()) == [genesis_key]
+    commit(chain, bond(NEW_VAL))  # the same owner bonds the key again: a candidate again
+    assert stake_keys(chain.state()) == [genesis_key, NEW_VAL.public_key]
+    members = [v.bls_public_key for v in choose_members(chain.state(), PARAMS)]
+    assert members == [genesis_key, NEW_VAL.public_key]
+    while chain.height < 5:
+        commit(chain)
+    index = [v.bls_public_key for v in validators_at(chain.state(), 5)].index(NEW_VAL.public_key)
+    commit(chain, evidence=(double_vote(NEW_VAL, 5, index),))  # height 6: tombstoned
+    assert stake_keys(chain.state()) == [genesis_key]
+    record = validator_stake(chain.state(), NEW_VAL.public_key)
+    assert record is not None and record.status is StakeStatus.TOMBSTONED
