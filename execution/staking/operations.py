@@ -50,10 +50,17 @@ from genesis.params import ProtocolParams
 
 
 def check_staking(
-    state: State, sender: bytes, op: StakingOp, value: int, params: ProtocolParams
+    state: State,
+    sender: bytes,
+    op: StakingOp,
+    value: int,
+    params: ProtocolParams,
+    *,
+    verify_proof: bool = True,
 ) -> None:
     """Raise InvalidTransaction unless `op` sent by `sender` with `value` applies to `state`.
-    Reads only; the balance is the transaction layer's to check."""
+    Reads only; the balance is the transaction layer's to check. `verify_proof=False` skips
+    the proof of possession (a proposer pre-filtering what its mempool already verified)."""
     if op.kind is StakingOpKind.BOND:
         record = validator_stake(state, op.bls_public_key)
         if record is not None and record.owner != sender:
@@ -73,7 +80,9 @@ def check_staking(
                 "validator_set_full", f"{params.max_validators} validators with larger stakes"
             )
         # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule.
-        if not verify_proof_of_possession(op.bls_public_key, op.proof_of_possession):
+        if verify_proof and not verify_proof_of_possession(
+            op.bls_public_key, op.proof_of_possession
+        ):
             raise InvalidTransaction("bad_proof_of_possession", "does not verify for the key")
     elif op.kind is StakingOpKind.UNBOND:
         record = validator_stake(state, op.bls_public_key)
