@@ -79,9 +79,14 @@ def check_staking(
             raise InvalidTransaction(
                 "validator_set_full", f"{params.max_validators} validators with larger stakes"
             )
-        # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule.
-        if verify_proof and not verify_proof_of_possession(
-            op.bls_public_key, op.proof_of_possession
+        # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule, and
+        # only by a key's first bond: a record exists only for a key whose proof verified (or
+        # a genesis key), and the bond's gas does not price the pairing, so top-ups of 1 wei
+        # must not make every validator pay it again.
+        if (
+            verify_proof
+            and record is None
+            and not verify_proof_of_possession(op.bls_public_key, op.proof_of_possession)
         ):
             raise InvalidTransaction("bad_proof_of_possession", "does not verify for the key")
     elif op.kind is StakingOpKind.UNBOND:

@@ -10,6 +10,7 @@ into a stake (bond, prover registration) and must be 0 otherwise:
 | 3 | register prover | (none) | stake added |
 | 4 | unregister prover | (none) | 0 |
 
+The proof of possession is checked on a key's first bond only (a top-up ignores the field).
 The sender of a bond owns the stake: it alone can unbond it, and it receives the tips of the
 blocks the validator proposes. A prover is the sending account itself.
 """
