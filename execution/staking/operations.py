@@ -6,11 +6,11 @@ Rejections (InvalidTransaction reasons, also the mempool's):
 - `key_tombstoned`: the key was slashed for double signing and never validates again;
 - `below_min_stake`: a bond leaving less than `min_validator_stake` bonded on the key, a prover
   registration below `min_prover_stake`, or an unbond leaving a non-zero rest below the minimum;
-- `validator_set_full`: the set has `max_validators` members and the bond would not displace
-  the smallest one;
+- `validator_set_full`: the set has `max_validators` members and the bond of a key not bonded
+  yet would not displace the smallest one (a top-up of a bonded key is never refused for it);
 - `not_validator`: an unbond of a key the sender does not own, or with nothing bonded;
 - `unbond_exceeds_stake`: more than is bonded;
-- `last_validator`: the unbond would leave the validator set empty;
+- `last_validator`: the full unbond of a bonded key would leave the validator set empty;
 - `not_prover`: unregistering an account that is not a registered prover;
 - `insufficient_balance` (the transaction layer): the sender cannot afford value plus gas.
 
@@ -72,8 +72,11 @@ def check_staking(
             raise InvalidTransaction(
                 "below_min_stake", f"{total} bonded, at least {params.min_validator_stake}"
             )
+        # Only a key becoming bonded can find the set full: choosing the set reads every
+        # bonded key, which a top-up (priced as a transfer) must not make validators pay.
         would_be = ValidatorStake(op.bls_public_key, sender, total)
-        if op.bls_public_key not in {
+        becomes_bonded = record is None or record.status is not StakeStatus.BONDED
+        if becomes_bonded and op.bls_public_key not in {
             m.bls_public_key for m in choose_members(state, params, would_be)
         }:
             raise InvalidTransaction(
@@ -101,8 +104,11 @@ def check_staking(
             raise InvalidTransaction(
                 "below_min_stake", f"{rest} would stay bonded; unbond all instead"
             )
+        # Only a bonded key leaving (a full unbond) can empty the set; a partial unbond keeps
+        # it a candidate, and choosing the set reads every bonded key.
         after = replace(record, stake=rest)
-        if not choose_members(state, params, after):
+        leaves = record.status is StakeStatus.BONDED and rest == 0
+        if leaves and not choose_members(state, params, after):
             raise InvalidTransaction("last_validator", "the validator set would be empty")
     elif op.kind is StakingOpKind.REGISTER_PROVER:
         record_p = prover_stake(state, sender)
