@@ -123,10 +123,12 @@ def _stake_applies(
     scratch: State, sender: bytes, tx: Transaction, params: ProtocolParams, height: int
 ) -> bool:
     """Whether staking `tx` still applies after those chosen before it (applied to `scratch`,
-    which it then joins). The proof of possession was verified when the mempool took it."""
+    which it then joins). The bond's owner signature was verified when the mempool took it."""
     try:
         op = tx.staking_op
-        check_staking(scratch, sender, op, tx.value, params, verify_proof=False)
+        check_staking(
+            scratch, sender, op, tx.value, params, chain_id=tx.chain_id, verify_proof=False
+        )
     except InvalidTransaction:
         return False
     apply_staking(scratch, sender, op, tx.value, params, height)

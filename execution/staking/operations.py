@@ -1,7 +1,9 @@
 """Applying staking transactions, and what every block does for staking at its end.
 
 Rejections (InvalidTransaction reasons, also the mempool's):
-- `bad_proof_of_possession`: the bond's proof of possession does not verify for its key;
+- `bad_owner_signature`: the bond's owner signature (the key signing this chain id and the
+  sender, which also proves possession of the key) does not verify: a bond copied from the
+  mempool and sent by another account, or made for another chain, fails here;
 - `duplicate_key`: the key is bonded (or was) by another owner;
 - `key_tombstoned`: the key was slashed for double signing and never validates again;
 - `below_min_stake`: a bond leaving less than `min_validator_stake` bonded on the key, a prover
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from execution.staking.bond_signature import bond_verify
 from execution.staking.records import (
     ProverStake,
     ProverStatus,
@@ -45,7 +48,6 @@ from execution.staking.validator_set import choose_members
 from execution.state import Account, State, ValidatorRecord
 from execution.types.errors import InvalidTransaction
 from execution.types.staking import StakingOp, StakingOpKind
-from genesis.keys import verify_proof_of_possession
 from genesis.params import ProtocolParams
 
 
@@ -56,11 +58,13 @@ def check_staking(
     value: int,
     params: ProtocolParams,
     *,
+    chain_id: int,
     verify_proof: bool = True,
 ) -> None:
-    """Raise InvalidTransaction unless `op` sent by `sender` with `value` applies to `state`.
-    Reads only; the balance is the transaction layer's to check. `verify_proof=False` skips
-    the proof of possession (a proposer pre-filtering what its mempool already verified)."""
+    """Raise InvalidTransaction unless `op` sent by `sender` with `value` on chain `chain_id`
+    applies to `state`. Reads only; the balance is the transaction layer's to check.
+    `verify_proof=False` skips the bond's owner signature (a proposer pre-filtering what its
+    mempool already verified)."""
     if op.kind is StakingOpKind.BOND:
         record = validator_stake(state, op.bls_public_key)
         if record is not None and record.owner != sender:
@@ -83,15 +87,18 @@ def check_staking(
                 "validator_set_full", f"{params.max_validators} validators with larger stakes"
             )
         # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule, and
-        # only by a key's first bond: a record exists only for a key whose proof verified (or
-        # a genesis key), and the bond's gas does not price the pairing, so top-ups of 1 wei
-        # must not make every validator pay it again.
+        # only by a key's first bond: a record exists only for a key whose signature verified
+        # (or a genesis key), and it names the owner, who alone may top it up; the bond's gas
+        # does not price the pairing, so top-ups of 1 wei must not make every validator pay
+        # it again. The signature names the sender, so a copy sent by another account fails.
         if (
             verify_proof
             and record is None
-            and not verify_proof_of_possession(op.bls_public_key, op.proof_of_possession)
+            and not bond_verify(op.bls_public_key, chain_id, sender, op.owner_signature)
         ):
-            raise InvalidTransaction("bad_proof_of_possession", "does not verify for the key")
+            raise InvalidTransaction(
+                "bad_owner_signature", "the key did not sign this bond for this sender and chain"
+            )
     elif op.kind is StakingOpKind.UNBOND:
         record = validator_stake(state, op.bls_public_key)
         if record is None or record.owner != sender or record.stake == 0:

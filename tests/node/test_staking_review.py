@@ -23,7 +23,7 @@ NEW_VAL, OTHER = ValidatorKey((11).to_bytes(32, "big")), ValidatorKey((12).to_by
 
 
 def test_an_unfunded_bond_is_refused_before_its_pairing_check(tmp_path: Path) -> None:
-    """A bond's proof of possession costs a pairing (~7 ms); an account with nothing must not
+    """A bond's owner signature costs a pairing (~7 ms); an account with nothing must not
     be able to make a node pay it per transaction: the funds are checked first."""
     chain = Chain.open(tmp_path / "chain", make_genesis())
     try:
@@ -36,7 +36,7 @@ def test_an_unfunded_bond_is_refused_before_its_pairing_check(tmp_path: Path) ->
             nonce=0,
             amount=ETHER,
             bls_public_key=NEW_VAL.public_key,
-            proof_of_possession=OTHER.proof_of_possession(),  # valid points: a full pairing
+            owner_signature=OTHER.proof_of_possession(),  # valid points: a full pairing
         ).raw
         with pytest.raises(MempoolRejected, match="insufficient funds"):
             pool.add(raw)
@@ -62,8 +62,7 @@ def test_conflicting_staking_transactions_do_not_empty_the_proposal(tmp_path: Pa
                 chain_id=CHAIN_ID,
                 nonce=0,
                 amount=ETHER,
-                bls_public_key=NEW_VAL.public_key,
-                proof_of_possession=NEW_VAL.proof_of_possession(),
+                validator_secret_key=NEW_VAL.secret_key,
                 max_priority_fee_per_gas=(20 - i) * GWEI,  # the first one goes first
                 max_fee_per_gas=30 * GWEI,
             )

@@ -14,6 +14,7 @@ from execution.staking import (
     StakeStatus,
     StakingOp,
     StakingOpKind,
+    bond_sign,
     build_bond_tx,
     build_unbond_tx,
     check_staking,
@@ -73,8 +74,7 @@ def test_unbonding_then_equivocating_while_still_a_member_is_slashed(chain: Chai
             chain_id=CHAIN_ID,
             nonce=nonce(chain, ALICE),
             amount=4 * ETHER,
-            bls_public_key=NEW_VAL.public_key,
-            proof_of_possession=NEW_VAL.proof_of_possession(),
+            validator_secret_key=NEW_VAL.secret_key,
         ),
     )  # height 1: NEW_VAL index 1 from 3
     commit(chain)
@@ -112,8 +112,7 @@ def test_keys_that_left_are_not_read_again_by_every_bond(chain: Chain) -> None:
             chain_id=CHAIN_ID,
             nonce=nonce(chain, ALICE),
             amount=2 * ETHER,
-            bls_public_key=vk.public_key,
-            proof_of_possession=vk.proof_of_possession(),
+            validator_secret_key=vk.secret_key,
         )
 
     def unbond(vk: ValidatorKey) -> Transaction:
@@ -142,22 +141,22 @@ def test_keys_that_left_are_not_read_again_by_every_bond(chain: Chain) -> None:
 
 
 def test_a_top_up_bond_does_not_pay_a_pairing_again(chain: Chain) -> None:
-    """A bond's proof of possession is a pairing (~7 ms) that its gas (a transfer's plus data)
+    """A bond's owner signature is a pairing (~7 ms) that its gas (a transfer's plus data)
     does not price. It is needed once per key: a top-up of 1 wei to one's own key must not
     check it again, or a block full of such top-ups (~2,500 at 23,500 gas) costs every
     validator ~18 s of pairings. The field is ignored then (here: 96 zero bytes)."""
 
-    def bond(amount: int, pop: bytes) -> Transaction:
+    def bond(amount: int, signature: bytes) -> Transaction:
         return build_bond_tx(
             ALICE.private_key,
             chain_id=CHAIN_ID,
             nonce=nonce(chain, ALICE),
             amount=amount,
             bls_public_key=NEW_VAL.public_key,
-            proof_of_possession=pop,
+            owner_signature=signature,
         )
 
-    commit(chain, bond(2 * ETHER, NEW_VAL.proof_of_possession()))
+    commit(chain, bond(2 * ETHER, bond_sign(NEW_VAL.secret_key, CHAIN_ID, ALICE.address)))
     commit(chain, bond(1, b"\x00" * 96))
     record = validator_stake(chain.state(), NEW_VAL.public_key)
     assert record is not None and record.stake == 2 * ETHER + 1
@@ -196,8 +195,7 @@ def test_top_ups_and_partial_unbonds_do_not_read_every_bonded_key(tmp_path: Path
                     chain_id=CHAIN_ID,
                     nonce=0,
                     amount=3 * ETHER,
-                    bls_public_key=v.public_key,
-                    proof_of_possession=v.proof_of_possession(),
+                    validator_secret_key=v.secret_key,
                 )
                 for k, v in zip(owners, vks, strict=False)
             ],
@@ -207,7 +205,7 @@ def test_top_ups_and_partial_unbonds_do_not_read_every_bonded_key(tmp_path: Path
         partial = StakingOp(StakingOpKind.UNBOND, vks[0].public_key, amount=ETHER)
         for op, value in ((top_up, 1), (partial, 0)):
             counting = _CountingState(chain.state())
-            check_staking(counting, owners[0].address, op, value, PARAMS)  # type: ignore[arg-type]
+            check_staking(counting, owners[0].address, op, value, PARAMS, chain_id=CHAIN_ID)  # type: ignore[arg-type]
             assert counting.reads <= 2, op.kind
     finally:
         chain.close()

@@ -69,8 +69,7 @@ def _random_tx(rng: random.Random, chain: Chain) -> Transaction:
             chain_id=CHAIN_ID,
             nonce=nonce,
             amount=rng.choice([1, ETHER, 2 * ETHER, 3 * ETHER]),
-            bls_public_key=vk.public_key,
-            proof_of_possession=vk.proof_of_possession(),
+            validator_secret_key=vk.secret_key,
         )
     if kind == 1:
         return build_unbond_tx(
@@ -92,8 +91,7 @@ def _random_tx(rng: random.Random, chain: Chain) -> Transaction:
         chain_id=CHAIN_ID,
         nonce=chain.state().account(OWNERS[(i + 1) % 4].address).nonce,
         amount=2 * ETHER,
-        bls_public_key=vk.public_key,
-        proof_of_possession=vk.proof_of_possession(),
+        validator_secret_key=vk.secret_key,
     )
 
 
