@@ -41,7 +41,6 @@ def main() -> None:
         ProtocolParams(),
     )
     keys = [ValidatorKey((100 + i).to_bytes(32, "big")) for i in range(BONDS)]
-    pops = [k.proof_of_possession() for k in keys]
     with tempfile.TemporaryDirectory() as tmp:
         chain = Chain.open(Path(tmp) / "chain", genesis)
 
@@ -57,8 +56,7 @@ def main() -> None:
                 chain_id=CHAIN_ID,
                 nonce=i,
                 amount=(i + 1) * ETHER,
-                bls_public_key=keys[i].public_key,
-                proof_of_possession=pops[i],
+                validator_secret_key=keys[i].secret_key,
             ).raw
             for i in range(BONDS)
         ]

@@ -136,7 +136,7 @@ def apply_transaction(state: State, tx: Transaction, ctx: BlockContext) -> tuple
         if state.program(image_id) is not None:
             raise InvalidTransaction("program_exists", image_id.hex())
     elif kind is TxKind.STAKE:
-        check_staking(state, sender, tx.staking_op, tx.value, params)
+        check_staking(state, sender, tx.staking_op, tx.value, params, chain_id=ctx.chain_id)
     # The sender must afford the worst case it signed for, not just what it ends up paying.
     worst_case = tx.value + tx.gas_limit * tx.max_fee_per_gas + escrow
     if account.balance < worst_case:

@@ -191,11 +191,13 @@ class Mempool:
             raise MempoolRejected("insufficient funds for gas * price + value")
         if tx.kind is TxKind.STAKE:
             # Rule: a staking operation must apply to the head state (execution.staking names
-            # the reason: bad_proof_of_possession, duplicate_key, not_validator, ...). Checked
-            # after the funds: a bond's proof of possession costs a pairing (~7 ms), which an
+            # the reason: bad_owner_signature, duplicate_key, not_validator, ...). Checked
+            # after the funds: a bond's owner signature costs a pairing (~7 ms), which an
             # account with nothing must not make the node pay per transaction.
             try:
-                check_staking(state, sender, tx.staking_op, tx.value, self.params)
+                check_staking(
+                    state, sender, tx.staking_op, tx.value, self.params, chain_id=self.chain_id
+                )
             except InvalidTransaction as exc:
                 raise MempoolRejected(f"invalid staking transaction: {exc}") from None
         if old is None and len(self._by_hash) >= self.config.max_txs:

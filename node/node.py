@@ -44,11 +44,19 @@ from consensus import (
     verify_commit,
 )
 from execution.chain import Chain, ChainError, relax_gc
-from execution.state import ValidatorRecord
+from execution.staking import apply_staking, check_staking
+from execution.state import State, ValidatorRecord
 from execution.types.block import Block
-from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
+from execution.types.errors import (
+    DecodingError,
+    ExecutionError,
+    InvalidBlock,
+    InvalidTransaction,
+)
 from execution.types.receipt import Receipt
+from execution.types.transaction import Transaction, TxKind
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
+from genesis.params import ProtocolParams
 from node.admin_rpc import admin_methods
 from node.aggregator import (
     UP_BYTES_PER_BLOCK,
@@ -110,6 +118,22 @@ def _failed_index(exc: InvalidBlock) -> int | None:
         return None
     digits = exc.detail[1:].split(":", 1)[0]
     return int(digits) if digits.isdigit() else None
+
+
+def _stake_applies(
+    scratch: State, sender: bytes, tx: Transaction, params: ProtocolParams, height: int
+) -> bool:
+    """Whether staking `tx` still applies after those chosen before it (applied to `scratch`,
+    which it then joins). The bond's owner signature was verified when the mempool took it."""
+    try:
+        op = tx.staking_op
+        check_staking(
+            scratch, sender, op, tx.value, params, chain_id=tx.chain_id, verify_proof=False
+        )
+    except InvalidTransaction:
+        return False
+    apply_staking(scratch, sender, op, tx.value, params, height)
+    return True
 
 
 def _now_ms() -> int:
@@ -294,11 +318,21 @@ class Node:
         return value
 
     def _select_transactions(self, max_bytes: int = MAX_BLOCK_BYTES) -> list[bytes]:
-        """Mempool order (fee, then nonce per sender) within the block's gas and size."""
+        """Mempool order (fee, then nonce per sender) within the block's gas and size.
+
+        Staking transactions were checked one by one against the head, so several may conflict
+        (bonds of one key by two owners, a double unbond, bonds for the last free seat): they
+        are applied in order to a scratch state and one that no longer applies is dropped with
+        its sender's later ones. Otherwise each conflict costs a whole re-execution of the
+        block and enough of them (resubmitted for free: they are never included) would leave
+        every block empty."""
         params = self.genesis.params
         out: list[bytes] = []
         gas = 0
         size = 0
+        scratch = self.chain.head_view()  # staking records as the chosen transactions leave them
+        skipped: set[bytes] = set()  # senders with a dropped transaction: their later ones fail
+        dropped: list[bytes] = []
         for entry in self.mempool.ordered():
             if len(out) >= self.config.max_block_txs:
                 break
@@ -306,9 +340,19 @@ class Node:
                 break
             if size + len(entry.raw) > max_bytes - 64 * 1024:
                 break
+            if entry.sender in skipped:
+                continue
+            if entry.tx.kind is TxKind.STAKE and not _stake_applies(
+                scratch, entry.sender, entry.tx, params, self.chain.height + 1
+            ):
+                skipped.add(entry.sender)
+                dropped.append(entry.tx.hash)
+                continue
             gas += entry.tx.gas_limit
             size += len(entry.raw)
             out.append(entry.raw)
+        for tx_hash in dropped:
+            self.mempool.remove(tx_hash)
         return out
 
     def _is_valid(self, value: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from execution.staking.assignment import rank_provers
+from execution.staking.bond_signature import BOND_DST, bond_message, bond_sign, bond_verify
 from execution.staking.operations import (
     apply_staking,
     check_staking,
@@ -40,6 +41,7 @@ from execution.staking.validator_set import choose_members, reschedule
 from execution.types.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind
 
 __all__ = [
+    "BOND_DST",
     "STAKING_GAS_LIMIT",
     "STAKING_SYSTEM_ADDRESS",
     "ProverStake",
@@ -50,6 +52,9 @@ __all__ = [
     "Unbonding",
     "ValidatorStake",
     "apply_staking",
+    "bond_message",
+    "bond_sign",
+    "bond_verify",
     "build_bond_tx",
     "build_register_prover_tx",
     "build_staking_tx",

@@ -1,16 +1,18 @@
 """Applying staking transactions, and what every block does for staking at its end.
 
 Rejections (InvalidTransaction reasons, also the mempool's):
-- `bad_proof_of_possession`: the bond's proof of possession does not verify for its key;
+- `bad_owner_signature`: the bond's owner signature (the key signing this chain id and the
+  sender, which also proves possession of the key) does not verify: a bond copied from the
+  mempool and sent by another account, or made for another chain, fails here;
 - `duplicate_key`: the key is bonded (or was) by another owner;
 - `key_tombstoned`: the key was slashed for double signing and never validates again;
 - `below_min_stake`: a bond leaving less than `min_validator_stake` bonded on the key, a prover
   registration below `min_prover_stake`, or an unbond leaving a non-zero rest below the minimum;
-- `validator_set_full`: the set has `max_validators` members and the bond would not displace
-  the smallest one;
+- `validator_set_full`: the set has `max_validators` members and the bond of a key not bonded
+  yet would not displace the smallest one (a top-up of a bonded key is never refused for it);
 - `not_validator`: an unbond of a key the sender does not own, or with nothing bonded;
 - `unbond_exceeds_stake`: more than is bonded;
-- `last_validator`: the unbond would leave the validator set empty;
+- `last_validator`: the full unbond of a bonded key would leave the validator set empty;
 - `not_prover`: unregistering an account that is not a registered prover;
 - `insufficient_balance` (the transaction layer): the sender cannot afford value plus gas.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from execution.staking.bond_signature import bond_verify
 from execution.staking.records import (
     ProverStake,
     ProverStatus,
@@ -45,15 +48,23 @@ from execution.staking.validator_set import choose_members
 from execution.state import Account, State, ValidatorRecord
 from execution.types.errors import InvalidTransaction
 from execution.types.staking import StakingOp, StakingOpKind
-from genesis.keys import verify_proof_of_possession
 from genesis.params import ProtocolParams
 
 
 def check_staking(
-    state: State, sender: bytes, op: StakingOp, value: int, params: ProtocolParams
+    state: State,
+    sender: bytes,
+    op: StakingOp,
+    value: int,
+    params: ProtocolParams,
+    *,
+    chain_id: int,
+    verify_proof: bool = True,
 ) -> None:
-    """Raise InvalidTransaction unless `op` sent by `sender` with `value` applies to `state`.
-    Reads only; the balance is the transaction layer's to check."""
+    """Raise InvalidTransaction unless `op` sent by `sender` with `value` on chain `chain_id`
+    applies to `state`. Reads only; the balance is the transaction layer's to check.
+    `verify_proof=False` skips the bond's owner signature (a proposer pre-filtering what its
+    mempool already verified)."""
     if op.kind is StakingOpKind.BOND:
         record = validator_stake(state, op.bls_public_key)
         if record is not None and record.owner != sender:
@@ -65,16 +76,29 @@ def check_staking(
             raise InvalidTransaction(
                 "below_min_stake", f"{total} bonded, at least {params.min_validator_stake}"
             )
+        # Only a key becoming bonded can find the set full: choosing the set reads every
+        # bonded key, which a top-up (priced as a transfer) must not make validators pay.
         would_be = ValidatorStake(op.bls_public_key, sender, total)
-        if op.bls_public_key not in {
+        becomes_bonded = record is None or record.status is not StakeStatus.BONDED
+        if becomes_bonded and op.bls_public_key not in {
             m.bls_public_key for m in choose_members(state, params, would_be)
         }:
             raise InvalidTransaction(
                 "validator_set_full", f"{params.max_validators} validators with larger stakes"
             )
-        # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule.
-        if not verify_proof_of_possession(op.bls_public_key, op.proof_of_possession):
-            raise InvalidTransaction("bad_proof_of_possession", "does not verify for the key")
+        # Last: a pairing check (~7 ms), paid only by bonds that pass every cheap rule, and
+        # only by a key's first bond: a record exists only for a key whose signature verified
+        # (or a genesis key), and it names the owner, who alone may top it up; the bond's gas
+        # does not price the pairing, so top-ups of 1 wei must not make every validator pay
+        # it again. The signature names the sender, so a copy sent by another account fails.
+        if (
+            verify_proof
+            and record is None
+            and not bond_verify(op.bls_public_key, chain_id, sender, op.owner_signature)
+        ):
+            raise InvalidTransaction(
+                "bad_owner_signature", "the key did not sign this bond for this sender and chain"
+            )
     elif op.kind is StakingOpKind.UNBOND:
         record = validator_stake(state, op.bls_public_key)
         if record is None or record.owner != sender or record.stake == 0:
@@ -87,8 +111,11 @@ def check_staking(
             raise InvalidTransaction(
                 "below_min_stake", f"{rest} would stay bonded; unbond all instead"
             )
+        # Only a bonded key leaving (a full unbond) can empty the set; a partial unbond keeps
+        # it a candidate, and choosing the set reads every bonded key.
         after = replace(record, stake=rest)
-        if not choose_members(state, params, after):
+        leaves = record.status is StakeStatus.BONDED and rest == 0
+        if leaves and not choose_members(state, params, after):
             raise InvalidTransaction("last_validator", "the validator set would be empty")
     elif op.kind is StakingOpKind.REGISTER_PROVER:
         record_p = prover_stake(state, sender)

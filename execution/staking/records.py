@@ -3,7 +3,7 @@
 | record | key | value |
 |---|---|---|
 | validator stake | `"ivcnet/stake/" + bls_public_key` | `rlp([bls_public_key, owner, stake, status, slashed])` |
-| every bonded key | `"ivcnet/stake-keys"` | `rlp([bls_public_key, ...])`, in order of first bond |
+| bonded keys | `"ivcnet/stake-keys"` | `rlp([bls_public_key, ...])`: the BONDED keys, in order of bonding |
 | an owner's keys | `"ivcnet/owner/" + owner` | `rlp([bls_public_key, ...])` |
 | unbonding funds | `"ivcnet/unbonding/" + owner` | `rlp([[amount, release_height, bls_public_key or empty], ...])` |
 | release index | `"ivcnet/release/" + be8(height)` | `rlp([owner, ...])`: owners with funds released then |
@@ -202,14 +202,24 @@ def validator_stake(state: State, bls_public_key: bytes) -> ValidatorStake | Non
 
 def set_validator_stake(state: State, record: ValidatorStake) -> None:
     key = stake_key(record.bls_public_key)
-    if not state.record(key):
-        state.set_record(STAKE_KEYS_KEY, _encode_list([*stake_keys(state), record.bls_public_key]))
+    raw = state.record(key)
+    was_bonded = raw is not None and ValidatorStake.decode(raw).status is StakeStatus.BONDED
+    is_bonded = record.status is StakeStatus.BONDED
+    if not raw:
         owned = owned_keys(state, record.owner)
         state.set_record(owner_key(record.owner), _encode_list([*owned, record.bls_public_key]))
+    # The candidate index holds the BONDED keys only: a key that left is not read again by
+    # every bond and set choice (an index of every key ever bonded grows without bound).
+    if is_bonded and not was_bonded:
+        state.set_record(STAKE_KEYS_KEY, _encode_list([*stake_keys(state), record.bls_public_key]))
+    elif was_bonded and not is_bonded:
+        rest = [k for k in stake_keys(state) if k != record.bls_public_key]
+        state.set_record(STAKE_KEYS_KEY, _encode_list(rest))
     state.set_record(key, record.encode())
 
 
 def stake_keys(state: State) -> list[bytes]:
+    """The BONDED keys (the set's candidates), in the order they last became bonded."""
     return _bytes_list(state.record(STAKE_KEYS_KEY), "stake key index")
 
 

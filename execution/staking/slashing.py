@@ -17,6 +17,9 @@ the next in line starts. When a block accepts a task's proof from the prover ran
 an unregistered prover), each prover ranked j < k whose window had closed by this block
 (height >= s + (j + 1) * timeout) missed the task: it loses `prover_miss_slash_ppm` of its prover
 stake and its miss count grows; at `prover_max_misses` it is unregistered (its stake unbonds).
+A prover that unregistered after the task was assigned to it is charged the miss from the
+stake it took out while that is still locked (else leaving once its window closed would dodge
+every miss).
 An invalid proof is never slashed: proofs are not signed by their provers, so a bad proof naming
 X does not show that X sent it; only the chain-observable miss is attributable.
 """
@@ -149,11 +152,36 @@ def charge_missed(
         if height < task.submitted_height + (j + 1) * params.prover_timeout_blocks:
             break  # this one's window (and every later one's) was still open
         record = prover_stake(state, missed)
-        if record is None or record.status is not ProverStatus.REGISTERED:
+        if record is None:
             continue
-        if _charge(state, record, params):
+        if record.status is not ProverStatus.REGISTERED:
+            # It left after the task was assigned to it: the miss is cut from the stake it
+            # took out, or unregistering once the window closed would dodge every miss.
+            _charge_unbonding(state, record, task.submitted_height, params)
+        elif _charge(state, record, params):
             removed.append(missed)
     return removed
+
+
+def _charge_unbonding(
+    state: State, record: ProverStake, task_height: int, params: ProtocolParams
+) -> None:
+    """Slash one miss from the prover stake that left at or after `task_height` (the prover
+    was in that task's set, so it left in block task_height or later) and is still locked."""
+    out = []
+    total = 0
+    for e in unbondings(state, record.address):
+        unbonded_at = e.release_height - params.unbonding_period_blocks
+        if not e.bls_public_key and unbonded_at >= task_height:
+            cut = e.amount * params.prover_miss_slash_ppm // PPM
+            total += cut
+            e = replace(e, amount=e.amount - cut)
+        out.append(e)
+    if total:
+        set_unbondings(state, record.address, out)
+    set_prover_stake(
+        state, replace(record, slashed=record.slashed + total, misses=record.misses + 1)
+    )
 
 
 def _charge(state: State, record: ProverStake, params: ProtocolParams) -> bool:

@@ -1,6 +1,6 @@
 """Building signed staking transactions (for wallets, the join CLI and tests).
 
-    tx = build_bond_tx(owner_key, chain_id=..., nonce=..., amount=..., validator_key=bls)
+    tx = build_bond_tx(owner_key, chain_id=..., nonce=..., amount=..., validator_secret_key=bls)
     node.submit(tx.raw)      # or eth_sendRawTransaction("0x" + tx.raw.hex())
 
 Each builder returns a signed `Transaction`; `.raw` is what `eth_sendRawTransaction` takes.
@@ -8,8 +8,11 @@ Each builder returns a signed `Transaction`; `.raw` is what `eth_sendRawTransact
 
 from __future__ import annotations
 
+from execution.staking.bond_signature import bond_sign
 from execution.types.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind
 from execution.types.transaction import Transaction
+from genesis import bls_native
+from genesis.keys import AccountKey
 from genesis.params import GWEI
 
 # Enough for any staking payload (21,000 + at most ~2,500 of data gas).
@@ -48,14 +51,26 @@ def build_bond_tx(
     chain_id: int,
     nonce: int,
     amount: int,
-    bls_public_key: bytes,
-    proof_of_possession: bytes,
+    validator_secret_key: bytes | None = None,
+    bls_public_key: bytes | None = None,
+    owner_signature: bytes | None = None,
     max_fee_per_gas: int = DEFAULT_MAX_FEE,
     max_priority_fee_per_gas: int = DEFAULT_TIP,
 ) -> Transaction:
-    """Bond `amount` to the validator key (the sender becomes the stake's owner and the
-    validator's reward address). A second bond of the same owner and key adds to the stake."""
-    op = StakingOp(StakingOpKind.BOND, bls_public_key, proof_of_possession)
+    """Bond `amount` to a validator key; the sender becomes the stake's owner and the
+    validator's reward address. The key signs the chain id and the sender (`bond_sign`), so
+    nobody else can send this bond: give `validator_secret_key` (BLS) to sign here, or
+    `bls_public_key` and the `owner_signature` its holder made for this sender elsewhere.
+    A second bond of the same owner and key adds to the stake (its signature is not checked)."""
+    if validator_secret_key is not None:
+        if bls_public_key is not None or owner_signature is not None:
+            raise ValueError("give validator_secret_key, or bls_public_key and owner_signature")
+        owner = AccountKey(secret_key).address
+        bls_public_key = bls_native.secret_to_public(validator_secret_key)
+        owner_signature = bond_sign(validator_secret_key, chain_id, owner)
+    elif bls_public_key is None or owner_signature is None:
+        raise ValueError("give validator_secret_key, or bls_public_key and owner_signature")
+    op = StakingOp(StakingOpKind.BOND, bls_public_key, owner_signature)
     return build_staking_tx(
         secret_key,
         op,

@@ -5,11 +5,14 @@ into a stake (bond, prover registration) and must be 0 otherwise:
 
 | op | name | fields | value |
 |---|---|---|---|
-| 1 | bond | bls_public_key (48), proof_of_possession (96) | stake added |
+| 1 | bond | bls_public_key (48), owner_signature (96) | stake added |
 | 2 | unbond | bls_public_key (48), amount (0 = all) | 0 |
 | 3 | register prover | (none) | stake added |
 | 4 | unregister prover | (none) | 0 |
 
+The owner signature (execution.staking.bond_signature: the key signs the chain id and the sender,
+and so proves possession of the key) is checked on a key's first bond only (a top-up ignores
+the field).
 The sender of a bond owns the stake: it alone can unbond it, and it receives the tips of the
 blocks the validator proposes. A prover is the sending account itself.
 """
@@ -28,10 +31,10 @@ from execution.types.errors import DecodingError, InvalidTransaction
 STAKING_SYSTEM_ADDRESS = bytes.fromhex("00000000000000000000000000000000000057a6")
 
 BLS_PUBKEY_LEN = 48
-BLS_POP_LEN = 96
+BLS_SIGNATURE_LEN = 96
 
 _pubkey = Binary.fixed_length(BLS_PUBKEY_LEN)
-_pop = Binary.fixed_length(BLS_POP_LEN)
+_signature = Binary.fixed_length(BLS_SIGNATURE_LEN)
 
 
 class StakingOpKind(IntEnum):
@@ -47,17 +50,17 @@ FUNDED_OPS = frozenset({StakingOpKind.BOND, StakingOpKind.REGISTER_PROVER})
 
 @dataclass(frozen=True)
 class StakingOp:
-    """One decoded staking payload. `bls_public_key` / `proof_of_possession` are empty for the
+    """One decoded staking payload. `bls_public_key` / `owner_signature` are empty for the
     prover operations; `amount` is used by unbond only (0 = everything bonded)."""
 
     kind: StakingOpKind
     bls_public_key: bytes = b""
-    proof_of_possession: bytes = b""
+    owner_signature: bytes = b""
     amount: int = 0
 
     def encode(self) -> bytes:
         if self.kind is StakingOpKind.BOND:
-            fields: list[object] = [int(self.kind), self.bls_public_key, self.proof_of_possession]
+            fields: list[object] = [int(self.kind), self.bls_public_key, self.owner_signature]
         elif self.kind is StakingOpKind.UNBOND:
             fields = [int(self.kind), self.bls_public_key, self.amount]
         else:
@@ -85,7 +88,7 @@ class StakingOp:
             )
         try:
             if op is StakingOpKind.BOND:
-                return cls(op, _pubkey.deserialize(items[1]), _pop.deserialize(items[2]))
+                return cls(op, _pubkey.deserialize(items[1]), _signature.deserialize(items[2]))
             if op is StakingOpKind.UNBOND:
                 amount = big_endian_int.deserialize(items[2])
                 if amount >= 1 << 256:

@@ -9,8 +9,10 @@ From someone else's genesis file and one peer address it writes a self-contained
     HOME/config/prover_key.json       --prover without --stake: a new account, the prover
 then prints how to start the node and the exact staking transaction (to, value, data) that any
 wallet can send; with --stake it signs and sends it itself through --rpc. The sender of a bond
-owns the stake and receives the validator's tips; a prover registration registers its sender,
-so with --stake the --from-key account is the prover. Nothing is written unless every input
+owns the stake and receives the validator's tips, and the bond carries the new key's signature
+of that owner (so nobody else can send it): the bond is printed only when the owner is known
+(--owner, or the --from-key account); a prover registration registers its sender, so with
+--stake the --from-key account is the prover. Nothing is written unless every input
 checked out (the --rpc node too: same chain id), and an existing home is never touched.
 """
 
@@ -97,6 +99,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="KEYFILE|HEX",
         help="funded account that pays (and owns) the stake: a key file or a 0x private key",
     )
+    p.add_argument(
+        "--owner",
+        default=None,
+        metavar="ADDRESS",
+        help="with --validator: the account that will send the bond and own the stake (the "
+        "bond is signed for it); default the --from-key account",
+    )
     p.add_argument("--rpc", default=None, metavar="URL", help="JSON-RPC URL of a network node")
     p.set_defaults(func=run)
 
@@ -128,6 +137,17 @@ def read_payer_key(text: str) -> AccountKey:
     if not isinstance(key, AccountKey):
         raise CliError(f"--from-key {text}: not an account (secp256k1) key")
     return key
+
+
+def parse_owner(text: str) -> bytes:
+    """--owner: a 0x-hex account address (20 bytes)."""
+    try:
+        owner = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        owner = b""
+    if len(owner) != 20 or not text.startswith("0x"):
+        raise CliError(f"--owner {text!r}: not a 0x-hex account address (20 bytes)")
+    return owner
 
 
 def check_home_is_new(home: Path) -> None:
@@ -164,9 +184,10 @@ class JoinPlan:
     settings: dict[str, Any]
     validator: bool
     prover: bool
-    payer: AccountKey | None = None  # --from-key, with --stake
+    payer: AccountKey | None = None  # --from-key
     bond: int = 0  # wei bonded to the validator key
     prover_stake: int = 0  # wei registered as prover stake
+    owner: bytes | None = None  # who sends the bond (--owner, or the --from-key account)
 
 
 def plan(args: argparse.Namespace) -> JoinPlan:
@@ -190,6 +211,17 @@ def plan(args: argparse.Namespace) -> JoinPlan:
         amount = parse_amount(args.stake, "--stake")
         bond, prover_stake = (amount, 0) if args.validator else (0, amount)
         payer = read_payer_key(args.from_key)
+    owner = None
+    if args.from_key is not None:
+        payer = payer or read_payer_key(args.from_key)
+        owner = payer.address
+    if args.owner is not None:
+        if not args.validator:
+            raise CliError("--owner goes with --validator (it names who sends the bond)")
+        named = parse_owner(args.owner)
+        if owner is not None and named != owner:
+            raise CliError("--owner differs from the --from-key account, which sends the bond")
+        owner = named
     if args.prover_stake is not None:
         if not (args.validator and args.prover and args.stake is not None):
             raise CliError("--prover-stake goes with --validator --prover --stake")
@@ -225,6 +257,7 @@ def plan(args: argparse.Namespace) -> JoinPlan:
         payer,
         bond,
         prover_stake,
+        owner,
     )
 
 
@@ -308,12 +341,15 @@ class StakingCall:
 
 
 def staking_calls(p: JoinPlan, joined: JoinedHome) -> list[StakingCall]:
-    from execution.staking import StakingOp, StakingOpKind
+    """The staking transactions to send; the bond only when its owner is known (the key signs
+    the owner and the chain id into it)."""
+    from execution.staking import StakingOp, StakingOpKind, bond_sign
 
     calls = []
-    if joined.validator_key is not None:
+    if joined.validator_key is not None and p.owner is not None:
         vk = joined.validator_key
-        op = StakingOp(StakingOpKind.BOND, vk.public_key, vk.proof_of_possession())
+        signature = bond_sign(vk.secret_key, p.genesis.eth_chain_id, p.owner)
+        op = StakingOp(StakingOpKind.BOND, vk.public_key, signature)
         minimum = p.genesis.params.min_validator_stake
         calls.append(StakingCall("bond", p.bond or minimum, op.encode()))
     if joined.prover_address is not None:
@@ -395,7 +431,8 @@ def run(args: argparse.Namespace) -> int:
         vk = joined.validator_key
         print(f"  validator:  {to_checksum_address(vk.address)}")
         print(f"    BLS public key:       0x{vk.public_key.hex()}")
-        print(f"    proof of possession:  0x{vk.proof_of_possession().hex()}")
+        if p.owner is not None:
+            print(f"    owner (sends the bond): {to_checksum_address(p.owner)}")
     if joined.prover_address is not None:
         where = "" if joined.prover_key is None else f" (key: {joined.home / PROVER_KEY_FILE})"
         print(f"  prover:     {to_checksum_address(joined.prover_address)}{where}")
@@ -403,12 +440,20 @@ def run(args: argparse.Namespace) -> int:
     print("next steps:")
     print(f"  start the node (it syncs from its peers): ivcnet node start --home {joined.home}")
     calls = staking_calls(p, joined)
+    if joined.validator_key is not None and p.owner is None:
+        print(
+            "  bond: not printed: it is signed for the account that sends it (its owner); "
+            "give --owner ADDRESS (or --from-key) to ivcnet join to have it printed"
+        )
     if not calls:
-        print("  (a full node: it follows the chain and serves RPC; nothing to stake)")
+        if joined.validator_key is None:
+            print("  (a full node: it follows the chain and serves RPC; nothing to stake)")
         return 0
     for call in calls:
         if call.what == "register prover" and joined.prover_key is not None:
             who = "the prover account itself (fund it first)"
+        elif call.what == "bond" and p.owner is not None:
+            who = f"{to_checksum_address(p.owner)} (it owns the stake; the bond is signed for it)"
         else:
             who = "a funded account (it owns the stake)"
         print(f"  {call.what}: send from {who}; value in wei (the minimum unless --stake):")

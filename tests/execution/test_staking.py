@@ -48,15 +48,23 @@ def nonce(chain: Chain, key: AccountKey) -> int:
 
 
 def bond(
-    chain: Chain, key: AccountKey, vk: ValidatorKey, amount: int, pop: bytes | None = None
+    chain: Chain, key: AccountKey, vk: ValidatorKey, amount: int, signature: bytes | None = None
 ) -> Transaction:
+    if signature is None:
+        return build_bond_tx(
+            key.private_key,
+            chain_id=CHAIN_ID,
+            nonce=nonce(chain, key),
+            amount=amount,
+            validator_secret_key=vk.secret_key,
+        )
     return build_bond_tx(
         key.private_key,
         chain_id=CHAIN_ID,
         nonce=nonce(chain, key),
         amount=amount,
         bls_public_key=vk.public_key,
-        proof_of_possession=vk.proof_of_possession() if pop is None else pop,
+        owner_signature=signature,
     )
 
 
@@ -155,10 +163,10 @@ def test_bad_staking_transactions_are_refused_by_name(tmp_path: Path) -> None:
     params = ProtocolParams(validator_set_delay=1, max_validators=2, min_prover_stake=ETHER)
     chain = Chain.open(tmp_path / "c", make_genesis(params=params))
     try:
-        # wrong proof of possession (another key's)
+        # the key's proof of possession is not a bond signature (another tag, another message)
         assert (
-            _reason(chain, bond(chain, ALICE, NEW_VAL, ETHER, OTHER_VAL.proof_of_possession()))
-            == "bad_proof_of_possession"
+            _reason(chain, bond(chain, ALICE, NEW_VAL, ETHER, NEW_VAL.proof_of_possession()))
+            == "bad_owner_signature"
         )
         assert _reason(chain, bond(chain, ALICE, NEW_VAL, 10_000 * ETHER)) == "insufficient_balance"
         assert _reason(chain, bond(chain, ALICE, NEW_VAL, ETHER // 2)) == "below_min_stake"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from execution.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind
+from execution.staking import STAKING_SYSTEM_ADDRESS, StakingOp, StakingOpKind, bond_verify
 from genesis import (
     AccountKey,
     ProtocolParams,
@@ -15,7 +15,6 @@ from genesis import (
     init_local_chain,
     read_key_file,
     to_checksum_address,
-    verify_proof_of_possession,
 )
 from node.cli.main import main
 from node.config import NodeConfigError, load_config
@@ -36,19 +35,25 @@ def test_join_writes_a_home_a_node_can_load(
     genesis, peer = network
     home = tmp_path / "joined"
     argv = ["join", "--genesis", str(genesis), "--peer", peer, "--home", str(home)]
-    assert main([*argv, "--validator", "--prover", "--external-address", "10.1.2.3"]) == 0
+    owner = "0x" + "ab" * 20
+    argv += ["--validator", "--prover", "--external-address", "10.1.2.3", "--owner", owner]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert (home / "genesis.json").read_bytes() == genesis.read_bytes()
     vkey = read_key_file(home / "config" / "validator_key.json")
     pkey = read_key_file(home / "config" / "prover_key.json")
     assert isinstance(vkey, ValidatorKey) and isinstance(pkey, AccountKey)
-    # The printed staking transactions are this node's: a bond of its key (with a proof of
-    # possession that verifies) and a registration to send from the new prover account.
+    # The printed staking transactions are this node's: a bond of its key (signed by the key
+    # for --owner on this chain) and a registration to send from the new prover account.
     calls = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
     assert [c["to"].lower() for c in calls] == ["0x" + STAKING_SYSTEM_ADDRESS.hex()] * 2
     bond = StakingOp.decode(bytes.fromhex(calls[0]["data"][2:]))
     assert bond.kind is StakingOpKind.BOND and bond.bls_public_key == vkey.public_key
-    assert verify_proof_of_possession(bond.bls_public_key, bond.proof_of_possession)
+    chain_id = json.loads(genesis.read_text())["eth_chain_id"]
+    owner_bytes = bytes.fromhex(owner[2:])
+    assert bond_verify(vkey.public_key, chain_id, owner_bytes, bond.owner_signature)
+    assert not bond_verify(vkey.public_key, chain_id, b"\xcd" * 20, bond.owner_signature)
+    assert to_checksum_address(owner_bytes) in out
     assert int(calls[0]["value"]) == ProtocolParams().min_validator_stake
     reg = StakingOp.decode(bytes.fromhex(calls[1]["data"][2:]))
     assert reg.kind is StakingOpKind.REGISTER_PROVER
@@ -114,6 +119,10 @@ def test_bad_inputs_are_refused_and_nothing_is_written(
     bad_key = [*ok, "--validator", "--stake", "1", "--rpc", "http://127.0.0.1:1"]
     assert "secp256k1" in _fails([*bad_key, "--from-key", "0x" + "00" * 32], capsys)
     assert "no such key file" in _fails([*bad_key, "--from-key", str(tmp_path / "k")], capsys)
+    assert "--owner" in _fails([*ok, "--validator", "--owner", "0x1234"], capsys)
+    assert "--owner goes with --validator" in _fails([*ok, "--owner", "0x" + "ab" * 20], capsys)
+    mismatch = [*staking, "--validator", "--stake", "1", "--owner", "0x" + "ab" * 20]
+    assert "differs from the --from-key" in _fails(mismatch, capsys)
     # An unreachable --rpc is found before anything is written.
     assert "cannot reach" in _fails([*staking, "--validator", "--stake", "1"], capsys)
     assert not home.exists()
@@ -126,6 +135,9 @@ def test_an_existing_home_is_never_touched(
     home = tmp_path / "h"
     argv = ["join", "--genesis", str(genesis), "--peer", peer, "--home", str(home), "--validator"]
     assert main(argv) == 0
+    # Without an owner the bond cannot be signed: not printed, and the flag that is needed named.
+    out = capsys.readouterr().out
+    assert "--owner ADDRESS" in out and '"data"' not in out and "full node" not in out
     before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     err = _fails(argv, capsys)
     assert "already exists" in err and "ivcnet node start" in err

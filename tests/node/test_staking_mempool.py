@@ -8,7 +8,12 @@ import pytest
 from chain_helpers import CHAIN_ID, account_keys, make_genesis
 
 from execution.chain import Chain
-from execution.staking import build_bond_tx, build_unbond_tx, build_unregister_prover_tx
+from execution.staking import (
+    bond_sign,
+    build_bond_tx,
+    build_unbond_tx,
+    build_unregister_prover_tx,
+)
 from genesis import ValidatorKey
 from genesis.params import ETHER
 from node.mempool import Mempool, MempoolRejected
@@ -22,19 +27,28 @@ def test_bad_staking_transactions_are_refused_with_their_reason(tmp_path: Path) 
     try:
         pool = Mempool(CHAIN_ID, chain.genesis.params, chain.state, lambda h: False)
 
-        def bond(pop: bytes, amount: int = ETHER) -> bytes:
+        def bond(signature: bytes | None = None, amount: int = ETHER) -> bytes:
+            if signature is None:
+                return build_bond_tx(
+                    ALICE.private_key,
+                    chain_id=CHAIN_ID,
+                    nonce=0,
+                    amount=amount,
+                    validator_secret_key=NEW_VAL.secret_key,
+                ).raw
             return build_bond_tx(
                 ALICE.private_key,
                 chain_id=CHAIN_ID,
                 nonce=0,
                 amount=amount,
                 bls_public_key=NEW_VAL.public_key,
-                proof_of_possession=pop,
+                owner_signature=signature,
             ).raw
 
         cases = {
-            "bad_proof_of_possession": bond(OTHER.proof_of_possession()),
-            "below_min_stake": bond(NEW_VAL.proof_of_possession(), ETHER // 2),
+            # signed for Bob, sent by Alice
+            "bad_owner_signature": bond(bond_sign(NEW_VAL.secret_key, CHAIN_ID, BOB.address)),
+            "below_min_stake": bond(amount=ETHER // 2),
             "not_validator": build_unbond_tx(
                 BOB.private_key, chain_id=CHAIN_ID, nonce=0, bls_public_key=NEW_VAL.public_key
             ).raw,
@@ -46,7 +60,7 @@ def test_bad_staking_transactions_are_refused_with_their_reason(tmp_path: Path) 
             with pytest.raises(MempoolRejected, match=reason):
                 pool.add(raw)
         with pytest.raises(MempoolRejected, match="insufficient funds"):
-            pool.add(bond(NEW_VAL.proof_of_possession(), 10_000 * ETHER))
-        assert pool.add(bond(NEW_VAL.proof_of_possession())) is not None
+            pool.add(bond(amount=10_000 * ETHER))
+        assert pool.add(bond()) is not None
     finally:
         chain.close()

@@ -84,8 +84,7 @@ def test_a_full_node_bonds_and_signs_and_a_genesis_validator_unbonds(tmp_path: P
             chain_id=chain_id,
             nonce=_nonce(fifth.rpc_url, owner.address),
             amount=10 * ETHER,
-            bls_public_key=vkey.public_key,
-            proof_of_possession=vkey.proof_of_possession(),
+            validator_secret_key=vkey.secret_key,
         )
         bonded_at = int(_send(fifth.rpc_url, bond)["blockNumber"], 16)
         new = "0x" + vkey.address.hex()

@@ -43,8 +43,7 @@ async def test_stake_validators_and_provers_over_rpc(tmp_path: Path) -> None:
             chain_id=CHAIN_ID,
             nonce=0,
             amount=5 * ETHER,
-            bls_public_key=NEW_VAL.public_key,
-            proof_of_possession=NEW_VAL.proof_of_possession(),
+            validator_secret_key=NEW_VAL.secret_key,
         )
         register = build_register_prover_tx(
             CAROL.private_key, chain_id=CHAIN_ID, nonce=0, amount=ETHER

@@ -38,8 +38,7 @@ def test_sets_follow_the_state_at_the_delay_and_survive_a_reopen(tmp_path: Path)
             chain_id=CHAIN_ID,
             nonce=0,
             amount=30 * ETHER,
-            bls_public_key=NEW_VAL.public_key,
-            proof_of_possession=NEW_VAL.proof_of_possession(),
+            validator_secret_key=NEW_VAL.secret_key,
         )
         _commit(chain, bond.raw)  # height 3: the set of 5 has the newcomer
         assert sets.at(4).public_keys == [genesis_key]
