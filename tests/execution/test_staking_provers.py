@@ -62,7 +62,7 @@ def test_a_late_proof_charges_the_provers_whose_turn_passed(tmp_path: Path) -> N
         # The first in line had blocks 2..3; block 5 is past its window, not past the second's.
         _commit(chain)
         _commit(chain)  # height 4
-        proof = prove(ELF, b"", "conjectured", prover=PROVER).to_bytes()
+        proof = prove(ELF, b"", "conjectured", prover=PROVER, task_id=task_id).to_bytes()
         up = UniversalProof(
             task_block.height, task_block.hash, (ProofLeaf(task_id, PROVER, proof),)
         )

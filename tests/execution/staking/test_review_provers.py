@@ -65,7 +65,7 @@ def test_unregistering_after_the_window_passed_does_not_dodge_the_miss(tmp_path:
         _commit(
             chain, [build_unregister_prover_tx(key.private_key, chain_id=CHAIN_ID, nonce=1).raw]
         )
-        proof = prove(ELF, b"", "conjectured", prover=PROVER).to_bytes()
+        proof = prove(ELF, b"", "conjectured", prover=PROVER, task_id=task_id).to_bytes()
         up = UniversalProof(
             task_block.height, task_block.hash, (ProofLeaf(task_id, PROVER, proof),)
         )
