@@ -9,9 +9,17 @@ in `p2p.gossip`.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
 import libp2p.network.swarm as _swarm
 import libp2p.pubsub.pubsub as _pubsub
+import trio
+from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.pubsub.rpc_queue import RpcQueue
+from libp2p.security.noise.io import NoiseTransportReadWriter
+
+logger = logging.getLogger(__name__)
 
 # Outbound per-peer RPC queue depth and subscription channel depth. The default
 # 32 dropped 168 of a 200-message burst; the outbound queue drops silently.
@@ -19,6 +27,10 @@ QUEUE_DEPTH = 4096
 # Largest pubsub RPC sent. The default 1 MiB silently drops larger outbound RPCs
 # (the inbound limit is a `Pubsub` constructor argument and set there).
 MAX_RPC_SIZE = 8 * 1024 * 1024
+
+# Longest a Noise transport write may take once its message is encrypted. Past it the
+# connection is closed: a frame cut short cannot be recovered.
+NOISE_WRITE_TIMEOUT_S = 30.0
 
 _applied = False
 
@@ -30,6 +42,34 @@ class _DeepRpcQueue(RpcQueue):
 
     def __init__(self, max_size: int = QUEUE_DEPTH, max_message_size: int = MAX_RPC_SIZE) -> None:
         super().__init__(max_size=max_size, max_message_size=max_message_size)
+
+
+_WriteMsg = Callable[[NoiseTransportReadWriter, bytes, bool], Awaitable[None]]
+
+
+def _uncancellable_noise_write(original: _WriteMsg) -> _WriteMsg:
+    """`write_msg` encrypts (advancing the Noise send nonce) and only then awaits the socket.
+    A caller's timeout that fires at that await drops an encrypted message the peer never
+    sees; every later message then fails the peer's decryption, so the connection stays
+    "connected" while no stream on it opens again (docs/p2p.md, Known issues). Yamux writes
+    run inside the caller's timeout (request deadlines, window updates sent from `read`,
+    resets), so the write must finish regardless, bounded by NOISE_WRITE_TIMEOUT_S."""
+
+    async def write_msg(
+        self: NoiseTransportReadWriter, msg: bytes, prefix_encoded: bool = False
+    ) -> None:
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + NOISE_WRITE_TIMEOUT_S
+            await original(self, msg, prefix_encoded)
+        if scope.cancelled_caught:
+            logger.warning(
+                "noise write stalled %.0f s; closing the connection", NOISE_WRITE_TIMEOUT_S
+            )
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + 1.0):
+                await self.close()
+            raise ConnectionClosedError("noise write timed out; connection closed")
+
+    return write_msg
 
 
 def apply() -> None:
@@ -44,4 +84,11 @@ def apply() -> None:
     _pubsub.SUBSCRIPTION_CHANNEL_SIZE = QUEUE_DEPTH
     # `setattr`: the module does not re-export the name for type checkers.
     setattr(_pubsub, "RpcQueue", _DeepRpcQueue)  # noqa: B010
+    # A write cancelled after encryption desynchronizes the connection for good.
+    # `setattr`: mypy forbids assigning to a method.
+    setattr(  # noqa: B010
+        NoiseTransportReadWriter,
+        "write_msg",
+        _uncancellable_noise_write(NoiseTransportReadWriter.write_msg),
+    )
     _applied = True
