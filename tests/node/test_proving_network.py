@@ -24,7 +24,8 @@ from node.cli.task_cmd import RpcClient, send_transaction
 from node.cli.verify_block_cmd import verify_block
 from node.devnet import DevnetNode, prepare_provers, prover_command
 
-# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# Many node processes each: run one such test at a time (make test-slow runs the tests with this
+# marker in a pass of their own, without xdist),
 # so two multi-process networks never share the two cores.
 pytestmark = pytest.mark.xdist_group("node-processes")
 

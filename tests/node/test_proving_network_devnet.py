@@ -20,7 +20,8 @@ from node_cluster import free_port_range, rpc, try_rpc, wait_for
 from node.cli.main import main
 from node.devnet import DEMO_INPUT, prepare_devnet, prepare_provers, prover_command
 
-# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# Many node processes each: run one such test at a time (make test-slow runs the tests with this
+# marker in a pass of their own, without xdist),
 # so two multi-process networks never share the two cores.
 pytestmark = pytest.mark.xdist_group("node-processes")
 

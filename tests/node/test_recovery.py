@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from node_cluster import STARTUP_TIMEOUT, height_of, rpc, transfer, try_rpc, wait_for
 
-# Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
+# Many node processes each: run one such test at a time (make test-slow runs the tests with this
+# marker in a pass of their own, without xdist),
 # so two multi-process networks never share the two cores.
 pytestmark = pytest.mark.xdist_group("node-processes")
 
