@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_cluster import free_ports, log_events, rpc, try_rpc, wait_for
+from node_cluster import free_ports, log_events, rpc, try_rpc, wait_for, warm_proving_kernels
 from prover_helpers import ELF
 from test_prover_kill import _send
 
@@ -27,6 +27,12 @@ from node.devnet import DevnetNode
 from node.prover import rank_provers
 
 pytestmark = pytest.mark.xdist_group("node-processes")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_kernels() -> None:
+    warm_proving_kernels()
+
 
 BAD, GOOD = AccountKey((0xB1).to_bytes(32, "big")), AccountKey((0xB2).to_bytes(32, "big"))
 # 0.3 s blocks: the good prover starts a task the bad one leads about 9 s after it, so the

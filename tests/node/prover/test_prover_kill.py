@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_cluster import free_ports, log_events, rpc, try_rpc, wait_for
+from node_cluster import free_ports, log_events, rpc, try_rpc, wait_for, warm_proving_kernels
 from prover_helpers import ELF
 
 from execution.programs import image_id_bytes_of_elf
@@ -25,6 +25,12 @@ from node.prover import rank_provers
 # Many node processes each: run one such test at a time (make test-slow uses --dist loadgroup),
 # so two multi-process networks never share the two cores.
 pytestmark = pytest.mark.xdist_group("node-processes")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_kernels() -> None:
+    warm_proving_kernels()
+
 
 P1, P2 = AccountKey((0xA1).to_bytes(32, "big")), AccountKey((0xA2).to_bytes(32, "big"))
 TIMEOUT_BLOCKS = 15
@@ -103,7 +109,9 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
 
         first_home = provers[first][0].home
         wait_for(
-            lambda: any(e.get("task") == task_id.hex() for e in log_events(first_home, "prove_start")),
+            lambda: any(
+                e.get("task") == task_id.hex() for e in log_events(first_home, "prove_start")
+            ),
             120,
             "the first prover to start the task",
             interval=0.1,
@@ -125,7 +133,9 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
         assert result["prover"] == "0x" + second.hex()
         assert not log_events(first_home, "proof_done")
         second_start = [
-            e for e in log_events(provers[second][0].home, "prove_start") if e["task"] == task_id.hex()
+            e
+            for e in log_events(provers[second][0].home, "prove_start")
+            if e["task"] == task_id.hex()
         ]
         assert len(second_start) == 1 and second_start[0]["height"] == int(
             receipt["blockNumber"], 16
