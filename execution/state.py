@@ -22,11 +22,13 @@ from storage.mpt import EMPTY_ROOT, Trie
 EMPTY_CODE_HASH = keccak256(b"")
 
 
-def _int(n: int) -> bytes:
+def uint_bytes(n: int) -> bytes:
+    """Minimal big-endian bytes of n (RLP's integer form; b\"\" for 0)."""
     return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
 
-def _uint(item: object, what: str) -> int:
+def decode_uint(item: object, what: str) -> int:
+    """The integer of a canonical RLP integer item; DecodingError names `what` otherwise."""
     if not isinstance(item, bytes) or item[:1] == b"\x00":
         raise DecodingError(f"corrupt {what}")
     return int.from_bytes(item, "big")
@@ -53,13 +55,13 @@ class Account:
 
     def encode(self) -> bytes:
         return rusty_rlp.encode_raw(
-            [_int(self.nonce), _int(self.balance), EMPTY_ROOT, EMPTY_CODE_HASH]
+            [uint_bytes(self.nonce), uint_bytes(self.balance), EMPTY_ROOT, EMPTY_CODE_HASH]
         )
 
     @classmethod
     def decode(cls, raw: bytes) -> Account:
         nonce, balance, _storage, _code = _decode_list(raw, 4, "account")
-        return cls(_uint(nonce, "account nonce"), _uint(balance, "account balance"))
+        return cls(decode_uint(nonce, "account nonce"), decode_uint(balance, "account balance"))
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,25 @@ class Program:
 
     def encode(self) -> bytes:
         return rusty_rlp.encode_raw(
-            [self.image_id, self.elf_hash, _int(self.elf_size), self.deployer, _int(self.height)]
+            [
+                self.image_id,
+                self.elf_hash,
+                uint_bytes(self.elf_size),
+                self.deployer,
+                uint_bytes(self.height),
+            ]
         )
 
     @classmethod
     def decode(cls, raw: bytes) -> Program:
         image_id, elf_hash, size, deployer, height = _decode_list(raw, 5, "program")
-        return cls(image_id, elf_hash, _uint(size, "program"), deployer, _uint(height, "program"))
+        return cls(
+            image_id,
+            elf_hash,
+            decode_uint(size, "program"),
+            deployer,
+            decode_uint(height, "program"),
+        )
 
 
 class TaskStatus(IntEnum):
@@ -115,15 +129,15 @@ class Task:
                 self.image_id,
                 self.submitter,
                 self.input,
-                _int(self.max_cycles),
-                _int(self.fee_per_cycle),
-                _int(self.escrow),
-                _int(int(self.status)),
-                _int(self.submitted_height),
-                _int(self.deadline_height),
-                _int(self.exit_code),
+                uint_bytes(self.max_cycles),
+                uint_bytes(self.fee_per_cycle),
+                uint_bytes(self.escrow),
+                uint_bytes(int(self.status)),
+                uint_bytes(self.submitted_height),
+                uint_bytes(self.deadline_height),
+                uint_bytes(self.exit_code),
                 self.output,
-                _int(self.cycles),
+                uint_bytes(self.cycles),
                 self.prover,
             ]
         )
@@ -131,7 +145,7 @@ class Task:
     @classmethod
     def decode(cls, raw: bytes) -> Task:
         f = _decode_list(raw, 14, "task")
-        status = _uint(f[7], "task status")
+        status = decode_uint(f[7], "task status")
         if status not in TaskStatus._value2member_map_:
             raise DecodingError("corrupt task status")
         return cls(
@@ -139,15 +153,15 @@ class Task:
             f[1],
             f[2],
             f[3],
-            _uint(f[4], "task"),
-            _uint(f[5], "task"),
-            _uint(f[6], "task"),
+            decode_uint(f[4], "task"),
+            decode_uint(f[5], "task"),
+            decode_uint(f[6], "task"),
             TaskStatus(status),
-            _uint(f[8], "task"),
-            _uint(f[9], "task"),
-            _uint(f[10], "task"),
+            decode_uint(f[8], "task"),
+            decode_uint(f[9], "task"),
+            decode_uint(f[10], "task"),
             f[11],
-            _uint(f[12], "task"),
+            decode_uint(f[12], "task"),
             f[13],
         )
 
@@ -283,13 +297,18 @@ class State:
             return []
         try:
             items = rusty_rlp.decode_raw(raw, True, False)[0]
-            return [ValidatorRecord(a, k, _uint(p, "validator power"), r) for a, k, p, r in items]
+            return [
+                ValidatorRecord(a, k, decode_uint(p, "validator power"), r) for a, k, p, r in items
+            ]
         except (rusty_rlp.DecodingError, ValueError, TypeError) as exc:
             raise DecodingError(f"corrupt validator set: {exc}") from exc
 
     def set_validators(self, validators: list[ValidatorRecord]) -> None:
         self._dirty[VALIDATORS_KEY] = rusty_rlp.encode_raw(
-            [[v.address, v.bls_public_key, _int(v.power), v.reward_address] for v in validators]
+            [
+                [v.address, v.bls_public_key, uint_bytes(v.power), v.reward_address]
+                for v in validators
+            ]
         )
 
     # -- commitment ---------------------------------------------------------------------------

@@ -23,19 +23,9 @@ from enum import IntEnum
 
 import rusty_rlp
 
-from execution.state import State, ValidatorRecord
+from execution.state import State, ValidatorRecord, decode_uint, uint_bytes
 from execution.types.errors import DecodingError
 from execution.types.hashing import keccak256
-
-
-def _int(n: int) -> bytes:
-    return n.to_bytes((n.bit_length() + 7) // 8, "big")
-
-
-def _uint(item: object, what: str) -> int:
-    if not isinstance(item, bytes) or item[:1] == b"\x00":
-        raise DecodingError(f"corrupt {what}")
-    return int.from_bytes(item, "big")
 
 
 def _decode(raw: bytes, what: str) -> list[object]:
@@ -86,9 +76,9 @@ class ValidatorStake:
                 [
                     self.bls_public_key,
                     self.owner,
-                    _int(self.stake),
-                    _int(int(self.status)),
-                    _int(self.slashed),
+                    uint_bytes(self.stake),
+                    uint_bytes(int(self.status)),
+                    uint_bytes(self.slashed),
                 ]
             )
         )
@@ -99,15 +89,15 @@ class ValidatorStake:
         if len(items) != 5 or not all(isinstance(i, bytes) for i in items):
             raise DecodingError("corrupt validator stake")
         key, owner, stake, status, slashed = items
-        code = _uint(status, "stake status")
+        code = decode_uint(status, "stake status")
         if code not in StakeStatus._value2member_map_:
             raise DecodingError("corrupt stake status")
         return cls(
             key,  # type: ignore[arg-type]
             owner,  # type: ignore[arg-type]
-            _uint(stake, "stake"),
+            decode_uint(stake, "stake"),
             StakeStatus(code),
-            _uint(slashed, "stake"),
+            decode_uint(slashed, "stake"),
         )
 
 
@@ -124,10 +114,10 @@ class ProverStake:
             rusty_rlp.encode_raw(
                 [
                     self.address,
-                    _int(self.stake),
-                    _int(int(self.status)),
-                    _int(self.slashed),
-                    _int(self.misses),
+                    uint_bytes(self.stake),
+                    uint_bytes(int(self.status)),
+                    uint_bytes(self.slashed),
+                    uint_bytes(self.misses),
                 ]
             )
         )
@@ -138,15 +128,15 @@ class ProverStake:
         if len(items) != 5 or not all(isinstance(i, bytes) for i in items):
             raise DecodingError("corrupt prover stake")
         address, stake, status, slashed, misses = items
-        code = _uint(status, "prover status")
+        code = decode_uint(status, "prover status")
         if code not in ProverStatus._value2member_map_:
             raise DecodingError("corrupt prover status")
         return cls(
             address,  # type: ignore[arg-type]
-            _uint(stake, "prover stake"),
+            decode_uint(stake, "prover stake"),
             ProverStatus(code),
-            _uint(slashed, "prover stake"),
-            _uint(misses, "prover stake"),
+            decode_uint(slashed, "prover stake"),
+            decode_uint(misses, "prover stake"),
         )
 
 
@@ -244,7 +234,9 @@ def unbondings(state: State, owner: bytes) -> list[Unbonding]:
     for item in _decode(raw, "unbonding list"):
         if not isinstance(item, list) or len(item) != 3 or not isinstance(item[2], bytes):
             raise DecodingError("corrupt unbonding list")
-        out.append(Unbonding(_uint(item[0], "unbonding"), _uint(item[1], "unbonding"), item[2]))
+        out.append(
+            Unbonding(decode_uint(item[0], "unbonding"), decode_uint(item[1], "unbonding"), item[2])
+        )
     return out
 
 
@@ -253,7 +245,10 @@ def set_unbondings(state: State, owner: bytes, entries: list[Unbonding]) -> None
         unbonding_key(owner),
         bytes(
             rusty_rlp.encode_raw(
-                [[_int(e.amount), _int(e.release_height), e.bls_public_key] for e in entries]
+                [
+                    [uint_bytes(e.amount), uint_bytes(e.release_height), e.bls_public_key]
+                    for e in entries
+                ]
             )
         ),
     )
@@ -273,7 +268,7 @@ def _encode_list(items: list[bytes]) -> bytes:
 
 # -- schedules -------------------------------------------------------------------------------
 def _heights(state: State, key: bytes, what: str) -> list[int]:
-    return [_uint(h, what) for h in _bytes_list(state.record(key), what)]
+    return [decode_uint(h, what) for h in _bytes_list(state.record(key), what)]
 
 
 def valset_heights(state: State) -> list[int]:
@@ -291,7 +286,7 @@ def scheduled_validators(state: State, height: int) -> list[ValidatorRecord]:
         if not isinstance(item, list) or len(item) != 4:
             raise DecodingError("corrupt validator set")
         address, key, power, reward = item
-        out.append(ValidatorRecord(address, key, _uint(power, "validator power"), reward))
+        out.append(ValidatorRecord(address, key, decode_uint(power, "validator power"), reward))
     return out
 
 
@@ -303,11 +298,14 @@ def schedule_validators(state: State, height: int, members: list[ValidatorRecord
         valset_key(height),
         bytes(
             rusty_rlp.encode_raw(
-                [[v.address, v.bls_public_key, _int(v.power), v.reward_address] for v in members]
+                [
+                    [v.address, v.bls_public_key, uint_bytes(v.power), v.reward_address]
+                    for v in members
+                ]
             )
         ),
     )
-    state.set_record(VALSET_HEIGHTS_KEY, _encode_list([_int(h) for h in [*heights, height]]))
+    state.set_record(VALSET_HEIGHTS_KEY, _encode_list([uint_bytes(h) for h in [*heights, height]]))
     state.set_validators(members)  # the latest scheduled set, for readers of `validators()`
 
 
@@ -338,5 +336,5 @@ def schedule_provers(state: State, height: int, provers: list[bytes]) -> None:
     state.set_record(prover_set_key(height), _encode_list(provers))
     if not heights or heights[-1] != height:
         state.set_record(
-            PROVER_SET_HEIGHTS_KEY, _encode_list([_int(h) for h in [*heights, height]])
+            PROVER_SET_HEIGHTS_KEY, _encode_list([uint_bytes(h) for h in [*heights, height]])
         )
