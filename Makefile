@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@# Compile the numba kernels once, into their on-disk cache, before tests run in parallel.
 	$(PY) -c "from execution.zkvm import warm_up; warm_up()"
+	@# ethers v6 (JavaScript) for the test that drives a node with a real Ethereum client, where
+	@# npm exists; optional (without it that one test is skipped and says why).
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/js ethers@6.17.0 \
+		|| echo "ethers not installed: tests/node/test_web3_ethers.py will be skipped"; fi
 	@touch $(STAMP)
 
 install: $(STAMP)

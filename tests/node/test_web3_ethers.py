@@ -1,8 +1,8 @@
 """ethers v6 (JavaScript) against a real `ivcnet node start` process.
 
-ethers is not a dependency of this Python project: the test runs when Node.js can load it,
-from `IVCNET_ETHERS_NODE_PATH` (a node_modules folder, e.g. after `npm install ethers@6` in a
-scratch folder) or Node's own paths, and is skipped otherwise.
+ethers is not a Python dependency: `make install` puts ethers 6 into `.venv/js` when npm exists.
+The test loads it from `IVCNET_ETHERS_NODE_PATH` (a node_modules folder), else from
+`.venv/js/node_modules`, else from Node's own paths, and is skipped when Node.js cannot load it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from node_cluster import rpc
 
 SCRIPT = Path(__file__).parent / "rpc" / "ethers_check.cjs"
+VENV_MODULES = Path(__file__).resolve().parents[2] / ".venv" / "js" / "node_modules"
 
 
 def _node_env() -> dict[str, str] | None:
@@ -24,6 +25,8 @@ def _node_env() -> dict[str, str] | None:
         return None
     env = dict(os.environ)
     extra = os.environ.get("IVCNET_ETHERS_NODE_PATH")
+    if not extra and VENV_MODULES.is_dir():
+        extra = str(VENV_MODULES)
     if extra:
         env["NODE_PATH"] = extra
     probe = subprocess.run(
