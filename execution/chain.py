@@ -125,7 +125,20 @@ class Chain:
                 block = genesis_block(genesis, root)
                 block_store.put_block(batch, 0, block.hash, block.encode(), [], encode_receipts([]))
                 batch.put(schema.genesis_hash(), genesis.hash)
+                batch.put(schema.format_version(), schema.STORAGE_FORMAT.to_bytes(4, "big"))
             return cls(db, genesis, block, state)
+        stored_format = db.get(schema.format_version())
+        if stored_format != schema.STORAGE_FORMAT.to_bytes(4, "big"):
+            written = (
+                "an older format"
+                if stored_format is None
+                else (f"format {int.from_bytes(stored_format, 'big')}")
+            )
+            raise ChainError(
+                f"database {db.path} was written in {written}; this ivcnet reads format "
+                f"{schema.STORAGE_FORMAT}: delete that folder to start the chain again "
+                "(or sync it anew from peers)"
+            )
         if stored_genesis != genesis.hash:
             raise ChainError(
                 f"database {db.path} was created from another genesis "

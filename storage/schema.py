@@ -6,6 +6,11 @@ byte order is height order.
 
 from __future__ import annotations
 
+# The encodings this code writes (blocks, receipts, state records, proofs). Bump it whenever one of
+# them changes, so that a node opening a database written in another format says so at once
+# instead of failing later on a record it cannot decode.
+STORAGE_FORMAT = 4
+
 NS_META = b"m"
 NS_TRIE_NODE = b"n"
 NS_BLOCK_BY_HASH = b"b"
@@ -24,6 +29,11 @@ def _height(height: int) -> bytes:
 def head() -> bytes:
     """Height and hash of the last committed block."""
     return NS_META + b"head"
+
+
+def format_version() -> bytes:
+    """The storage format the database was written in (STORAGE_FORMAT when it was created)."""
+    return NS_META + b"format"
 
 
 def genesis_hash() -> bytes:

@@ -8,7 +8,7 @@ from chain_helpers import account_keys, make_genesis, validator_key
 from execution.chain import Chain, ChainError
 from execution.types import Transaction
 from genesis import GWEI
-from storage import DatabaseLocked
+from storage import Database, DatabaseLocked, schema
 
 KEYS = account_keys(4)
 
@@ -55,6 +55,22 @@ def test_database_of_another_genesis_is_refused(tmp_path: Path) -> None:
     Chain.open(tmp_path / "c", make_genesis(4)).close()
     with pytest.raises(ChainError, match="another genesis"):
         Chain.open(tmp_path / "c", make_genesis(5))
+
+
+@pytest.mark.parametrize("stored", [None, (schema.STORAGE_FORMAT - 1).to_bytes(4, "big")])
+def test_database_of_another_storage_format_is_refused(
+    tmp_path: Path, stored: bytes | None
+) -> None:
+    genesis = make_genesis(4)
+    Chain.open(tmp_path / "c", genesis).close()
+    with Database.open(tmp_path / "c") as db, db.batch() as batch:
+        if stored is None:
+            batch.delete(schema.format_version())
+        else:
+            batch.put(schema.format_version(), stored)
+    written = "an older format" if stored is None else f"format {schema.STORAGE_FORMAT - 1}"
+    with pytest.raises(ChainError, match=f"written in {written}; .* delete that folder"):
+        Chain.open(tmp_path / "c", genesis)
 
 
 def test_second_open_in_process_is_refused(tmp_path: Path) -> None:
