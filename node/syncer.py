@@ -13,13 +13,18 @@ never got an answer: a follower that had fallen behind once (it missed one heigh
 could never catch up, and said nothing (the 20-task scenario's prover that stopped at a
 height; tests/node/test_proving_network.py).
 
-A connection can also freeze: a fresh one served 64 blocks, then every new stream on it timed
-out (py-libp2p's yamux reads a connection in one loop that also writes ACKs and window updates
-and hands new streams over a channel; once that loop waits, nothing on the connection moves,
-gossip included), while a new connection to the same peer answered in under 4 s. So a peer
-whose requests fail without an answer `RECYCLE_AFTER` times in a row (30 s or more at the
-head timeout) is disconnected (`sync_peer_recycled`): persistent peers are redialed at once,
-and a peer that dialed us dials again.
+A connection can also freeze (every new stream on it waits while gossip still flows; one
+cause, fixed in p2p/libp2p_patches.py, was yamux keeping a stream slot for every open cancelled
+by a deadline). So a peer whose requests fail without an answer `RECYCLE_AFTER` times in a row
+is disconnected (`sync_peer_recycled`; persistent peers are redialed at once) - but only if it
+has not gossiped to us for `GOSSIP_ALIVE_S`. A peer that still gossips is kept
+(`sync_peer_kept`): closing its connection also closed the pubsub streams carrying consensus
+votes, and under load re-opening them took seconds or failed, which stopped all four
+validators of the 20-task scenario at height 119 (each recycled every peer every 30-50 s).
+
+Head polls: every `sync_interval` while the height stands still, every `FOLLOWING_POLL_S`
+while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
+the syncer at once).
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -58,6 +64,13 @@ NO_HEADS_REPORT_S = 30.0
 HEAD_TIMEOUT_S = 10.0
 FETCH_TIMEOUT_S = 30.0
 RECYCLE_AFTER = 3
+# A peer that sent us a gossip message this recently is never disconnected for requests
+# that timed out: its connection works, its event loop is just slow to open streams.
+GOSSIP_ALIVE_S = 30.0
+# Head polls of a node that follows the chain by consensus (its height moved within
+# FOLLOW_GRACE_FACTOR block intervals plus propose timeouts): at most one per this.
+FOLLOWING_POLL_S = 30.0
+FOLLOW_GRACE_FACTOR = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +102,15 @@ class BlockSyncer:
         self.step_since = time.monotonic()
         self.polls = 0
         self.best_head = 0
+        self.last_poll = float("-inf")
+        self._height = -1
+        self._height_moved = time.monotonic()
         self._no_heads_reported = 0.0
         # Requests in a row per peer that got no answer at all (timeout, no stream).
         self._silent: dict[str, int] = {}
+        # Connections closed for silence, and kept because the peer still gossiped.
+        self.recycled = 0
+        self.kept = 0
 
     def _enter(self, step: str, peer: str = "") -> None:
         self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
@@ -122,11 +141,15 @@ class BlockSyncer:
             self._enter("idle")
             with trio.move_on_after(self.node.config.sync_interval):
                 await self.wanted.wait()
+            woken = self.wanted.is_set()
             self.wanted = trio.Event()
             p2p = self.node.p2p
             if p2p is None:
                 continue
+            if not woken and not self._poll_due():
+                continue
             self.polls += 1
+            self.last_poll = time.monotonic()
             heads, errors = await self._poll_heads(p2p)
             if not heads:
                 self._report_no_heads(errors)
@@ -144,6 +167,21 @@ class BlockSyncer:
                         break
                     if await self._sync_from(peer, heads[peer]):
                         break
+
+    def _poll_due(self) -> bool:
+        """Poll every `sync_interval` while the height stands still; a node whose height
+        moves (it follows consensus) polls every FOLLOWING_POLL_S. Every poll opens one
+        stream per peer, and on a loaded machine those cost the peers' event loops more
+        than the gossip that carries consensus (the 20-task stall: 6 polls a second per
+        node, most of them timing out)."""
+        now = time.monotonic()
+        height = self.node.chain.height
+        if height != self._height:
+            self._height, self._height_moved = height, now
+        config = self.node.config
+        grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
+        following = now - self._height_moved < grace
+        return not following or now - self.last_poll >= FOLLOWING_POLL_S
 
     async def _poll_heads(self, p2p: P2PService) -> tuple[dict[str, int], dict[str, str]]:
         """Every connected peer's head, asked all at once: one slow peer (or several) costs
@@ -170,7 +208,9 @@ class BlockSyncer:
         return heads, errors
 
     async def _note_failure(self, p2p: P2PService, peer: str, exc: Exception) -> None:
-        """Count requests that got no answer; recycle the connection after RECYCLE_AFTER."""
+        """Count requests that got no answer; recycle the connection after RECYCLE_AFTER,
+        unless the peer still gossips to us (then the connection is alive and closing it
+        would cut the consensus messages it carries)."""
         if not isinstance(exc, RequestTimeout | PeerUnreachable):
             self._silent.pop(peer, None)  # it answered, if with an error: the link works
             return
@@ -179,12 +219,26 @@ class BlockSyncer:
             self._silent[peer] = silent
             return
         self._silent.pop(peer, None)
+        gossip_silence = p2p.gossip_silence(peer)
+        if gossip_silence < GOSSIP_ALIVE_S:
+            self.kept += 1
+            event(
+                logger,
+                "sync_peer_kept",
+                peer=peer,
+                failures=silent,
+                gossip_silence_s=round(gossip_silence, 1),
+                error=f"{type(exc).__name__}: {exc}"[:120],
+            )
+            return
+        self.recycled += 1
         event(
             logger,
             "sync_peer_recycled",
             logging.WARNING,
             peer=peer,
             failures=silent,
+            gossip_silence_s=None if math.isinf(gossip_silence) else round(gossip_silence, 1),
             error=f"{type(exc).__name__}: {exc}"[:120],
         )
         await p2p.disconnect(peer)

@@ -95,6 +95,18 @@ class GossipGate:
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self.stats = GateStats()
         self._rejected: OrderedDict[bytes, None] = OrderedDict()
+        # time.monotonic() of the last gossip message each peer sent us (duplicates count:
+        # they show the link carries data). Block sync reads it to tell a peer whose requests
+        # time out on a loaded machine from a dead connection (node/syncer.py).
+        self._last_heard: dict[PeerId, float] = {}
+
+    def heard(self, peer: ID) -> None:
+        self._last_heard[peer.to_base58()] = time.monotonic()
+
+    def gossip_silence(self, peer: PeerId) -> float:
+        """Seconds since `peer` last sent us a gossip message; infinity if it never did."""
+        last = self._last_heard.get(peer)
+        return float("inf") if last is None else time.monotonic() - last
 
     def set_validator(self, topic: str, validator: TopicValidator) -> None:
         """Add a content check run before a message is relayed or delivered."""
@@ -204,6 +216,7 @@ class IvcPubsub(Pubsub):
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         if msg_forwarder != self.my_id:
+            self.gate.heard(msg_forwarder)
             # Duplicates from other mesh peers are common; skip them before any work.
             if self._is_msg_seen(msg):
                 return

@@ -9,15 +9,27 @@ in `p2p.gossip`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 
 import libp2p.network.swarm as _swarm
 import libp2p.pubsub.pubsub as _pubsub
 import trio
 from libp2p.io.exceptions import ConnectionClosedError
+from libp2p.network.connection.swarm_connection import SwarmConn
+from libp2p.network.stream.net_stream import NetStream
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.security.noise.io import NoiseTransportReadWriter
+from libp2p.stream_muxer.exceptions import MuxedStreamError
+from libp2p.stream_muxer.yamux.yamux import (
+    FLAG_SYN,
+    TYPE_WINDOW_UPDATE,
+    YAMUX_HEADER_FORMAT,
+    Yamux,
+    YamuxStream,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +43,10 @@ MAX_RPC_SIZE = 8 * 1024 * 1024
 # Longest a Noise transport write may take once its message is encrypted. Past it the
 # connection is closed: a frame cut short cannot be recovered.
 NOISE_WRITE_TIMEOUT_S = 30.0
+
+# Longest the reset of an abandoned, half-opened stream may take (it waits for the
+# connection's write lock); past it the slot is released without telling the peer.
+ABANDON_RESET_TIMEOUT_S = 2.0
 
 _applied = False
 
@@ -72,6 +88,75 @@ def _uncancellable_noise_write(original: _WriteMsg) -> _WriteMsg:
     return write_msg
 
 
+async def _abandon(conn: Yamux, stream: YamuxStream) -> None:
+    """Give back the slot and bookkeeping of a stream whose opener was cancelled or failed.
+
+    The SYN may already be on the wire (the cancel can land on the checkpoint after the
+    write), so the peer is told with a RST; `reset` also releases the backlog slot. Shielded
+    and bounded: the opener is being cancelled, and the write lock may be busy."""
+    deadline = trio.current_time() + ABANDON_RESET_TIMEOUT_S
+    with trio.CancelScope(shield=True, deadline=deadline), contextlib.suppress(Exception):
+        await stream.reset()
+    if not stream._backlog_slot_released:
+        stream._backlog_slot_released = True
+        conn.stream_backlog_semaphore.release()
+    conn.streams.pop(stream.stream_id, None)
+    conn.stream_buffers.pop(stream.stream_id, None)
+    conn.stream_events.pop(stream.stream_id, None)
+
+
+async def _cancel_safe_open_stream(self: Yamux) -> YamuxStream:
+    """`Yamux.open_stream` that gives its slot back however it ends.
+
+    libp2p's version takes one of the connection's 256 stream slots, registers the stream,
+    writes the SYN, and cleans up only on `Exception`: a `trio.Cancelled` (a request's
+    deadline) at the streams lock, the write lock or the checkpoint after the write keeps
+    the slot for the life of the connection. After 256 such cancels every new stream on
+    the connection waits forever while gossip on the old streams still flows (measured:
+    tests/p2p/test_stream_slots.py; docs/p2p.md, Known issues). Same wire behaviour
+    otherwise: one SYN window update per stream."""
+    await self.stream_backlog_semaphore.acquire()  # cancelled here: nothing taken
+    stream: YamuxStream | None = None
+    try:
+        async with self.streams_lock:
+            if self.event_shutting_down.is_set():
+                raise MuxedStreamError("Connection is shutting down")
+            stream_id = self.next_stream_id
+            self.next_stream_id += 2
+            stream = YamuxStream(stream_id, self, True)
+            stream._owns_backlog_slot = True
+            self.streams[stream_id] = stream
+            self.stream_buffers[stream_id] = bytearray()
+            self.stream_events[stream_id] = trio.Event()
+        header = struct.pack(YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id, 0)
+        await self._write_frame(header)
+        return stream
+    except BaseException as exc:
+        if stream is None:
+            self.stream_backlog_semaphore.release()
+        else:
+            await _abandon(self, stream)
+        if isinstance(exc, Exception) and not isinstance(exc, MuxedStreamError):
+            raise MuxedStreamError(f"Failed to send SYN: {exc}") from exc
+        raise
+
+
+async def _cancel_safe_swarm_new_stream(self: SwarmConn) -> NetStream:
+    """`SwarmConn.new_stream` opens the muxed stream, then awaits bookkeeping
+    (`_add_stream`: stream state, notifiees); a cancel there dropped the opened muxed
+    stream with its slot. Reset it instead."""
+    muxed = await self.muxed_conn.open_stream()
+    try:
+        return await self._add_stream(muxed)
+    except BaseException:
+        with (
+            trio.CancelScope(shield=True, deadline=trio.current_time() + ABANDON_RESET_TIMEOUT_S),
+            contextlib.suppress(Exception),
+        ):
+            await muxed.reset()
+        raise
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -91,4 +176,7 @@ def apply() -> None:
         "write_msg",
         _uncancellable_noise_write(NoiseTransportReadWriter.write_msg),
     )
+    # A cancelled stream open kept one of the connection's 256 stream slots for good.
+    setattr(Yamux, "open_stream", _cancel_safe_open_stream)  # noqa: B010
+    setattr(SwarmConn, "new_stream", _cancel_safe_swarm_new_stream)  # noqa: B010
     _applied = True

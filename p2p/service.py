@@ -249,6 +249,11 @@ class P2PService:
             )
         return out
 
+    def gossip_silence(self, peer: str | ID) -> float:
+        """Seconds since `peer` last sent us a gossip message (infinity if never): a peer
+        that gossips is connected and alive even when its requests time out."""
+        return self.gate.gossip_silence(_to_id(peer).to_base58())
+
     def peer_count(self) -> int:
         return sum(1 for conns in self.host.get_network().connections.values() if conns)
 
