@@ -153,7 +153,7 @@ class Node:
         self.chain_id = chain.chain_id
         self.validator_key = validator_key
         self.validator_address = None if validator_key is None else validator_key.address
-        self._vsets = ValidatorSets(chain)
+        self._vsets = ValidatorSets(chain, config.data_dir)
         self.signer: PrivValidator | None = None
         self._signer_store: FileSignerStore | None = None
         if validator_key is not None:

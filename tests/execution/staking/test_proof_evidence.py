@@ -4,7 +4,7 @@ slash it brings, on a real chain with real task proofs (docs/staking.md, Slashin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -243,3 +243,26 @@ def test_a_prover_that_left_pays_from_its_unbonding_stake(setup: Setup) -> None:
     record = prover_stake(state, CAROL.address)
     assert record is not None and record.slashed == CUT
     assert _held(state) == before
+
+
+def test_a_prover_that_registers_again_starts_a_new_miss_count(setup: Setup) -> None:
+    from execution.staking import StakingOp, StakingOpKind, apply_staking
+    from execution.staking.records import ProverStake, set_prover_stake
+
+    state = setup.chain.state().copy()
+    set_prover_stake(state, ProverStake(CAROL.address, 0, ProverStatus.UNREGISTERED, 5, 3))
+    op = StakingOp(StakingOpKind.REGISTER_PROVER)
+    apply_staking(state, CAROL.address, op, ETHER, PARAMS, setup.chain.height + 1)
+    record = prover_stake(state, CAROL.address)
+    assert record is not None
+    assert (record.stake, record.status, record.slashed, record.misses) == (
+        ETHER,
+        ProverStatus.REGISTERED,
+        5,
+        0,
+    )
+    # A top-up of a registered prover keeps its count.
+    set_prover_stake(state, replace(record, misses=2))
+    apply_staking(state, CAROL.address, op, ETHER, PARAMS, setup.chain.height + 1)
+    record = prover_stake(state, CAROL.address)
+    assert record is not None and (record.stake, record.misses) == (2 * ETHER, 2)
