@@ -25,6 +25,7 @@ from execution.staking import (
     release_unbonded,
     reschedule,
     slash_double_signs,
+    slash_invalid_proofs,
     unregister_prover,
     validators_at,
 )
@@ -290,6 +291,7 @@ def execute_body(
     ctx = replace(ctx, fee_recipient=proposer.reward_address)
     refs = accept_universal_proofs(state, universal_proofs, ctx.height, ctx.params, block_hash_at)
     convicted = slash_double_signs(state, evidence, ctx.height, ctx.params)
+    slash_invalid_proofs(state, evidence, ctx.chain_id, ctx.height, ctx.params)
     receipts = execute_transactions(state, transactions, ctx)
     expire_tasks(state, ctx.height)
     release_unbonded(state, ctx.height)

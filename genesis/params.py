@@ -61,6 +61,9 @@ class ProtocolParams:
     double_sign_slash_ppm: int = 50_000  # 5 % of the bonded stake, and a tombstone
     prover_miss_slash_ppm: int = 10_000  # 1 % of the prover stake per missed task
     prover_max_misses: int = 3  # then the prover is unregistered (its stake unbonds)
+    # A signed proof that fails verification (execution.staking.proof_evidence): 10 % of the
+    # prover stake, burned, and the prover is unregistered.
+    invalid_proof_slash_ppm: int = 100_000
     proof: ProofParams = field(default_factory=ProofParams)
     # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
     universal_proof_version: int = UNIVERSAL_PROOF_V0
@@ -93,6 +96,7 @@ class ProtocolParams:
         _check_range("params.double_sign_slash_ppm", self.double_sign_slash_ppm, 0, 1_000_000)
         _check_range("params.prover_miss_slash_ppm", self.prover_miss_slash_ppm, 0, 1_000_000)
         _check_range("params.prover_max_misses", self.prover_max_misses, 1, 1 << 32)
+        _check_range("params.invalid_proof_slash_ppm", self.invalid_proof_slash_ppm, 0, 1_000_000)
         self.proof.validate("params.proof")
         _check_range(
             "params.universal_proof_version",
@@ -148,6 +152,7 @@ _ADDED_LATER = (
     "double_sign_slash_ppm",
     "prover_miss_slash_ppm",
     "prover_max_misses",
+    "invalid_proof_slash_ppm",
     "universal_proof_version",
 )
 

@@ -1,8 +1,19 @@
-"""Duplicate-vote evidence waiting for a block, and what recent blocks already hold.
+"""Evidence waiting for a block, and what recent blocks already hold.
 
-Rules: evidence is accepted only if it verifies against the validator set of its height and is
-at most `EVIDENCE_MAX_AGE` blocks old; each piece goes into at most one block (blocks of the last
-`EVIDENCE_MAX_AGE` heights are scanned at start, committed blocks are added as they come).
+Two kinds (docs/staking.md, Slashing):
+
+- duplicate-vote evidence (consensus.evidence), gossiped on the evidence topic: accepted only if
+  it verifies against the validator set of its height and is at most `EVIDENCE_MAX_AGE` blocks
+  old; each piece goes into at most one block (blocks of the last `EVIDENCE_MAX_AGE` heights
+  are scanned at start, committed blocks are added as they come);
+- invalid-proof evidence (execution.staking.proof_evidence), made by this node's own proof
+  exchange when a correctly signed proof fails verification against its task. It is not
+  gossiped: every node fetches announced proofs itself, so every node that met the bad proof
+  holds its own copy, and a proof of a few MB would not fit a gossip message. It is judged
+  with the state's rules when it arrives (the proof verification is the exchange's, which just
+  failed) and again, without the proof verification, against the head state before each
+  block; at most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES go into one
+  block, one per (prover, task).
 """
 
 from __future__ import annotations
@@ -11,17 +22,37 @@ from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
 from execution.chain import Chain
+from execution.staking import (
+    InvalidProofEvidence,
+    RejectedEvidence,
+    check_evidence_cheap,
+    is_proof_evidence,
+)
+from execution.staking.proof_evidence import (
+    MAX_PROOF_EVIDENCE_BYTES,
+    MAX_PROOF_EVIDENCE_PER_BLOCK,
+)
+from execution.state import State
 from execution.types.block import Block
 
 EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
+MAX_PENDING_PROOF_EVIDENCE = 64
 
 
 class EvidencePool:
-    def __init__(self, chain_id: int, validator_set: Callable[[int], ValidatorSet]) -> None:
+    def __init__(
+        self,
+        chain_id: int,
+        validator_set: Callable[[int], ValidatorSet],
+        head_state: Callable[[], State] | None = None,
+    ) -> None:
         self.chain_id = chain_id
         self._validator_set = validator_set
+        self._head_state = head_state
         self._pending: dict[bytes, DuplicateVoteEvidence] = {}
+        # (prover, task id) -> evidence, oldest first
+        self._proofs: dict[tuple[bytes, bytes], InvalidProofEvidence] = {}
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
@@ -40,7 +71,35 @@ class EvidencePool:
                 del self._pending[h]
             elif ev.height < height:
                 out.append(ev.encode())
-        return tuple(out[:MAX_EVIDENCE_PER_BLOCK])
+        return (*out[:MAX_EVIDENCE_PER_BLOCK], *self._proofs_for_block(height))
+
+    def _proofs_for_block(self, height: int) -> list[bytes]:
+        if not self._proofs or self._head_state is None:
+            return []
+        state = self._head_state()
+        out: list[bytes] = []
+        size = 0
+        for key, ev in list(self._proofs.items()):
+            try:
+                check_evidence_cheap(state, ev, self.chain_id, height)
+            except RejectedEvidence:
+                del self._proofs[key]  # slashed meanwhile (duplicate), or too old
+                continue
+            raw = ev.encode()
+            if (
+                len(out) < MAX_PROOF_EVIDENCE_PER_BLOCK
+                and size + len(raw) <= MAX_PROOF_EVIDENCE_BYTES
+            ):
+                out.append(raw)
+                size += len(raw)
+        return out
+
+    def drop_proof_evidence(self, evidence: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """Forget every invalid-proof item and return `evidence` without them: a block that
+        held them did not build, so a rule this pool does not re-run before a block (the proof
+        verification) disagreed, and a proposer must not stall on it."""
+        self._proofs.clear()
+        return tuple(raw for raw in evidence if not is_proof_evidence(raw))
 
     def add(self, ev: DuplicateVoteEvidence, head_height: int) -> bool:
         """Pool verified, recent, new evidence; False if it is none of those."""
@@ -55,3 +114,22 @@ class EvidencePool:
             return False
         self._pending[h] = ev
         return True
+
+    def add_proof(self, ev: InvalidProofEvidence, state: State, head_height: int) -> bool:
+        """Pool invalid-proof evidence whose proof the caller found invalid for its task (the
+        exchange's verification); False if the state's other rules reject it or it is known."""
+        key = (ev.prover, ev.task_id)
+        if key in self._proofs:
+            return False
+        try:
+            check_evidence_cheap(state, ev, self.chain_id, head_height + 1)
+        except RejectedEvidence:
+            return False
+        self._proofs[key] = ev
+        while len(self._proofs) > MAX_PENDING_PROOF_EVIDENCE:
+            del self._proofs[next(iter(self._proofs))]
+        return True
+
+    @property
+    def proof_evidence(self) -> list[InvalidProofEvidence]:
+        return list(self._proofs.values())

@@ -44,7 +44,7 @@ from consensus import (
     verify_commit,
 )
 from execution.chain import Chain, ChainError, relax_gc
-from execution.staking import apply_staking, check_staking
+from execution.staking import apply_staking, check_staking, is_proof_evidence
 from execution.state import State, ValidatorRecord
 from execution.types.block import Block
 from execution.types.errors import (
@@ -153,7 +153,7 @@ class Node:
         self.chain_id = chain.chain_id
         self.validator_key = validator_key
         self.validator_address = None if validator_key is None else validator_key.address
-        self._vsets = ValidatorSets(chain)
+        self._vsets = ValidatorSets(chain, config.data_dir)
         self.signer: PrivValidator | None = None
         self._signer_store: FileSignerStore | None = None
         if validator_key is not None:
@@ -179,7 +179,7 @@ class Node:
         self.sync = SyncProgress(chain.height, chain.height)
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
-        self.evidence = EvidencePool(self.chain_id, self.validator_set)
+        self.evidence = EvidencePool(self.chain_id, self.validator_set, chain.state)
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
         self._send: trio.MemorySendChannel[ConsensusEvent]
@@ -289,6 +289,13 @@ class Node:
                     # A pooled proof that no longer fits the state: leave it out (aggregator).
                     proofs = drop_rejected(proofs, exc, self.proof_pool)
                     continue
+                if isinstance(exc, InvalidBlock) and exc.reason == "invalid_evidence":
+                    # Pooled invalid-proof evidence the state rejects: leave it out
+                    # (node.evidence_pool); duplicate-vote evidence was verified when pooled.
+                    fewer = self.evidence.drop_proof_evidence(evidence)
+                    if fewer != evidence:
+                        evidence = fewer
+                        continue
                 bad = _failed_index(exc) if isinstance(exc, InvalidBlock) else None
                 event(logger, "build_retry", logging.WARNING, height=height, error=str(exc))
                 if bad is None or bad >= len(txs):
@@ -410,6 +417,8 @@ class Node:
         # Rule: evidence is verifiable, recent, new, and not repeated.
         seen: set[bytes] = set()
         for raw in block.evidence:
+            if is_proof_evidence(raw):
+                continue  # invalid-proof evidence: the state transition judges it (check_block)
             try:
                 ev = DuplicateVoteEvidence.decode(raw)
                 h = ev.hash()
@@ -495,7 +504,12 @@ class Node:
                     self.p2p = p2p
                     self._attach_p2p(p2p)
                     self.proving = start_proving(
-                        self.chain, self.proof_pool, p2p, nursery, self.prover_settings
+                        self.chain,
+                        self.proof_pool,
+                        p2p,
+                        nursery,
+                        self.prover_settings,
+                        self.evidence,
                     )
                     rpc_config = RpcConfig(
                         host=config.rpc_host,

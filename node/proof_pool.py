@@ -3,7 +3,8 @@
     proof = verify_proof(task, task_id, prover, proof_bytes, profile)  # raises InvalidPoolProof
     pool = ProofPool.open(home / "data" / "proofs", budget_bytes=256 << 20)
     pool.add(proof)                        # -> True if pooled, False if the task had one already
-    pool.get(task_id)                      # -> PooledProof | None (leaf, statement, height, size)
+    pool.get(task_id)                      # -> PooledProof | None (leaf, statement, height, size,
+                                           #    signature: the prover's proof envelope)
     pool.info(task_id)                     # -> PoolEntry | None, the same without reading the file
     pool.for_block(height)                 # -> list[ProofLeaf] of tasks submitted at `height`
     pool.discard(task_ids)                 # once accepted into state or expired
@@ -30,11 +31,13 @@ Persistence: one file per proof, `HEIGHT-TASKID.proof` (height as 16 decimal dig
 as hex), written to a temporary name, fsynced and renamed, so a kill -9 leaves either the whole
 file or none; a restart re-reads the index from the files' headers. File layout (big-endian):
 
-    magic       8 bytes  b"IVCPPL02"
+    magic       8 bytes  b"IVCPPL03"
     height      u64      block in which the task was submitted
     task_id     32 bytes
     prover      20 bytes the address to reward
-    digest      32 bytes keccak256(statement || proof), checked on every read: a file is
+    signature   65 bytes the prover's envelope (execution.staking.proof_envelope), served with
+                         the proof; all zero when the proof came with none (tests only)
+    digest      32 bytes keccak256(statement || signature || proof), checked on every read: a file is
                 trusted at reopen without re-verification, so a corrupted proof must be
                 dropped, never served to peers (who would score this node down) or kept in
                 place of a good one
@@ -61,12 +64,13 @@ from execution.zkproof import InvalidTaskProof, Statement
 
 logger = logging.getLogger("node.proof_pool")
 
-FILE_MAGIC = b"IVCPPL02"
+FILE_MAGIC = b"IVCPPL03"
 FILE_SUFFIX = ".proof"
 DEFAULT_BUDGET_BYTES = 256 << 20
 # A task proof of 2^20 cycles is a few MB; anything far larger is not a proof we want to hold.
 MAX_PROOF_BYTES = 16 << 20
-_HEAD = struct.Struct(">8sQ32s20s32sI")
+_HEAD = struct.Struct(">8sQ32s20s65s32sI")
+_NO_SIGNATURE = bytes(65)
 
 
 class InvalidPoolProof(Exception):
@@ -82,6 +86,7 @@ class VerifiedProof:
     proof: bytes
     statement: Statement
     height: int
+    signature: bytes = b""  # the prover's envelope (checked by whoever received the proof)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class PooledProof:
     statement: Statement
     height: int
     size: int
+    signature: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -110,13 +116,21 @@ class _Entry:
     size: int
     path: Path
     digest: bytes
+    signature: bytes
 
 
 def verify_proof(
-    task: Task | None, task_id: bytes, prover: bytes, proof: bytes, profile: str
+    task: Task | None,
+    task_id: bytes,
+    prover: bytes,
+    proof: bytes,
+    profile: str,
+    signature: bytes = b"",
 ) -> VerifiedProof:
     """Check `proof` for `task_id` against `task`, the state's record of that task (None if
-    unknown), with the leaf rules of a Universal Proof. Raises InvalidPoolProof."""
+    unknown), with the leaf rules of a Universal Proof. Raises InvalidPoolProof. `signature`,
+    the prover's envelope, is kept with the proof; its check is the receiver's, before this
+    one (node.prover.exchange)."""
     if len(task_id) != 32:
         raise InvalidPoolProof("a task id has 32 bytes")
     if len(prover) != 20:
@@ -135,11 +149,17 @@ def verify_proof(
         )
     except InvalidUniversalProof as exc:
         raise InvalidPoolProof(str(exc)) from exc
-    return VerifiedProof(task_id, prover, proof, statement, task.submitted_height)
+    if len(signature) not in (0, len(_NO_SIGNATURE)):
+        raise InvalidPoolProof("an envelope signature has 65 bytes")
+    return VerifiedProof(task_id, prover, proof, statement, task.submitted_height, signature)
 
 
 def _file_name(height: int, task_id: bytes) -> str:
     return f"{height:016d}-{task_id.hex()}{FILE_SUFFIX}"
+
+
+def _digest(statement: bytes, signature: bytes, proof: bytes) -> bytes:
+    return keccak256(statement + (signature or _NO_SIGNATURE) + proof)
 
 
 def _encode_file(p: VerifiedProof) -> bytes:
@@ -150,7 +170,8 @@ def _encode_file(p: VerifiedProof) -> bytes:
             p.height,
             p.task_id,
             p.prover,
-            keccak256(statement + p.proof),
+            p.signature or _NO_SIGNATURE,
+            _digest(statement, p.signature, p.proof),
             len(statement),
         )
         + statement
@@ -188,7 +209,7 @@ class ProofPool:
                 head = f.read(_HEAD.size)
                 if len(head) != _HEAD.size:
                     raise InvalidPoolProof("truncated header")
-                magic, height, task_id, prover, digest, st_len = _HEAD.unpack(head)
+                magic, height, task_id, prover, signature, digest, st_len = _HEAD.unpack(head)
                 if magic != FILE_MAGIC or st_len > MAX_PROOF_BYTES:
                     raise InvalidPoolProof("bad magic or statement length")
                 statement = Statement.from_bytes(f.read(st_len))
@@ -205,7 +226,9 @@ class ProofPool:
             logger.warning("proof pool: dropping unreadable %s: %s", path.name, exc)
             path.unlink(missing_ok=True)
             return
-        self._index(task_id, _Entry(height, prover, statement, proof_len, path, digest))
+        if signature == _NO_SIGNATURE:
+            signature = b""
+        self._index(task_id, _Entry(height, prover, statement, proof_len, path, digest, signature))
 
     def _index(self, task_id: bytes, entry: _Entry) -> None:
         self._entries[task_id] = entry
@@ -248,7 +271,8 @@ class ProofPool:
                 proof.statement,
                 len(proof.proof),
                 path,
-                keccak256(proof.statement.to_bytes() + proof.proof),
+                _digest(proof.statement.to_bytes(), proof.signature, proof.proof),
+                proof.signature,
             ),
         )
         self._evict()
@@ -263,7 +287,11 @@ class ProofPool:
         if proof is None:
             return None
         return PooledProof(
-            ProofLeaf(task_id, entry.prover, proof), entry.statement, entry.height, entry.size
+            ProofLeaf(task_id, entry.prover, proof),
+            entry.statement,
+            entry.height,
+            entry.size,
+            entry.signature,
         )
 
     def info(self, task_id: bytes) -> PoolEntry | None:
@@ -331,7 +359,7 @@ class ProofPool:
             self._drop(task_id)
             return None
         proof = data[len(data) - entry.size :]
-        if keccak256(entry.statement.to_bytes() + proof) != entry.digest:
+        if _digest(entry.statement.to_bytes(), entry.signature, proof) != entry.digest:
             logger.warning("proof pool: dropping corrupted %s", entry.path.name)
             self._drop(task_id)
             return None

@@ -155,6 +155,11 @@ def apply_staking(
         record_p = prover_stake(state, sender)
         if record_p is None:
             record_p = ProverStake(sender, 0)
+        elif record_p.status is ProverStatus.UNREGISTERED:
+            # A registration starts a new miss count: a prover removed at prover_max_misses
+            # that stakes again would otherwise be removed again at its first miss (its old
+            # misses already cost it; `slashed` keeps the history).
+            record_p = replace(record_p, misses=0)
         set_prover_stake(
             state,
             replace(record_p, stake=record_p.stake + value, status=ProverStatus.REGISTERED),

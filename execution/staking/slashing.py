@@ -20,8 +20,8 @@ stake and its miss count grows; at `prover_max_misses` it is unregistered (its s
 A prover that unregistered after the task was assigned to it is charged the miss from the
 stake it took out while that is still locked (else leaving once its window closed would dodge
 every miss).
-An invalid proof is never slashed: proofs are not signed by their provers, so a bad proof naming
-X does not show that X sent it; only the chain-observable miss is attributable.
+Invalid proofs. Provers sign their proofs (execution.staking.proof_envelope), so a signed proof
+that fails verification convicts its signer: execution.staking.proof_evidence.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import replace
 import rusty_rlp
 
 from execution.staking.assignment import rank_provers
+from execution.staking.proof_evidence import is_proof_evidence
 from execution.staking.records import (
     ProverStake,
     ProverStatus,
@@ -79,9 +80,12 @@ def evidence_offender(raw: bytes) -> tuple[int, int]:
 def slash_double_signs(
     state: State, evidence: Sequence[bytes], height: int, params: ProtocolParams
 ) -> list[bytes]:
-    """Slash and tombstone the validators the block's evidence convicts; return their keys."""
+    """Slash and tombstone the validators the block's duplicate-vote evidence convicts; return
+    their keys. Invalid-proof evidence (execution.staking.proof_evidence) is judged there."""
     slashed = []
     for i, raw in enumerate(evidence):
+        if is_proof_evidence(raw):
+            continue
         ev_height, index = evidence_offender(raw)
         if not 1 <= ev_height < height:
             raise InvalidBlock("invalid_evidence", f"#{i}: height {ev_height}")

@@ -290,6 +290,9 @@ def write_home(p: JoinPlan) -> JoinedHome:
         settings = dict(p.settings)
         if p.prover:
             if p.payer is not None and p.prover_stake:
+                # The prover signs its proofs with its account's key (node.prover.role): the
+                # staking account is the prover, so its key goes where the node reads it.
+                write_key_file(p.home / PROVER_KEY_FILE, p.payer.to_json())
                 prover_address = p.payer.address
             else:
                 pkey = AccountKey.generate()

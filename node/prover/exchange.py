@@ -10,9 +10,14 @@ Every node runs one `ProofExchange` (provers and validators alike):
   it and announces it in turn, so that its own neighbours can fetch from it;
 - an announcement of a task this node has not committed yet (the prover's block may be ahead
   of ours) is kept (bounded) and retried after each commit;
-- a malformed message, or a served proof that does not verify or does not match its
-  announcement, scores the serving peer down (`P2PService.report_peer`); nothing a peer sends
-  can raise out of here.
+- a served proof comes in its prover's envelope (execution.staking.proof_envelope), checked
+  before anything else: unsigned or signed by anyone but the prover it names, it is dropped;
+- a malformed message, a bad envelope, or a served proof that does not verify or does not
+  match its announcement, scores the serving peer down (`P2PService.report_peer`); nothing a
+  peer sends can raise out of here;
+- a correctly signed proof that fails verification against the task's record is handed to
+  `on_invalid_proof` as invalid-proof evidence (execution.staking.proof_evidence), which the
+  node pools for a block that slashes the prover (node.evidence_pool).
 
 Claims (node.prover.messages.Claim) are handed to `on_claim`, which the prover service uses.
 """
@@ -26,6 +31,7 @@ from collections.abc import Callable
 import trio
 
 from execution.chain import Chain
+from execution.staking import BadEnvelope, InvalidProofEvidence, check_envelope
 from execution.state import Task, TaskStatus
 from execution.types.hashing import keccak256
 from node.logs import event
@@ -78,9 +84,12 @@ class ProofExchange:
         self.profile = chain.genesis.params.proof.profile
         self.on_claim: Callable[[Claim, str], None] | None = None
         self.on_pooled: Callable[[bytes], None] | None = None
+        self.on_invalid_proof: Callable[[InvalidProofEvidence], None] | None = None
+        self.chain_id = chain.chain_id
         # Proofs this node serves without having verified them: only a test-only malicious
-        # prover puts anything here (node.prover.service, --prover-fault).
-        self.unverified: dict[bytes, tuple[bytes, bytes]] = {}
+        # prover puts anything here (node.prover.service, --prover-fault): task id -> (prover,
+        # proof, envelope signature).
+        self.unverified: dict[bytes, tuple[bytes, bytes, bytes]] = {}
         # task id -> (announcement, peer) to try in turn; an announcement that arrives while
         # its task is being fetched joins the list, so a peer that stalls or answers "not held"
         # cannot make us drop every other peer's announcement of that proof.
@@ -124,21 +133,27 @@ class ProofExchange:
     async def _serve(self, peer_id: str, data: bytes) -> bytes:
         task_id = decode_request(data)  # a MalformedMessage becomes the caller's RemoteError
         pooled = self.pool.get(task_id)
-        if pooled is not None:
-            return encode_response(pooled.leaf.prover, pooled.leaf.task_proof)
+        if pooled is not None and pooled.signature:
+            return encode_response(pooled.leaf.prover, pooled.leaf.task_proof, pooled.signature)
         if task_id in self.unverified:
-            prover, proof = self.unverified[task_id]
-            return encode_response(prover, proof)
-        return encode_response(b"", b"")
+            return encode_response(*self.unverified[task_id])
+        return encode_response(b"", b"", b"")
 
     # ---- own proofs -------------------------------------------------------------------
     async def verify(
-        self, task: Task | None, task_id: bytes, prover: bytes, proof: bytes
+        self, task: Task | None, task_id: bytes, prover: bytes, proof: bytes, signature: bytes
     ) -> VerifiedProof:
         """`verify_proof` in a worker thread (one at a time): a verification takes 0.1-0.3 s
         of numpy work, too long for the event loop that also runs consensus."""
         return await trio.to_thread.run_sync(
-            verify_proof, task, task_id, prover, proof, self.profile, limiter=self._verify_limiter
+            verify_proof,
+            task,
+            task_id,
+            prover,
+            proof,
+            self.profile,
+            signature,
+            limiter=self._verify_limiter,
         )
 
     async def add_and_announce(self, proof: VerifiedProof) -> bool:
@@ -244,18 +259,29 @@ class ProofExchange:
             return False
         if answer is None:
             return False  # a relay that has not fetched it (yet)
-        prover, proof = answer
+        prover, proof, signature = answer
+        # Rule: the envelope first; an unsigned or forged proof costs us no verification.
+        try:
+            check_envelope(self.chain_id, ann.task_id, prover, proof, signature)
+        except BadEnvelope as exc:
+            self._reject(peer, ann, f"bad envelope: {exc}")
+            return False
         task = self.chain.state().task(ann.task_id)
         if task is None or task.status is not TaskStatus.PENDING:
             return True  # resolved meanwhile: nothing to pool
+        if len(proof) > ann.size or prover != ann.prover:
+            self._reject(peer, ann, "the served proof is not the announced one")
+            return False
         try:
-            if len(proof) > ann.size or prover != ann.prover:
-                raise InvalidPoolProof("the served proof is not the announced one")
-            verified = await self.verify(task, ann.task_id, prover, proof)
-            if keccak256(verified.statement.to_bytes()) != ann.statement_digest:
-                raise InvalidPoolProof("the statement does not match the announced digest")
+            verified = await self.verify(task, ann.task_id, prover, proof, signature)
         except InvalidPoolProof as exc:
             self._reject(peer, ann, str(exc))
+            # Signed by its prover and wrong for the task: evidence against the prover.
+            if self.on_invalid_proof is not None:
+                self.on_invalid_proof(InvalidProofEvidence(ann.task_id, prover, signature, proof))
+            return False
+        if keccak256(verified.statement.to_bytes()) != ann.statement_digest:
+            self._reject(peer, ann, "the statement does not match the announced digest")
             return False
         added = await self.add_and_announce(verified)
         if added:

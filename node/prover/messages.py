@@ -9,12 +9,15 @@ on the topic /ivcnet/proof-announce/1 (16 KiB limit) and the protocol /ivcnet/pr
     Announcement  = rlp([2, task_id(32), prover(20), statement_digest(32), size])
         a proof of the task is in the sender's pool and can be fetched from it
     ProofRequest  = rlp([task_id(32)])
-    ProofResponse = rlp([prover(20), task_proof])   (empty prover and proof: not held)
+    ProofResponse = rlp([prover(20), task_proof, signature(65)])   (all empty: not held)
 
 `statement_digest` is keccak256 of the statement bytes (execution.zkproof.Statement.to_bytes);
 a fetcher refuses a proof whose statement does not hash to it, and `size` bounds what it will
-read. None of these messages is trusted: a proof enters a pool only after it verifies against
-the task's on-chain record (node.proof_pool).
+read. `signature` is the prover's envelope (execution.staking.proof_envelope: its account key
+over chain id, task id, prover and the proof's hash); a relay serves the author's envelope, never
+its own. None of these messages is trusted: the envelope is checked first, and a proof enters a
+pool only after it verifies against the task's on-chain record (node.proof_pool); a signed proof
+that does not verify becomes invalid-proof evidence (node.evidence_pool).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ _ADDR = Binary.fixed_length(20)
 _CLAIM = List([big_endian_int, _ADDR, big_endian_int, CountableList(_ID)], strict=True)
 _ANNOUNCEMENT = List([big_endian_int, _ID, _ADDR, _ID, big_endian_int], strict=True)
 _REQUEST = List([_ID], strict=True)
-_RESPONSE = List([binary, binary], strict=True)
+_RESPONSE = List([binary, binary, binary], strict=True)
+SIGNATURE_LEN = 65
 
 
 class MalformedMessage(Exception):
@@ -109,15 +113,17 @@ def decode_request(data: bytes) -> bytes:
     return task_id  # type: ignore[return-value]
 
 
-def encode_response(prover: bytes, proof: bytes) -> bytes:
-    return rlp.encode([prover, proof], _RESPONSE)
+def encode_response(prover: bytes, proof: bytes, signature: bytes) -> bytes:
+    return rlp.encode([prover, proof, signature], _RESPONSE)
 
 
-def decode_response(data: bytes) -> tuple[bytes, bytes] | None:
-    """(prover, task proof), or None when the peer does not hold the proof."""
-    prover, proof = _decode(data, _RESPONSE, "proof response")
-    if not prover and not proof:
+def decode_response(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(prover, task proof, envelope signature), or None when the peer does not hold it."""
+    prover, proof, signature = _decode(data, _RESPONSE, "proof response")
+    if not prover and not proof and not signature:
         return None
-    if len(prover) != 20 or not proof:  # type: ignore[arg-type]
-        raise MalformedMessage("a proof response carries a 20-byte prover and a proof")
-    return prover, proof  # type: ignore[return-value]
+    if len(prover) != 20 or not proof or len(signature) != SIGNATURE_LEN:  # type: ignore[arg-type]
+        raise MalformedMessage(
+            "a proof response carries a 20-byte prover, a proof and a 65-byte signature"
+        )
+    return prover, proof, signature  # type: ignore[return-value]

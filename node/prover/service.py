@@ -1,6 +1,6 @@
 """The prover role (`ivcnet node start --prover`): take assigned tasks, prove, announce.
 
-    service = ProverService(chain, exchange, address, workers=os.cpu_count())
+    service = ProverService(chain, exchange, key, workers=os.cpu_count())  # key: AccountKey
     nursery.start_soon(service.run)
     service.on_commit(block)          # from the node, after each committed block
 
@@ -10,8 +10,11 @@ prover picks up where it was killed. Each task is started when the chain reaches
 assignment gives this prover (node.prover.assignment: at once for the first in line, k *
 `prover_timeout_blocks` later for the k-th) and no valid proof of it is in the pool yet. At most
 `workers` proofs run at once, each in a child process (`prove_async`), never on the event loop.
-A finished proof is verified like any other (node.proof_pool.verify_proof), pooled and
-announced; the exchange serves it.
+A finished proof is signed with the prover account's key (the envelope,
+execution.staking.proof_envelope: it makes the proof attributable, so a wrong one can be
+slashed), verified like any other (node.proof_pool.verify_proof), pooled and announced; the
+exchange serves it in its envelope. The key is the account's whose address is the prover
+address (the one that registered), read from `config/prover_key.json` (node.prover.role).
 
 Claims: when it starts tasks the service gossips a `Claim` (prover, block height, task ids),
 and every 10 s an empty one as a presence beacon. Claims are not signed and grant nothing: the
@@ -24,7 +27,8 @@ from within the last `PRESENCE_BLOCKS` blocks, plus this one).
 
 `fault` (test only) makes a malicious prover: "other-input" proves the task's program on
 another input, "tampered-statement" changes the exit code in the proof's statement; both
-proofs are served and announced unverified, and every honest pool must reject them.
+proofs are signed, served and announced unverified; every honest pool must reject them and
+turn them into invalid-proof evidence that slashes this prover.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from dataclasses import dataclass, replace
 import trio
 
 from execution.chain import Chain
-from execution.staking import provers_at
+from execution.staking import provers_at, sign_proof
 from execution.state import Task, TaskStatus
 from execution.types.block import Block
 from execution.types.errors import DecodingError
@@ -46,6 +50,7 @@ from execution.types.transaction import Transaction, TxKind
 from execution.zkproof import ZkProofError, prove_async
 from execution.zkvm import ZkvmError, load_elf
 from execution.zkvm.program import Program
+from genesis.keys import AccountKey
 from node.logs import event
 from node.prover.assignment import my_start_height
 from node.prover.exchange import ProofExchange
@@ -82,17 +87,16 @@ class ProverService:
         self,
         chain: Chain,
         exchange: ProofExchange,
-        address: bytes,
+        key: AccountKey,
         workers: int = 0,
         fault: str = "",
     ) -> None:
-        if len(address) != 20:
-            raise ValueError("a prover address has 20 bytes")
         if fault and fault not in FAULTS:
             raise ValueError(f"unknown prover fault {fault!r}")
         self.chain = chain
         self.exchange = exchange
-        self.address = address
+        self.key = key
+        self.address = key.address
         self.workers = workers or default_workers()
         self.fault = fault
         params = chain.genesis.params
@@ -266,7 +270,8 @@ class ProverService:
             if self.fault:
                 await self._publish_bad(tr.task_id, proof)
                 return
-            verified = await self.exchange.verify(task, tr.task_id, self.address, proof)
+            signature = self._sign(tr.task_id, proof)
+            verified = await self.exchange.verify(task, tr.task_id, self.address, proof, signature)
             await self.exchange.add_and_announce(verified)
             self.proven += 1
             event(
@@ -285,6 +290,9 @@ class ProverService:
         except Exception as exc:  # a bug must not take the node down; leave it to the others
             logger.exception("proving task %s failed", tr.task_id.hex())
             event(logger, "prove_failed", logging.ERROR, task=tr.task_id.hex(), error=repr(exc))
+
+    def _sign(self, task_id: bytes, proof: bytes) -> bytes:
+        return sign_proof(self.key.private_key, self.exchange.chain_id, task_id, proof)
 
     def _program(self, image_id: bytes) -> Program:
         """The deployed program of an image id, from its deploy transaction (the state keeps
@@ -316,6 +324,6 @@ class ProverService:
             parsed.statement = replace(parsed.statement, exit_code=parsed.statement.exit_code ^ 1)
             proof = parsed.to_bytes()
         statement = parsed.statement
-        self.exchange.unverified[task_id] = (self.address, proof)
+        self.exchange.unverified[task_id] = (self.address, proof, self._sign(task_id, proof))
         await self.exchange.announce(task_id, self.address, statement.to_bytes(), len(proof))
         event(logger, "bad_proof_published", logging.WARNING, task=task_id.hex(), fault=self.fault)

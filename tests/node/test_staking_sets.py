@@ -74,3 +74,43 @@ def test_a_height_beyond_the_known_schedule_is_not_cached(tmp_path: Path) -> Non
         assert 10 not in sets._cache
     finally:
         chain.close()
+
+
+def test_the_latest_checkpoint_survives_a_restart(tmp_path: Path) -> None:
+    from node.validator_sets import CHECKPOINT, CHECKPOINT_FILE
+
+    chain = Chain.open(tmp_path / "chain", make_genesis(params=PARAMS))
+    data = tmp_path / "data"
+    try:
+        bond = build_bond_tx(
+            ALICE.private_key,
+            chain_id=CHAIN_ID,
+            nonce=0,
+            amount=30 * ETHER,
+            validator_secret_key=NEW_VAL.secret_key,
+        )
+        _commit(chain, bond.raw)  # two validators from height 3: priorities that move
+        while chain.height < CHECKPOINT + 4:
+            _commit(chain)
+        top = chain.height
+        walked = ValidatorSets(chain).at(top)  # from height 1, no file
+        sets = ValidatorSets(chain, data)
+        assert sets.at(top) == walked
+        path = data / CHECKPOINT_FILE
+        assert path.exists()
+        # A restart starts from the checkpoint, with the same answers.
+        fresh = ValidatorSets(chain, data)
+        assert CHECKPOINT in fresh._cache and fresh._cache[CHECKPOINT] == sets._cache[CHECKPOINT]
+        assert fresh.at(top) == walked
+        assert [fresh.at(h) for h in range(CHECKPOINT - 2, top + 1)] == [
+            ValidatorSets(chain).at(h) for h in range(CHECKPOINT - 2, top + 1)
+        ]
+        # A damaged file, or one of another chain (block hash), is ignored: walked from 1.
+        raw = path.read_bytes()
+        for bad in (raw[:-1] + bytes([raw[-1] ^ 1]), raw[:16] + bytes(32) + raw[48:], raw[:20]):
+            path.write_bytes(bad)
+            ignored = ValidatorSets(chain, data)
+            assert CHECKPOINT not in ignored._cache
+            assert ignored.at(top) == walked
+    finally:
+        chain.close()

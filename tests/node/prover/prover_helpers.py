@@ -7,11 +7,14 @@ from collections.abc import Callable
 from execution.programs import image_id_bytes_of_elf
 from execution.state import Task, TaskStatus
 from execution.zkproof.samples import fib_loop_program, program_elf
+from genesis.keys import AccountKey
 
 ELF = program_elf(fib_loop_program(5))
 OTHER_ELF = program_elf(fib_loop_program(6))
 PROFILE = "conjectured"
-PROVER = b"\x77" * 20
+# The prover account of the tests: proofs are made for its address and signed with its key.
+PROVER_KEY = AccountKey((0x77).to_bytes(32, "big"))
+PROVER = PROVER_KEY.address
 T1, T2, T3 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
 # The session fixture `proof_for(task_id, elf=ELF)`: a proof for PROVER and that task.
 ProofFor = Callable[..., bytes]

@@ -14,16 +14,18 @@ import pytest
 import trio
 from chain_helpers import make_genesis
 from prover_helpers import PROVER as GOOD
+from prover_helpers import PROVER_KEY as GOOD_KEY
 from prover_helpers import build_task_chain, empty_block
 
 from execution.chain import Chain
 from execution.zkproof.samples import fib_loop_result
-from genesis import ProtocolParams
+from genesis import AccountKey, ProtocolParams
 from node.proof_pool import ProofPool
 from node.prover import ProofExchange, ProverService, rank_provers
 from p2p import TOPIC_PROOF_ANNOUNCEMENTS, DialConfig, P2PConfig, P2PService, open_p2p_service
 
-BAD = b"\xba" * 20
+BAD_KEY = AccountKey((0xBA).to_bytes(32, "big"))
+BAD = BAD_KEY.address
 FAST_DIAL = DialConfig(attempts=3, backoff_initial_s=0.05, backoff_max_s=0.5, reconnect_check_s=0.1)
 
 
@@ -77,7 +79,7 @@ async def test_a_proof_reaches_every_pool(tmp_path: Path, caplog: pytest.LogCapt
                 ]
                 for ex in exchanges:
                     ex.attach(nursery)
-                prover = ProverService(chains[0], exchanges[0], GOOD, workers=1)
+                prover = ProverService(chains[0], exchanges[0], GOOD_KEY, workers=1)
                 started = time.perf_counter()
                 nursery.start_soon(prover.run)
                 await _until(lambda: task_id in pools[1])
@@ -134,8 +136,10 @@ async def test_a_malicious_proof_is_rejected_and_the_next_prover_takes_over(
                 ]
                 for ex in exchanges:
                     ex.attach(nursery)
-                bad = ProverService(chains[0], exchanges[0], BAD, workers=1, fault="other-input")
-                good = ProverService(chains[1], exchanges[1], GOOD, workers=1)
+                bad = ProverService(
+                    chains[0], exchanges[0], BAD_KEY, workers=1, fault="other-input"
+                )
+                good = ProverService(chains[1], exchanges[1], GOOD_KEY, workers=1)
                 nursery.start_soon(bad.run)
                 nursery.start_soon(good.run)
                 # both honest nodes fetch the bad proof, reject it and score its server down
@@ -170,7 +174,7 @@ async def test_a_prover_stops_when_another_proof_arrives(
     chain, blocks, task_id = build_task_chain(tmp_path / "chain0", make_genesis())
     chains = _replicas(tmp_path, chain, blocks, 2)
     pools = [ProofPool.open(tmp_path / f"proofs{i}") for i in range(2)]
-    late = b"\x1a" * 20
+    late_key = AccountKey((0x1A).to_bytes(32, "big"))
     try:
         async with AsyncExitStack() as stack:
             nodes = await _open_nodes(stack, tmp_path, 2)
@@ -180,12 +184,12 @@ async def test_a_prover_stops_when_another_proof_arrives(
                 ]
                 for ex in exchanges:
                     ex.attach(nursery)
-                first = ProverService(chains[0], exchanges[0], GOOD, workers=1)
+                first = ProverService(chains[0], exchanges[0], GOOD_KEY, workers=1)
                 nursery.start_soon(first.run)
                 # the second prover starts 4 s later and has not heard the first one's claim,
                 # so it proves too (an open prover set, each knowing only itself)
                 await trio.sleep(4.0)
-                second = ProverService(chains[1], exchanges[1], late, workers=1)
+                second = ProverService(chains[1], exchanges[1], late_key, workers=1)
                 nursery.start_soon(second.run)
                 await _until(lambda: task_id in pools[0] and task_id in pools[1])
 

@@ -1,7 +1,8 @@
 """Real processes: a malicious prover (`--prover-fault other-input`: a valid proof of the task's
-program on another input, so another output) ranked first publishes its proof; every honest
-pool rejects it, it never enters the state nor earns anything, and the next prover in line
-proves the task after the timeout."""
+program on another input, so another output) ranked first publishes its proof, signed; every
+honest pool rejects it, it never enters the state nor earns anything, the next prover in line
+proves the task after the timeout, and the validator turns the signed bad proof into evidence
+that slashes the malicious prover's stake on chain (read back over RPC)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from prover_helpers import ELF
 from test_prover_kill import _send
 
 from execution.programs import image_id_bytes_of_elf
+from execution.staking import build_register_prover_tx
 from execution.types import TaskRequest
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
 from execution.zkvm import execute, load_elf
-from genesis import AccountKey, Genesis
+from genesis import AccountKey, Genesis, GenesisAccount
+from genesis.keys import write_key_file
+from genesis.params import ETHER
 from node.devnet import DevnetNode
 from node.prover import rank_provers
 
@@ -39,6 +43,7 @@ BAD, GOOD = AccountKey((0xB1).to_bytes(32, "big")), AccountKey((0xB2).to_bytes(3
 # bad proof reaches the validator first
 TIMEOUT_BLOCKS = 30
 MAX_TASKS = 6  # the bad prover is first in line for a task with odds 1/2
+BAD_STAKE = ETHER
 
 
 def _result(url: str, task_id: bytes) -> dict[str, Any] | None:
@@ -58,6 +63,8 @@ def test_a_malicious_provers_proof_is_rejected_and_the_next_prover_proves_the_ta
             genesis.params, prover_timeout_blocks=TIMEOUT_BLOCKS, task_deadline_blocks=2_000
         ),
         provers=(BAD.address, GOOD.address),
+        # the bad prover adds a stake to its genesis registration (which has none)
+        accounts=(*genesis.accounts, GenesisAccount(BAD.address, 2 * ETHER)),
     )
     genesis.write(cluster.root / "genesis.json")
     genesis.write(cluster.nodes[0].home / "genesis.json")
@@ -75,6 +82,7 @@ def test_a_malicious_provers_proof_is_rejected_and_the_next_prover_proves_the_ta
             argv = cluster.command(node, [cluster.nodes[0].peer_addr])
             argv += ["--prover", "--prover-address", key.address.hex(), "--prover-workers", "1"]
             (home / "data").mkdir(parents=True)
+            write_key_file(home / "config" / "prover_key.json", key.to_json())  # signs proofs
             with open(home / "data" / "stdout.log", "ab") as out:
                 procs.append(
                     subprocess.Popen(
@@ -89,6 +97,14 @@ def test_a_malicious_provers_proof_is_rejected_and_the_next_prover_proves_the_ta
             wait_for(lambda n=node: try_rpc(n.rpc_url, "eth_blockNumber"), 120, "prover RPC")
         cluster.wait_height(0, 1, timeout=120)
         _send(url, cluster.account_keys[0], b"", ELF, 5_000_000)
+        chain_id = int(rpc(url, "eth_chainId"), 16)
+        stake_tx = build_register_prover_tx(
+            BAD.private_key, chain_id=chain_id, nonce=0, amount=BAD_STAKE
+        )
+        tx_hash = rpc(url, "eth_sendRawTransaction", "0x" + stake_tx.raw.hex())
+        staked = wait_for(lambda: try_rpc(url, "eth_getTransactionReceipt", tx_hash), 60, "stake")
+        assert int(staked["status"], 16) == 1
+        bad_balance = int(rpc(url, "eth_getBalance", "0x" + BAD.address.hex(), "latest"), 16)
 
         # Tasks one at a time until the bad prover is first in line for one (the block hash
         # fixes the order; each earlier task is proven by the good prover at once).
@@ -132,13 +148,45 @@ def test_a_malicious_provers_proof_is_rejected_and_the_next_prover_proves_the_ta
             assert done["prover"] == "0x" + GOOD.address.hex()
             ups = rpc(url, "ivc_getUniversalProof", hex(height), False)["universalProofs"]
             assert all("0x" + BAD.address.hex() not in up["provers"] for up in ups)
-        # never rewarded: no on-chain record, no balance
+        # never rewarded: no proven task, no reward, its balance as after its registration
         provers = {p["address"]: p for p in rpc(url, "ivc_provers")["provers"]}
         bad = provers.get("0x" + BAD.address.hex())
         assert bad is None or (int(bad["provenTasks"], 16), int(bad["rewards"], 16)) == (0, 0)
         assert int(provers["0x" + GOOD.address.hex()]["provenTasks"], 16) == len(tasks)
-        assert int(rpc(url, "eth_getBalance", "0x" + BAD.address.hex(), "latest"), 16) == 0
-        print(f"bad prover led task {len(tasks)} of {len(tasks)}; proven by the good one: {result}")
+        assert (
+            int(rpc(url, "eth_getBalance", "0x" + BAD.address.hex(), "latest"), 16) == bad_balance
+        )
+
+        # The signed bad proof became evidence in a block: the bad prover lost a tenth of its
+        # stake (burned) and was unregistered, the rest unbonding (a miss of the task it led
+        # may then cut 1 % of that too).
+        evidence = log_events(cluster.nodes[0].home, "proof_evidence")
+        assert evidence and all(e["prover"] == BAD.address.hex() for e in evidence)
+        cut = BAD_STAKE * genesis.params.invalid_proof_slash_ppm // 1_000_000
+        stake = wait_for(
+            lambda: (
+                s
+                if (s := rpc(url, "ivc_getStake", "0x" + BAD.address.hex()))["prover"]
+                and int(s["prover"]["slashed"], 16) >= cut
+                else None
+            ),
+            120,
+            "the bad prover slashed",
+        )
+        prover = stake["prover"]
+        slashed = int(prover["slashed"], 16)
+        assert prover["registered"] is False and int(prover["stake"], 16) == 0
+        assert cut <= slashed <= cut + (BAD_STAKE - cut) // 100 + 1
+        assert int(stake["unbondingTotal"], 16) == BAD_STAKE - slashed
+        listed = {p["address"]: p for p in rpc(url, "ivc_provers")["provers"]}
+        assert listed["0x" + BAD.address.hex()]["registered"] is False
+        assert int(listed["0x" + BAD.address.hex()]["slashed"], 16) == slashed
+        good = rpc(url, "ivc_getStake", "0x" + GOOD.address.hex())["prover"]
+        assert good is not None and int(good["slashed"], 16) == 0
+        print(
+            f"bad prover led task {len(tasks)} of {len(tasks)}; proven by the good one: {result};"
+            f" bad prover slashed {slashed} of {BAD_STAKE}"
+        )
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -27,8 +27,13 @@ def test_round_trips() -> None:
     assert decode_gossip(Claim(b"\x07" * 20, 0, ()).encode()) == Claim(b"\x07" * 20, 0, ())
     assert decode_gossip(ANN.encode()) == ANN
     assert decode_request(encode_request(b"\x05" * 32)) == b"\x05" * 32
-    assert decode_response(encode_response(b"\x07" * 20, b"proof")) == (b"\x07" * 20, b"proof")
-    assert decode_response(encode_response(b"", b"")) is None
+    sig = b"\x05" * 65
+    assert decode_response(encode_response(b"\x07" * 20, b"proof", sig)) == (
+        b"\x07" * 20,
+        b"proof",
+        sig,
+    )
+    assert decode_response(encode_response(b"", b"", b"")) is None
 
 
 def test_everything_else_is_malformed() -> None:
@@ -62,6 +67,11 @@ def test_everything_else_is_malformed() -> None:
     for data in (b"", encode_request(b"\x05" * 32)[:-1], b"\xc1\x80"):
         with pytest.raises(MalformedMessage):
             decode_request(data)
-    for data in (encode_response(b"\x07" * 19, b"p"), encode_response(b"\x07" * 20, b"")):
+    for data in (
+        encode_response(b"\x07" * 19, b"p", b"\x05" * 65),
+        encode_response(b"\x07" * 20, b"", b"\x05" * 65),
+        encode_response(b"\x07" * 20, b"p", b""),  # unsigned
+        encode_response(b"\x07" * 20, b"p", b"\x05" * 64),
+    ):
         with pytest.raises(MalformedMessage):
             decode_response(data)

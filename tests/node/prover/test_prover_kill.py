@@ -19,6 +19,7 @@ from execution.programs import image_id_bytes_of_elf
 from execution.types import TaskRequest, Transaction
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
 from genesis import AccountKey, Genesis
+from genesis.keys import write_key_file
 from node.devnet import DevnetNode
 from node.prover import rank_provers
 
@@ -87,6 +88,7 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
         for j, key in enumerate((P1, P2)):
             home = tmp_path / f"prover{j}"
             home.mkdir()
+            write_key_file(home / "config" / "prover_key.json", key.to_json())  # signs proofs
             shutil.copy(cluster.root / "genesis.json", home / "genesis.json")
             rpc_port, p2p_port = free_ports(2)
             node = DevnetNode(90 + j, home, rpc_port, p2p_port, "")

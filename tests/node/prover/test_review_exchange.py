@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import trio
 from chain_helpers import make_genesis
-from prover_helpers import PROFILE, PROVER, ProofFor, build_task_chain
+from prover_helpers import PROFILE, PROVER, PROVER_KEY, ProofFor, build_task_chain
 from test_exchange import _open_nodes, _replicas, _until
 
 import node.prover.exchange as exchange_module
+from execution.staking import sign_proof
 from execution.types.hashing import keccak256
 from node.proof_pool import ProofPool, verify_proof
 from node.prover import ProofExchange
@@ -36,7 +37,8 @@ async def test_a_stalling_announcer_does_not_hide_the_honest_announcement(
     sample_proof = proof_for(task_id)
     victim_chain, honest_chain = _replicas(tmp_path, chain, blocks, 2)
     task = victim_chain.state().task(task_id)
-    verified = verify_proof(task, task_id, PROVER, sample_proof, PROFILE)
+    signature = sign_proof(PROVER_KEY.private_key, victim_chain.chain_id, task_id, sample_proof)
+    verified = verify_proof(task, task_id, PROVER, sample_proof, PROFILE, signature)
     victim_pool = ProofPool.open(tmp_path / "victim")
     honest_pool = ProofPool.open(tmp_path / "honest")
     assert honest_pool.add(verified)

@@ -15,6 +15,7 @@ from pathlib import Path
 from chain_helpers import make_genesis
 
 from execution.chain import Chain
+from genesis import AccountKey
 from node.proof_pool import ProofPool
 from node.prover import Claim, ProofExchange, ProverService
 from node.prover.service import MAX_KNOWN_PROVERS, _Tracked
@@ -22,13 +23,14 @@ from node.prover.service import MAX_KNOWN_PROVERS, _Tracked
 
 def test_forged_beacons_cannot_rank_the_honest_prover_past_the_deadline(tmp_path: Path) -> None:
     rng = random.Random(7)
-    me = b"\x01" * 20
+    key = AccountKey((0x01).to_bytes(32, "big"))
+    me = key.address
     chain = Chain.open(tmp_path / "chain", make_genesis())
     try:
         params = chain.genesis.params
         pool = ProofPool.open(tmp_path / "proofs")
         # the set and the schedule never touch the network: no host is needed
-        service = ProverService(chain, ProofExchange(chain, pool, None), me)  # type: ignore[arg-type]
+        service = ProverService(chain, ProofExchange(chain, pool, None), key)  # type: ignore[arg-type]
         for _ in range(MAX_KNOWN_PROVERS + 10):
             service._on_claim(Claim(rng.randbytes(20), 0, ()), "attacker")
         provers = service.provers()

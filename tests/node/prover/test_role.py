@@ -1,4 +1,4 @@
-"""The --prover settings: the reward address is explicit, or the validator's; else an error."""
+"""The --prover settings: the prover account's key file decides the address; else an error."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from chain_helpers import REWARD_KEY, make_genesis, validator_key
 
 from execution.chain import Chain
+from genesis.keys import AccountKey, write_key_file
 from node.config import NodeConfig, NodeConfigError, load_config
-from node.prover.role import ProverSettings, prover_settings
+from node.prover.role import PROVER_KEY_FILE, ProverSettings, prover_settings
 
 
 def test_prover_settings(tmp_path: Path) -> None:
@@ -18,11 +19,18 @@ def test_prover_settings(tmp_path: Path) -> None:
         validator = validator_key()[0].address
         assert prover_settings(NodeConfig(tmp_path), chain, validator) == ProverSettings()
         on = NodeConfig(tmp_path, prover=True, prover_workers=3)
-        assert prover_settings(on, chain, validator) == ProverSettings(REWARD_KEY.address, 3)
-        explicit = NodeConfig(tmp_path, prover=True, prover_address="0x" + "ab" * 20)
-        assert prover_settings(explicit, chain, None).address == b"\xab" * 20
-        with pytest.raises(NodeConfigError, match="--prover-address"):
-            prover_settings(on, chain, None)  # a full node has no reward address of its own
+        # Without the prover account's key nothing can sign proofs: an error, validator or not.
+        with pytest.raises(NodeConfigError, match=r"prover_key\.json"):
+            prover_settings(on, chain, validator)
+        write_key_file(tmp_path / PROVER_KEY_FILE, REWARD_KEY.to_json())
+        assert prover_settings(on, chain, validator) == ProverSettings(
+            REWARD_KEY.address, 3, "", REWARD_KEY
+        )
+        explicit = NodeConfig(tmp_path, prover=True, prover_address="0x" + REWARD_KEY.address.hex())
+        assert prover_settings(explicit, chain, None).address == REWARD_KEY.address
+        other = NodeConfig(tmp_path, prover=True, prover_address="0x" + "ab" * 20)
+        with pytest.raises(NodeConfigError, match="not the address of the key"):
+            prover_settings(other, chain, None)
         for bad in ("0x12", "zz" * 20):
             with pytest.raises(NodeConfigError, match="20-byte"):
                 prover_settings(NodeConfig(tmp_path, prover=True, prover_address=bad), chain, None)
@@ -30,6 +38,9 @@ def test_prover_settings(tmp_path: Path) -> None:
             prover_settings(
                 NodeConfig(tmp_path, prover=True, prover_fault="nope"), chain, validator
             )
+        (tmp_path / PROVER_KEY_FILE).write_text("{}")
+        with pytest.raises(NodeConfigError, match=r"prover_key\.json"):
+            prover_settings(on, chain, None)
     finally:
         chain.close()
 
@@ -57,21 +68,22 @@ def test_prover_set_from_genesis_or_from_claims(tmp_path: Path) -> None:
     from node.prover import Claim, ProofExchange, ProverService
     from node.prover.service import PRESENCE_BLOCKS
 
-    me, other, listed = b"\x01" * 20, b"\x02" * 20, b"\x03" * 20
+    key = AccountKey((0x01).to_bytes(32, "big"))
+    me, other, listed = key.address, b"\x02" * 20, b"\x03" * 20
     open_chain = Chain.open(tmp_path / "open", make_genesis())
     listed_chain = Chain.open(tmp_path / "listed", replace(make_genesis(), provers=(listed, me)))
     try:
         pool = ProofPool.open(tmp_path / "proofs")
         # the set logic never touches the network: no host is needed to exercise it
-        service = ProverService(open_chain, ProofExchange(open_chain, pool, None), me)  # type: ignore[arg-type]
+        service = ProverService(open_chain, ProofExchange(open_chain, pool, None), key)  # type: ignore[arg-type]
         assert service.provers() == (me,)
         service._on_claim(Claim(other, 0, ()), "peer")
-        assert service.provers() == (me, other)
+        assert service.provers() == tuple(sorted((me, other)))
         for i in range(PRESENCE_BLOCKS + 1):  # silent for longer than PRESENCE_BLOCKS: forgotten
             block = open_chain.build_block([], validator_key()[0].address, 2_000 + i)
             open_chain.commit_block(block)
         assert service.provers() == (me,)
-        fixed = ProverService(listed_chain, ProofExchange(listed_chain, pool, None), me)  # type: ignore[arg-type]
+        fixed = ProverService(listed_chain, ProofExchange(listed_chain, pool, None), key)  # type: ignore[arg-type]
         fixed._on_claim(Claim(other, 0, ()), "peer")
         assert fixed.provers() == (listed, me)  # a genesis list is the set, whatever is heard
     finally:
