@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from execution.recursion.cache import LruCache
 from execution.recursion.lift import Lifted
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
@@ -79,8 +80,11 @@ def _cid(key: RecursionKey) -> bytes:
     return np.asarray(key.control_id, dtype="<u4").tobytes()
 
 
-_RECORDINGS: dict[tuple[bytes, bytes, bytes], Recording] = {}
-_KEYS: dict[tuple[bytes, bytes, bytes], RecursionKey] = {}
+# A tree whose leaves share one lift program needs at most two join programs per level (the
+# full pairs and the one over a promoted odd node): 24 covers 4096 leaves.
+JOIN_CACHE_SIZE = 24
+_RECORDINGS: LruCache[tuple[bytes, bytes, bytes], Recording] = LruCache(JOIN_CACHE_SIZE)
+_KEYS: LruCache[tuple[bytes, bytes, bytes], RecursionKey] = LruCache(JOIN_CACHE_SIZE)
 
 
 def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -> Recording:
@@ -106,7 +110,7 @@ def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -
         for c in out:
             rec.output(c)
         hit = Recording(rec.program(), (sides[0].slot, sides[1].slot))
-        _RECORDINGS[k] = hit
+        _RECORDINGS.put(k, hit)
     return hit
 
 
@@ -115,7 +119,7 @@ def join_key(left: RecursionKey, right: RecursionKey, params: FriParams) -> Recu
     hit = _KEYS.get(k)
     if hit is None:
         hit = program_key(join_recording(left, right, params).program)
-        _KEYS[k] = hit
+        _KEYS.put(k, hit)
     return hit
 
 

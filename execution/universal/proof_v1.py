@@ -47,6 +47,7 @@ from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
 from execution.stark.proof import Proof
 from execution.universal.proof_v0 import MAX_LEAVES, InvalidUniversalProof
+from execution.universal.version import MAGIC_V1
 
 __all__ = [
     "MAGIC_V1",
@@ -60,7 +61,6 @@ __all__ = [
 ]
 
 VERSION_V1 = 1
-MAGIC_V1 = b"IVCUPv1\x00"
 MAX_V1_BYTES = 16 << 20
 MAX_TABLES = 64
 MAX_LOG_HEIGHT = 30
