@@ -76,12 +76,9 @@ class Job:
 def build(job: Job, say: Callable[[str], None] = lambda _m: None) -> bytes:
     """The v1 bytes for `job`: lift every task proof, join pairwise (the tree rule of
     execution/recursion/join.py), wrap with the statements. Runs in the worker process."""
-    import numpy as np
-
-    from execution.recursion.join import join
     from execution.recursion.lift import lift
     from execution.stark.params import profile
-    from execution.universal.proof_v1 import UniversalProofV1, V1Leaf
+    from execution.universal.proof_v1 import V1Leaf, prove_v1
     from execution.universal.zkvm_leaf import zkvm_spec
     from execution.zkproof.prover import airs_for, public_values
     from execution.zkproof.task import TaskProof
@@ -101,20 +98,17 @@ def build(job: Job, say: Callable[[str], None] = lambda _m: None) -> bytes:
         level.append(lift(spec, task_id, tp.stark, pubs, airs))
         leaves.append(V1Leaf(task_id, shape, st.to_bytes()))
         say(f"lift {i + 1}/{n}: {time.perf_counter() - t0:.1f} s")
-    joins = 0
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            t0 = time.perf_counter()
-            nxt.append(join(level[i], level[i + 1], fri))
-            joins += 1
-            say(f"join {joins}/{n - 1}: {time.perf_counter() - t0:.1f} s")
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    root = level[0]
-    cid = np.asarray(root.key.control_id, dtype="<u4").tobytes()
-    up = UniversalProofV1(job.block_height, job.block_hash, tuple(leaves), cid, root.proof.proof)
+    joins = [0, time.perf_counter()]
+
+    def joined(span: tuple[int, int]) -> None:
+        joins[0] += 1
+        say(
+            f"join {joins[0]}/{n - 1} (tasks {span[0]}..{span[1] - 1}): "
+            f"{time.perf_counter() - joins[1]:.1f} s"
+        )
+        joins[1] = time.perf_counter()
+
+    up = prove_v1(job.block_height, job.block_hash, leaves, level, fri, on_join=joined)
     return up.encode()
 
 

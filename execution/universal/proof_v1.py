@@ -200,12 +200,13 @@ def prove_v1(
     lifts: Sequence[Node],
     params: FriParams,
     memo: dict[tuple[int, int], Node] | None = None,
+    on_join: Callable[[tuple[int, int]], None] | None = None,
 ) -> UniversalProofV1:
     """Join lift proofs (block order) into a root and wrap it with the statements
     (tracegen.ExecutionError if a proof in the tree does not verify)."""
     if len(leaves) != len(lifts):
         raise ValueError("one lift proof per leaf")
-    root = build_tree(list(lifts), params, memo)
+    root = build_tree(list(lifts), params, memo, on_join)
     cid = np.asarray(root.key.control_id, dtype="<u4").tobytes()
     return UniversalProofV1(block_height, block_hash, tuple(leaves), cid, root.proof.proof)
 
