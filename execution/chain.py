@@ -11,12 +11,13 @@ import gc
 from pathlib import Path
 
 from execution.staking import genesis_staking
-from execution.state import Account, State, ValidatorRecord
+from execution.state import Account, Program, State, ValidatorRecord
 from execution.transition import BlockContext, apply_block, execute_body
 from execution.types.block import ZERO_HASH, Block, Header, evidence_root, transactions_root
 from execution.types.errors import DecodingError, ExecutionError, InvalidBlock
 from execution.types.hashing import keccak256
 from execution.types.receipt import Receipt, decode_receipts, encode_receipts, receipts_root
+from execution.types.transaction import Transaction, TxKind
 from genesis.document import Genesis
 from storage import block_store, schema
 from storage.database import Database
@@ -230,7 +231,7 @@ class Chain:
         height = self.height + 1
         ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
         refs, receipts = execute_body(
-            state, transactions, universal_proofs, ctx, self._hash_at, evidence
+            state, transactions, universal_proofs, ctx, self._hash_at, evidence, self._elf_of
         )
         header = Header(
             chain_id=self.chain_id,
@@ -269,6 +270,16 @@ class Chain:
     def _hash_at(self, height: int) -> bytes | None:
         return block_store.hash_at(self.db, height)
 
+    def _elf_of(self, record: Program) -> bytes | None:
+        """A deployed program's ELF, from its deploy transaction (the state keeps its hash):
+        what a v1 Universal Proof's outer checks rebuild the task's tables from."""
+        block = self.block_at(record.height)
+        for raw in block.transactions if block is not None else ():
+            tx = Transaction.decode(raw)
+            if tx.kind is TxKind.DEPLOY and keccak256(tx.data) == record.elf_hash:
+                return tx.data
+        return None
+
     def validate_next(self, block: Block) -> None:
         header = block.header
         if header.height != self.height + 1:
@@ -288,7 +299,7 @@ class Chain:
         self.validate_next(block)
         if self._recall(block) is None:
             state, receipts = apply_block(
-                self._state, block, self.chain_id, self.genesis.params, self._hash_at
+                self._state, block, self.chain_id, self.genesis.params, self._hash_at, self._elf_of
             )
             self._remember(block, state, receipts)
 
@@ -300,7 +311,7 @@ class Chain:
         recalled = self._recall(block)
         if recalled is None:
             recalled = apply_block(
-                self._state, block, self.chain_id, self.genesis.params, self._hash_at
+                self._state, block, self.chain_id, self.genesis.params, self._hash_at, self._elf_of
             )
         new_state, receipts = recalled
         self._executed = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from execution.programs import image_id_bytes_of_elf
 from execution.staking import (
@@ -36,8 +37,19 @@ from execution.types.hashing import keccak256
 from execution.types.receipt import Receipt, receipts_root
 from execution.types.staking import FUNDED_OPS
 from execution.types.transaction import TaskRequest, Transaction, TxKind
-from execution.universal import InvalidUniversalProof, UniversalProof
-from genesis.params import UNIVERSAL_PROOF_V0, ProtocolParams
+from execution.universal import InvalidUniversalProof, TaskResult, UniversalProof
+from execution.universal.version import is_v1
+from genesis.params import UNIVERSAL_PROOF_V0, UNIVERSAL_PROOF_V1, ProtocolParams
+
+if TYPE_CHECKING:
+    from execution.stark.params import FriParams
+
+# elf_of(program record) -> the deployed ELF bytes, or None (execution.universal.accept_v1)
+ElfOf = Callable[[Program], bytes | None]
+
+
+def _no_elf(_record: Program) -> bytes | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -186,48 +198,87 @@ def accept_universal_proofs(
     height: int,
     params: ProtocolParams,
     block_hash_at: Callable[[int], bytes | None],
+    elf_of: ElfOf = _no_elf,
+    recursion_params: FriParams | None = None,
 ) -> list[UniversalProofRef]:
     """Verify the Universal Proofs a block at `height` brings in, enter their results into the
     state, and return the references (proven block, root) its header must list.
 
     Only here do task outputs, cycle counts and prover rewards reach the state: the prover is
-    paid cycles * fee_per_cycle from the escrow and the submitter gets the rest back."""
+    paid cycles * fee_per_cycle from the escrow and the submitter gets the rest back. The
+    genesis fixes the version: v0 trees (every task proof verified) or v1 recursion roots
+    (execution/universal/accept_v1.py; `elf_of` gives a task's program, and
+    `recursion_params`, the chain's profile unless a test passes the cheap one, are the task
+    and recursion proofs' FRI parameters)."""
     refs: list[UniversalProofRef] = []
-    if proofs and params.universal_proof_version != UNIVERSAL_PROOF_V0:
-        # v1 roots (execution/universal/proof_v1.py) are not yet checked against block tasks
-        # here; a v1 chain must not fall back to accepting v0 trees.
-        raise InvalidBlock("invalid_universal_proof", "this chain takes version 1 proofs only")
+    v1 = params.universal_proof_version == UNIVERSAL_PROOF_V1
     for index, raw in enumerate(proofs):
         try:
-            proof = UniversalProof.decode(raw)
-            if not 1 <= proof.block_height < height:
-                raise InvalidUniversalProof(f"names block {proof.block_height}")
-            if block_hash_at(proof.block_height) != proof.block_hash:
-                raise InvalidUniversalProof("names a block hash that is not the chain's")
-            tasks = [state.task(leaf.task_id) for leaf in proof.leaves]
-            root, results = proof.verify(tasks, params.proof.profile)
+            # Rule: the chain's version only (a v1 chain must not fall back to v0 trees).
+            if is_v1(raw) != v1:
+                want = UNIVERSAL_PROOF_V1 if v1 else UNIVERSAL_PROOF_V0
+                raise InvalidUniversalProof(f"this chain takes version {want} proofs only")
+            if v1:
+                # The recursion stack loads only on a v1 chain.
+                from execution.stark.params import profile as fri_profile
+                from execution.universal.accept_v1 import check_v1
+
+                fri = recursion_params or fri_profile(params.proof.profile)
+                up, root, answered = check_v1(
+                    state,
+                    raw,
+                    height,
+                    params.universal_proof_lift_shapes,
+                    fri,
+                    block_hash_at,
+                    elf_of,
+                )
+                proven_height = up.block_height
+            else:
+                proof = UniversalProof.decode(raw)
+                if not 1 <= proof.block_height < height:
+                    raise InvalidUniversalProof(f"names block {proof.block_height}")
+                if block_hash_at(proof.block_height) != proof.block_hash:
+                    raise InvalidUniversalProof("names a block hash that is not the chain's")
+                tasks = [state.task(leaf.task_id) for leaf in proof.leaves]
+                root, results = proof.verify(tasks, params.proof.profile)
+                answered = []
+                for task, result in zip(tasks, results, strict=True):
+                    if task is None:  # verify() refuses unknown tasks; this keeps types honest
+                        raise InvalidUniversalProof("unknown task")
+                    answered.append((task, result))
+                proven_height = proof.block_height
         except InvalidUniversalProof as exc:
             raise InvalidBlock("invalid_universal_proof", f"#{index}: {exc}") from exc
-        for task, result in zip(tasks, results, strict=True):
-            if task is None:  # verify() refuses unknown tasks; this keeps the types honest
-                raise InvalidBlock("invalid_universal_proof", f"#{index}: unknown task")
-            # Provers ahead of this one in the task's order that let their window pass.
-            for gone in charge_missed(
-                state, task, result.prover, height, block_hash_at(task.submitted_height), params
-            ):
-                unregister_prover(state, gone, params, height)
-            paid = min(result.cycles * task.fee_per_cycle, task.escrow)
-            state.set_task(
-                task.with_result(result.exit_code, result.output, result.cycles, result.prover)
-            )
-            prover = state.account(result.prover)
-            state.set_account(result.prover, Account(prover.nonce, prover.balance + paid))
-            submitter = state.account(task.submitter)
-            state.set_account(
-                task.submitter, Account(submitter.nonce, submitter.balance + task.escrow - paid)
-            )
-        refs.append(UniversalProofRef(proof.block_height, root, keccak256(raw)))
+        for task, result in answered:
+            _enter_result(state, task, result, height, params, block_hash_at)
+        refs.append(UniversalProofRef(proven_height, root, keccak256(raw)))
     return refs
+
+
+def _enter_result(
+    state: State,
+    task: Task,
+    result: TaskResult,
+    height: int,
+    params: ProtocolParams,
+    block_hash_at: Callable[[int], bytes | None],
+) -> None:
+    """A proven task's result enters the state: misses charged, the prover paid from the
+    escrow, the rest refunded (the same for every Universal Proof version)."""
+    # Provers ahead of this one in the task's order that let their window pass.
+    for gone in charge_missed(
+        state, task, result.prover, height, block_hash_at(task.submitted_height), params
+    ):
+        unregister_prover(state, gone, params, height)
+    paid = min(result.cycles * task.fee_per_cycle, task.escrow)
+    state.set_task(task.with_result(result.exit_code, result.output, result.cycles, result.prover))
+    prover = state.account(result.prover)
+    state.set_account(result.prover, Account(prover.nonce, prover.balance + paid))
+    submitter = state.account(task.submitter)
+    state.set_account(
+        task.submitter, Account(submitter.nonce, submitter.balance + task.escrow - paid)
+    )
 
 
 def expire_tasks(state: State, height: int) -> list[bytes]:
@@ -277,6 +328,7 @@ def execute_body(
     ctx: BlockContext,
     block_hash_at: Callable[[int], bytes | None],
     evidence: Sequence[bytes] = (),
+    elf_of: ElfOf = _no_elf,
 ) -> tuple[list[UniversalProofRef], list[Receipt]]:
     """The body of a block, in protocol order, applied to `state` (the one sequence both the
     proposer building a block and a validator checking it run): accept the Universal Proofs,
@@ -289,7 +341,9 @@ def execute_body(
     if proposer is None:
         raise InvalidBlock("unknown_proposer", ctx.proposer.hex())
     ctx = replace(ctx, fee_recipient=proposer.reward_address)
-    refs = accept_universal_proofs(state, universal_proofs, ctx.height, ctx.params, block_hash_at)
+    refs = accept_universal_proofs(
+        state, universal_proofs, ctx.height, ctx.params, block_hash_at, elf_of
+    )
     convicted = slash_double_signs(state, evidence, ctx.height, ctx.params)
     slash_invalid_proofs(state, evidence, ctx.chain_id, ctx.height, ctx.params)
     receipts = execute_transactions(state, transactions, ctx)
@@ -306,6 +360,7 @@ def apply_block(
     chain_id: int,
     params: ProtocolParams,
     block_hash_at: Callable[[int], bytes | None] = lambda height: None,
+    elf_of: ElfOf = _no_elf,
 ) -> tuple[State, list[Receipt]]:
     """Apply `block` to a copy of `state`; return the new state and the receipts.
 
@@ -325,7 +380,13 @@ def apply_block(
     new_state = state.copy()
     ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
     refs, receipts = execute_body(
-        new_state, block.transactions, block.universal_proofs, ctx, block_hash_at, block.evidence
+        new_state,
+        block.transactions,
+        block.universal_proofs,
+        ctx,
+        block_hash_at,
+        block.evidence,
+        elf_of,
     )
     if tuple(refs) != header.universal_proofs:
         raise InvalidBlock(

@@ -12,6 +12,12 @@ PROVER_TIMEOUT_BLOCKS = 10
 # proof, execution/universal/proof_v1.py). v0 stays the default until provers build v1 trees.
 UNIVERSAL_PROOF_V0 = 0
 UNIVERSAL_PROOF_V1 = 1
+# Bounds on the genesis allow-list of v1 lift shapes (a shape: one log height per table of a task
+# proof). Every allowed shape costs a validator one lift program (~630k instructions for a zkVM
+# proof: tens of seconds and GBs to record and key), so the list is short by design.
+MAX_LIFT_SHAPES = 16
+MAX_SHAPE_TABLES = 64
+MAX_SHAPE_LOG_HEIGHT = 30
 GWEI = 10**9
 ETHER = 10**18
 
@@ -67,6 +73,10 @@ class ProtocolParams:
     proof: ProofParams = field(default_factory=ProofParams)
     # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
     universal_proof_version: int = UNIVERSAL_PROOF_V0
+    # Version 1 only: the task-proof shapes (log height per table) a v1 proof's leaves may have.
+    # Checked before a validator records any program, so a crafted proof cannot make it build
+    # lift programs for arbitrary shapes (docs/recursion.md, review finding).
+    universal_proof_lift_shapes: tuple[tuple[int, ...], ...] = ()
 
     def validate(self) -> None:
         for name in (
@@ -104,6 +114,7 @@ class ProtocolParams:
             UNIVERSAL_PROOF_V0,
             UNIVERSAL_PROOF_V1,
         )
+        self._validate_lift_shapes()
         largest_deploy = self.tx_base_gas + self.max_program_bytes * (
             self.program_byte_gas + self.data_nonzero_byte_gas
         )
@@ -113,12 +124,33 @@ class ProtocolParams:
                 f"{largest_deploy} gas, more than block_gas_limit {self.block_gas_limit}"
             )
 
+    def _validate_lift_shapes(self) -> None:
+        where = "params.universal_proof_lift_shapes"
+        shapes = self.universal_proof_lift_shapes
+        if not isinstance(shapes, tuple) or len(shapes) > MAX_LIFT_SHAPES:
+            raise GenesisError(f"{where}: at most {MAX_LIFT_SHAPES} shapes")
+        for i, shape in enumerate(shapes):
+            if not isinstance(shape, tuple) or not 1 <= len(shape) <= MAX_SHAPE_TABLES:
+                raise GenesisError(f"{where}[{i}]: 1 to {MAX_SHAPE_TABLES} table log heights")
+            for log_n in shape:
+                _check_range(f"{where}[{i}]", log_n, 1, MAX_SHAPE_LOG_HEIGHT)
+        if len(set(shapes)) != len(shapes):
+            raise GenesisError(f"{where}: a shape is listed twice")
+        if self.universal_proof_version == UNIVERSAL_PROOF_V1 and not shapes:
+            raise GenesisError(f"{where}: a version 1 chain lists the lift shapes it accepts")
+        if self.universal_proof_version != UNIVERSAL_PROOF_V1 and shapes:
+            raise GenesisError(f"{where}: only a version 1 chain has lift shapes")
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         # Added after chains were made: left out at their defaults so their genesis hash holds.
         defaults = ProtocolParams.__dataclass_fields__
+        out["universal_proof_lift_shapes"] = [list(s) for s in self.universal_proof_lift_shapes]
         for name in _ADDED_LATER:
-            if out[name] == defaults[name].default:
+            if name == "universal_proof_lift_shapes":
+                if not out[name]:
+                    del out[name]
+            elif out[name] == defaults[name].default:
                 del out[name]
         return out
 
@@ -134,6 +166,8 @@ class ProtocolParams:
         for name, value in obj.items():
             if name == "proof":
                 values[name] = _proof_from_json(value)
+            elif name == "universal_proof_lift_shapes":
+                values[name] = _shapes_from_json(value)
             else:
                 values[name] = _int_field(f"params.{name}", value)
         params = cls(**values)
@@ -154,7 +188,17 @@ _ADDED_LATER = (
     "prover_max_misses",
     "invalid_proof_slash_ppm",
     "universal_proof_version",
+    "universal_proof_lift_shapes",
 )
+
+
+def _shapes_from_json(obj: Any) -> tuple[tuple[int, ...], ...]:
+    where = "params.universal_proof_lift_shapes"
+    if not isinstance(obj, list) or any(not isinstance(s, list) for s in obj):
+        raise GenesisError(f"{where}: must be a list of lists of log heights")
+    return tuple(
+        tuple(_int_field(f"{where}[{i}]", v) for v in shape) for i, shape in enumerate(obj)
+    )
 
 
 def _proof_from_json(obj: Any) -> ProofParams:

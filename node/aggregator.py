@@ -28,6 +28,7 @@ from execution.state import State, TaskStatus
 from execution.types.block import Block
 from execution.types.errors import InvalidBlock
 from execution.universal import InvalidUniversalProof, ProofLeaf, UniversalProof
+from execution.universal.version import is_v1
 from node.logs import event
 from storage import block_store
 
@@ -175,7 +176,12 @@ def resolved_task_ids(block: Block, state: State) -> list[bytes]:
     ids: list[bytes] = []
     for raw in block.universal_proofs:
         try:
-            ids.extend(leaf.task_id for leaf in UniversalProof.decode(raw).leaves)
+            if is_v1(raw):
+                from execution.universal.proof_v1 import UniversalProofV1
+
+                ids.extend(leaf.task_id for leaf in UniversalProofV1.decode(raw).leaves)
+            else:
+                ids.extend(leaf.task_id for leaf in UniversalProof.decode(raw).leaves)
         except InvalidUniversalProof:
             continue  # cannot happen for a committed block
     for task_id in state.tasks_due(block.height):

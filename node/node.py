@@ -56,7 +56,7 @@ from execution.types.errors import (
 from execution.types.receipt import Receipt
 from execution.types.transaction import Transaction, TxKind
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
-from genesis.params import ProtocolParams
+from genesis.params import UNIVERSAL_PROOF_V1, ProtocolParams
 from node.admin_rpc import admin_methods
 from node.aggregator import (
     UP_BYTES_PER_BLOCK,
@@ -66,6 +66,7 @@ from node.aggregator import (
     tamper_enabled,
     tampered,
 )
+from node.aggregator_v1 import V1Builder
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
@@ -195,6 +196,15 @@ class Node:
         # Universal Proofs (node/aggregator.py): verified task proofs wait in the pool until a
         # proposal of ours brings them; the RPC reads proofs and provers through the view.
         self.proof_pool = ProofPool.open(config.data_dir / "proofs")
+        # A v1 chain's roots are built by a worker process (node/aggregator_v1.py).
+        self.v1_builder: V1Builder | None = None
+        params = chain.genesis.params
+        if params.universal_proof_version == UNIVERSAL_PROOF_V1:
+            self.v1_builder = V1Builder(
+                config.data_dir / "universal-v1",
+                params.proof.profile,
+                params.universal_proof_lift_shapes,
+            )
         self.universal_view = NodeUniversalView(self)
         # The proving network (node/prover): proof exchange always, prover service if asked.
         self.proving: Proving | None = None
@@ -235,6 +245,8 @@ class Node:
     def close(self) -> None:
         if self._signer_store is not None:
             self._signer_store.close()
+        if self.v1_builder is not None:
+            self.v1_builder.close()
         self.chain.close()
 
     def validator_set(self, height: int) -> ValidatorSet:
@@ -273,7 +285,10 @@ class Node:
         if self.chain.height >= 1:
             last_commit = self.chain.commit_at(self.chain.height) or b""
         evidence = self.evidence.for_block(self.chain.height + 1)
-        proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
+        if self.v1_builder is not None:
+            proofs = self.v1_builder.proofs(self.chain, self.proof_pool)
+        else:
+            proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
         txs = self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs))
         block: Block | None = None
         # The mempool re-checks its transactions after every block, so a failure here is rare:
@@ -287,6 +302,11 @@ class Node:
             except ExecutionError as exc:
                 if isinstance(exc, InvalidBlock) and exc.reason == "invalid_universal_proof":
                     # A pooled proof that no longer fits the state: leave it out (aggregator).
+                    if self.v1_builder is not None:
+                        for raw in proofs:
+                            self.v1_builder.rejected(raw)
+                        proofs = ()
+                        continue
                     proofs = drop_rejected(proofs, exc, self.proof_pool)
                     continue
                 if isinstance(exc, InvalidBlock) and exc.reason == "invalid_evidence":

@@ -19,9 +19,12 @@ verifier recomputes (`root_key`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
+from execution.recursion.cache import LruCache
 from execution.recursion.lift import Lifted
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
@@ -79,8 +82,11 @@ def _cid(key: RecursionKey) -> bytes:
     return np.asarray(key.control_id, dtype="<u4").tobytes()
 
 
-_RECORDINGS: dict[tuple[bytes, bytes, bytes], Recording] = {}
-_KEYS: dict[tuple[bytes, bytes, bytes], RecursionKey] = {}
+# A tree whose leaves share one lift program needs at most two join programs per level (the
+# full pairs and the one over a promoted odd node): 24 covers 4096 leaves.
+JOIN_CACHE_SIZE = 24
+_RECORDINGS: LruCache[tuple[bytes, bytes, bytes], Recording] = LruCache(JOIN_CACHE_SIZE)
+_KEYS: LruCache[tuple[bytes, bytes, bytes], RecursionKey] = LruCache(JOIN_CACHE_SIZE)
 
 
 def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -> Recording:
@@ -106,7 +112,7 @@ def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -
         for c in out:
             rec.output(c)
         hit = Recording(rec.program(), (sides[0].slot, sides[1].slot))
-        _RECORDINGS[k] = hit
+        _RECORDINGS.put(k, hit)
     return hit
 
 
@@ -115,7 +121,7 @@ def join_key(left: RecursionKey, right: RecursionKey, params: FriParams) -> Recu
     hit = _KEYS.get(k)
     if hit is None:
         hit = program_key(join_recording(left, right, params).program)
-        _KEYS[k] = hit
+        _KEYS.put(k, hit)
     return hit
 
 
@@ -141,11 +147,13 @@ def build_tree(
     leaves: list[Node],
     params: FriParams,
     memo: dict[tuple[int, int], Node] | None = None,
+    on_join: Callable[[tuple[int, int]], None] | None = None,
 ) -> Node:
     """The root of the join tree over lift proofs in block order.
 
     `memo` (keyed by the leaf range a node covers) lets trees over prefixes of one leaf list
-    share their proven nodes (the benchmark's 1, 2, 7, 16 trees).
+    share their proven nodes (the benchmark's 1, 2, 7, 16 trees); `on_join(span)` is called
+    after each join proven (progress logs).
     """
     if not leaves:
         raise ValueError("a tree has at least one leaf")
@@ -158,6 +166,8 @@ def build_tree(
             span = (span_l[0], span_r[1])
             if span not in memo:
                 memo[span] = join(left, right, params)
+                if on_join is not None:
+                    on_join(span)
             nxt.append((span, memo[span]))
         if len(level) % 2:
             nxt.append(level[-1])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from execution.recursion.cache import LruCache
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
     ProgramInputError,
@@ -113,8 +114,11 @@ def lift_digest(leaf: LeafStatement) -> U32:
     return hash_elements(np.array(words, dtype=np.uint32))
 
 
-_RECORDINGS: dict[tuple[object, ...], Recording] = {}
-_KEYS: dict[tuple[object, ...], RecursionKey] = {}
+# One lift program per allowed task-proof shape (a genesis list of a few shapes); each zkVM lift
+# program and key is hundreds of MB, so only a few are kept.
+LIFT_CACHE_SIZE = 4
+_RECORDINGS: LruCache[tuple[object, ...], Recording] = LruCache(LIFT_CACHE_SIZE)
+_KEYS: LruCache[tuple[object, ...], RecursionKey] = LruCache(LIFT_CACHE_SIZE)
 
 
 def lift_recording(spec: LiftSpec) -> Recording:
@@ -139,7 +143,7 @@ def lift_recording(spec: LiftSpec) -> Recording:
         for c in digest:
             rec.output(c)
         hit = Recording(rec.program(), (v.slot,))
-        _RECORDINGS[k] = hit
+        _RECORDINGS.put(k, hit)
     return hit
 
 
@@ -149,7 +153,7 @@ def lift_key(spec: LiftSpec) -> RecursionKey:
     hit = _KEYS.get(k)
     if hit is None:
         hit = program_key(lift_recording(spec).program)
-        _KEYS[k] = hit
+        _KEYS.put(k, hit)
     return hit
 
 

@@ -47,6 +47,7 @@ from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
 from execution.stark.proof import Proof
 from execution.universal.proof_v0 import MAX_LEAVES, InvalidUniversalProof
+from execution.universal.version import MAGIC_V1
 
 __all__ = [
     "MAGIC_V1",
@@ -60,7 +61,6 @@ __all__ = [
 ]
 
 VERSION_V1 = 1
-MAGIC_V1 = b"IVCUPv1\x00"
 MAX_V1_BYTES = 16 << 20
 MAX_TABLES = 64
 MAX_LOG_HEIGHT = 30
@@ -200,12 +200,13 @@ def prove_v1(
     lifts: Sequence[Node],
     params: FriParams,
     memo: dict[tuple[int, int], Node] | None = None,
+    on_join: Callable[[tuple[int, int]], None] | None = None,
 ) -> UniversalProofV1:
     """Join lift proofs (block order) into a root and wrap it with the statements
     (tracegen.ExecutionError if a proof in the tree does not verify)."""
     if len(leaves) != len(lifts):
         raise ValueError("one lift proof per leaf")
-    root = build_tree(list(lifts), params, memo)
+    root = build_tree(list(lifts), params, memo, on_join)
     cid = np.asarray(root.key.control_id, dtype="<u4").tobytes()
     return UniversalProofV1(block_height, block_hash, tuple(leaves), cid, root.proof.proof)
 
