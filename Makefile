@@ -11,8 +11,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	@# Compile the numba kernels once, into their on-disk cache, before tests run in parallel.
-	$(PY) -c "from execution.zkvm import warm_up; warm_up()"
+	@# Compile the numba kernels (executor, prover, verifier) once, into their on-disk cache,
+	@# before tests run in parallel and before any node would compile them on its event loop.
+	$(PY) -m node.warmup
 	@# ethers v6 (JavaScript) for the test that drives a node with a real Ethereum client, where
 	@# npm exists; optional (without it that one test is skipped and says why).
 	@if command -v npm >/dev/null 2>&1; then \

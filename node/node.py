@@ -19,6 +19,7 @@ import signal
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import trio
 
@@ -113,6 +114,16 @@ MAX_PUBLISHING = 64
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
 
 
+@dataclass(frozen=True, slots=True)
+class _BlockInputs:
+    proposer: bytes
+    time_ms: int
+    last_commit: bytes
+    evidence: tuple[bytes, ...]
+    proofs: tuple[bytes, ...]
+    txs: list[bytes]
+
+
 def _failed_index(exc: InvalidBlock) -> int | None:
     """The index of the transaction an "invalid_transaction" InvalidBlock names ("#i: ...")."""
     if exc.reason != "invalid_transaction" or not exc.detail.startswith("#"):
@@ -191,6 +202,16 @@ class Node:
         self._outbox_receive: trio.MemoryReceiveChannel[tuple[str, bytes]]
         self._outbox_send, self._outbox_receive = trio.open_memory_channel(OUTBOX_SIZE)
         self.height_started = time.monotonic()
+        # CPU-heavy block work runs in a worker thread (see "Off the event loop" in
+        # docs/node.md): held while a thread executes a block on the head, and taken by
+        # whoever moves the head on another task (block sync), so the head never moves under it.
+        self.chain_lock = trio.Lock()
+        # Execution verdicts of proposals checked in a worker thread, by (value key, head hash):
+        # None if the block executes, else the reason it does not.
+        self._verdicts: OrderedDict[tuple[bytes, bytes], str | None] = OrderedDict()
+        self._prechecked: set[tuple[int, int, int]] = set()  # (height, round, proposer)
+        # (head hash, height, block, ms it took) from `_prebuild`, for `_get_value`
+        self._prebuilt: tuple[bytes, int, Block, float] | None = None
         self.syncer = BlockSyncer(self)
         self.evidence.scan(chain)
         # Universal Proofs (node/aggregator.py): verified task proofs wait in the pool until a
@@ -276,20 +297,56 @@ class Node:
         # Undecodable bytes get a hash no real block has; is_valid rejects them anyway.
         return keccak256(value) if block is None else block.hash
 
-    def _get_value(self, height: int) -> bytes:
-        started = time.perf_counter()
-        proposer = self.validator_address or b"\x00" * 20
+    def _block_inputs(self) -> _BlockInputs:
+        """What our next block carries (mempool, evidence and proof pool reads: loop only)."""
         head = self.chain.head
-        time_ms = max(_now_ms(), head.header.time_ms + 1)
         last_commit = b""
         if self.chain.height >= 1:
             last_commit = self.chain.commit_at(self.chain.height) or b""
-        evidence = self.evidence.for_block(self.chain.height + 1)
         if self.v1_builder is not None:
             proofs = self.v1_builder.proofs(self.chain, self.proof_pool)
         else:
             proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
-        txs = self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs))
+        return _BlockInputs(
+            proposer=self.validator_address or b"\x00" * 20,
+            time_ms=max(_now_ms(), head.header.time_ms + 1),
+            last_commit=last_commit,
+            evidence=self.evidence.for_block(self.chain.height + 1),
+            proofs=proofs,
+            txs=self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs)),
+        )
+
+    def _get_value(self, height: int) -> bytes:
+        started = time.perf_counter()
+        prebuilt, self._prebuilt = self._prebuilt, None
+        ready = prebuilt is not None and prebuilt[:2] == (self.chain.head.hash, height)
+        if prebuilt is not None and ready:
+            block = prebuilt[2]
+            started -= prebuilt[3] / 1000  # report the build's time, spent in the thread
+        else:
+            block = self._build(height, self._block_inputs())
+        if tamper_enabled():
+            block = tampered(block)  # test only: see node/aggregator.py
+        value = block.encode()
+        key = keccak256(value)
+        self._decoded[key] = block
+        self._own_values.add(key)
+        event(
+            logger,
+            "proposal_built",
+            height=block.height,
+            txs=len(block.transactions),
+            universal_proofs=len(block.universal_proofs),
+            bytes=len(value),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            prebuilt=ready,
+        )
+        return value
+
+    def _build(self, height: int, inputs: _BlockInputs) -> Block:
+        """Build on the head from `inputs`, leaving out what the chain refuses (loop only)."""
+        proposer, time_ms, last_commit = inputs.proposer, inputs.time_ms, inputs.last_commit
+        evidence, proofs, txs = inputs.evidence, inputs.proofs, inputs.txs
         block: Block | None = None
         # The mempool re-checks its transactions after every block, so a failure here is rare:
         # drop the transaction the chain names (and its sender's later ones) and build again.
@@ -327,22 +384,37 @@ class Node:
             # damaged or from another version, and the node stops (run_node reports it).
             txs = []
             block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
-        if tamper_enabled():
-            block = tampered(block)  # test only: see node/aggregator.py
-        value = block.encode()
-        key = keccak256(value)
-        self._decoded[key] = block
-        self._own_values.add(key)
-        event(
-            logger,
-            "proposal_built",
-            height=block.height,
-            txs=len(txs),
-            universal_proofs=len(block.universal_proofs),
-            bytes=len(value),
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return value
+        return block
+
+    async def _prebuild(self, height: int) -> None:
+        """If we propose round 0 of `height`, build the block in a worker thread now, so that
+        `_get_value` (called inside the driver, on the loop) finds it ready. Execution and
+        Universal Proof checks are most of a proposal's cost (~170 us per transfer)."""
+        if self.signer is None or height != self.chain.height + 1:
+            return
+        vset = self.validator_set(height)
+        me = vset.index_of(self.signer.public_key)
+        if me is None or vset.proposer_index(0) != me:
+            return
+        started = time.perf_counter()
+        inputs = self._block_inputs()
+        async with self.chain_lock:
+            head = self.chain.head.hash
+            if height != self.chain.height + 1:
+                return
+            try:
+                block = await trio.to_thread.run_sync(
+                    self.chain.build_block,
+                    inputs.txs,
+                    inputs.proposer,
+                    inputs.time_ms,
+                    inputs.last_commit,
+                    inputs.evidence,
+                    inputs.proofs,
+                )
+            except ExecutionError:
+                return  # `_get_value` builds again on the loop, dropping what fails
+        self._prebuilt = (head, height, block, (time.perf_counter() - started) * 1000)
 
     def _select_transactions(self, max_bytes: int = MAX_BLOCK_BYTES) -> list[bytes]:
         """Mempool order (fee, then nonce per sender) within the block's gas and size.
@@ -384,14 +456,15 @@ class Node:
 
     def _is_valid(self, value: bytes) -> bool:
         block = self._decode(value)
+        key = keccak256(value)
         # Our own proposal was built by the chain on this head: executing it again is waste.
-        if block is not None and keccak256(value) in self._own_values:
+        if block is not None and key in self._own_values:
             return block.height == self.chain.height + 1
         if block is None:
             event(logger, "proposal_invalid", logging.WARNING, reason="undecodable")
             return False
         started = time.perf_counter()
-        reason = self._invalid_reason(block)
+        reason = self._invalid_reason(block, key)
         if block.universal_proofs:
             # What verifying Universal Proofs costs consensus (docs/proving.md).
             event(
@@ -407,7 +480,9 @@ class Node:
             return False
         return True
 
-    def _invalid_reason(self, block: Block) -> str | None:
+    def _invalid_reason(self, block: Block, key: bytes | None = None) -> str | None:
+        """Why `block` is not a valid next block, or None; `key` (keccak256 of its encoding)
+        lets a verdict from `_precheck` stand in for executing it."""
         header = block.header
         height = header.height
         if height != self.chain.height + 1:
@@ -450,11 +525,59 @@ class Node:
                 ev.verify(self.validator_set(ev.height), self.chain_id)
             except ConsensusError as exc:
                 return f"evidence: {exc}"
+        if key is not None and (key, self.chain.head.hash) in self._verdicts:
+            # Executed by `_precheck` in a worker thread, on this very head.
+            return self._verdicts[(key, self.chain.head.hash)]
+        return self._execute(block)
+
+    def _execute(self, block: Block) -> str | None:
+        """Execute `block` on the head (its Universal Proofs verified): None if it applies.
+        Runs in a worker thread under `chain_lock` (`_precheck`) or on the loop."""
         try:
             self.chain.check_block(block)
         except ExecutionError as exc:
             return f"execution: {exc}"
         return None
+
+    async def _precheck(self, bundle: ProposalBundle) -> None:
+        """Execute a proposal's block in a worker thread before the driver sees the proposal,
+        so that its `is_valid` call finds the verdict instead of running the block on the loop.
+
+        Only a proposal the driver will consider is executed: this height, on our head, the
+        round's proposer's, signed by it (the driver's signature cache remembers the check),
+        and one per (height, round, proposer): an equivocating proposer's further values are
+        left to the driver, which executes only the one it acts on."""
+        p = bundle.proposal
+        vset = self.driver.validators
+        if (
+            vset is None
+            or p.chain_id != self.chain_id
+            or p.height != self.driver.height
+            or p.height != self.chain.height + 1
+            or not self.driver.core.round <= p.round <= self.driver.core.round + 1
+            or p.proposer_index >= len(vset)
+            or p.proposer_index != vset.proposer_index(p.round)
+        ):
+            return
+        slot = (p.height, p.round, p.proposer_index)
+        key = keccak256(bundle.value)
+        if slot in self._prechecked or key in self._own_values:
+            return
+        block = self._decode(bundle.value)
+        if block is None or block.hash != p.block_hash:
+            return
+        public_key = vset.validators[p.proposer_index].public_key
+        if not self.driver.signatures.verify(public_key, p.sign_bytes(), p.signature):
+            return
+        self._prechecked.add(slot)
+        async with self.chain_lock:
+            head = self.chain.head.hash
+            if block.height != self.chain.height + 1 or block.header.parent_hash != head:
+                return
+            verdict = await trio.to_thread.run_sync(self._execute, block)
+        self._verdicts[(key, head)] = verdict
+        while len(self._verdicts) > 16:
+            self._verdicts.popitem(last=False)
 
     def _add_evidence(self, ev: DuplicateVoteEvidence) -> bool:
         if not self.evidence.add(ev, self.chain.height):
@@ -645,13 +768,18 @@ class Node:
                 if isinstance(ev, Vote):
                     outputs = self.driver.on_vote(ev)
                 elif isinstance(ev, ProposalBundle):
+                    await self._precheck(ev)
                     outputs = self.driver.on_proposal(ev)
                 elif isinstance(ev, TimeoutEvent):
                     outputs = self.driver.on_timeout(ev)
                 else:
                     if ev.height != self.chain.height + 1 or ev.height == self.driver.height:
                         continue
-                    outputs = self._start_outputs(ev.height)
+                    started = time.monotonic()  # the block interval counts the build too
+                    await self._prebuild(ev.height)
+                    if ev.height != self.chain.height + 1:
+                        continue  # block sync moved the head meanwhile
+                    outputs = self._start_outputs(ev.height, started)
             except ConsensusError as exc:
                 event(logger, "consensus_error", logging.ERROR, error=str(exc))
                 outputs = []  # what it signed before the error is made durable all the same
@@ -666,8 +794,9 @@ class Node:
         if self.signer is not None and self.signer.pending:
             await trio.to_thread.run_sync(self.signer.sync)
 
-    def _start_outputs(self, height: int) -> list[Output]:
-        self.height_started = time.monotonic()
+    def _start_outputs(self, height: int, started: float | None = None) -> list[Output]:
+        self.height_started = time.monotonic() if started is None else started
+        self._prechecked = {s for s in self._prechecked if s[0] >= height}
         event(logger, "height_start", logging.DEBUG, height=height)
         return self.driver.start_height(height, self.validator_set(height))
 

@@ -284,22 +284,25 @@ class BlockSyncer:
             height = start
             self._enter("apply", peer)
             for raw_block, raw_commit in response.blocks:
-                if height != self.node.chain.height + 1:
-                    break  # consensus committed meanwhile
-                try:
-                    block, commit = verify_synced_block(
-                        raw_block,
-                        raw_commit,
-                        height,
-                        self.node.validator_set(height),
-                        self.node.chain_id,
-                    )
-                    self.node.apply_block(block, commit, "sync")
-                except (SyncError, ExecutionError) as exc:
-                    event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
-                    if self.node.p2p is not None:
-                        self._report_peer_id(peer)
-                    return progressed
+                # The lock: consensus may be executing a proposal on this head in a worker
+                # thread (node.py); the head must not move under it.
+                async with self.node.chain_lock:
+                    if height != self.node.chain.height + 1:
+                        break  # consensus committed meanwhile
+                    try:
+                        block, commit = verify_synced_block(
+                            raw_block,
+                            raw_commit,
+                            height,
+                            self.node.validator_set(height),
+                            self.node.chain_id,
+                        )
+                        self.node.apply_block(block, commit, "sync")
+                    except (SyncError, ExecutionError) as exc:
+                        event(logger, "sync_bad_block", logging.WARNING, peer=peer, error=str(exc))
+                        if self.node.p2p is not None:
+                            self._report_peer_id(peer)
+                        return progressed
                 progressed = True
                 height += 1
                 await trio.lowlevel.checkpoint()
