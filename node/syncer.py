@@ -22,8 +22,8 @@ has not gossiped to us for `GOSSIP_ALIVE_S`. A peer that still gossips is kept
 votes, and under load re-opening them took seconds or failed, which stopped all four
 validators of the 20-task scenario at height 119 (each recycled every peer every 30-50 s).
 
-Head polls: every `sync_interval` while the height stands still, every `FOLLOWING_POLL_S`
-while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
+Head polls: every `sync_interval` while the height stands still (doubling up to 8 intervals
+while every peer answers a head no higher than ours), every `FOLLOWING_POLL_S` while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
 the syncer at once).
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
@@ -71,6 +71,9 @@ GOSSIP_ALIVE_S = 30.0
 # FOLLOW_GRACE_FACTOR block intervals plus propose timeouts): at most one per this.
 FOLLOWING_POLL_S = 30.0
 FOLLOW_GRACE_FACTOR = 3.0
+# While the height stands still and no peer is ahead (the whole network waits in one height),
+# the poll interval doubles per poll up to this many sync intervals.
+STUCK_POLL_BACKOFF_MAX = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ class BlockSyncer:
         self.last_poll = float("-inf")
         self._height = -1
         self._height_moved = time.monotonic()
+        # Polls in a row that found no peer ahead of us.
+        self._level_polls = 0
         self._no_heads_reported = 0.0
         # Requests in a row per peer that got no answer at all (timeout, no stream).
         self._silent: dict[str, int] = {}
@@ -155,6 +160,7 @@ class BlockSyncer:
                 self._report_no_heads(errors)
                 continue
             best = max(heads.values())
+            self._level_polls = self._level_polls + 1 if best <= self.node.chain.height else 0
             self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
@@ -169,19 +175,22 @@ class BlockSyncer:
                         break
 
     def _poll_due(self) -> bool:
-        """Poll every `sync_interval` while the height stands still; a node whose height
-        moves (it follows consensus) polls every FOLLOWING_POLL_S. Every poll opens one
+        """Poll every `sync_interval` while the height stands still (backing off to
+        STUCK_POLL_BACKOFF_MAX intervals while no peer is ahead); a node whose height moves
+        (it follows consensus) polls every FOLLOWING_POLL_S. Every poll opens one
         stream per peer, and on a loaded machine those cost the peers' event loops more
         than the gossip that carries consensus (the 20-task stall: 6 polls a second per
         node, most of them timing out)."""
         now = time.monotonic()
         height = self.node.chain.height
         if height != self._height:
-            self._height, self._height_moved = height, now
+            self._height, self._height_moved, self._level_polls = height, now, 0
         config = self.node.config
         grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
-        following = now - self._height_moved < grace
-        return not following or now - self.last_poll >= FOLLOWING_POLL_S
+        if now - self._height_moved < grace:
+            return now - self.last_poll >= FOLLOWING_POLL_S
+        backoff = min(2**self._level_polls, STUCK_POLL_BACKOFF_MAX)
+        return now - self.last_poll >= config.sync_interval * backoff
 
     async def _poll_heads(self, p2p: P2PService) -> tuple[dict[str, int], dict[str, str]]:
         """Every connected peer's head, asked all at once: one slow peer (or several) costs
