@@ -72,6 +72,15 @@ async def test_timeouts_recycle_a_silent_peer_but_never_one_that_gossips(tmp_pat
             while me.is_connected(mute.peer_id):
                 await trio.sleep(0.05)
 
+        # Two or more heights behind, consensus gossip is of no use: block sync is, so a
+        # gossiping peer whose requests time out is recycled too.
+        syncer.behind_since = time.monotonic()
+        await _fail_requests(syncer, me, talker.peer_id)
+        assert (syncer.kept, syncer.recycled) == (1, 2)
+        with trio.fail_after(10):
+            while me.is_connected(talker.peer_id):
+                await trio.sleep(0.05)
+
 
 def test_a_node_whose_height_moves_polls_heads_rarely() -> None:
     node = _node()
