@@ -109,6 +109,8 @@ MAX_CLOCK_DRIFT_MS = 10_000
 EVENT_BUFFER = 8192
 OUTBOX_SIZE = 4096
 MAX_PUBLISHING = 64
+# Re-gossip of a round that stands still backs off: regossip_interval, x2, x4, up to x8.
+REGOSSIP_BACKOFF_MAX = 8
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
@@ -881,10 +883,16 @@ class Node:
         self.deliver(StartHeight(height))
 
     async def _regossip_loop(self) -> None:
-        """Re-send our own messages of a height that is not moving (lost or missed gossip)."""
+        """Re-send our own messages of a height that is not moving (lost or missed gossip).
+
+        The interval doubles, up to REGOSSIP_BACKOFF_MAX times, while the same round stands
+        still: every message of the height to every peer each second was most of the gossip
+        of a stuck round on a loaded machine, so each node fell further behind and rounds
+        grew longer (the 20-task stall, docs/proving.md)."""
         last = (-1, -1)
+        repeats = 0
         while True:
-            await trio.sleep(self.config.regossip_interval)
+            await trio.sleep(self.config.regossip_interval * min(2**repeats, REGOSSIP_BACKOFF_MAX))
             now = (self.driver.height, self.driver.core.round)
             # While the signer syncs, own_messages() may hold records not yet durable.
             waiting = self.signer is not None and self.signer.pending
@@ -894,6 +902,9 @@ class Node:
                         await self._publish(TOPIC_VOTES, msg.vote.encode())
                     else:
                         await self._publish(TOPIC_PROPOSALS, msg.bundle.encode())
+                repeats += 1
+            elif now != last:
+                repeats = 0
             last = now
 
     # ---- transactions -------------------------------------------------------------------

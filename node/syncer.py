@@ -17,13 +17,14 @@ A connection can also freeze (every new stream on it waits while gossip still fl
 cause, fixed in p2p/libp2p_patches.py, was yamux keeping a stream slot for every open cancelled
 by a deadline). So a peer whose requests fail without an answer `RECYCLE_AFTER` times in a row
 is disconnected (`sync_peer_recycled`; persistent peers are redialed at once) - but only if it
-has not gossiped to us for `GOSSIP_ALIVE_S`. A peer that still gossips is kept
-(`sync_peer_kept`): closing its connection also closed the pubsub streams carrying consensus
+has not gossiped to us for `GOSSIP_ALIVE_S`, or we are 2 or more heights behind (gossip or a
+head showed it in the last 30 s: then consensus gossip is of no use to us and block sync is).
+A peer that still gossips to a node that is not behind is kept (`sync_peer_kept`): closing its connection also closed the pubsub streams carrying consensus
 votes, and under load re-opening them took seconds or failed, which stopped all four
 validators of the 20-task scenario at height 119 (each recycled every peer every 30-50 s).
 
-Head polls: every `sync_interval` while the height stands still, every `FOLLOWING_POLL_S`
-while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
+Head polls: every `sync_interval` while the height stands still (doubling up to 8 intervals
+while every peer answers a head no higher than ours), every `FOLLOWING_POLL_S` while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
 the syncer at once).
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
@@ -71,6 +72,9 @@ GOSSIP_ALIVE_S = 30.0
 # FOLLOW_GRACE_FACTOR block intervals plus propose timeouts): at most one per this.
 FOLLOWING_POLL_S = 30.0
 FOLLOW_GRACE_FACTOR = 3.0
+# While the height stands still and no peer is ahead (the whole network waits in one height),
+# the poll interval doubles per poll up to this many sync intervals.
+STUCK_POLL_BACKOFF_MAX = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,10 @@ class BlockSyncer:
         self.last_poll = float("-inf")
         self._height = -1
         self._height_moved = time.monotonic()
+        # Polls in a row that found no peer ahead of us.
+        self._level_polls = 0
+        # When gossip or a head last showed us 2 or more heights behind.
+        self.behind_since = float("-inf")
         self._no_heads_reported = 0.0
         # Requests in a row per peer that got no answer at all (timeout, no stream).
         self._silent: dict[str, int] = {}
@@ -142,6 +150,9 @@ class BlockSyncer:
             with trio.move_on_after(self.node.config.sync_interval):
                 await self.wanted.wait()
             woken = self.wanted.is_set()
+            if woken:
+                # Gossip showed a height 2 or more ahead of ours (node._note_height).
+                self.behind_since = time.monotonic()
             self.wanted = trio.Event()
             p2p = self.node.p2p
             if p2p is None:
@@ -155,6 +166,11 @@ class BlockSyncer:
                 self._report_no_heads(errors)
                 continue
             best = max(heads.values())
+            self._level_polls = self._level_polls + 1 if best <= self.node.chain.height else 0
+            if best >= self.node.chain.height + 2:
+                self.behind_since = time.monotonic()
+            elif not woken:
+                self.behind_since = float("-inf")  # caught up
             self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
@@ -169,19 +185,22 @@ class BlockSyncer:
                         break
 
     def _poll_due(self) -> bool:
-        """Poll every `sync_interval` while the height stands still; a node whose height
-        moves (it follows consensus) polls every FOLLOWING_POLL_S. Every poll opens one
+        """Poll every `sync_interval` while the height stands still (backing off to
+        STUCK_POLL_BACKOFF_MAX intervals while no peer is ahead); a node whose height moves
+        (it follows consensus) polls every FOLLOWING_POLL_S. Every poll opens one
         stream per peer, and on a loaded machine those cost the peers' event loops more
         than the gossip that carries consensus (the 20-task stall: 6 polls a second per
         node, most of them timing out)."""
         now = time.monotonic()
         height = self.node.chain.height
         if height != self._height:
-            self._height, self._height_moved = height, now
+            self._height, self._height_moved, self._level_polls = height, now, 0
         config = self.node.config
         grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
-        following = now - self._height_moved < grace
-        return not following or now - self.last_poll >= FOLLOWING_POLL_S
+        if now - self._height_moved < grace:
+            return now - self.last_poll >= FOLLOWING_POLL_S
+        backoff = min(2**self._level_polls, STUCK_POLL_BACKOFF_MAX)
+        return now - self.last_poll >= config.sync_interval * backoff
 
     async def _poll_heads(self, p2p: P2PService) -> tuple[dict[str, int], dict[str, str]]:
         """Every connected peer's head, asked all at once: one slow peer (or several) costs
@@ -210,7 +229,10 @@ class BlockSyncer:
     async def _note_failure(self, p2p: P2PService, peer: str, exc: Exception) -> None:
         """Count requests that got no answer; recycle the connection after RECYCLE_AFTER,
         unless the peer still gossips to us (then the connection is alive and closing it
-        would cut the consensus messages it carries)."""
+        would cut the consensus messages it carries) and we are not behind. A node 2 or more
+        heights behind cannot use the consensus gossip of the network's height: block sync is
+        its only way forward, and a fresh connection served it 64 blocks where the old one
+        answered nothing (the 20-task scenario's late provers)."""
         if not isinstance(exc, RequestTimeout | PeerUnreachable):
             self._silent.pop(peer, None)  # it answered, if with an error: the link works
             return
@@ -220,7 +242,8 @@ class BlockSyncer:
             return
         self._silent.pop(peer, None)
         gossip_silence = p2p.gossip_silence(peer)
-        if gossip_silence < GOSSIP_ALIVE_S:
+        behind = time.monotonic() - self.behind_since < GOSSIP_ALIVE_S
+        if gossip_silence < GOSSIP_ALIVE_S and not behind:
             self.kept += 1
             event(
                 logger,
@@ -239,6 +262,7 @@ class BlockSyncer:
             peer=peer,
             failures=silent,
             gossip_silence_s=None if math.isinf(gossip_silence) else round(gossip_silence, 1),
+            behind=behind,
             error=f"{type(exc).__name__}: {exc}"[:120],
         )
         await p2p.disconnect(peer)

@@ -7,8 +7,9 @@ watchers turn that silence into events:
 - `follow_stalled` (a trio task): the chain height has not moved for `stall_after` seconds.
   The event names the block syncer's current step and how long it has been in it (`idle`,
   `poll_heads`, `fetch`, `apply`, with the peer), the consensus driver's height and round,
-  the connected peers and the best head they answered. Repeated every `stall_after` while
-  the stall lasts; `follow_resumed` when the height moves again.
+  the connected peers, the best head they answered, and the event loop's longest late
+  wake-up since the last report (`loop_lag_s`: seconds a 1 s heartbeat woke late). Repeated
+  every `stall_after` while the stall lasts; `follow_resumed` when the height moves again.
 - `loop_blocked` (an OS thread): the trio event loop has not run the heartbeat task for
   `blocked_after` seconds, i.e. something holds the loop (a synchronous call, a lock, a
   deadlock in native code). No trio task can log then, so the thread logs the main thread's
@@ -45,6 +46,9 @@ class Watchdog:
         # The heartbeat must come well within `blocked_after`, or an idle loop looks blocked.
         self.tick = min(HEARTBEAT_S, blocked_after / 4)
         self.beat = time.monotonic()
+        # Longest late wake-up of the heartbeat since the last report: how far behind the
+        # event loop runs (a saturated loop runs every task late, timeouts included).
+        self.max_lag = 0.0
         self._main_ident = threading.get_ident()
         self._stop = threading.Event()
 
@@ -66,6 +70,7 @@ class Watchdog:
         while True:
             await trio.sleep(self.tick)
             now = time.monotonic()
+            self.max_lag = max(self.max_lag, now - self.beat - self.tick)
             self.beat = now
             current = self.node.chain.height
             if current != height:
@@ -82,6 +87,7 @@ class Watchdog:
                 stalled = True
                 reported = now
                 event(logger, "follow_stalled", logging.WARNING, **self._follow_state(now, moved))
+                self.max_lag = 0.0
 
     def _follow_state(self, now: float, moved: float) -> dict[str, object]:
         node = self.node
@@ -99,6 +105,7 @@ class Watchdog:
             "consensus_round": node.driver.core.round,
             "peers_connected": sum(1 for p in peers if p.connected and not p.banned),
             "peers_banned": sum(1 for p in peers if p.banned),
+            "loop_lag_s": round(self.max_lag, 2),
         }
 
     def _watch_loop(self) -> None:

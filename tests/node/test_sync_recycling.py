@@ -72,6 +72,15 @@ async def test_timeouts_recycle_a_silent_peer_but_never_one_that_gossips(tmp_pat
             while me.is_connected(mute.peer_id):
                 await trio.sleep(0.05)
 
+        # Two or more heights behind, consensus gossip is of no use: block sync is, so a
+        # gossiping peer whose requests time out is recycled too.
+        syncer.behind_since = time.monotonic()
+        await _fail_requests(syncer, me, talker.peer_id)
+        assert (syncer.kept, syncer.recycled) == (1, 2)
+        with trio.fail_after(10):
+            while me.is_connected(talker.peer_id):
+                await trio.sleep(0.05)
+
 
 def test_a_node_whose_height_moves_polls_heads_rarely() -> None:
     node = _node()
@@ -82,6 +91,19 @@ def test_a_node_whose_height_moves_polls_heads_rarely() -> None:
     syncer.last_poll = time.monotonic() - FOLLOWING_POLL_S
     assert syncer._poll_due()
     # The height stands still for longer than a few block intervals: poll every interval.
-    syncer.last_poll = time.monotonic()
+    syncer.last_poll = time.monotonic() - node.config.sync_interval
     syncer._height_moved -= 60
+    assert syncer._poll_due()
+
+
+def test_a_network_waiting_in_one_height_backs_off_its_head_polls() -> None:
+    node = _node()
+    syncer = BlockSyncer(node)
+    syncer._poll_due()
+    syncer._height_moved -= 60  # the height stands still
+    syncer.last_poll = time.monotonic() - 1.5
+    assert syncer._poll_due()  # 1.5 s > one sync interval
+    syncer._level_polls = 3  # three polls found nobody ahead: wait 8 intervals
+    assert not syncer._poll_due()
+    syncer.last_poll -= 8
     assert syncer._poll_due()
