@@ -68,7 +68,7 @@ from node.aggregator import (
 )
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
-from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
+from node.evidence_pool import EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.proof_pool import ProofPool
@@ -179,7 +179,12 @@ class Node:
         self.sync = SyncProgress(chain.height, chain.height)
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
-        self.evidence = EvidencePool(self.chain_id, self.validator_set, chain.state)
+        self.evidence = EvidencePool(
+            self.chain_id,
+            self.validator_set,
+            chain.state,
+            chain.genesis.params.evidence_max_age_blocks,
+        )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
         self._send: trio.MemorySendChannel[ConsensusEvent]
@@ -425,7 +430,7 @@ class Node:
                 if h in seen or h in self.evidence.committed:
                     return "evidence already committed"
                 seen.add(h)
-                if not height - EVIDENCE_MAX_AGE <= ev.height < height:
+                if not height - self.evidence.max_age <= ev.height < height:
                     return "evidence height out of range"
                 ev.verify(self.validator_set(ev.height), self.chain_id)
             except ConsensusError as exc:
