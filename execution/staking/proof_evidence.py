@@ -21,8 +21,9 @@ judgement needs the task record and the prover stake in the state:
    (execution.universal.verify_leaf, with the task's status and block not considered: a proof
    that was wrong when sent stays wrong after the task was proven by someone else).
 
-The checks run in that order, so everything cheap (a 40 us signature recovery, a few trie
-reads) comes before the one costly step, the proof verification (0.1-0.3 s). A block holds at
+The checks run in that order, so everything cheap (hashing the proof and one signature
+recovery, a few trie reads) comes before the one costly step, the proof verification
+(0.1-0.3 s). A block holds at
 most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES bytes of them
 (`too_many`). A block with any bad item is invalid (`invalid_evidence`, the detail names the
 rule), like one with a bad transaction: the proposer's pool judges each item before it
