@@ -279,7 +279,8 @@ class Node:
             last_commit = self.chain.commit_at(self.chain.height) or b""
         evidence = self.evidence.for_block(self.chain.height + 1)
         proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
-        txs = self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs))
+        taken = sum(len(p) for p in proofs) + sum(len(e) for e in evidence)
+        txs = self._select_transactions(MAX_BLOCK_BYTES - taken)
         block: Block | None = None
         # The mempool re-checks its transactions after every block, so a failure here is rare:
         # drop the transaction the chain names (and its sender's later ones) and build again.

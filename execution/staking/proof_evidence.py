@@ -64,8 +64,11 @@ from genesis.params import ProtocolParams
 EVIDENCE_KIND_INVALID_PROOF = 1
 PROOF_EVIDENCE_MAX_AGE = 100  # blocks past the task's deadline
 MAX_PROOF_EVIDENCE_PER_BLOCK = 4
-MAX_PROOF_EVIDENCE_BYTES = 8 << 20
-MAX_EVIDENCE_PROOF_BYTES = 4 << 20
+# A proposal travels in one gossip message of at most 4 MiB (p2p.topics) and a node fills 3 MiB
+# of it with transactions and Universal Proofs (node.node.MAX_BLOCK_BYTES, from which the
+# evidence is taken first): 1 MiB of invalid-proof evidence per block keeps it within both.
+MAX_PROOF_EVIDENCE_BYTES = 1 << 20
+MAX_EVIDENCE_PROOF_BYTES = MAX_PROOF_EVIDENCE_BYTES - 256  # room for the other fields
 PPM = 1_000_000
 
 _SEDES = List(
