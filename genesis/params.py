@@ -70,6 +70,9 @@ class ProtocolParams:
     # A signed proof that fails verification (execution.staking.proof_evidence): 10 % of the
     # prover stake, burned, and the prover is unregistered.
     invalid_proof_slash_ppm: int = 100_000
+    # Duplicate-vote evidence older than this many blocks is refused (node.evidence_pool, the
+    # proposal rules); unbonding_period_blocks must cover it (validate).
+    evidence_max_age_blocks: int = 100
     proof: ProofParams = field(default_factory=ProofParams)
     # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
     universal_proof_version: int = UNIVERSAL_PROOF_V0
@@ -107,6 +110,17 @@ class ProtocolParams:
         _check_range("params.prover_miss_slash_ppm", self.prover_miss_slash_ppm, 0, 1_000_000)
         _check_range("params.prover_max_misses", self.prover_max_misses, 1, 1 << 32)
         _check_range("params.invalid_proof_slash_ppm", self.invalid_proof_slash_ppm, 0, 1_000_000)
+        _check_range("params.evidence_max_age_blocks", self.evidence_max_age_blocks, 1, 1 << 32)
+        # Funds unbonded in block u still count in the sets up to u + delay - 1, and evidence of
+        # an infraction there may land evidence_max_age_blocks later: they must still be locked
+        # then, or unbonding right after an equivocation dodges the slash.
+        needed = self.evidence_max_age_blocks + self.validator_set_delay
+        if self.unbonding_period_blocks < needed:
+            raise GenesisError(
+                f"params.unbonding_period_blocks: {self.unbonding_period_blocks} is below "
+                f"evidence_max_age_blocks + validator_set_delay ({needed}): funds unbonded after "
+                "an equivocation would be released before its evidence can land"
+            )
         self.proof.validate("params.proof")
         _check_range(
             "params.universal_proof_version",
@@ -187,6 +201,7 @@ _ADDED_LATER = (
     "prover_miss_slash_ppm",
     "prover_max_misses",
     "invalid_proof_slash_ppm",
+    "evidence_max_age_blocks",
     "universal_proof_version",
     "universal_proof_lift_shapes",
 )

@@ -3,9 +3,10 @@
 Two kinds (docs/staking.md, Slashing):
 
 - duplicate-vote evidence (consensus.evidence), gossiped on the evidence topic: accepted only if
-  it verifies against the validator set of its height and is at most `EVIDENCE_MAX_AGE` blocks
-  old; each piece goes into at most one block (blocks of the last `EVIDENCE_MAX_AGE` heights
-  are scanned at start, committed blocks are added as they come);
+  it verifies against the validator set of its height and is at most `max_age` blocks old
+  (genesis `evidence_max_age_blocks`, default EVIDENCE_MAX_AGE); each piece goes into at most
+  one block (blocks of the last `max_age` heights are scanned at start, committed blocks are
+  added as they come);
 - invalid-proof evidence (execution.staking.proof_evidence), made by this node's own proof
   exchange when a correctly signed proof fails verification against its task. It is not
   gossiped: every node fetches announced proofs itself, so every node that met the bad proof
@@ -46,8 +47,10 @@ class EvidencePool:
         chain_id: int,
         validator_set: Callable[[int], ValidatorSet],
         head_state: Callable[[], State] | None = None,
+        max_age: int = EVIDENCE_MAX_AGE,
     ) -> None:
         self.chain_id = chain_id
+        self.max_age = max_age
         self._validator_set = validator_set
         self._head_state = head_state
         self._pending: dict[bytes, DuplicateVoteEvidence] = {}
@@ -56,7 +59,7 @@ class EvidencePool:
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
-        for h in range(max(1, chain.height - EVIDENCE_MAX_AGE), chain.height + 1):
+        for h in range(max(1, chain.height - self.max_age), chain.height + 1):
             block = chain.block_at(h)
             if block is not None:
                 self.mark_committed(block)
@@ -67,7 +70,7 @@ class EvidencePool:
     def for_block(self, height: int) -> tuple[bytes, ...]:
         out = []
         for h, ev in list(self._pending.items()):
-            if h in self.committed or ev.height < height - EVIDENCE_MAX_AGE:
+            if h in self.committed or ev.height < height - self.max_age:
                 del self._pending[h]
             elif ev.height < height:
                 out.append(ev.encode())
@@ -106,7 +109,7 @@ class EvidencePool:
         h = ev.hash()
         if h in self._pending or h in self.committed:
             return False
-        if ev.height > head_height + 1 or ev.height < head_height - EVIDENCE_MAX_AGE:
+        if ev.height > head_height + 1 or ev.height < head_height - self.max_age:
             return False
         try:
             ev.verify(self._validator_set(ev.height), self.chain_id)

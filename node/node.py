@@ -70,7 +70,7 @@ from node.aggregator import (
 from node.aggregator_v1 import V1Builder
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
-from node.evidence_pool import EVIDENCE_MAX_AGE, EvidencePool
+from node.evidence_pool import EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.proof_pool import ProofPool
@@ -193,7 +193,12 @@ class Node:
         self.sync = SyncProgress(chain.height, chain.height)
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
-        self.evidence = EvidencePool(self.chain_id, self.validator_set, chain.state)
+        self.evidence = EvidencePool(
+            self.chain_id,
+            self.validator_set,
+            chain.state,
+            chain.genesis.params.evidence_max_age_blocks,
+        )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
         self._send: trio.MemorySendChannel[ConsensusEvent]
@@ -309,13 +314,15 @@ class Node:
             proofs = self.v1_builder.proofs(self.chain, self.proof_pool)
         else:
             proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
+        evidence = self.evidence.for_block(self.chain.height + 1)
+        taken = sum(len(p) for p in proofs) + sum(len(e) for e in evidence)
         return _BlockInputs(
             proposer=self.validator_address or b"\x00" * 20,
             time_ms=max(_now_ms(), head.header.time_ms + 1),
             last_commit=last_commit,
-            evidence=self.evidence.for_block(self.chain.height + 1),
+            evidence=evidence,
             proofs=proofs,
-            txs=self._select_transactions(MAX_BLOCK_BYTES - sum(len(p) for p in proofs)),
+            txs=self._select_transactions(MAX_BLOCK_BYTES - taken),
         )
 
     def _get_value(self, height: int) -> bytes:
@@ -522,7 +529,7 @@ class Node:
                 if h in seen or h in self.evidence.committed:
                     return "evidence already committed"
                 seen.add(h)
-                if not height - EVIDENCE_MAX_AGE <= ev.height < height:
+                if not height - self.evidence.max_age <= ev.height < height:
                     return "evidence height out of range"
                 ev.verify(self.validator_set(ev.height), self.chain_id)
             except ConsensusError as exc:

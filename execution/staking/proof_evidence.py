@@ -21,8 +21,9 @@ judgement needs the task record and the prover stake in the state:
    (execution.universal.verify_leaf, with the task's status and block not considered: a proof
    that was wrong when sent stays wrong after the task was proven by someone else).
 
-The checks run in that order, so everything cheap (a 40 us signature recovery, a few trie
-reads) comes before the one costly step, the proof verification (0.1-0.3 s). A block holds at
+The checks run in that order, so everything cheap (hashing the proof and one signature
+recovery, a few trie reads) comes before the one costly step, the proof verification
+(0.1-0.3 s). A block holds at
 most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES bytes of them
 (`too_many`). A block with any bad item is invalid (`invalid_evidence`, the detail names the
 rule), like one with a bad transaction: the proposer's pool judges each item before it
@@ -63,8 +64,11 @@ from genesis.params import ProtocolParams
 EVIDENCE_KIND_INVALID_PROOF = 1
 PROOF_EVIDENCE_MAX_AGE = 100  # blocks past the task's deadline
 MAX_PROOF_EVIDENCE_PER_BLOCK = 4
-MAX_PROOF_EVIDENCE_BYTES = 8 << 20
-MAX_EVIDENCE_PROOF_BYTES = 4 << 20
+# A proposal travels in one gossip message of at most 4 MiB (p2p.topics) and a node fills 3 MiB
+# of it with transactions and Universal Proofs (node.node.MAX_BLOCK_BYTES, from which the
+# evidence is taken first): 1 MiB of invalid-proof evidence per block keeps it within both.
+MAX_PROOF_EVIDENCE_BYTES = 1 << 20
+MAX_EVIDENCE_PROOF_BYTES = MAX_PROOF_EVIDENCE_BYTES - 256  # room for the other fields
 PPM = 1_000_000
 
 _SEDES = List(

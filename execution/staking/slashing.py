@@ -9,7 +9,8 @@ owner may only unbond what is left), and the new set without it applies at the u
 Funds that left that stake but still counted in the set of the infraction height (unbonded in
 a block after infraction - delay) and are still unbonding lose the same fraction, so unbonding
 just before or right after equivocating does not dodge the slash (as long as
-unbonding_period_blocks is at least the evidence age limit, node.evidence_pool.EVIDENCE_MAX_AGE).
+unbonding_period_blocks is at least evidence_max_age_blocks + validator_set_delay, which loading
+a genesis checks).
 
 Missed tasks. A task of block s is assigned to the registered provers of height s in the order
 `rank_provers` gives; the prover ranked j has until s + (j + 1) * prover_timeout_blocks before

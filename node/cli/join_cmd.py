@@ -6,7 +6,8 @@ From someone else's genesis file and one peer address it writes a self-contained
     HOME/config/node.json             the preset's settings, the peer as a persistent peer
     HOME/config/validator_key.json    --validator: a new BLS key (in the set only once stake
                                       is bonded to it)
-    HOME/config/prover_key.json       --prover without --stake: a new account, the prover
+    HOME/config/prover_key.json       --prover: the prover account's key, which signs its proofs
+                                      (a new account; with --stake, the --from-key account's)
 then prints how to start the node and the exact staking transaction (to, value, data) that any
 wallet can send; with --stake it signs and sends it itself through --rpc. The sender of a bond
 owns the stake and receives the validator's tips, and the bond carries the new key's signature
@@ -437,7 +438,7 @@ def run(args: argparse.Namespace) -> int:
         if p.owner is not None:
             print(f"    owner (sends the bond): {to_checksum_address(p.owner)}")
     if joined.prover_address is not None:
-        where = "" if joined.prover_key is None else f" (key: {joined.home / PROVER_KEY_FILE})"
+        where = f" (key: {joined.home / PROVER_KEY_FILE}, which signs its proofs)"
         print(f"  prover:     {to_checksum_address(joined.prover_address)}{where}")
     print()
     print("next steps:")

@@ -116,3 +116,24 @@ def test_reward_address_round_trip_and_checks(doc: dict[str, Any]) -> None:
 def test_largest_program_must_fit_in_a_block() -> None:
     with pytest.raises(GenesisError, match=r"params\.max_program_bytes"):
         ProtocolParams(max_program_bytes=1 << 20).validate()
+
+
+def test_the_unbonding_period_must_cover_the_evidence_age() -> None:
+    # Below age + delay, funds unbonded right after an equivocation are released before the
+    # evidence of it can land: such a genesis is refused.
+    with pytest.raises(GenesisError, match=r"params\.unbonding_period_blocks: 101 is below"):
+        ProtocolParams(unbonding_period_blocks=101, validator_set_delay=2).validate()
+    ProtocolParams(unbonding_period_blocks=102, validator_set_delay=2).validate()
+    ProtocolParams(
+        unbonding_period_blocks=6, validator_set_delay=2, evidence_max_age_blocks=4
+    ).validate()
+    with pytest.raises(GenesisError, match="evidence_max_age_blocks"):
+        ProtocolParams(evidence_max_age_blocks=0).validate()
+    # At its default the new parameter stays out of the canonical form (genesis hashes hold).
+    assert "evidence_max_age_blocks" not in ProtocolParams().to_json()
+    assert (
+        ProtocolParams(evidence_max_age_blocks=7, unbonding_period_blocks=300).to_json()[
+            "evidence_max_age_blocks"
+        ]
+        == 7
+    )

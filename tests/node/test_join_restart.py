@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 from node_cluster import FAST_TIMINGS, STARTUP_TIMEOUT, free_ports, height_of, rpc, wait_for
 
+from genesis.keys import AccountKey, read_key_file
 from node.config import load_config
 
 pytestmark = pytest.mark.xdist_group("node-processes")
@@ -57,7 +58,7 @@ def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_pat
     assert rpc(url, "ivc_status")["validatorAddress"] is not None
 
     # A prover joins too: `--prover --stake` registers the paying account itself as the prover
-    # (the home's config names it; nothing else is started for it here).
+    # (the home's config names it and holds its key; nothing else is started for it here).
     prover_home = tmp_path / "prover"
     argv = ["join", "--genesis", str(cluster.root / "genesis.json"), "--home", str(prover_home)]
     argv += ["--peer", cluster.nodes[0].peer_addr, "--prover", "--preset", "local"]
@@ -67,7 +68,9 @@ def test_joined_node_syncs_and_follows_after_kill9(cluster_factory: Any, tmp_pat
     assert "sent and included: register prover 0x" in done.stdout
     payer = Account.from_key(cluster.account_keys[1]).address
     assert load_config(prover_home).prover_address.lower() == payer.lower()
-    assert not (prover_home / "config" / "prover_key.json").exists()
+    # the prover signs its proofs with that account's key: the home holds it (node.prover.role)
+    key = read_key_file(prover_home / "config" / "prover_key.json")
+    assert isinstance(key, AccountKey) and "0x" + key.address.hex() == payer.lower()
     prover = rpc(cluster.url(0), "ivc_getStake", payer)["prover"]
     assert prover["registered"] and int(prover["stake"], 16) == 5 * 10**17
 

@@ -27,7 +27,11 @@ from execution.staking import (
     sign_proof,
     unbondings,
 )
-from execution.staking.proof_evidence import MAX_PROOF_EVIDENCE_PER_BLOCK, PROOF_EVIDENCE_MAX_AGE
+from execution.staking.proof_evidence import (
+    MAX_PROOF_EVIDENCE_BYTES,
+    MAX_PROOF_EVIDENCE_PER_BLOCK,
+    PROOF_EVIDENCE_MAX_AGE,
+)
 from execution.state import State
 from execution.types import Block, InvalidBlock, TaskRequest, Transaction
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
@@ -228,9 +232,15 @@ def test_old_evidence_and_too_much_evidence_are_rejected(setup: Setup) -> None:
     judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, PARAMS)
     with pytest.raises(InvalidBlock, match="too_many"):
         _commit(setup.chain, evidence=(raw,) * (MAX_PROOF_EVIDENCE_PER_BLOCK + 1))
-    # Two copies in one block: the second is a duplicate of the first.
-    with pytest.raises(InvalidBlock, match="duplicate"):
+    # The byte bound: two copies of this proof's evidence exceed it (a block is one gossip
+    # message); a single proof beyond the per-item bound is too large whatever it holds.
+    assert 2 * len(raw) > MAX_PROOF_EVIDENCE_BYTES >= len(raw)
+    with pytest.raises(InvalidBlock, match="too_many: invalid-proof evidence bytes"):
         _commit(setup.chain, evidence=(raw, raw))
+    big = setup.evidence(setup.bad + bytes(MAX_PROOF_EVIDENCE_BYTES))
+    with pytest.raises(RejectedEvidence) as info:
+        judge_proof_evidence(setup.chain.state(), big, CHAIN_ID, setup.chain.height + 1, PARAMS)
+    assert info.value.reason == "too_large"
 
 
 def test_a_prover_that_left_pays_from_its_unbonding_stake(setup: Setup) -> None:

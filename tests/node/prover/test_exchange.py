@@ -18,6 +18,7 @@ from prover_helpers import PROVER_KEY as GOOD_KEY
 from prover_helpers import build_task_chain, empty_block
 
 from execution.chain import Chain
+from execution.staking import InvalidProofEvidence
 from execution.zkproof.samples import fib_loop_result
 from genesis import AccountKey, ProtocolParams
 from node.proof_pool import ProofPool
@@ -134,7 +135,9 @@ async def test_a_malicious_proof_is_rejected_and_the_next_prover_takes_over(
                 exchanges = [
                     ProofExchange(c, p, n) for c, p, n in zip(chains, pools, nodes, strict=True)
                 ]
+                evidence: list[InvalidProofEvidence] = []
                 for ex in exchanges:
+                    ex.on_invalid_proof = evidence.append
                     ex.attach(nursery)
                 bad = ProverService(
                     chains[0], exchanges[0], BAD_KEY, workers=1, fault="other-input"
@@ -145,6 +148,8 @@ async def test_a_malicious_proof_is_rejected_and_the_next_prover_takes_over(
                 # both honest nodes fetch the bad proof, reject it and score its server down
                 await _until(lambda: exchanges[1].rejected >= 1 and exchanges[2].rejected >= 1)
                 assert not any(task_id in p for p in pools)
+                # ... and turn the signed bad proof into evidence against its prover
+                assert evidence and all((e.task_id, e.prover) == (task_id, BAD) for e in evidence)
                 assert good.proven == 0  # not its turn yet: one block of timeout
                 bad_peer = nodes[0].peer_id
                 assert any(s.peer_id == bad_peer and s.score < 0 for s in nodes[2].peers())
