@@ -260,8 +260,8 @@ class _CosetColumns(RolledColumns):
 
     def __getitem__(self, i: int) -> L.U64:
         if self.ext:
-            return np.ascontiguousarray(self.lde[self.rows, 4 * i : 4 * i + 4], dtype=np.uint64)
-        return self.lde[self.rows, i].astype(np.uint64)
+            return L.gather_rows(self.lde, self.rows, 4 * i, 4)
+        return L.gather_rows(self.lde, self.rows, i, 1).reshape(-1)
 
     def __len__(self) -> int:
         return int(self.lde.shape[1]) // (4 if self.ext else 1)
