@@ -426,9 +426,82 @@ def e_mul(a: U64, b: U64) -> U64:
     return np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1)
 
 
+@nb.njit(inline="always", cache=True)
+def _mul(x: np.uint64, y: np.uint64) -> np.uint64:
+    return _mm(_mm(x, y), np.uint64(_R2))
+
+
+@nb.njit(inline="always", cache=True)
+def _ms(x: np.uint64, y: np.uint64) -> np.uint64:
+    return x - y if x >= y else x + np.uint64(P) - y
+
+
+@nb.njit(inline="always", cache=True)
+def _norm_parts(
+    a0: np.uint64, a1: np.uint64, a2: np.uint64, a3: np.uint64
+) -> tuple[np.uint64, np.uint64]:
+    # a * conj(a) = u + v X^2 with conj(a) = a(-X).
+    w = np.uint64(W)
+    t = _mul(a1, a3)
+    u = _ma(_mul(a0, a0), _mul(w, _ms(_mul(a2, a2), _ma(t, t))))
+    s = _mul(a0, a2)
+    v = _ms(_ms(_ma(s, s), _mul(a1, a1)), _mul(w, _mul(a3, a3)))
+    return u, v
+
+
+@nb.njit(cache=True)
+def _e_inv_kernel(a: np.ndarray, out: np.ndarray) -> int:  # type: ignore[type-arg]
+    """out[i] = 1 / a[i] (norm to the base field, one batched Fermat inversion of the norms).
+    Returns the index of a zero element, or -1."""
+    n = a.shape[0]
+    w = np.uint64(W)
+    zero = np.uint64(0)
+    prefix = np.empty(n, dtype=np.uint64)
+    acc = np.uint64(1)
+    for i in range(n):
+        u, v = _norm_parts(a[i, 0], a[i, 1], a[i, 2], a[i, 3])
+        norm = _ms(_mul(u, u), _mul(w, _mul(v, v)))
+        if norm == zero:
+            return i
+        prefix[i] = acc
+        acc = _mul(acc, norm)
+    inv = np.uint64(1)
+    base = acc
+    e = P - 2
+    while e > 0:
+        if e & 1:
+            inv = _mul(inv, base)
+        base = _mul(base, base)
+        e >>= 1
+    for i in range(n - 1, -1, -1):
+        a0, a1, a2, a3 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
+        u, v = _norm_parts(a0, a1, a2, a3)
+        norm = _ms(_mul(u, u), _mul(w, _mul(v, v)))
+        ninv = _mul(prefix[i], inv)
+        inv = _mul(inv, norm)
+        # 1/a = conj(a) (u - v X^2) / norm
+        b0 = _mul(u, ninv)
+        b2 = _mul(_ms(zero, v), ninv)
+        c1 = _ms(zero, a1)
+        c3 = _ms(zero, a3)
+        out[i, 0] = _ma(_mul(a0, b0), _mul(w, _mul(a2, b2)))
+        out[i, 1] = _ma(_mul(c1, b0), _mul(w, _mul(c3, b2)))
+        out[i, 2] = _ma(_mul(a0, b2), _mul(a2, b0))
+        out[i, 3] = _ma(_mul(c1, b2), _mul(c3, b0))
+    return -1
+
+
 def e_inv(a: U64) -> U64:
     """Elementwise extension inverse via the norm to the base field, batched."""
     a = to64(a)
+    if a.ndim >= 2 and a.shape[-1] == 4 and a.size >= _SMALL_BASE:
+        # One fused pass (LogUp denominators, DEEP's 1/(x - zeta)): the numpy version made a
+        # dozen full-size temporaries with uint64 `%`.
+        flat = np.ascontiguousarray(a).reshape(-1, 4)
+        out = np.empty_like(flat)
+        if _e_inv_kernel(flat, out) >= 0:
+            raise ZeroDivisionError("inverse of zero in BabyBear^4")
+        return out.reshape(a.shape)
     # conj(a) = a(-X) flips the odd coefficients; a * conj(a) lies in F[X^2].
     conj = a.copy()
     conj[..., 1] = (_P64 - a[..., 1]) % _P64

@@ -81,3 +81,18 @@ def test_gather_rows_matches_fancy_indexing() -> None:
     for mat in (np.asfortranarray(m), np.ascontiguousarray(m)):
         assert np.array_equal(L.gather_rows(mat, idx, 4, 4), mat[idx, 4:8].astype(np.uint64))
         assert np.array_equal(L.gather_rows(mat, idx, 11, 1)[:, 0], mat[idx, 11])
+
+
+def test_extension_inverse_kernel_matches_small_path_and_rejects_zero() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    a = _rand(rng, (6000, 4))
+    a[3] = [0, 0, 0, 5]
+    a[4] = [0, 1, 0, 0]
+    inv = L.e_inv(a)  # the fused kernel
+    assert np.array_equal(inv[:100], L.e_inv(a[:100]))  # the small (numpy) path
+    prod = L.e_mul(a, inv)
+    assert np.all(prod[:, 0] == 1) and not prod[:, 1:].any()
+    assert np.array_equal(L.e_inv(a.reshape(30, 200, 4)).reshape(-1, 4), inv)
+    a[4000] = 0
+    with pytest.raises(ZeroDivisionError):
+        L.e_inv(a)
