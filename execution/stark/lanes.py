@@ -39,6 +39,7 @@ __all__ = [
     "e_powers",
     "e_sub",
     "gather_columns",
+    "gather_rows",
     "mat_dot_ext",
     "powers",
     "to64",
@@ -161,7 +162,21 @@ def b_sub(a: U64, b: U64) -> U64:
     return _b_binop(1, a, b, "sub")
 
 
+@nb.njit(cache=True)
+def _b_neg_kernel(a: np.ndarray, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    p = np.uint64(P)
+    for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = p - x if x != 0 else x
+
+
 def b_neg(a: U64) -> U64:
+    a = np.asarray(a)
+    if a.size >= _SMALL_BASE:
+        flat = np.ascontiguousarray(a, dtype=np.uint64).reshape(-1)
+        out = np.empty_like(flat)
+        _b_neg_kernel(flat, out)
+        return out.reshape(a.shape)
     return (_P64 - a) % _P64  # type: ignore[no-any-return]
 
 
@@ -218,13 +233,16 @@ def b_inv(a: U64) -> U64:
 
 
 @nb.njit(cache=True)
-def _e_addsub_row_kernel(a: np.ndarray, row: np.ndarray, sub: bool, out: np.ndarray) -> None:  # type: ignore[type-arg]
+def _e_addsub_row_kernel(a: np.ndarray, row: np.ndarray, mode: int, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    """mode 0: a + row, 1: a - row, 2: row - a (row is one extension element)."""
     p = np.uint64(P)
     for i in range(a.shape[0]):
         for c in range(4):
             x = a[i, c]
             y = row[c]
-            if sub:
+            if mode == 2:
+                x, y = y, x
+            if mode != 0:
                 out[i, c] = x - y if x >= y else x + p - y
             else:
                 out[i, c] = _ma(x, y)
@@ -233,10 +251,18 @@ def _e_addsub_row_kernel(a: np.ndarray, row: np.ndarray, sub: bool, out: np.ndar
 def _e_addsub(a: U64, b: U64, sub: bool) -> U64:
     a = np.asarray(a)
     b = np.asarray(b)
+    # One operand a single element (a challenge, a constant, an opening): the row kernel, on
+    # either side (numpy's uint64 `%` on the broadcast was most of the DAG's add/sub time).
+    mode = 1 if sub else 0
+    if a.shape in ((4,), (1, 4)) and b.ndim == 2 and b.shape[1] == 4 and b.size >= _SMALL_BASE:
+        a, b = b, a.reshape(4)
+        mode = 2 if sub else 0
+    elif b.shape == (1, 4) and a.ndim == 2 and a.shape[1] == 4:
+        b = b.reshape(4)
     if b.shape == (4,) and a.ndim == 2 and a.shape[1] == 4 and a.size >= _SMALL_BASE:
         out = np.empty(a.shape, dtype=np.uint64)
         _e_addsub_row_kernel(
-            np.ascontiguousarray(a, dtype=np.uint64), b.astype(np.uint64), sub, out
+            np.ascontiguousarray(a, dtype=np.uint64), b.astype(np.uint64), mode, out
         )
         return out
     if a.shape == b.shape and a.size >= _SMALL_BASE:
@@ -264,7 +290,7 @@ def e_sub(a: U64, b: U64) -> U64:
 
 
 def e_neg(a: U64) -> U64:
-    return (_P64 - a) % _P64  # type: ignore[no-any-return]
+    return b_neg(a)
 
 
 def e_from_base(a: U64) -> U64:
@@ -274,8 +300,35 @@ def e_from_base(a: U64) -> U64:
     return out
 
 
+@nb.njit(cache=True)
+def _e_mul_base_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    r2 = np.uint64(_R2)
+    da = 1 if a.shape[0] > 1 else 0
+    db = 1 if b.shape[0] > 1 else 0
+    for i in range(out.shape[0]):
+        y = _mm(b[i * db], r2)  # y * R: one Montgomery product per coefficient gives a * y
+        ia = i * da
+        for c in range(4):
+            out[i, c] = _mm(a[ia, c], y)
+
+
 def e_mul_base(a: U64, b: npt.ArrayLike) -> U64:
-    return (a * to64(b)[..., None]) % _P64  # type: ignore[no-any-return]
+    a = np.asarray(a)
+    b64 = to64(b)
+    # The constraint DAG, LogUp and DEEP multiply whole extension columns by base columns:
+    # numpy's uint64 `%` was the prover's costliest elementwise operation.
+    if a.ndim <= 2 and a.shape[-1:] == (4,) and b64.ndim <= 1:
+        a2 = np.ascontiguousarray(a, dtype=np.uint64).reshape(-1, 4)
+        b1 = np.ascontiguousarray(b64).reshape(-1)
+        m, k = a2.shape[0], b1.shape[0]
+        rows = max(m, k)
+        if rows >= _SMALL_BASE // 4 and m in (1, rows) and k in (1, rows):
+            out = np.empty((rows, 4), dtype=np.uint64)
+            _e_mul_base_kernel(a2, b1, out)
+            if a.ndim == 1 and b64.ndim == 0:
+                return out.reshape(4)
+            return out
+    return (a * b64[..., None]) % _P64  # type: ignore[no-any-return]
 
 
 @nb.njit(parallel=True, cache=True)
@@ -373,9 +426,82 @@ def e_mul(a: U64, b: U64) -> U64:
     return np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1)
 
 
+@nb.njit(inline="always", cache=True)
+def _mul(x: np.uint64, y: np.uint64) -> np.uint64:
+    return _mm(_mm(x, y), np.uint64(_R2))
+
+
+@nb.njit(inline="always", cache=True)
+def _ms(x: np.uint64, y: np.uint64) -> np.uint64:
+    return x - y if x >= y else x + np.uint64(P) - y
+
+
+@nb.njit(inline="always", cache=True)
+def _norm_parts(
+    a0: np.uint64, a1: np.uint64, a2: np.uint64, a3: np.uint64
+) -> tuple[np.uint64, np.uint64]:
+    # a * conj(a) = u + v X^2 with conj(a) = a(-X).
+    w = np.uint64(W)
+    t = _mul(a1, a3)
+    u = _ma(_mul(a0, a0), _mul(w, _ms(_mul(a2, a2), _ma(t, t))))
+    s = _mul(a0, a2)
+    v = _ms(_ms(_ma(s, s), _mul(a1, a1)), _mul(w, _mul(a3, a3)))
+    return u, v
+
+
+@nb.njit(cache=True)
+def _e_inv_kernel(a: np.ndarray, out: np.ndarray) -> int:  # type: ignore[type-arg]
+    """out[i] = 1 / a[i] (norm to the base field, one batched Fermat inversion of the norms).
+    Returns the index of a zero element, or -1."""
+    n = a.shape[0]
+    w = np.uint64(W)
+    zero = np.uint64(0)
+    prefix = np.empty(n, dtype=np.uint64)
+    acc = np.uint64(1)
+    for i in range(n):
+        u, v = _norm_parts(a[i, 0], a[i, 1], a[i, 2], a[i, 3])
+        norm = _ms(_mul(u, u), _mul(w, _mul(v, v)))
+        if norm == zero:
+            return i
+        prefix[i] = acc
+        acc = _mul(acc, norm)
+    inv = np.uint64(1)
+    base = acc
+    e = P - 2
+    while e > 0:
+        if e & 1:
+            inv = _mul(inv, base)
+        base = _mul(base, base)
+        e >>= 1
+    for i in range(n - 1, -1, -1):
+        a0, a1, a2, a3 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
+        u, v = _norm_parts(a0, a1, a2, a3)
+        norm = _ms(_mul(u, u), _mul(w, _mul(v, v)))
+        ninv = _mul(prefix[i], inv)
+        inv = _mul(inv, norm)
+        # 1/a = conj(a) (u - v X^2) / norm
+        b0 = _mul(u, ninv)
+        b2 = _mul(_ms(zero, v), ninv)
+        c1 = _ms(zero, a1)
+        c3 = _ms(zero, a3)
+        out[i, 0] = _ma(_mul(a0, b0), _mul(w, _mul(a2, b2)))
+        out[i, 1] = _ma(_mul(c1, b0), _mul(w, _mul(c3, b2)))
+        out[i, 2] = _ma(_mul(a0, b2), _mul(a2, b0))
+        out[i, 3] = _ma(_mul(c1, b2), _mul(c3, b0))
+    return -1
+
+
 def e_inv(a: U64) -> U64:
     """Elementwise extension inverse via the norm to the base field, batched."""
     a = to64(a)
+    if a.ndim >= 2 and a.shape[-1] == 4 and a.size >= _SMALL_BASE:
+        # One fused pass (LogUp denominators, DEEP's 1/(x - zeta)): the numpy version made a
+        # dozen full-size temporaries with uint64 `%`.
+        flat = np.ascontiguousarray(a).reshape(-1, 4)
+        out = np.empty_like(flat)
+        if _e_inv_kernel(flat, out) >= 0:
+            raise ZeroDivisionError("inverse of zero in BabyBear^4")
+        return out.reshape(a.shape)
     # conj(a) = a(-X) flips the odd coefficients; a * conj(a) lies in F[X^2].
     conj = a.copy()
     conj[..., 1] = (_P64 - a[..., 1]) % _P64
@@ -535,6 +661,22 @@ def _gather_cols_kernel(m: np.ndarray, idx: np.ndarray) -> np.ndarray:  # type: 
     for j in nb.prange(w):
         for i in range(k):
             out[j, i] = m[idx[i], j]
+    return out
+
+
+@nb.njit(cache=True)
+def _gather_rows_kernel(m: np.ndarray, idx: np.ndarray, c0: int, out: np.ndarray) -> None:  # type: ignore[type-arg]
+    k = out.shape[1]
+    for c in range(k):
+        col = m[:, c0 + c]
+        for j in range(idx.shape[0]):
+            out[j, c] = col[idx[j]]
+
+
+def gather_rows(m: npt.NDArray[np.uint32], idx: npt.NDArray[np.int64], c0: int, k: int) -> U64:
+    """m[idx, c0:c0 + k] as uint64 in one pass (fancy indexing then astype made two)."""
+    out = np.empty((idx.shape[0], k), dtype=np.uint64)
+    _gather_rows_kernel(m, np.ascontiguousarray(idx, dtype=np.int64), c0, out)
     return out
 
 

@@ -59,19 +59,24 @@ U32 = npt.NDArray[np.uint32]
 @dataclass
 class PhaseTimer:
     """Wall time per prover phase, summed over tables, and every phase's (start, end) span on
-    the perf_counter clock (a benchmark maps its RSS samples onto the spans)."""
+    the perf_counter clock (a benchmark maps its RSS samples onto the spans). `cpu_seconds` is
+    the process CPU time per phase (all threads): on the shared, oversubscribed machine wall
+    time was up to 10x the CPU time, so comparisons use this."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     spans: list[tuple[str, float, float]] = field(default_factory=list)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
+        c0 = time.process_time()
         try:
             yield
         finally:
             t1 = time.perf_counter()
             self.seconds[name] = self.seconds.get(name, 0.0) + (t1 - t0)
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + (time.process_time() - c0)
             self.spans.append((name, t0, t1))
 
 
@@ -260,8 +265,8 @@ class _CosetColumns(RolledColumns):
 
     def __getitem__(self, i: int) -> L.U64:
         if self.ext:
-            return np.ascontiguousarray(self.lde[self.rows, 4 * i : 4 * i + 4], dtype=np.uint64)
-        return self.lde[self.rows, i].astype(np.uint64)
+            return L.gather_rows(self.lde, self.rows, 4 * i, 4)
+        return L.gather_rows(self.lde, self.rows, i, 1).reshape(-1)
 
     def __len__(self) -> int:
         return int(self.lde.shape[1]) // (4 if self.ext else 1)

@@ -144,7 +144,7 @@ def evaluate_on_domain(
     for idx, node in enumerate(c.nodes):
         if node.op == Op.NEG:
             v = values[node.args[0]]
-            val: object = (np.uint64(L.P) - v) % L.P  # type: ignore[operator]
+            val: object = L.b_neg(v)  # type: ignore[arg-type]
         elif node.args:
             a, b = node.args
             val = _binop(node.op, values[a], c.nodes[a].is_ext, values[b], c.nodes[b].is_ext)
