@@ -14,7 +14,9 @@ in its own task around it.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import logging
+import os
 import signal
 import time
 from collections import OrderedDict
@@ -108,6 +110,7 @@ MAX_CLOCK_DRIFT_MS = 10_000
 EVENT_BUFFER = 8192
 OUTBOX_SIZE = 4096
 MAX_PUBLISHING = 64
+PROFILE_ENV = "IVCNET_PROFILE"
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
@@ -891,6 +894,7 @@ def run_node(config: NodeConfig) -> None:
     user), whichever task of the nursery hit it."""
     relax_gc()  # a chain process allocates many acyclic objects: see its docstring
     node = Node.open(config)
+    profile = _start_profile()
     try:
         trio.run(node.run)
     except BaseExceptionGroup as group:
@@ -902,6 +906,23 @@ def run_node(config: NodeConfig) -> None:
         raise NodeConfigError(str(exc)) from None
     finally:
         node.close()
+        if profile is not None:
+            _stop_profile(profile)
+
+
+def _start_profile() -> cProfile.Profile | None:
+    """With IVCNET_PROFILE=FILE, profile the event loop's thread (cProfile) until the node
+    stops and write the stats to FILE (read with `python -m pstats FILE`): for benches."""
+    if not os.environ.get(PROFILE_ENV):
+        return None
+    profile = cProfile.Profile()
+    profile.enable()
+    return profile
+
+
+def _stop_profile(profile: cProfile.Profile) -> None:
+    profile.disable()
+    profile.dump_stats(os.environ[PROFILE_ENV])
 
 
 def _user_error(group: BaseExceptionGroup[BaseException]) -> str | None:
