@@ -213,6 +213,7 @@ class Node:
         # None if the block executes, else the reason it does not.
         self._verdicts: OrderedDict[tuple[bytes, bytes], str | None] = OrderedDict()
         self._prechecked: set[tuple[int, int, int]] = set()  # (height, round, proposer)
+        self._early: list[ProposalBundle] = []  # proposals of the next height, seen early
         # (head hash, height, block, ms it took) from `_prebuild`, for `_get_value`
         self._prebuilt: tuple[bytes, int, Block, float] | None = None
         self.syncer = BlockSyncer(self)
@@ -518,22 +519,32 @@ class Node:
             return f"execution: {exc}"
         return None
 
-    async def _precheck(self, bundle: ProposalBundle) -> None:
+    async def _precheck(self, bundle: ProposalBundle, *, starting: bool = False) -> None:
         """Execute a proposal's block in a worker thread before the driver sees the proposal,
         so that its `is_valid` call finds the verdict instead of running the block on the loop.
+        `starting`: the height is about to start (a proposal that arrived before we committed
+        the previous block, which the driver buffered and replays in `start_height`).
 
         Only a proposal the driver will consider is executed: this height, on our head, the
         round's proposer's, signed by it (the driver's signature cache remembers the check),
         and one per (height, round, proposer): an equivocating proposer's further values are
         left to the driver, which executes only the one it acts on."""
         p = bundle.proposal
-        vset = self.driver.validators
+        if starting:
+            vset: ValidatorSet | None = self.validator_set(p.height)
+            height, round_ = p.height, 0
+        else:
+            vset, height, round_ = (
+                self.driver.validators,
+                self.driver.height,
+                self.driver.core.round,
+            )
         if (
             vset is None
             or p.chain_id != self.chain_id
-            or p.height != self.driver.height
+            or p.height != height
             or p.height != self.chain.height + 1
-            or not self.driver.core.round <= p.round <= self.driver.core.round + 1
+            or not round_ <= p.round <= round_ + 1
             or p.proposer_index >= len(vset)
             or p.proposer_index != vset.proposer_index(p.round)
         ):
@@ -742,6 +753,8 @@ class Node:
                 if isinstance(ev, Vote):
                     outputs = self.driver.on_vote(ev)
                 elif isinstance(ev, ProposalBundle):
+                    if ev.height == self.driver.height + 1 and len(self._early) < 8:
+                        self._early.append(ev)  # executed off the loop when its height starts
                     await self._precheck(ev)
                     outputs = self.driver.on_proposal(ev)
                 elif isinstance(ev, TimeoutEvent):
@@ -756,6 +769,10 @@ class Node:
                         continue
                     started = time.monotonic()  # the block interval counts the build too
                     await self._prebuild(ev.height)
+                    early, self._early = self._early, []
+                    for bundle in early:
+                        if bundle.height == ev.height:
+                            await self._precheck(bundle, starting=True)
                     if ev.height != self.chain.height + 1:
                         continue  # block sync moved the head meanwhile
                     outputs = self._start_outputs(ev.height, started)

@@ -185,3 +185,19 @@ async def test_next_round_proposal_is_built_in_a_thread(
     assert bundle.proposal.round == next_round
     assert bundle.value == prebuilt.encode()
     assert len(prebuilt.transactions) == len(raws)
+
+
+async def test_proposal_seen_before_its_height_is_executed_in_a_thread_at_start(
+    net: tuple[Node, Node, list[bytes]],
+) -> None:
+    proposer, checker, raws = net
+    for raw in raws:
+        checker.mempool.add(raw)
+    bundle = _proposal(proposer._start_outputs(1))
+    assert checker.driver.on_proposal(bundle) == []  # one height early: buffered by the driver
+    calls = _record_threads(checker)
+    await checker._precheck(bundle, starting=True)
+    assert calls == [(False, True)]
+    # Starting the height replays the buffered proposal; is_valid finds the verdict.
+    assert _prevote(checker._start_outputs(1)) == bundle.proposal.block_hash
+    assert len(calls) == 1
