@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -32,6 +33,7 @@ from execution.types.transaction import Transaction
 from genesis import init_local_chain
 from genesis.params import GWEI
 from node.devnet import DevnetNode, node_command, prepare_devnet, start_node, stop_processes
+from node.node import PROFILE_ENV
 
 TO = bytes.fromhex("00000000000000000000000000000000000be9c1")
 BATCH = 200
@@ -106,6 +108,12 @@ def main() -> int:
         default=0,
         help="instead: build this many empty blocks fast (0.05 s interval), time a fresh node's sync",
     )
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="cProfile validator 0's event-loop thread into this file (IVCNET_PROFILE)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = str(args.keep) if args.keep is not None else tmp_dir
@@ -117,7 +125,10 @@ def main() -> int:
         try:
             for n in nodes:
                 extra = ["--block-interval", "0.05"] if args.sync_blocks else []
+                if args.profile is not None and n.index == 0:
+                    os.environ[PROFILE_ENV] = str(args.profile.resolve())
                 procs.append(start_node(node_command(n, nodes, extra), n.home))
+                os.environ.pop(PROFILE_ENV, None)
             client = httpx.Client()
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:

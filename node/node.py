@@ -14,7 +14,9 @@ in its own task around it.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import logging
+import os
 import signal
 import time
 from collections import OrderedDict
@@ -38,6 +40,7 @@ from consensus import (
     SendProposal,
     SendVote,
     SignRefused,
+    Step,
     TimeoutEvent,
     ValidatorSet,
     Vote,
@@ -111,6 +114,7 @@ OUTBOX_SIZE = 4096
 MAX_PUBLISHING = 64
 # Re-gossip of a round that stands still backs off: regossip_interval, x2, x4, up to x8.
 REGOSSIP_BACKOFF_MAX = 8
+PROFILE_ENV = "IVCNET_PROFILE"
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
@@ -217,6 +221,7 @@ class Node:
         # None if the block executes, else the reason it does not.
         self._verdicts: OrderedDict[tuple[bytes, bytes], str | None] = OrderedDict()
         self._prechecked: set[tuple[int, int, int]] = set()  # (height, round, proposer)
+        self._early: list[ProposalBundle] = []  # proposals of the next height, seen early
         # (head hash, height, block, ms it took) from `_prebuild`, for `_get_value`
         self._prebuilt: tuple[bytes, int, Block, float] | None = None
         self.syncer = BlockSyncer(self)
@@ -395,16 +400,20 @@ class Node:
             block = self.chain.build_block([], proposer, time_ms, last_commit, evidence)
         return block
 
-    async def _prebuild(self, height: int) -> None:
-        """If we propose round 0 of `height`, build the block in a worker thread now, so that
-        `_get_value` (called inside the driver, on the loop) finds it ready. Execution and
-        Universal Proof checks are most of a proposal's cost (~170 us per transfer)."""
+    async def _prebuild(self, height: int, round_: int = 0) -> None:
+        """If we propose `round_` of `height` with a new value, build the block in a worker
+        thread now, so that `_get_value` (called inside the driver, on the loop) finds it ready.
+        Execution and Universal Proof checks are most of a proposal's cost (~170 us per
+        transfer: a 2,000-transfer block held the loop 1.6-2.1 s under load, long enough for
+        peers' requests to this node to time out)."""
         if self.signer is None or height != self.chain.height + 1:
             return
         vset = self.validator_set(height)
         me = vset.index_of(self.signer.public_key)
-        if me is None or vset.proposer_index(0) != me:
+        if me is None or vset.proposer_index(round_) != me:
             return
+        if round_ > 0 and self.driver.core.valid_value is not None:
+            return  # the driver proposes its valid value again: nothing to build
         started = time.perf_counter()
         inputs = self._block_inputs()
         async with self.chain_lock:
@@ -548,22 +557,32 @@ class Node:
             return f"execution: {exc}"
         return None
 
-    async def _precheck(self, bundle: ProposalBundle) -> None:
+    async def _precheck(self, bundle: ProposalBundle, *, starting: bool = False) -> None:
         """Execute a proposal's block in a worker thread before the driver sees the proposal,
         so that its `is_valid` call finds the verdict instead of running the block on the loop.
+        `starting`: the height is about to start (a proposal that arrived before we committed
+        the previous block, which the driver buffered and replays in `start_height`).
 
         Only a proposal the driver will consider is executed: this height, on our head, the
         round's proposer's, signed by it (the driver's signature cache remembers the check),
         and one per (height, round, proposer): an equivocating proposer's further values are
         left to the driver, which executes only the one it acts on."""
         p = bundle.proposal
-        vset = self.driver.validators
+        if starting:
+            vset: ValidatorSet | None = self.validator_set(p.height)
+            height, round_ = p.height, 0
+        else:
+            vset, height, round_ = (
+                self.driver.validators,
+                self.driver.height,
+                self.driver.core.round,
+            )
         if (
             vset is None
             or p.chain_id != self.chain_id
-            or p.height != self.driver.height
+            or p.height != height
             or p.height != self.chain.height + 1
-            or not self.driver.core.round <= p.round <= self.driver.core.round + 1
+            or not round_ <= p.round <= round_ + 1
             or p.proposer_index >= len(vset)
             or p.proposer_index != vset.proposer_index(p.round)
         ):
@@ -777,15 +796,26 @@ class Node:
                 if isinstance(ev, Vote):
                     outputs = self.driver.on_vote(ev)
                 elif isinstance(ev, ProposalBundle):
+                    if ev.height == self.driver.height + 1 and len(self._early) < 8:
+                        self._early.append(ev)  # executed off the loop when its height starts
                     await self._precheck(ev)
                     outputs = self.driver.on_proposal(ev)
                 elif isinstance(ev, TimeoutEvent):
+                    if ev.step == Step.PRECOMMIT and ev.height == self.driver.height:
+                        # A precommit timeout of the current round starts the next one.
+                        core = self.driver.core
+                        if ev.round == core.round and core.step != Step.DECIDED:
+                            await self._prebuild(ev.height, ev.round + 1)
                     outputs = self.driver.on_timeout(ev)
                 else:
                     if ev.height != self.chain.height + 1 or ev.height == self.driver.height:
                         continue
                     started = time.monotonic()  # the block interval counts the build too
                     await self._prebuild(ev.height)
+                    early, self._early = self._early, []
+                    for bundle in early:
+                        if bundle.height == ev.height:
+                            await self._precheck(bundle, starting=True)
                     if ev.height != self.chain.height + 1:
                         continue  # block sync moved the head meanwhile
                     outputs = self._start_outputs(ev.height, started)
@@ -943,6 +973,7 @@ def run_node(config: NodeConfig) -> None:
     user), whichever task of the nursery hit it."""
     relax_gc()  # a chain process allocates many acyclic objects: see its docstring
     node = Node.open(config)
+    profile = _start_profile()
     try:
         trio.run(node.run)
     except BaseExceptionGroup as group:
@@ -954,6 +985,23 @@ def run_node(config: NodeConfig) -> None:
         raise NodeConfigError(str(exc)) from None
     finally:
         node.close()
+        if profile is not None:
+            _stop_profile(profile)
+
+
+def _start_profile() -> cProfile.Profile | None:
+    """With IVCNET_PROFILE=FILE, profile the event loop's thread (cProfile) until the node
+    stops and write the stats to FILE (read with `python -m pstats FILE`): for benches."""
+    if not os.environ.get(PROFILE_ENV):
+        return None
+    profile = cProfile.Profile()
+    profile.enable()
+    return profile
+
+
+def _stop_profile(profile: cProfile.Profile) -> None:
+    profile.disable()
+    profile.dump_stats(os.environ[PROFILE_ENV])
 
 
 def _user_error(group: BaseExceptionGroup[BaseException]) -> str | None:

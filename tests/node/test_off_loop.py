@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 import trio
 
-from consensus import Proposal, ProposalBundle, SendProposal, SendVote, VoteType, keccak256
+from consensus import (
+    Proposal,
+    ProposalBundle,
+    SendProposal,
+    SendVote,
+    Step,
+    TimeoutEvent,
+    VoteType,
+    keccak256,
+)
 from consensus.messages import NIL
 from execution.types.block import Block
 from execution.types.transaction import Transaction
@@ -153,3 +162,42 @@ async def test_block_sync_waits_for_a_proposal_being_executed(
         assert not checker._verdicts  # the proposal waits for the head to be free
         checker.chain_lock.release()
     assert list(checker._verdicts.values()) == [None]
+
+
+async def test_next_round_proposal_is_built_in_a_thread(
+    net: tuple[Node, Node, list[bytes]],
+) -> None:
+    _, proposer, raws = net  # not the proposer of round 0: of a later round
+    for raw in raws:
+        proposer.mempool.add(raw)
+    vset = proposer.validator_set(1)
+    assert proposer.signer is not None
+    me = vset.index_of(proposer.signer.public_key)
+    next_round = next(r for r in range(1, 20) if vset.proposer_index(r) == me)
+    proposer._start_outputs(1)
+    proposer.driver.core.round = next_round - 1
+    await proposer._prebuild(1, next_round)
+    assert proposer._prebuilt is not None
+    assert proposer.driver.core.valid_value is None
+    prebuilt = proposer._prebuilt[2]
+    outputs = proposer.driver.on_timeout(TimeoutEvent(Step.PRECOMMIT, 1, next_round - 1))
+    bundle = _proposal(outputs)
+    assert bundle.proposal.round == next_round
+    assert bundle.value == prebuilt.encode()
+    assert len(prebuilt.transactions) == len(raws)
+
+
+async def test_proposal_seen_before_its_height_is_executed_in_a_thread_at_start(
+    net: tuple[Node, Node, list[bytes]],
+) -> None:
+    proposer, checker, raws = net
+    for raw in raws:
+        checker.mempool.add(raw)
+    bundle = _proposal(proposer._start_outputs(1))
+    assert checker.driver.on_proposal(bundle) == []  # one height early: buffered by the driver
+    calls = _record_threads(checker)
+    await checker._precheck(bundle, starting=True)
+    assert calls == [(False, True)]
+    # Starting the height replays the buffered proposal; is_valid finds the verdict.
+    assert _prevote(checker._start_outputs(1)) == bundle.proposal.block_hash
+    assert len(calls) == 1
