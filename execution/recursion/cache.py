@@ -8,6 +8,7 @@ cache of programs and keys is one of these, with a small capacity.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -27,21 +28,26 @@ class LruCache(Generic[K, V]):
             raise ValueError("a cache holds at least one entry")
         self.capacity = capacity
         self._items: OrderedDict[K, V] = OrderedDict()
+        # A node looks entries up from several threads (block execution, proof exchange).
+        self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
-        hit = self._items.get(key)
-        if hit is not None:
-            self._items.move_to_end(key)
-        return hit
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
 
     def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
     def __len__(self) -> int:
         return len(self._items)

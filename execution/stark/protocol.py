@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -136,13 +137,20 @@ _ROOT_CACHE: OrderedDict[tuple[bytes, int, int], U32] = OrderedDict()
 _ROOT_CACHE_SIZE = 1024
 
 
+# A node verifies in several threads at once (the proof exchange's and block execution's): a
+# lookup and its move to the end, or an insert and its evictions, must not interleave with
+# another thread's eviction (move_to_end of an entry evicted in between raises KeyError).
+_CACHE_LOCK = threading.Lock()
+
+
 def _lru_get(
     cache: OrderedDict[tuple[bytes, int, int], _V], key: tuple[bytes, int, int]
 ) -> _V | None:
-    hit = cache.get(key)
-    if hit is not None:
-        cache.move_to_end(key)
-    return hit
+    with _CACHE_LOCK:
+        hit = cache.get(key)
+        if hit is not None:
+            cache.move_to_end(key)
+        return hit
 
 
 def _lru_put(
@@ -151,10 +159,11 @@ def _lru_put(
     value: _V,
     size: int,
 ) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > size:
-        cache.popitem(last=False)
+    with _CACHE_LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
 
 
 def _commit_preprocessed(air: CompiledAir, log_n: int, log_blowup: int) -> PreprocessedData:

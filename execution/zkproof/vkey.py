@@ -18,6 +18,7 @@ process, a program table tens of ms, and `initial_ram_words` 20 ms per call). So
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -55,23 +56,27 @@ class ProgramKey:
 
 
 _KEYS: OrderedDict[bytes, ProgramKey] = OrderedDict()
+# Lookups and inserts come from several threads of a node (proof exchange, block execution).
+_KEYS_LOCK = threading.Lock()
 
 
 def program_key(program: Program, image: bytes | None = None) -> ProgramKey:
     """The program's compiled program-ROM and RAM-image AIRs, from the cache when its image id
     was seen. `image` is image_id(program) when the caller has computed it already."""
     img = image if image is not None else image_id(program).astype("<u4").tobytes()
-    hit = _KEYS.get(img)
-    if hit is not None:
-        _KEYS.move_to_end(img)
-        return hit
+    with _KEYS_LOCK:
+        hit = _KEYS.get(img)
+        if hit is not None:
+            _KEYS.move_to_end(img)
+            return hit
     img_hex = img.hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
     key = ProgramKey(img, pa, compile_air(pa), ra, compile_air(ra))
-    _KEYS[img] = key
-    while len(_KEYS) > PROGRAM_KEY_CACHE_SIZE:
-        _KEYS.popitem(last=False)
+    with _KEYS_LOCK:
+        _KEYS[img] = key
+        while len(_KEYS) > PROGRAM_KEY_CACHE_SIZE:
+            _KEYS.popitem(last=False)
     return key
 
 
