@@ -15,6 +15,9 @@ judgement needs the task record and the prover stake in the state:
 4. `unknown_task`: the state holds no such task;
 5. `too_old`: the block is more than PROOF_EVIDENCE_MAX_AGE blocks past the task's deadline;
 6. `not_prover`: the prover never registered (it has no stake to slash);
+   `nothing_at_stake`: it registered once, but is no longer registered and has no prover funds
+   still unbonding (an ex-prover whose funds came back could otherwise sign bad proofs for
+   free: each item costs every validator a proof verification and convicts nobody);
 7. `duplicate`: this prover was already slashed for a proof of this task (one slash per
    (prover, task), whatever proof bytes it signed);
 8. `proof_valid`: the proof passes the leaf rules of a Universal Proof for that task
@@ -165,12 +168,23 @@ def check_evidence_cheap(
     if height > task.deadline_height + PROOF_EVIDENCE_MAX_AGE:
         raise RejectedEvidence("too_old", f"task deadline {task.deadline_height}")
     # Rule: the prover has (or had) a prover stake.
-    if prover_stake(state, ev.prover) is None:
+    record = prover_stake(state, ev.prover)
+    if record is None:
         raise RejectedEvidence("not_prover", ev.prover.hex())
+    # Rule: it still has something to lose (a stake, or prover funds still unbonding).
+    if not _at_stake(state, record):
+        raise RejectedEvidence("nothing_at_stake", ev.prover.hex())
     # Rule: one slash per (prover, task).
     if state.record(proof_slash_key(ev.prover, ev.task_id)):
         raise RejectedEvidence("duplicate", f"{ev.prover.hex()} for {ev.task_id.hex()}")
     return task
+
+
+def _at_stake(state: State, record: ProverStake) -> bool:
+    if record.status is ProverStatus.REGISTERED:
+        return True  # even with no stake (a genesis prover): conviction unregisters it
+    # Prover funds unbond without a BLS key (a validator's carry theirs).
+    return any(not e.bls_public_key and e.amount > 0 for e in unbondings(state, record.address))
 
 
 def check_proof_fails(task: Task, ev: InvalidProofEvidence, profile: str) -> None:

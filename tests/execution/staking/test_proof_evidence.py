@@ -32,6 +32,7 @@ from execution.staking.proof_evidence import (
     MAX_PROOF_EVIDENCE_PER_BLOCK,
     PROOF_EVIDENCE_MAX_AGE,
 )
+from execution.staking.records import set_unbondings
 from execution.state import State
 from execution.types import Block, InvalidBlock, TaskRequest, Transaction
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
@@ -253,6 +254,19 @@ def test_a_prover_that_left_pays_from_its_unbonding_stake(setup: Setup) -> None:
     record = prover_stake(state, CAROL.address)
     assert record is not None and record.slashed == CUT
     assert _held(state) == before
+
+
+def test_a_prover_with_nothing_left_at_stake_is_no_evidence(setup: Setup) -> None:
+    chain = setup.chain
+    _commit(chain, [build_unregister_prover_tx(CAROL.private_key, chain_id=CHAIN_ID, nonce=1).raw])
+    raw = setup.evidence(setup.bad)
+    judge_proof_evidence(chain.state(), raw, CHAIN_ID, chain.height + 1, PARAMS)  # unbonding
+    # Once its unbonding funds are released, the ex-prover's record stays but holds nothing.
+    released = chain.state().copy()
+    set_unbondings(released, CAROL.address, [])
+    with pytest.raises(RejectedEvidence) as info:
+        judge_proof_evidence(released, raw, CHAIN_ID, chain.height + 1, PARAMS)
+    assert info.value.reason == "nothing_at_stake"
 
 
 def test_a_prover_that_registers_again_starts_a_new_miss_count(setup: Setup) -> None:
