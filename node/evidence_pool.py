@@ -19,6 +19,7 @@ Two kinds (docs/staking.md, Slashing):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
@@ -39,6 +40,8 @@ from execution.types.block import Block
 EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
+# How the state transition names a rejected invalid-proof item (execution.staking.proof_evidence).
+_NAMED_ITEM = re.compile(r"proof evidence #(\d+):")
 
 
 class EvidencePool:
@@ -97,12 +100,24 @@ class EvidencePool:
                 size += len(raw)
         return out
 
-    def drop_proof_evidence(self, evidence: tuple[bytes, ...]) -> tuple[bytes, ...]:
-        """Forget every invalid-proof item and return `evidence` without them: a block that
-        held them did not build, so a rule this pool does not re-run before a block (the proof
-        verification) disagreed, and a proposer must not stall on it."""
-        self._proofs.clear()
-        return tuple(raw for raw in evidence if not is_proof_evidence(raw))
+    def drop_proof_evidence(self, evidence: tuple[bytes, ...], error: str) -> tuple[bytes, ...]:
+        """A block holding `evidence` did not build (`error`, the InvalidBlock's detail): a rule
+        this pool does not re-run before a block (the proof verification) disagreed, and a
+        proposer must not stall on it. Forget the invalid-proof item the error names ("proof
+        evidence #i", i counting invalid-proof items only), or all of them when it names none,
+        and return `evidence` without what was forgotten."""
+        items = [raw for raw in evidence if is_proof_evidence(raw)]
+        named = _NAMED_ITEM.search(error)
+        index = int(named.group(1)) if named else None
+        drop = [items[index]] if index is not None and index < len(items) else items
+        for raw in drop:
+            try:
+                ev = InvalidProofEvidence.decode(raw)
+            except RejectedEvidence:
+                continue
+            self._proofs.pop((ev.prover, ev.task_id), None)
+        gone = set(drop)
+        return tuple(raw for raw in evidence if raw not in gone)
 
     def add(self, ev: DuplicateVoteEvidence, head_height: int) -> bool:
         """Pool verified, recent, new evidence; False if it is none of those."""

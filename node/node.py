@@ -383,7 +383,7 @@ class Node:
                 if isinstance(exc, InvalidBlock) and exc.reason == "invalid_evidence":
                     # Pooled invalid-proof evidence the state rejects: leave it out
                     # (node.evidence_pool); duplicate-vote evidence was verified when pooled.
-                    fewer = self.evidence.drop_proof_evidence(evidence)
+                    fewer = self.evidence.drop_proof_evidence(evidence, str(exc))
                     if fewer != evidence:
                         evidence = fewer
                         continue

@@ -80,5 +80,14 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
         assert pool.add_proof(ev, state, chain.height)
         assert not pool.add_proof(ev, state, chain.height)  # one per (prover, task)
         assert pool.for_block(chain.height + 1) == (ev.encode(),)
+        # A block that did not build names the item it refused: only that one is forgotten
+        # (other evidence kinds stay); an error naming none forgets every invalid-proof item.
+        vote_like = b"\xc2\xc1\xc0"  # a list whose first item is a list: not proof evidence
+        error = f"invalid_evidence: proof evidence #0: proof_valid: {task_id.hex()}"
+        assert pool.drop_proof_evidence((vote_like, ev.encode()), error) == (vote_like,)
+        assert pool.proof_evidence == []
+        assert pool.add_proof(ev, state, chain.height)
+        assert pool.drop_proof_evidence((ev.encode(),), "invalid_evidence: too_many: 5") == ()
+        assert pool.proof_evidence == []
     finally:
         chain.close()
