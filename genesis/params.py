@@ -14,8 +14,11 @@ UNIVERSAL_PROOF_V0 = 0
 UNIVERSAL_PROOF_V1 = 1
 # Bounds on the genesis allow-list of v1 lift shapes (a shape: one log height per table of a task
 # proof). Every allowed shape costs a validator one lift program (~630k instructions for a zkVM
-# proof: tens of seconds and GBs to record and key), so the list is short by design.
-MAX_LIFT_SHAPES = 16
+# proof: tens of seconds and GBs to record and key), so the list is short by design, and no longer
+# than a validator's cache of lift programs (execution/recursion/lift.py LIFT_CACHE_SIZE): with
+# more allowed shapes than cached ones, a Byzantine proposer could send one-leaf roots of shapes
+# in turn and make every validator rebuild a lift key inside each proposal check.
+MAX_LIFT_SHAPES = 4
 MAX_SHAPE_TABLES = 64
 MAX_SHAPE_LOG_HEIGHT = 30
 GWEI = 10**9

@@ -45,7 +45,7 @@ def test_lift_shapes_are_an_allow_list_of_a_v1_chain() -> None:
         ({**v1, "universal_proof_lift_shapes": [[]]}, "1 to 64"),
         ({**v1, "universal_proof_lift_shapes": [[0, 3]]}, "outside"),
         ({**v1, "universal_proof_lift_shapes": [[31]]}, "outside"),
-        ({**v1, "universal_proof_lift_shapes": [[k + 1] for k in range(17)]}, "at most 16"),
+        ({**v1, "universal_proof_lift_shapes": [[k + 1] for k in range(5)]}, "at most 4"),
         ({**v1, "universal_proof_lift_shapes": [5]}, "list of lists"),
         ({**v1, "universal_proof_lift_shapes": [["x"]]}, "integer"),
         ({**base, "universal_proof_lift_shapes": [SHAPE]}, "only a version 1 chain"),
@@ -68,3 +68,12 @@ def test_a_v1_chain_does_not_accept_v0_trees() -> None:
     )
     with pytest.raises(InvalidBlock, match="version 1"):
         accept_universal_proofs(None, [b"\xc0"], 5, params, lambda _h: None)  # type: ignore[arg-type]
+
+
+def test_the_allow_list_fits_a_validators_lift_cache() -> None:
+    """Every allowed shape's lift program stays cached: a proposer cycling through allowed
+    shapes cannot make validators rebuild lift keys inside proposal checks."""
+    from execution.recursion.lift import LIFT_CACHE_SIZE
+    from genesis.params import MAX_LIFT_SHAPES
+
+    assert MAX_LIFT_SHAPES <= LIFT_CACHE_SIZE
