@@ -132,8 +132,13 @@ def test_partition_two_two_halts_then_heals(cluster_factory: Any) -> None:
     time.sleep(3)
     frozen = _heights(cluster, range(4))
     time.sleep(10)
-    assert _heights(cluster, range(4)) == frozen, "a half committed without a quorum"
-    assert max(frozen) - min(frozen) <= 1
+    later = _heights(cluster, range(4))
+    # A node may still fetch from its half a block that half holds (committed by a quorum
+    # before the cut: in the 22:27 CI run node 0 went from 8 to 9, which node 1 held), but no
+    # half commits a height beyond what it held when cut off.
+    for half in halves:
+        top = max(frozen[i] for i in half)
+        assert all(later[i] <= top for i in half), f"a half committed without a quorum: {later}"
     for i in range(4):
         for j in range(4):
             if i != j:
