@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from task_payment import assert_proven_and_paid
 from test_accept_v1 import (
     BOB,
     ELF,
@@ -30,13 +31,11 @@ from test_accept_v1 import (
 
 from execution.recursion.lift import lift
 from execution.stark.params import profile
-from execution.state import TaskStatus
 from execution.types import Transaction
 from execution.universal.proof_v1 import UniversalProofV1, V1Leaf, prove_v1
 from execution.universal.zkvm_leaf import zkvm_spec
 from execution.zkproof import prove
 from execution.zkproof.prover import airs_for, public_values
-from execution.zkproof.samples import fib_loop_result
 from execution.zkproof.statement import Statement
 
 # A zkVM lift is 4-5 minutes on a loaded 2-core machine (docs/benchmarks.md).
@@ -81,20 +80,7 @@ def test_a_real_root_enters_results_and_attacks_are_refused(tmp_path: Path, root
         accepted = commit(chain, proofs=(good.encode(),))
         ref = accepted.header.universal_proofs[0]
         assert ref.height == block.height
-        task = chain.state().task(task_id)
-        exit_code, cycles = fib_loop_result(5)
-        assert task is not None and task.status is TaskStatus.PROVEN
-        assert (task.exit_code, task.cycles, task.prover, task.output) == (
-            exit_code,
-            cycles,
-            PROVER,
-            b"",
-        )
-        assert chain.state().account(PROVER).balance == cycles * FEE_PER_CYCLE
-        assert (
-            chain.state().account(BOB.address).balance
-            == bob_before + task.escrow - cycles * FEE_PER_CYCLE
-        )
+        assert_proven_and_paid(chain, task_id, PROVER, BOB.address, FEE_PER_CYCLE, bob_before)
         rejected(chain, good.encode(), "task is proven")
     finally:
         chain.close()

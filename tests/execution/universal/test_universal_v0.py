@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from chain_helpers import CHAIN_ID, account_keys, make_genesis, validator_key
+from task_payment import assert_proven_and_paid
 
 from execution.chain import Chain
 from execution.programs import image_id_bytes_of_elf
@@ -15,7 +16,7 @@ from execution.types import Block, InvalidBlock, TaskRequest, Transaction
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
 from execution.universal import ProofLeaf, UniversalProof
 from execution.zkproof import prove
-from execution.zkproof.samples import fib_loop_program, fib_loop_result, program_elf
+from execution.zkproof.samples import fib_loop_program, program_elf
 from genesis import GWEI
 
 ALICE, BOB = account_keys(2)
@@ -77,20 +78,7 @@ def test_accepted_proof_enters_result_and_pays_prover(setup, task_proof: bytes) 
     )
     block = _commit(chain, proofs=(up.encode(),))
     assert block.header.universal_proofs[0].height == task_block.height
-    task = chain.state().task(task_id)
-    exit_code, cycles = fib_loop_result(5)
-    assert task is not None and task.status is TaskStatus.PROVEN
-    assert (task.exit_code, task.cycles, task.prover, task.output) == (
-        exit_code,
-        cycles,
-        PROVER,
-        b"",
-    )
-    assert chain.state().account(PROVER).balance == cycles * FEE_PER_CYCLE
-    assert (
-        chain.state().account(BOB.address).balance
-        == bob_before + task.escrow - cycles * FEE_PER_CYCLE
-    )
+    assert_proven_and_paid(chain, task_id, PROVER, BOB.address, FEE_PER_CYCLE, bob_before)
     # The same task cannot be accepted twice.
     with pytest.raises(InvalidBlock, match="task is proven"):
         _commit(chain, proofs=(up.encode(),))
