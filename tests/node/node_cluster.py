@@ -243,14 +243,9 @@ def log_events(home: Path, name: str) -> list[dict[str, Any]]:
 
 
 def warm_proving_kernels() -> None:
-    """Prove and verify one small task here, so that numba's disk cache holds the prover's and
-    verifier's kernels before node processes start: a validator that compiles them on first use
-    blocks its event loop for many seconds (a fresh clone's single-validator network stopped at
-    height 13 that way)."""
-    from execution.programs import image_id_bytes_of_elf
-    from execution.zkproof import prove, verify
-    from execution.zkvm.examples import example_elf
+    """What `make install` does (node.warmup): numba's disk cache holds the prover's and
+    verifier's kernels before node processes start, whichever test runs first (a validator
+    that compiles them on first use blocks its event loop for many seconds)."""
+    from node.warmup import warm_up
 
-    elf = example_elf("sha256").read_bytes()
-    proof = prove(elf, b"\x01", "conjectured").to_bytes()
-    verify(proof, image_id_bytes_of_elf(elf), profile="conjectured")
+    warm_up()
