@@ -218,17 +218,26 @@ class ConsensusDriver:
             return []
         if p.round > self.core.round + MAX_ROUNDS_AHEAD:
             return []
-        # Rule: only proposer(h, r) proposes in round r.
-        if p.proposer_index != vset.proposer_index(p.round):
-            return []
-        # Rule: the value is the one the proposer signed.
-        if self.value_hash(bundle.value) != p.block_hash:
-            return []
-        key = vset.validators[p.proposer_index].public_key
-        if not self.signatures.verify(key, p.sign_bytes(), p.signature):
+        if not self.signed_by_proposer(bundle, vset):
             return []
         ev = ProposalEvent(p.height, p.round, bundle.value, p.valid_round, p.proposer_index)
         return self._translate(self.core.on_proposal(ev))
+
+    def signed_by_proposer(self, bundle: ProposalBundle, vset: ValidatorSet) -> bool:
+        """Whether `bundle` is signed by the proposer of its round in `vset`, for its value.
+
+        The caller bounds the round first: picking the proposer of round r costs r steps."""
+        p = bundle.proposal
+        if p.chain_id != self.chain_id:
+            return False
+        # Rule: only proposer(h, r) proposes in round r.
+        if p.proposer_index != vset.proposer_index(p.round):
+            return False
+        # Rule: the value is the one the proposer signed.
+        if self.value_hash(bundle.value) != p.block_hash:
+            return False
+        key = vset.validators[p.proposer_index].public_key
+        return self.signatures.verify(key, p.sign_bytes(), p.signature)
 
     def on_timeout(self, ev: TimeoutEvent) -> list[Output]:
         return self._translate(self.core.on_timeout(ev))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,26 @@ async def test_proposal_seen_before_its_height_is_executed_in_a_thread_at_start(
     # Starting the height replays the buffered proposal; is_valid finds the verdict.
     assert _prevote(checker._start_outputs(1)) == bundle.proposal.block_hash
     assert len(calls) == 1
+
+
+def test_only_signed_round_zero_proposals_of_the_next_height_are_held_early(
+    net: tuple[Node, Node, list[bytes]],
+) -> None:
+    proposer, checker, _ = net
+    bundle = _proposal(proposer._start_outputs(1))
+    p = bundle.proposal
+    junk = [
+        ProposalBundle(p.with_signature(bytes(96)), bundle.value),  # not a signature
+        ProposalBundle(replace(p, round=1), bundle.value),  # signed for round 0, not 1
+        ProposalBundle(replace(p, valid_round=0, round=1), bundle.value),
+        ProposalBundle(replace(p, proposer_index=(p.proposer_index + 1) % 4), bundle.value),
+        ProposalBundle(p, bundle.value + b"\x00"),  # not the signed value
+        ProposalBundle(replace(p, height=2), bundle.value),  # two heights ahead
+        ProposalBundle(replace(p, chain_id=p.chain_id + 1), bundle.value),
+    ]
+    for _ in range(3):  # the same junk again and again: never a place for it
+        for b in junk:
+            assert not checker._holds_early(b)
+    assert checker._holds_early(bundle)
+    checker._early.append(bundle)
+    assert not checker._holds_early(bundle)  # held once
