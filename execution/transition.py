@@ -345,7 +345,14 @@ def execute_body(
         state, universal_proofs, ctx.height, ctx.params, block_hash_at, elf_of
     )
     convicted = slash_double_signs(state, evidence, ctx.height, ctx.params)
-    slash_invalid_proofs(state, evidence, ctx.chain_id, ctx.height, ctx.params)
+    slash_invalid_proofs(
+        state,
+        evidence,
+        ctx.chain_id,
+        ctx.height,
+        ctx.params,
+        sum(len(raw) for raw in universal_proofs),
+    )
     receipts = execute_transactions(state, transactions, ctx)
     expire_tasks(state, ctx.height)
     release_unbonded(state, ctx.height)

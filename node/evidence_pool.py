@@ -14,7 +14,13 @@ Two kinds (docs/staking.md, Slashing):
   with the state's rules when it arrives (the proof verification is the exchange's, which just
   failed) and again, without the proof verification, against the head state before each
   block; at most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES go into one
-  block, one per (prover, task).
+  block, one per (prover, task), or one item above MAX_PROOF_EVIDENCE_BYTES alone when it
+  and the block's Universal Proofs fit MAX_BLOCK_BULK_BYTES (else it waits for a block with
+  fewer proof bytes).
+
+The re-check before a block reads the state only: the item's size and envelope (hashing a
+proof of up to 2 MiB, ~5 ms each, 64 items held) were checked when it was pooled and cannot
+change, and its encoding is kept, so a proposal costs a few trie reads per item.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from execution.staking import (
     InvalidProofEvidence,
     RejectedEvidence,
     check_evidence_cheap,
+    check_evidence_state,
     is_proof_evidence,
 )
 from execution.staking.proof_evidence import (
+    MAX_BLOCK_BULK_BYTES,
     MAX_PROOF_EVIDENCE_BYTES,
     MAX_PROOF_EVIDENCE_PER_BLOCK,
 )
@@ -40,6 +48,7 @@ from execution.types.block import Block
 EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
+MAX_PENDING_PROOF_EVIDENCE_BYTES = 32 << 20
 # How the state transition names a rejected invalid-proof item (execution.staking.proof_evidence).
 _NAMED_ITEM = re.compile(r"proof evidence #(\d+):")
 
@@ -57,8 +66,9 @@ class EvidencePool:
         self._validator_set = validator_set
         self._head_state = head_state
         self._pending: dict[bytes, DuplicateVoteEvidence] = {}
-        # (prover, task id) -> evidence, oldest first
-        self._proofs: dict[tuple[bytes, bytes], InvalidProofEvidence] = {}
+        # (prover, task id) -> (evidence, its encoding), oldest first; the envelope is checked
+        self._proofs: dict[tuple[bytes, bytes], tuple[InvalidProofEvidence, bytes]] = {}
+        self._proof_bytes = 0
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
@@ -70,28 +80,35 @@ class EvidencePool:
     def mark_committed(self, block: Block) -> None:
         self.committed.update(keccak256(raw) for raw in block.evidence)
 
-    def for_block(self, height: int) -> tuple[bytes, ...]:
+    def for_block(self, height: int, universal_proof_bytes: int = 0) -> tuple[bytes, ...]:
+        """The evidence of a block at `height` whose Universal Proofs have that many bytes."""
         out = []
         for h, ev in list(self._pending.items()):
             if h in self.committed or ev.height < height - self.max_age:
                 del self._pending[h]
             elif ev.height < height:
                 out.append(ev.encode())
-        return (*out[:MAX_EVIDENCE_PER_BLOCK], *self._proofs_for_block(height))
+        proofs = self._proofs_for_block(height, MAX_BLOCK_BULK_BYTES - universal_proof_bytes)
+        return (*out[:MAX_EVIDENCE_PER_BLOCK], *proofs)
 
-    def _proofs_for_block(self, height: int) -> list[bytes]:
+    def _proofs_for_block(self, height: int, room: int) -> list[bytes]:
+        """Oldest first: small items up to the count and byte bounds, or, if the oldest
+        that fits is large, that one alone (execution.staking.check_evidence_room)."""
         if not self._proofs or self._head_state is None:
             return []
         state = self._head_state()
         out: list[bytes] = []
         size = 0
-        for key, ev in list(self._proofs.items()):
+        for key, (ev, raw) in list(self._proofs.items()):
             try:
-                check_evidence_cheap(state, ev, self.chain_id, height)
+                check_evidence_state(state, ev, height)
             except RejectedEvidence:
-                del self._proofs[key]  # slashed meanwhile (duplicate), or too old
+                self._forget(key)  # slashed meanwhile (duplicate), or too old
                 continue
-            raw = ev.encode()
+            if len(raw) > MAX_PROOF_EVIDENCE_BYTES:
+                if not out and len(raw) <= room:
+                    return [raw]
+                continue  # waits for a block with room for it alone
             if (
                 len(out) < MAX_PROOF_EVIDENCE_PER_BLOCK
                 and size + len(raw) <= MAX_PROOF_EVIDENCE_BYTES
@@ -99,6 +116,11 @@ class EvidencePool:
                 out.append(raw)
                 size += len(raw)
         return out
+
+    def _forget(self, key: tuple[bytes, bytes]) -> None:
+        item = self._proofs.pop(key, None)
+        if item is not None:
+            self._proof_bytes -= len(item[1])
 
     def drop_proof_evidence(self, evidence: tuple[bytes, ...], error: str) -> tuple[bytes, ...]:
         """A block holding `evidence` did not build (`error`, the InvalidBlock's detail): a rule
@@ -115,7 +137,7 @@ class EvidencePool:
                 ev = InvalidProofEvidence.decode(raw)
             except RejectedEvidence:
                 continue
-            self._proofs.pop((ev.prover, ev.task_id), None)
+            self._forget((ev.prover, ev.task_id))
         gone = set(drop)
         return tuple(raw for raw in evidence if raw not in gone)
 
@@ -143,11 +165,16 @@ class EvidencePool:
             check_evidence_cheap(state, ev, self.chain_id, head_height + 1)
         except RejectedEvidence:
             return False
-        self._proofs[key] = ev
-        while len(self._proofs) > MAX_PENDING_PROOF_EVIDENCE:
-            del self._proofs[next(iter(self._proofs))]
+        raw = ev.encode()
+        self._proofs[key] = (ev, raw)
+        self._proof_bytes += len(raw)
+        while (
+            len(self._proofs) > MAX_PENDING_PROOF_EVIDENCE
+            or self._proof_bytes > MAX_PENDING_PROOF_EVIDENCE_BYTES
+        ):
+            self._forget(next(iter(self._proofs)))
         return True
 
     @property
     def proof_evidence(self) -> list[InvalidProofEvidence]:
-        return list(self._proofs.values())
+        return [ev for ev, _ in self._proofs.values()]

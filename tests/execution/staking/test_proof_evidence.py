@@ -28,9 +28,13 @@ from execution.staking import (
     unbondings,
 )
 from execution.staking.proof_evidence import (
+    MAX_BLOCK_BULK_BYTES,
+    MAX_EVIDENCE_PROOF_BYTES,
+    MAX_LONE_EVIDENCE_BYTES,
     MAX_PROOF_EVIDENCE_BYTES,
     MAX_PROOF_EVIDENCE_PER_BLOCK,
     PROOF_EVIDENCE_MAX_AGE,
+    check_evidence_room,
 )
 from execution.staking.records import set_unbondings
 from execution.state import State
@@ -233,12 +237,13 @@ def test_old_evidence_and_too_much_evidence_are_rejected(setup: Setup) -> None:
     judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, PARAMS)
     with pytest.raises(InvalidBlock, match="too_many"):
         _commit(setup.chain, evidence=(raw,) * (MAX_PROOF_EVIDENCE_PER_BLOCK + 1))
-    # The byte bound: two copies of this proof's evidence exceed it (a block is one gossip
-    # message); a single proof beyond the per-item bound is too large whatever it holds.
+    # The byte bound: two copies of this proof's evidence exceed the bound of several items (a
+    # block is one gossip message); a single proof beyond the per-item bound is too large
+    # whatever it holds.
     assert 2 * len(raw) > MAX_PROOF_EVIDENCE_BYTES >= len(raw)
-    with pytest.raises(InvalidBlock, match="too_many: invalid-proof evidence bytes"):
+    with pytest.raises(InvalidBlock, match="not_alone: 2 invalid-proof items"):
         _commit(setup.chain, evidence=(raw, raw))
-    big = setup.evidence(setup.bad + bytes(MAX_PROOF_EVIDENCE_BYTES))
+    big = setup.evidence(setup.bad + bytes(MAX_EVIDENCE_PROOF_BYTES))
     with pytest.raises(RejectedEvidence) as info:
         judge_proof_evidence(setup.chain.state(), big, CHAIN_ID, setup.chain.height + 1, PARAMS)
     assert info.value.reason == "too_large"
@@ -290,3 +295,124 @@ def test_a_prover_that_registers_again_starts_a_new_miss_count(setup: Setup) -> 
     apply_staking(state, CAROL.address, op, ETHER, PARAMS, setup.chain.height + 1)
     record = prover_stake(state, CAROL.address)
     assert record is not None and (record.stake, record.misses) == (2 * ETHER, 2)
+
+
+# ---- large proofs (up to the lone-leaf bound) ----------------------------------------------
+def _large(setup: Setup, size: int = 1_500_000, signer: AccountKey = CAROL) -> bytes:
+    """Evidence of a `size`-byte proof that fails for the task: a real proof of the program on
+    another input with bytes appended (a zkVM proof of many cycles is this large; proving one
+    takes minutes)."""
+    return setup.evidence(setup.bad + bytes(size - len(setup.bad)), signer=signer)
+
+
+def test_a_large_invalid_proof_goes_alone_and_is_slashed_through_a_block(setup: Setup) -> None:
+    chain = setup.chain
+    raw = _large(setup)
+    assert MAX_PROOF_EVIDENCE_BYTES < len(raw) <= MAX_LONE_EVIDENCE_BYTES
+    small = setup.evidence(setup.bad, signer=DAVE)  # DAVE's signature on a proof for CAROL
+    # Rule: an item above 1 MiB goes alone (whatever the order).
+    for pair in ((raw, small), (small, raw)):
+        with pytest.raises(InvalidBlock, match="not_alone") as info:
+            _commit(chain, evidence=pair)
+        assert info.value.reason == "invalid_evidence"
+    # Rule: it and the block's Universal Proofs stay within the bulk bound (one gossip message).
+    check_evidence_room([raw], MAX_BLOCK_BULK_BYTES - len(raw))
+    with pytest.raises(InvalidBlock, match="no_room"):
+        check_evidence_room([raw], MAX_BLOCK_BULK_BYTES - len(raw) + 1)
+    # Rule: a lone item of more than the lone bound is refused for its bytes.
+    with pytest.raises(InvalidBlock, match="too_many: invalid-proof evidence bytes"):
+        check_evidence_room([bytes(MAX_LONE_EVIDENCE_BYTES + 1)], 0)
+    before = _held(chain.state())
+    _commit(chain, evidence=(raw,))
+    record = prover_stake(chain.state(), CAROL.address)
+    assert record is not None
+    assert (record.stake, record.slashed, record.status) == (0, CUT, ProverStatus.UNREGISTERED)
+    assert _held(chain.state()) == before
+    # The largest proof a lone leaf may have is convictable; one byte more is too large.
+    top = _large(setup, MAX_EVIDENCE_PROOF_BYTES, signer=DAVE)
+    assert len(top) <= MAX_LONE_EVIDENCE_BYTES
+    _commit(chain, evidence=(top,))
+    dave = prover_stake(chain.state(), DAVE.address)
+    assert dave is not None and dave.slashed == CUT
+
+
+def test_the_bounds_keep_a_block_with_a_lone_item_in_one_gossip_message() -> None:
+    from node.aggregator import MAX_LONE_LEAF_BYTES
+    from node.node import MAX_BLOCK_BYTES
+    from p2p.topics import DEFAULT_TOPICS, TOPIC_PROPOSALS
+
+    # A proof that a block could accept as a lone leaf can also be convicted.
+    assert MAX_EVIDENCE_PROOF_BYTES == MAX_LONE_LEAF_BYTES
+    # The node's block (proofs and evidence taken first, transactions in the rest) is at most
+    # MAX_BLOCK_BYTES, the bulk bound fits in it, and 1 MiB remains for the header, the last
+    # commit (one aggregate signature and a bitmap) and the proposal's envelope.
+    assert MAX_BLOCK_BULK_BYTES <= MAX_BLOCK_BYTES
+    assert DEFAULT_TOPICS[TOPIC_PROPOSALS].max_size - MAX_BLOCK_BYTES >= 1 << 20
+
+
+def test_the_pool_proposes_a_large_item_alone_when_it_fits(setup: Setup) -> None:
+    from node.evidence_pool import EvidencePool
+
+    chain = setup.chain
+    state = chain.state()
+    pool = EvidencePool(CHAIN_ID, lambda h: None, chain.state)  # type: ignore[arg-type,return-value]
+    large = InvalidProofEvidence.decode(_large(setup))
+    small = InvalidProofEvidence.decode(setup.evidence(setup.bad, signer=DAVE))
+    assert pool.add_proof(large, state, chain.height)
+    assert pool.add_proof(small, state, chain.height)
+    height = chain.height + 1
+    # Oldest first: the large item alone when the block's Universal Proofs leave it room ...
+    assert pool.for_block(height) == (large.encode(),)
+    # ... and the small ones otherwise (the large one waits).
+    assert pool.for_block(height, MAX_BLOCK_BULK_BYTES - len(large.encode()) + 1) == (
+        small.encode(),
+    )
+    _commit(chain, evidence=pool.for_block(height))
+    # Slashed: the next block's re-check (state rules only) forgets it and proposes the next.
+    assert pool.for_block(chain.height + 1) == (small.encode(),)
+    assert pool.proof_evidence == [small]
+
+
+async def test_a_proposal_with_a_large_item_crosses_real_gossip_and_slashes(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The block travels as a node sends it (a signed proposal bundle on the proposal topic)
+    between two libp2p hosts on 127.0.0.1; the receiver decodes it and the chain applies it."""
+    import trio
+
+    from consensus import bls
+    from consensus.messages import Proposal, ProposalBundle
+    from p2p import TOPIC_PROPOSALS, DialConfig, P2PConfig, open_p2p_service
+
+    chain = setup.chain
+    block = chain.build_block(
+        [], validator_key()[0].address, chain.head.header.time_ms + 1000, b"", (_large(setup),)
+    )
+    value = block.encode()
+    proposal = Proposal(CHAIN_ID, block.height, 0, block.hash, -1, 0)
+    signed = replace(
+        proposal, signature=bls.sign(validator_key()[0].secret_key, proposal.sign_bytes())
+    )
+    message = ProposalBundle(signed, value).encode()
+    assert len(message) > 1_500_000
+    dial = DialConfig(attempts=3, backoff_initial_s=0.05, connect_timeout_s=5.0)
+    async with (
+        open_p2p_service(P2PConfig(home=tmp_path / "a", dial=dial)) as a,
+        open_p2p_service(P2PConfig(home=tmp_path / "b", dial=dial)) as b,
+    ):
+        inbox = b.subscribe(TOPIC_PROPOSALS)
+        assert inbox is not None
+        await a.connect(b.listen_addrs[0])
+        with trio.fail_after(60):
+            while True:  # the first publish may precede b's subscription reaching a
+                await a.publish(TOPIC_PROPOSALS, message)
+                with trio.move_on_after(2):
+                    received = await inbox.receive()
+                    break
+    bundle = ProposalBundle.decode(received.data)
+    assert bls.verify(
+        validator_key()[0].public_key, bundle.proposal.sign_bytes(), bundle.proposal.signature
+    )
+    chain.commit_block(Block.decode(bundle.value))
+    record = prover_stake(chain.state(), CAROL.address)
+    assert record is not None and record.slashed == CUT
