@@ -44,6 +44,7 @@ from execution.staking.proof_evidence import (
 )
 from execution.state import State
 from execution.types.block import Block
+from genesis.params import PROOF_EVIDENCE_MAX_AGE
 
 EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
@@ -60,9 +61,11 @@ class EvidencePool:
         validator_set: Callable[[int], ValidatorSet],
         head_state: Callable[[], State] | None = None,
         max_age: int = EVIDENCE_MAX_AGE,
+        proof_max_age: int = PROOF_EVIDENCE_MAX_AGE,
     ) -> None:
         self.chain_id = chain_id
         self.max_age = max_age
+        self.proof_max_age = proof_max_age  # genesis proof_evidence_max_age_blocks
         self._validator_set = validator_set
         self._head_state = head_state
         self._pending: dict[bytes, DuplicateVoteEvidence] = {}
@@ -101,7 +104,7 @@ class EvidencePool:
         size = 0
         for key, (ev, raw) in list(self._proofs.items()):
             try:
-                check_evidence_state(state, ev, height)
+                check_evidence_state(state, ev, height, self.proof_max_age)
             except RejectedEvidence:
                 self._forget(key)  # slashed meanwhile (duplicate), or too old
                 continue
@@ -162,7 +165,7 @@ class EvidencePool:
         if key in self._proofs:
             return False
         try:
-            check_evidence_cheap(state, ev, self.chain_id, head_height + 1)
+            check_evidence_cheap(state, ev, self.chain_id, head_height + 1, self.proof_max_age)
         except RejectedEvidence:
             return False
         raw = ev.encode()

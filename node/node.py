@@ -202,6 +202,7 @@ class Node:
             self.validator_set,
             chain.state,
             chain.genesis.params.evidence_max_age_blocks,
+            chain.genesis.params.proof_evidence_max_age_blocks,
         )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()

@@ -13,7 +13,9 @@ judgement needs the task record and the prover stake in the state:
 3. `bad_signature`: the envelope (execution.staking.proof_envelope) is not signed by the
    prover it names;
 4. `unknown_task`: the state holds no such task;
-5. `too_old`: the block is more than PROOF_EVIDENCE_MAX_AGE blocks past the task's deadline;
+5. `too_old`: the block is more than `proof_evidence_max_age_blocks` (genesis, default 100)
+   past the task's deadline (the genesis makes unbonding_period_blocks cover deadline + age,
+   so a prover that unregisters when the task is assigned is still slashable then);
 6. `not_prover`: the prover never registered (it has no stake to slash);
    `nothing_at_stake`: it registered once, but is no longer registered and has no prover funds
    still unbonding (an ex-prover whose funds came back could otherwise sign bad proofs for
@@ -63,10 +65,9 @@ from execution.staking.records import (
 from execution.state import State, Task, TaskStatus
 from execution.types.errors import InvalidBlock
 from execution.types.hashing import keccak256
-from genesis.params import ProtocolParams
+from genesis.params import PROOF_EVIDENCE_MAX_AGE, ProtocolParams
 
 EVIDENCE_KIND_INVALID_PROOF = 1
-PROOF_EVIDENCE_MAX_AGE = 100  # blocks past the task's deadline
 MAX_PROOF_EVIDENCE_PER_BLOCK = 4
 # A proposal travels in one gossip message of at most 4 MiB (p2p.topics); a node fills at most
 # 3 MiB of a block with Universal Proofs, evidence and transactions (node.node.MAX_BLOCK_BYTES,
@@ -157,12 +158,17 @@ def proof_slash_key(prover: bytes, task_id: bytes) -> bytes:
 
 
 def check_evidence_cheap(
-    state: State, ev: InvalidProofEvidence, chain_id: int, height: int
+    state: State,
+    ev: InvalidProofEvidence,
+    chain_id: int,
+    height: int,
+    max_age: int = PROOF_EVIDENCE_MAX_AGE,
 ) -> Task:
     """Every rule but the proof verification (rules 2-7); return the task. Cheap: the node's
-    pool runs it on its event loop when an item arrives."""
+    pool runs it on its event loop when an item arrives. `max_age`: the genesis
+    proof_evidence_max_age_blocks."""
     check_evidence_envelope(ev, chain_id)
-    return check_evidence_state(state, ev, height)
+    return check_evidence_state(state, ev, height, max_age)
 
 
 def check_evidence_envelope(ev: InvalidProofEvidence, chain_id: int) -> None:
@@ -178,14 +184,16 @@ def check_evidence_envelope(ev: InvalidProofEvidence, chain_id: int) -> None:
         raise RejectedEvidence("bad_signature", str(exc)) from exc
 
 
-def check_evidence_state(state: State, ev: InvalidProofEvidence, height: int) -> Task:
+def check_evidence_state(
+    state: State, ev: InvalidProofEvidence, height: int, max_age: int = PROOF_EVIDENCE_MAX_AGE
+) -> Task:
     """Rules 4-7, against `state` for a block at `height` (a few trie reads); return the task."""
     task = state.task(ev.task_id)
     # Rule: the task is in the state.
     if task is None:
         raise RejectedEvidence("unknown_task", ev.task_id.hex())
-    # Rule: not more than PROOF_EVIDENCE_MAX_AGE blocks past the task's deadline.
-    if height > task.deadline_height + PROOF_EVIDENCE_MAX_AGE:
+    # Rule: not more than proof_evidence_max_age_blocks past the task's deadline.
+    if height > task.deadline_height + max_age:
         raise RejectedEvidence("too_old", f"task deadline {task.deadline_height}")
     # Rule: the prover has (or had) a prover stake.
     record = prover_stake(state, ev.prover)
@@ -228,7 +236,7 @@ def judge_proof_evidence(
     """The evidence if it convicts its prover in a block at `height`; RejectedEvidence
     naming the first failed rule otherwise."""
     ev = InvalidProofEvidence.decode(raw)
-    task = check_evidence_cheap(state, ev, chain_id, height)
+    task = check_evidence_cheap(state, ev, chain_id, height, params.proof_evidence_max_age_blocks)
     check_proof_fails(task, ev, params.proof.profile)
     return ev
 

@@ -235,6 +235,11 @@ def test_old_evidence_and_too_much_evidence_are_rejected(setup: Setup) -> None:
         judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late, PARAMS)
     assert info.value.reason == "too_old"
     judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, PARAMS)
+    # The age is the genesis parameter proof_evidence_max_age_blocks.
+    shorter = replace(PARAMS, proof_evidence_max_age_blocks=PROOF_EVIDENCE_MAX_AGE - 1)
+    with pytest.raises(RejectedEvidence) as info:
+        judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, shorter)
+    assert info.value.reason == "too_old"
     with pytest.raises(InvalidBlock, match="too_many"):
         _commit(setup.chain, evidence=(raw,) * (MAX_PROOF_EVIDENCE_PER_BLOCK + 1))
     # The byte bound: two copies of this proof's evidence exceed the bound of several items (a
