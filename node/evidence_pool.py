@@ -62,10 +62,12 @@ class EvidencePool:
         head_state: Callable[[], State] | None = None,
         max_age: int = EVIDENCE_MAX_AGE,
         proof_max_age: int = PROOF_EVIDENCE_MAX_AGE,
+        genesis_hash: bytes = b"",
     ) -> None:
         self.chain_id = chain_id
         self.max_age = max_age
         self.proof_max_age = proof_max_age  # genesis proof_evidence_max_age_blocks
+        self.genesis_hash = genesis_hash  # which proof envelopes bind
         self._validator_set = validator_set
         self._head_state = head_state
         self._pending: dict[bytes, DuplicateVoteEvidence] = {}
@@ -165,7 +167,7 @@ class EvidencePool:
         if key in self._proofs:
             return False
         try:
-            check_evidence_cheap(state, ev, self.chain_id, head_height + 1, self.proof_max_age)
+            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.proof_max_age)
         except RejectedEvidence:
             return False
         raw = ev.encode()

@@ -203,6 +203,7 @@ class Node:
             chain.state,
             chain.genesis.params.evidence_max_age_blocks,
             chain.genesis.params.proof_evidence_max_age_blocks,
+            chain.genesis_hash,
         )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()

@@ -11,7 +11,7 @@ judgement needs the task record and the prover stake in the state:
 1. `malformed`: not the layout above (canonical RLP, field lengths);
 2. `too_large`: the proof is longer than MAX_EVIDENCE_PROOF_BYTES;
 3. `bad_signature`: the envelope (execution.staking.proof_envelope) is not signed by the
-   prover it names;
+   prover it names, over this chain's genesis hash;
 4. `unknown_task`: the state holds no such task;
 5. `too_old`: the block is more than `proof_evidence_max_age_blocks` (genesis, default 100)
    past the task's deadline (the genesis makes unbonding_period_blocks cover deadline + age,
@@ -160,18 +160,18 @@ def proof_slash_key(prover: bytes, task_id: bytes) -> bytes:
 def check_evidence_cheap(
     state: State,
     ev: InvalidProofEvidence,
-    chain_id: int,
+    genesis_hash: bytes,
     height: int,
     max_age: int = PROOF_EVIDENCE_MAX_AGE,
 ) -> Task:
     """Every rule but the proof verification (rules 2-7); return the task. Cheap: the node's
     pool runs it on its event loop when an item arrives. `max_age`: the genesis
     proof_evidence_max_age_blocks."""
-    check_evidence_envelope(ev, chain_id)
+    check_evidence_envelope(ev, genesis_hash)
     return check_evidence_state(state, ev, height, max_age)
 
 
-def check_evidence_envelope(ev: InvalidProofEvidence, chain_id: int) -> None:
+def check_evidence_envelope(ev: InvalidProofEvidence, genesis_hash: bytes) -> None:
     """Rules 2-3, which read nothing but the item: their verdict never changes, so a pool
     checks them once (hashing a 2 MiB proof takes milliseconds)."""
     # Rule: the proof is at most MAX_EVIDENCE_PROOF_BYTES.
@@ -179,7 +179,7 @@ def check_evidence_envelope(ev: InvalidProofEvidence, chain_id: int) -> None:
         raise RejectedEvidence("too_large", f"a proof of {len(ev.proof)} bytes")
     # Rule: the envelope is the named prover's signature over this proof of this task.
     try:
-        check_envelope(chain_id, ev.task_id, ev.prover, ev.proof, ev.signature)
+        check_envelope(genesis_hash, ev.task_id, ev.prover, ev.proof, ev.signature)
     except BadEnvelope as exc:
         raise RejectedEvidence("bad_signature", str(exc)) from exc
 
@@ -231,12 +231,14 @@ def check_proof_fails(task: Task, ev: InvalidProofEvidence, profile: str) -> Non
 
 
 def judge_proof_evidence(
-    state: State, raw: bytes, chain_id: int, height: int, params: ProtocolParams
+    state: State, raw: bytes, genesis_hash: bytes, height: int, params: ProtocolParams
 ) -> InvalidProofEvidence:
     """The evidence if it convicts its prover in a block at `height`; RejectedEvidence
     naming the first failed rule otherwise."""
     ev = InvalidProofEvidence.decode(raw)
-    task = check_evidence_cheap(state, ev, chain_id, height, params.proof_evidence_max_age_blocks)
+    task = check_evidence_cheap(
+        state, ev, genesis_hash, height, params.proof_evidence_max_age_blocks
+    )
     check_proof_fails(task, ev, params.proof.profile)
     return ev
 
@@ -272,7 +274,7 @@ def check_evidence_room(items: Sequence[bytes], universal_proof_bytes: int) -> N
 def slash_invalid_proofs(
     state: State,
     evidence: Sequence[bytes],
-    chain_id: int,
+    genesis_hash: bytes,
     height: int,
     params: ProtocolParams,
     universal_proof_bytes: int = 0,
@@ -285,7 +287,7 @@ def slash_invalid_proofs(
     convicted = []
     for index, raw in enumerate(items):
         try:
-            ev = judge_proof_evidence(state, raw, chain_id, height, params)
+            ev = judge_proof_evidence(state, raw, genesis_hash, height, params)
         except RejectedEvidence as exc:
             raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: {exc}") from exc
         task = state.task(ev.task_id)

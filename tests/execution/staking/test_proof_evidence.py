@@ -22,6 +22,7 @@ from execution.staking import (
     check_envelope,
     is_proof_evidence,
     judge_proof_evidence,
+    proof_message,
     prover_stake,
     provers_at,
     sign_proof,
@@ -33,22 +34,23 @@ from execution.staking.proof_evidence import (
     MAX_LONE_EVIDENCE_BYTES,
     MAX_PROOF_EVIDENCE_BYTES,
     MAX_PROOF_EVIDENCE_PER_BLOCK,
-    PROOF_EVIDENCE_MAX_AGE,
     check_evidence_room,
 )
 from execution.staking.records import set_unbondings
 from execution.state import State
 from execution.types import Block, InvalidBlock, TaskRequest, Transaction
+from execution.types.hashing import keccak256
 from execution.types.transaction import TASK_SYSTEM_ADDRESS
 from execution.zkproof import prove
 from execution.zkproof.samples import fib_loop_program, program_elf
 from genesis import GWEI, AccountKey, ProtocolParams
 from genesis.keys import SECP256K1_N
-from genesis.params import ETHER
+from genesis.params import ETHER, PROOF_EVIDENCE_MAX_AGE
 
 ALICE, BOB, CAROL, DAVE = account_keys(4)
 ELF = program_elf(fib_loop_program(5))
 PARAMS = ProtocolParams(min_prover_stake=ETHER, unbonding_period_blocks=300)
+GENESIS_HASH = make_genesis(params=PARAMS).hash
 CUT = ETHER * PARAMS.invalid_proof_slash_ppm // 1_000_000
 
 
@@ -74,7 +76,7 @@ class Setup:
     bad: bytes  # a valid proof of the program on another input, made for CAROL
 
     def evidence(self, proof: bytes, signer: AccountKey = CAROL, prover: bytes = b"") -> bytes:
-        sig = sign_proof(signer.private_key, CHAIN_ID, self.task_id, proof)
+        sig = sign_proof(signer.private_key, GENESIS_HASH, self.task_id, proof)
         return InvalidProofEvidence(self.task_id, prover or signer.address, sig, proof).encode()
 
 
@@ -127,7 +129,7 @@ def _held(state: State) -> int:
 
 def _rejected(setup: Setup, raw: bytes, reason: str) -> None:
     with pytest.raises(RejectedEvidence) as info:
-        judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, setup.chain.height + 1, PARAMS)
+        judge_proof_evidence(setup.chain.state(), raw, GENESIS_HASH, setup.chain.height + 1, PARAMS)
     assert info.value.reason == reason
     with pytest.raises(InvalidBlock, match=f"proof evidence #0: {reason}") as block_info:
         _commit(setup.chain, evidence=(raw,))
@@ -136,20 +138,25 @@ def _rejected(setup: Setup, raw: bytes, reason: str) -> None:
 
 # ---- the envelope --------------------------------------------------------------------------
 def test_an_envelope_verifies_and_every_tampered_field_is_rejected() -> None:
-    task, proof = b"\x11" * 32, b"proof bytes"
-    sig = sign_proof(CAROL.private_key, CHAIN_ID, task, proof)
-    check_envelope(CHAIN_ID, task, CAROL.address, proof, sig)
+    task, proof, genesis = b"\x11" * 32, b"proof bytes", GENESIS_HASH
+    sig = sign_proof(CAROL.private_key, genesis, task, proof)
+    check_envelope(genesis, task, CAROL.address, proof, sig)
+    # The signed message is the documented layout: tag, genesis hash, task, prover, proof hash.
+    assert proof_message(genesis, task, CAROL.address, proof) == keccak256(
+        b"ivcnet-proof-v2" + genesis + task + CAROL.address + keccak256(proof)
+    )
     tampered = {
-        "chain id": (CHAIN_ID + 1, task, CAROL.address, proof, sig),
-        "task id": (CHAIN_ID, b"\x12" + task[1:], CAROL.address, proof, sig),
-        "prover": (CHAIN_ID, task, DAVE.address, proof, sig),
-        "proof": (CHAIN_ID, task, CAROL.address, b"proof bytez", sig),
-        "signature r": (CHAIN_ID, task, CAROL.address, proof, bytes([sig[0] ^ 1]) + sig[1:]),
-        "signature s": (CHAIN_ID, task, CAROL.address, proof, sig[:40] + b"\x00" + sig[41:]),
-        "recovery id": (CHAIN_ID, task, CAROL.address, proof, sig[:64] + bytes([sig[64] ^ 1])),
-        "truncated": (CHAIN_ID, task, CAROL.address, proof, sig[:64]),
-        "empty": (CHAIN_ID, task, CAROL.address, proof, b""),
-        "v out of range": (CHAIN_ID, task, CAROL.address, proof, sig[:64] + b"\x1b"),
+        "genesis hash": (bytes([genesis[0] ^ 1]) + genesis[1:], task, CAROL.address, proof, sig),
+        "no genesis hash": (b"", task, CAROL.address, proof, sig),
+        "task id": (genesis, b"\x12" + task[1:], CAROL.address, proof, sig),
+        "prover": (genesis, task, DAVE.address, proof, sig),
+        "proof": (genesis, task, CAROL.address, b"proof bytez", sig),
+        "signature r": (genesis, task, CAROL.address, proof, bytes([sig[0] ^ 1]) + sig[1:]),
+        "signature s": (genesis, task, CAROL.address, proof, sig[:40] + b"\x00" + sig[41:]),
+        "recovery id": (genesis, task, CAROL.address, proof, sig[:64] + bytes([sig[64] ^ 1])),
+        "truncated": (genesis, task, CAROL.address, proof, sig[:64]),
+        "empty": (genesis, task, CAROL.address, proof, b""),
+        "v out of range": (genesis, task, CAROL.address, proof, sig[:64] + b"\x1b"),
     }
     for name, args in tampered.items():
         with pytest.raises(BadEnvelope):
@@ -160,11 +167,11 @@ def test_an_envelope_verifies_and_every_tampered_field_is_rejected() -> None:
     s = int.from_bytes(sig[32:64], "big")
     high = sig[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([sig[64] ^ 1])
     with pytest.raises(BadEnvelope, match="range"):
-        check_envelope(CHAIN_ID, task, CAROL.address, proof, high)
+        check_envelope(genesis, task, CAROL.address, proof, high)
     # Another key's signature naming CAROL.
-    forged = sign_proof(DAVE.private_key, CHAIN_ID, task, proof)
+    forged = sign_proof(DAVE.private_key, genesis, task, proof)
     with pytest.raises(BadEnvelope, match="not signed by"):
-        check_envelope(CHAIN_ID, task, CAROL.address, proof, forged)
+        check_envelope(genesis, task, CAROL.address, proof, forged)
 
 
 def test_evidence_kinds_are_told_apart() -> None:
@@ -210,13 +217,16 @@ def test_a_valid_proof_is_no_evidence(setup: Setup) -> None:
 def test_forged_unknown_and_unregistered_evidence_is_rejected(setup: Setup) -> None:
     # DAVE signs CAROL's name on a bad proof: nobody is convicted.
     _rejected(setup, setup.evidence(setup.bad, signer=DAVE, prover=CAROL.address), "bad_signature")
-    # A signature for another chain.
-    sig = sign_proof(CAROL.private_key, CHAIN_ID + 1, setup.task_id, setup.bad)
+    # A signature for another chain of the same chain id (a genesis that differs in one
+    # parameter), as the old envelope (chain id only) would have accepted.
+    other = make_genesis(params=replace(PARAMS, invalid_proof_slash_ppm=1))
+    assert other.eth_chain_id == setup.chain.chain_id and other.hash != GENESIS_HASH
+    sig = sign_proof(CAROL.private_key, other.hash, setup.task_id, setup.bad)
     raw = InvalidProofEvidence(setup.task_id, CAROL.address, sig, setup.bad).encode()
     _rejected(setup, raw, "bad_signature")
     # A task the chain does not have.
     task = b"\x99" * 32
-    sig = sign_proof(CAROL.private_key, CHAIN_ID, task, setup.bad)
+    sig = sign_proof(CAROL.private_key, GENESIS_HASH, task, setup.bad)
     _rejected(
         setup, InvalidProofEvidence(task, CAROL.address, sig, setup.bad).encode(), "unknown_task"
     )
@@ -232,13 +242,13 @@ def test_old_evidence_and_too_much_evidence_are_rejected(setup: Setup) -> None:
     assert task is not None
     late = task.deadline_height + PROOF_EVIDENCE_MAX_AGE + 1
     with pytest.raises(RejectedEvidence) as info:
-        judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late, PARAMS)
+        judge_proof_evidence(setup.chain.state(), raw, GENESIS_HASH, late, PARAMS)
     assert info.value.reason == "too_old"
-    judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, PARAMS)
+    judge_proof_evidence(setup.chain.state(), raw, GENESIS_HASH, late - 1, PARAMS)
     # The age is the genesis parameter proof_evidence_max_age_blocks.
     shorter = replace(PARAMS, proof_evidence_max_age_blocks=PROOF_EVIDENCE_MAX_AGE - 1)
     with pytest.raises(RejectedEvidence) as info:
-        judge_proof_evidence(setup.chain.state(), raw, CHAIN_ID, late - 1, shorter)
+        judge_proof_evidence(setup.chain.state(), raw, GENESIS_HASH, late - 1, shorter)
     assert info.value.reason == "too_old"
     with pytest.raises(InvalidBlock, match="too_many"):
         _commit(setup.chain, evidence=(raw,) * (MAX_PROOF_EVIDENCE_PER_BLOCK + 1))
@@ -250,7 +260,7 @@ def test_old_evidence_and_too_much_evidence_are_rejected(setup: Setup) -> None:
         _commit(setup.chain, evidence=(raw, raw))
     big = setup.evidence(setup.bad + bytes(MAX_EVIDENCE_PROOF_BYTES))
     with pytest.raises(RejectedEvidence) as info:
-        judge_proof_evidence(setup.chain.state(), big, CHAIN_ID, setup.chain.height + 1, PARAMS)
+        judge_proof_evidence(setup.chain.state(), big, GENESIS_HASH, setup.chain.height + 1, PARAMS)
     assert info.value.reason == "too_large"
 
 
@@ -270,12 +280,12 @@ def test_a_prover_with_nothing_left_at_stake_is_no_evidence(setup: Setup) -> Non
     chain = setup.chain
     _commit(chain, [build_unregister_prover_tx(CAROL.private_key, chain_id=CHAIN_ID, nonce=1).raw])
     raw = setup.evidence(setup.bad)
-    judge_proof_evidence(chain.state(), raw, CHAIN_ID, chain.height + 1, PARAMS)  # unbonding
+    judge_proof_evidence(chain.state(), raw, GENESIS_HASH, chain.height + 1, PARAMS)  # unbonding
     # Once its unbonding funds are released, the ex-prover's record stays but holds nothing.
     released = chain.state().copy()
     set_unbondings(released, CAROL.address, [])
     with pytest.raises(RejectedEvidence) as info:
-        judge_proof_evidence(released, raw, CHAIN_ID, chain.height + 1, PARAMS)
+        judge_proof_evidence(released, raw, GENESIS_HASH, chain.height + 1, PARAMS)
     assert info.value.reason == "nothing_at_stake"
 
 
@@ -360,7 +370,12 @@ def test_the_pool_proposes_a_large_item_alone_when_it_fits(setup: Setup) -> None
 
     chain = setup.chain
     state = chain.state()
-    pool = EvidencePool(CHAIN_ID, lambda h: None, chain.state)  # type: ignore[arg-type,return-value]
+    pool = EvidencePool(
+        CHAIN_ID,
+        lambda h: None,  # type: ignore[arg-type,return-value]
+        chain.state,
+        genesis_hash=GENESIS_HASH,
+    )
     large = InvalidProofEvidence.decode(_large(setup))
     small = InvalidProofEvidence.decode(setup.evidence(setup.bad, signer=DAVE))
     assert pool.add_proof(large, state, chain.height)
