@@ -26,6 +26,7 @@ change, and its encoding is kept, so a proposal costs a few trie reads per item.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
@@ -50,6 +51,7 @@ EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
 MAX_PENDING_PROOF_EVIDENCE_BYTES = 32 << 20
+MAX_REFUSED_PROOF_EVIDENCE = 4096
 # How the state transition names a rejected invalid-proof item (execution.staking.proof_evidence).
 _NAMED_ITEM = re.compile(r"proof evidence #(\d+):")
 
@@ -74,6 +76,10 @@ class EvidencePool:
         # (prover, task id) -> (evidence, its encoding), oldest first; the envelope is checked
         self._proofs: dict[tuple[bytes, bytes], tuple[InvalidProofEvidence, bytes]] = {}
         self._proof_bytes = 0
+        # Gossiped "evidence" whose proof verifies (_refusal_key): never verified again. Keyed
+        # by the proof too: refusing a (prover, task) for good would let anyone who gossips
+        # the prover's valid proof first block the evidence of a bad one it also signed.
+        self._refused: OrderedDict[bytes, None] = OrderedDict()
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
@@ -180,6 +186,41 @@ class EvidencePool:
             self._forget(next(iter(self._proofs)))
         return True
 
+    def admits(self, raw: bytes, state: State, head_height: int) -> bool:
+        """Whether gossiped bytes may be relayed (node.evidence_gossip): invalid-proof evidence
+        that every rule but the proof verification accepts and that was not refused here, or
+        an item this pool holds already."""
+        if not is_proof_evidence(raw):
+            return False
+        try:
+            ev = InvalidProofEvidence.decode(raw)
+        except RejectedEvidence:
+            return False
+        key = (ev.prover, ev.task_id)
+        if key in self._proofs:
+            return True
+        if _refusal_key(ev) in self._refused:
+            return False
+        try:
+            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.proof_max_age)
+        except RejectedEvidence:
+            return False
+        return True
+
+    def knows(self, ev: InvalidProofEvidence) -> bool:
+        """True if this (prover, task) is pooled or this proof was refused: nothing to verify."""
+        return (ev.prover, ev.task_id) in self._proofs or _refusal_key(ev) in self._refused
+
+    def refuse(self, ev: InvalidProofEvidence) -> None:
+        """Its proof verified: this item is junk, now and when it comes again."""
+        self._refused[_refusal_key(ev)] = None
+        while len(self._refused) > MAX_REFUSED_PROOF_EVIDENCE:
+            self._refused.popitem(last=False)
+
     @property
     def proof_evidence(self) -> list[InvalidProofEvidence]:
         return [ev for ev, _ in self._proofs.values()]
+
+
+def _refusal_key(ev: InvalidProofEvidence) -> bytes:
+    return keccak256(ev.prover + ev.task_id + keccak256(ev.proof))
