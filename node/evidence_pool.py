@@ -8,11 +8,9 @@ Two kinds (docs/staking.md, Slashing):
   one block (blocks of the last `max_age` heights are scanned at start, committed blocks are
   added as they come);
 - invalid-proof evidence (execution.staking.proof_evidence), made by this node's own proof
-  exchange when a correctly signed proof fails verification against its task. It is not
-  gossiped: every node fetches announced proofs itself, so every node that met the bad proof
-  holds its own copy, and a proof of a few MB would not fit a gossip message. It is judged
-  with the state's rules when it arrives (the proof verification is the exchange's, which just
-  failed) and again, without the proof verification, against the head state before each
+  exchange when a correctly signed proof fails verification against its task, or received on
+  the proof-evidence topic (node.evidence_gossip, which verifies the proof first). It is judged
+  with the state's rules when it arrives and again, without the proof verification, against the head state before each
   block; at most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES go into one
   block, one per (prover, task), or one item above MAX_PROOF_EVIDENCE_BYTES alone when it
   and the block's Universal Proofs fit MAX_BLOCK_BULK_BYTES (else it waits for a block with
