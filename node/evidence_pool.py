@@ -16,9 +16,11 @@ Two kinds (docs/staking.md, Slashing):
   and the block's Universal Proofs fit MAX_BLOCK_BULK_BYTES (else it waits for a block with
   fewer proof bytes).
 
-The re-check before a block reads the state only: the item's size and envelope (hashing a
-proof of up to 2 MiB, ~5 ms each, 64 items held) were checked when it was pooled and cannot
-change, and its encoding is kept, so a proposal costs a few trie reads per item.
+The re-check before a block reads the state only: the item's size and envelope were checked
+when it was pooled and cannot change, and its encoding is kept, so a proposal costs a few trie
+reads per item. Re-checking the envelope each time cost 20 ms for a 573 KB proof and 58 ms for
+a 2 MiB one (keccak of the proof dominating; encoding 0.7 and 4.6 ms more), measured at load
+average 18 on 2 cores: with 64 items held, seconds of event loop before every proposal.
 """
 
 from __future__ import annotations
