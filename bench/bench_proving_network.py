@@ -70,7 +70,13 @@ def _relax(cluster: Cluster, provers: int) -> None:
     (each prover ranks those it has heard claims from) left one of two provers idle in a run
     (4 proofs and 0), which measures the discovery, not the proving."""
     genesis = Genesis.load(cluster.root / "genesis.json", verify_keys=False)
-    params = replace(genesis.params, task_deadline_blocks=5000, prover_timeout_blocks=400)
+    # the unbonding period must cover deadline + proof evidence age (genesis validation)
+    params = replace(
+        genesis.params,
+        task_deadline_blocks=5000,
+        prover_timeout_blocks=400,
+        unbonding_period_blocks=5100,
+    )
     homes = prepare_provers(cluster.root, provers, len(cluster.nodes), 0, 0)
     relaxed = replace(genesis, params=params, provers=tuple(p.address for p in homes))
     relaxed.write(cluster.root / "genesis.json")

@@ -100,6 +100,8 @@ class Chain:
     def __init__(self, db: Database, genesis: Genesis, head: Block, state: State) -> None:
         self.db = db
         self.genesis = genesis
+        # Computed once (Genesis.hash serializes the whole document): proof envelopes bind it.
+        self.genesis_hash = genesis.hash
         self.head = head
         self._state = state
         self._executed: tuple[bytes, bytes, State, list[Receipt]] | None = None
@@ -229,7 +231,9 @@ class Chain:
         (for a proposer). Raises InvalidBlock if any of them is invalid."""
         state = self.state()
         height = self.height + 1
-        ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params)
+        ctx = BlockContext(
+            self.chain_id, height, proposer, self.genesis.params, genesis_hash=self.genesis_hash
+        )
         refs, receipts = execute_body(
             state, transactions, universal_proofs, ctx, self._hash_at, evidence, self._elf_of
         )
@@ -299,7 +303,13 @@ class Chain:
         self.validate_next(block)
         if self._recall(block) is None:
             state, receipts = apply_block(
-                self._state, block, self.chain_id, self.genesis.params, self._hash_at, self._elf_of
+                self._state,
+                block,
+                self.chain_id,
+                self.genesis.params,
+                self._hash_at,
+                self._elf_of,
+                self.genesis_hash,
             )
             self._remember(block, state, receipts)
 
@@ -311,7 +321,13 @@ class Chain:
         recalled = self._recall(block)
         if recalled is None:
             recalled = apply_block(
-                self._state, block, self.chain_id, self.genesis.params, self._hash_at, self._elf_of
+                self._state,
+                block,
+                self.chain_id,
+                self.genesis.params,
+                self._hash_at,
+                self._elf_of,
+                self.genesis_hash,
             )
         new_state, receipts = recalled
         self._executed = None

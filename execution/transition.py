@@ -59,6 +59,9 @@ class BlockContext:
     proposer: bytes
     params: ProtocolParams
     fee_recipient: bytes = b""  # the proposer's reward address; empty burns the tips
+    # The chain's genesis hash, which proof envelopes bind (execution.staking.proof_envelope);
+    # without it invalid-proof evidence convicts nobody (bad_signature).
+    genesis_hash: bytes = b""
 
 
 def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
@@ -345,7 +348,14 @@ def execute_body(
         state, universal_proofs, ctx.height, ctx.params, block_hash_at, elf_of
     )
     convicted = slash_double_signs(state, evidence, ctx.height, ctx.params)
-    slash_invalid_proofs(state, evidence, ctx.chain_id, ctx.height, ctx.params)
+    slash_invalid_proofs(
+        state,
+        evidence,
+        ctx.genesis_hash,
+        ctx.height,
+        ctx.params,
+        sum(len(raw) for raw in universal_proofs),
+    )
     receipts = execute_transactions(state, transactions, ctx)
     expire_tasks(state, ctx.height)
     release_unbonded(state, ctx.height)
@@ -361,6 +371,7 @@ def apply_block(
     params: ProtocolParams,
     block_hash_at: Callable[[int], bytes | None] = lambda height: None,
     elf_of: ElfOf = _no_elf,
+    genesis_hash: bytes = b"",
 ) -> tuple[State, list[Receipt]]:
     """Apply `block` to a copy of `state`; return the new state and the receipts.
 
@@ -378,7 +389,9 @@ def apply_block(
     if keccak256(block.last_commit) != header.last_commit_hash:
         raise InvalidBlock("bad_last_commit_hash")
     new_state = state.copy()
-    ctx = BlockContext(header.chain_id, header.height, header.proposer, params)
+    ctx = BlockContext(
+        header.chain_id, header.height, header.proposer, params, genesis_hash=genesis_hash
+    )
     refs, receipts = execute_body(
         new_state,
         block.transactions,

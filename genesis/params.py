@@ -8,6 +8,7 @@ from typing import Any
 from genesis.errors import GenesisError
 
 PROVER_TIMEOUT_BLOCKS = 10
+PROOF_EVIDENCE_MAX_AGE = 100  # default of proof_evidence_max_age_blocks
 # Universal Proof versions: 0 (a tree of task proofs, verified leaf by leaf) and 1 (one recursion
 # proof, execution/universal/proof_v1.py). v0 stays the default until provers build v1 trees.
 UNIVERSAL_PROOF_V0 = 0
@@ -76,6 +77,9 @@ class ProtocolParams:
     # Duplicate-vote evidence older than this many blocks is refused (node.evidence_pool, the
     # proposal rules); unbonding_period_blocks must cover it (validate).
     evidence_max_age_blocks: int = 100
+    # Invalid-proof evidence (execution.staking.proof_evidence) is refused more than this many
+    # blocks past its task's deadline; unbonding_period_blocks must cover both (validate).
+    proof_evidence_max_age_blocks: int = PROOF_EVIDENCE_MAX_AGE
     proof: ProofParams = field(default_factory=ProofParams)
     # Which Universal Proof format blocks must bring (fixed at genesis, like the proof profile).
     universal_proof_version: int = UNIVERSAL_PROOF_V0
@@ -123,6 +127,20 @@ class ProtocolParams:
                 f"params.unbonding_period_blocks: {self.unbonding_period_blocks} is below "
                 f"evidence_max_age_blocks + validator_set_delay ({needed}): funds unbonded after "
                 "an equivocation would be released before its evidence can land"
+            )
+        _check_range(
+            "params.proof_evidence_max_age_blocks", self.proof_evidence_max_age_blocks, 1, 1 << 32
+        )
+        # A prover may unregister in the block of a task assigned to it and sign a bad proof of
+        # it as late as the deadline; evidence of it may land proof_evidence_max_age_blocks
+        # after that. Its prover funds must still be locked then (they are slashed before the
+        # block releases them), or the bad proof costs it nothing.
+        needed = self.task_deadline_blocks + self.proof_evidence_max_age_blocks
+        if self.unbonding_period_blocks < needed:
+            raise GenesisError(
+                f"params.unbonding_period_blocks: {self.unbonding_period_blocks} is below "
+                f"task_deadline_blocks + proof_evidence_max_age_blocks ({needed}): a prover "
+                "could take its stake back before evidence of its invalid proof can land"
             )
         self.proof.validate("params.proof")
         _check_range(
@@ -205,6 +223,7 @@ _ADDED_LATER = (
     "prover_max_misses",
     "invalid_proof_slash_ppm",
     "evidence_max_age_blocks",
+    "proof_evidence_max_age_blocks",
     "universal_proof_version",
     "universal_proof_lift_shapes",
 )

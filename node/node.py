@@ -202,6 +202,8 @@ class Node:
             self.validator_set,
             chain.state,
             chain.genesis.params.evidence_max_age_blocks,
+            chain.genesis.params.proof_evidence_max_age_blocks,
+            chain.genesis_hash,
         )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
@@ -319,7 +321,7 @@ class Node:
             proofs = self.v1_builder.proofs(self.chain, self.proof_pool)
         else:
             proofs = pack_universal_proofs(self.chain, self.proof_pool, UP_BYTES_PER_BLOCK)
-        evidence = self.evidence.for_block(self.chain.height + 1)
+        evidence = self.evidence.for_block(self.chain.height + 1, sum(len(p) for p in proofs))
         taken = sum(len(p) for p in proofs) + sum(len(e) for e in evidence)
         return _BlockInputs(
             proposer=self.validator_address or b"\x00" * 20,

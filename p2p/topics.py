@@ -19,6 +19,9 @@ TOPIC_EVIDENCE = "/ivcnet/evidence/1"
 # Prover claims and proof announcements (layouts: node/prover/messages.py); the proofs
 # themselves travel over PROTOCOL_PROOF, requested by task id.
 TOPIC_PROOF_ANNOUNCEMENTS = "/ivcnet/proof-announce/1"
+# Invalid-proof evidence (node/evidence_gossip.py): one item carries a whole task proof, up to
+# the lone-leaf bound (2 MiB + 256 bytes of evidence, execution.staking.proof_evidence).
+TOPIC_PROOF_EVIDENCE = "/ivcnet/proof-evidence/1"
 
 # Request/response protocol ids; handlers are supplied by the consumers.
 PROTOCOL_BLOCKS = "/ivcnet/blocks/1"
@@ -42,6 +45,7 @@ DEFAULT_TOPICS: dict[str, TopicSpec] = {
         TopicSpec(TOPIC_VOTES, 4 * KIB),
         TopicSpec(TOPIC_EVIDENCE, 64 * KIB),
         TopicSpec(TOPIC_PROOF_ANNOUNCEMENTS, 16 * KIB),
+        TopicSpec(TOPIC_PROOF_EVIDENCE, 2 * MIB + 4 * KIB),
     )
 }
 

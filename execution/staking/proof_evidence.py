@@ -11,9 +11,11 @@ judgement needs the task record and the prover stake in the state:
 1. `malformed`: not the layout above (canonical RLP, field lengths);
 2. `too_large`: the proof is longer than MAX_EVIDENCE_PROOF_BYTES;
 3. `bad_signature`: the envelope (execution.staking.proof_envelope) is not signed by the
-   prover it names;
+   prover it names, over this chain's genesis hash;
 4. `unknown_task`: the state holds no such task;
-5. `too_old`: the block is more than PROOF_EVIDENCE_MAX_AGE blocks past the task's deadline;
+5. `too_old`: the block is more than `proof_evidence_max_age_blocks` (genesis, default 100)
+   past the task's deadline (the genesis makes unbonding_period_blocks cover deadline + age,
+   so a prover that unregisters when the task is assigned is still slashable then);
 6. `not_prover`: the prover never registered (it has no stake to slash);
    `nothing_at_stake`: it registered once, but is no longer registered and has no prover funds
    still unbonding (an ex-prover whose funds came back could otherwise sign bad proofs for
@@ -26,11 +28,12 @@ judgement needs the task record and the prover stake in the state:
 
 The checks run in that order, so everything cheap (hashing the proof and one signature
 recovery, a few trie reads) comes before the one costly step, the proof verification
-(0.1-0.3 s). A block holds at
-most MAX_PROOF_EVIDENCE_PER_BLOCK items and MAX_PROOF_EVIDENCE_BYTES bytes of them
-(`too_many`). A block with any bad item is invalid (`invalid_evidence`, the detail names the
-rule), like one with a bad transaction: the proposer's pool judges each item before it
-proposes it.
+(0.1-0.3 s). A block holds at most MAX_PROOF_EVIDENCE_PER_BLOCK items and
+MAX_PROOF_EVIDENCE_BYTES bytes of them (`too_many`), or one item of up to
+MAX_LONE_EVIDENCE_BYTES alone (`not_alone`) whose bytes and the block's Universal Proofs' stay
+within MAX_BLOCK_BULK_BYTES (`no_room`). A block with any bad item is invalid
+(`invalid_evidence`, the detail names the rule), like one with a bad transaction: the
+proposer's pool judges each item before it proposes it.
 
 Judged valid, the evidence slashes `invalid_proof_slash_ppm` of the prover stake (burned) and
 unregisters the prover (the rest unbonds): an honest prover verifies its own proof before it
@@ -62,16 +65,23 @@ from execution.staking.records import (
 from execution.state import State, Task, TaskStatus
 from execution.types.errors import InvalidBlock
 from execution.types.hashing import keccak256
-from genesis.params import ProtocolParams
+from genesis.params import PROOF_EVIDENCE_MAX_AGE, ProtocolParams
 
 EVIDENCE_KIND_INVALID_PROOF = 1
-PROOF_EVIDENCE_MAX_AGE = 100  # blocks past the task's deadline
 MAX_PROOF_EVIDENCE_PER_BLOCK = 4
-# A proposal travels in one gossip message of at most 4 MiB (p2p.topics) and a node fills 3 MiB
-# of it with transactions and Universal Proofs (node.node.MAX_BLOCK_BYTES, from which the
-# evidence is taken first): 1 MiB of invalid-proof evidence per block keeps it within both.
+# A proposal travels in one gossip message of at most 4 MiB (p2p.topics); a node fills at most
+# 3 MiB of a block with Universal Proofs, evidence and transactions (node.node.MAX_BLOCK_BYTES,
+# from which proofs and evidence are taken first), leaving 1 MiB for the header, the last
+# commit and the proposal's envelope. Several items share 1 MiB.
 MAX_PROOF_EVIDENCE_BYTES = 1 << 20
-MAX_EVIDENCE_PROOF_BYTES = MAX_PROOF_EVIDENCE_BYTES - 256  # room for the other fields
+# A task proof may be as large as a lone Universal Proof leaf (node.aggregator.
+# MAX_LONE_LEAF_BYTES, 2 MiB): a proof that could be accepted can also be convicted. An item
+# above MAX_PROOF_EVIDENCE_BYTES goes alone (no other invalid-proof item in its block), and it
+# and the block's Universal Proofs together stay within MAX_BLOCK_BULK_BYTES, so such a block
+# still fits one gossip message (the rule the aggregator follows for a lone large leaf).
+MAX_EVIDENCE_PROOF_BYTES = 2 << 20
+MAX_LONE_EVIDENCE_BYTES = MAX_EVIDENCE_PROOF_BYTES + 256  # room for the other fields
+MAX_BLOCK_BULK_BYTES = 3 << 20
 PPM = 1_000_000
 
 _SEDES = List(
@@ -148,24 +158,42 @@ def proof_slash_key(prover: bytes, task_id: bytes) -> bytes:
 
 
 def check_evidence_cheap(
-    state: State, ev: InvalidProofEvidence, chain_id: int, height: int
+    state: State,
+    ev: InvalidProofEvidence,
+    genesis_hash: bytes,
+    height: int,
+    max_age: int = PROOF_EVIDENCE_MAX_AGE,
 ) -> Task:
     """Every rule but the proof verification (rules 2-7); return the task. Cheap: the node's
-    pool runs it on its event loop, and again before it proposes."""
+    pool runs it on its event loop when an item arrives. `max_age`: the genesis
+    proof_evidence_max_age_blocks."""
+    check_evidence_envelope(ev, genesis_hash)
+    return check_evidence_state(state, ev, height, max_age)
+
+
+def check_evidence_envelope(ev: InvalidProofEvidence, genesis_hash: bytes) -> None:
+    """Rules 2-3, which read nothing but the item: their verdict never changes, so a pool
+    checks them once (hashing a 2 MiB proof takes milliseconds)."""
     # Rule: the proof is at most MAX_EVIDENCE_PROOF_BYTES.
     if len(ev.proof) > MAX_EVIDENCE_PROOF_BYTES:
         raise RejectedEvidence("too_large", f"a proof of {len(ev.proof)} bytes")
     # Rule: the envelope is the named prover's signature over this proof of this task.
     try:
-        check_envelope(chain_id, ev.task_id, ev.prover, ev.proof, ev.signature)
+        check_envelope(genesis_hash, ev.task_id, ev.prover, ev.proof, ev.signature)
     except BadEnvelope as exc:
         raise RejectedEvidence("bad_signature", str(exc)) from exc
+
+
+def check_evidence_state(
+    state: State, ev: InvalidProofEvidence, height: int, max_age: int = PROOF_EVIDENCE_MAX_AGE
+) -> Task:
+    """Rules 4-7, against `state` for a block at `height` (a few trie reads); return the task."""
     task = state.task(ev.task_id)
     # Rule: the task is in the state.
     if task is None:
         raise RejectedEvidence("unknown_task", ev.task_id.hex())
-    # Rule: not more than PROOF_EVIDENCE_MAX_AGE blocks past the task's deadline.
-    if height > task.deadline_height + PROOF_EVIDENCE_MAX_AGE:
+    # Rule: not more than proof_evidence_max_age_blocks past the task's deadline.
+    if height > task.deadline_height + max_age:
         raise RejectedEvidence("too_old", f"task deadline {task.deadline_height}")
     # Rule: the prover has (or had) a prover stake.
     record = prover_stake(state, ev.prover)
@@ -203,31 +231,63 @@ def check_proof_fails(task: Task, ev: InvalidProofEvidence, profile: str) -> Non
 
 
 def judge_proof_evidence(
-    state: State, raw: bytes, chain_id: int, height: int, params: ProtocolParams
+    state: State, raw: bytes, genesis_hash: bytes, height: int, params: ProtocolParams
 ) -> InvalidProofEvidence:
     """The evidence if it convicts its prover in a block at `height`; RejectedEvidence
     naming the first failed rule otherwise."""
     ev = InvalidProofEvidence.decode(raw)
-    task = check_evidence_cheap(state, ev, chain_id, height)
+    task = check_evidence_cheap(
+        state, ev, genesis_hash, height, params.proof_evidence_max_age_blocks
+    )
     check_proof_fails(task, ev, params.proof.profile)
     return ev
 
 
-def slash_invalid_proofs(
-    state: State, evidence: Sequence[bytes], chain_id: int, height: int, params: ProtocolParams
-) -> list[bytes]:
-    """Judge the invalid-proof evidence among a block's `evidence` and slash each prover it
-    convicts; return them. InvalidBlock("invalid_evidence") if any item is rejected."""
-    items = [raw for raw in evidence if is_proof_evidence(raw)]
-    # Rule: at most K items and B bytes of invalid-proof evidence per block.
+def check_evidence_room(items: Sequence[bytes], universal_proof_bytes: int) -> None:
+    """InvalidBlock("invalid_evidence") unless a block's invalid-proof `items` fit its room:
+    at most MAX_PROOF_EVIDENCE_PER_BLOCK items of MAX_PROOF_EVIDENCE_BYTES in all, or one item
+    of at most MAX_LONE_EVIDENCE_BYTES that, with the block's `universal_proof_bytes`, stays
+    within MAX_BLOCK_BULK_BYTES (a block is one gossip message)."""
+    total = sum(len(raw) for raw in items)
+    # Rule: at most K items per block.
     if len(items) > MAX_PROOF_EVIDENCE_PER_BLOCK:
         raise InvalidBlock("invalid_evidence", f"too_many: {len(items)} invalid-proof items")
-    if sum(len(raw) for raw in items) > MAX_PROOF_EVIDENCE_BYTES:
-        raise InvalidBlock("invalid_evidence", "too_many: invalid-proof evidence bytes")
+    if total <= MAX_PROOF_EVIDENCE_BYTES:
+        return
+    # Rule: more than 1 MiB of items is one item, alone.
+    if len(items) > 1:
+        raise InvalidBlock(
+            "invalid_evidence", f"not_alone: {len(items)} invalid-proof items of {total} bytes"
+        )
+    # Rule: a lone item is at most MAX_LONE_EVIDENCE_BYTES.
+    if total > MAX_LONE_EVIDENCE_BYTES:
+        raise InvalidBlock("invalid_evidence", f"too_many: invalid-proof evidence bytes {total}")
+    # Rule: a lone large item and the Universal Proofs fit the block's bulk room.
+    if total + universal_proof_bytes > MAX_BLOCK_BULK_BYTES:
+        raise InvalidBlock(
+            "invalid_evidence",
+            f"no_room: an item of {total} bytes and {universal_proof_bytes} bytes of Universal"
+            f" Proofs exceed {MAX_BLOCK_BULK_BYTES}",
+        )
+
+
+def slash_invalid_proofs(
+    state: State,
+    evidence: Sequence[bytes],
+    genesis_hash: bytes,
+    height: int,
+    params: ProtocolParams,
+    universal_proof_bytes: int = 0,
+) -> list[bytes]:
+    """Judge the invalid-proof evidence among a block's `evidence` (whose Universal Proofs have
+    `universal_proof_bytes`) and slash each prover it convicts; return them.
+    InvalidBlock("invalid_evidence") if any item is rejected or they do not fit the block."""
+    items = [raw for raw in evidence if is_proof_evidence(raw)]
+    check_evidence_room(items, universal_proof_bytes)
     convicted = []
     for index, raw in enumerate(items):
         try:
-            ev = judge_proof_evidence(state, raw, chain_id, height, params)
+            ev = judge_proof_evidence(state, raw, genesis_hash, height, params)
         except RejectedEvidence as exc:
             raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: {exc}") from exc
         task = state.task(ev.task_id)

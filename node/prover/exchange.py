@@ -86,6 +86,7 @@ class ProofExchange:
         self.on_pooled: Callable[[bytes], None] | None = None
         self.on_invalid_proof: Callable[[InvalidProofEvidence], None] | None = None
         self.chain_id = chain.chain_id
+        self.genesis_hash = chain.genesis_hash  # which proof envelopes bind
         # Proofs this node serves without having verified them: only a test-only malicious
         # prover puts anything here (node.prover.service, --prover-fault): task id -> (prover,
         # proof, envelope signature).
@@ -262,7 +263,7 @@ class ProofExchange:
         prover, proof, signature = answer
         # Rule: the envelope first; an unsigned or forged proof costs us no verification.
         try:
-            check_envelope(self.chain_id, ann.task_id, prover, proof, signature)
+            check_envelope(self.genesis_hash, ann.task_id, prover, proof, signature)
         except BadEnvelope as exc:
             self._reject(peer, ann, f"bad envelope: {exc}")
             return False

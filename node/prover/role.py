@@ -18,6 +18,7 @@ from execution.types.block import Block
 from genesis import GenesisError
 from genesis.keys import AccountKey, read_key_file
 from node.config import NodeConfig, NodeConfigError
+from node.evidence_gossip import EvidenceGossip
 from node.evidence_pool import EvidencePool
 from node.logs import event
 from node.proof_pool import ProofPool
@@ -109,9 +110,13 @@ def start_proving(
     exchange = ProofExchange(chain, pool, p2p)
     if evidence is not None:
         pool_evidence = evidence
+        # Every node relays and pools gossiped evidence; one that met the bad proof publishes.
+        gossip = EvidenceGossip(chain, evidence, p2p)
+        gossip.attach()
 
         def on_invalid_proof(ev: InvalidProofEvidence) -> None:
             if pool_evidence.add_proof(ev, chain.state(), chain.height):
+                nursery.start_soon(gossip.publish, ev)
                 event(
                     logger,
                     "proof_evidence",

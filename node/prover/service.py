@@ -292,7 +292,7 @@ class ProverService:
             event(logger, "prove_failed", logging.ERROR, task=tr.task_id.hex(), error=repr(exc))
 
     def _sign(self, task_id: bytes, proof: bytes) -> bytes:
-        return sign_proof(self.key.private_key, self.exchange.chain_id, task_id, proof)
+        return sign_proof(self.key.private_key, self.exchange.genesis_hash, task_id, proof)
 
     def _program(self, image_id: bytes) -> Program:
         """The deployed program of an image id, from its deploy transaction (the state keeps

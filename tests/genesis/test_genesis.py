@@ -122,10 +122,18 @@ def test_the_unbonding_period_must_cover_the_evidence_age() -> None:
     # Below age + delay, funds unbonded right after an equivocation are released before the
     # evidence of it can land: such a genesis is refused.
     with pytest.raises(GenesisError, match=r"params\.unbonding_period_blocks: 101 is below"):
-        ProtocolParams(unbonding_period_blocks=101, validator_set_delay=2).validate()
-    ProtocolParams(unbonding_period_blocks=102, validator_set_delay=2).validate()
+        ProtocolParams(
+            unbonding_period_blocks=101, validator_set_delay=2, task_deadline_blocks=1
+        ).validate()
     ProtocolParams(
-        unbonding_period_blocks=6, validator_set_delay=2, evidence_max_age_blocks=4
+        unbonding_period_blocks=102, validator_set_delay=2, task_deadline_blocks=2
+    ).validate()
+    ProtocolParams(
+        unbonding_period_blocks=6,
+        validator_set_delay=2,
+        evidence_max_age_blocks=4,
+        task_deadline_blocks=1,
+        proof_evidence_max_age_blocks=5,
     ).validate()
     with pytest.raises(GenesisError, match="evidence_max_age_blocks"):
         ProtocolParams(evidence_max_age_blocks=0).validate()
@@ -137,3 +145,35 @@ def test_the_unbonding_period_must_cover_the_evidence_age() -> None:
         ]
         == 7
     )
+
+
+def test_the_unbonding_period_must_cover_the_proof_evidence_window(
+    doc: dict[str, Any], tmp_path: Path
+) -> None:
+    # A prover unregistering when a task is assigned to it gets its stake back after the
+    # unbonding period; evidence of a bad proof it signs may land task_deadline_blocks +
+    # proof_evidence_max_age_blocks after the task. A genesis file where the first is shorter
+    # is refused, naming the parameters.
+    bad = copy.deepcopy(doc)
+    bad["params"].update(task_deadline_blocks=2_000)  # unbonding stays at its default, 200
+    path = tmp_path / "genesis.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(GenesisError) as info:
+        Genesis.load(path)
+    message = str(info.value)
+    assert message.startswith("params.unbonding_period_blocks: 200 is below")
+    assert "task_deadline_blocks + proof_evidence_max_age_blocks (2100)" in message
+    bad["params"].update(unbonding_period_blocks=2_099)
+    path.write_text(json.dumps(bad))
+    with pytest.raises(GenesisError, match=r"2099 is below .* \(2100\)"):
+        Genesis.load(path)
+    bad["params"].update(unbonding_period_blocks=2_100)
+    path.write_text(json.dumps(bad))
+    assert Genesis.load(path).params.unbonding_period_blocks == 2_100
+    # A shorter age (a genesis parameter now) needs less; at its default it stays out of the
+    # canonical form, so existing genesis hashes hold.
+    ProtocolParams(task_deadline_blocks=150, proof_evidence_max_age_blocks=50).validate()
+    with pytest.raises(GenesisError, match="proof_evidence_max_age_blocks"):
+        ProtocolParams(proof_evidence_max_age_blocks=0).validate()
+    assert "proof_evidence_max_age_blocks" not in ProtocolParams().to_json()
+    assert Genesis.from_json(copy.deepcopy(doc)).to_json() == doc

@@ -71,7 +71,13 @@ def relax_params(cluster: Cluster, powers: list[int] | None = None) -> None:
     have every prover redo every task. `powers` (one per validator, node i first) replaces the
     genesis voting powers."""
     genesis = Genesis.load(cluster.root / "genesis.json", verify_keys=False)
-    params = replace(genesis.params, task_deadline_blocks=3000, prover_timeout_blocks=60)
+    # the unbonding period must cover deadline + proof evidence age (genesis validation)
+    params = replace(
+        genesis.params,
+        task_deadline_blocks=3000,
+        prover_timeout_blocks=60,
+        unbonding_period_blocks=3100,
+    )
     relaxed = replace(genesis, params=params)
     if powers is not None:
         validators = {v.name: v for v in relaxed.validators}

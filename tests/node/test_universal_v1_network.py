@@ -52,6 +52,7 @@ def test_a_v1_chain_proves_a_task_through_a_recursion_root(cluster_factory: Any)
     params = replace(
         genesis.params,
         task_deadline_blocks=100_000,
+        unbonding_period_blocks=100_100,  # covers deadline + proof evidence age (genesis)
         prover_timeout_blocks=60,
         universal_proof_version=UNIVERSAL_PROOF_V1,
         universal_proof_lift_shapes=(shape,),

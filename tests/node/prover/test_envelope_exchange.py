@@ -43,8 +43,8 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
     proof = proof_for(T1)
     signature = {
         "unsigned": bytes(65),
-        "forged": sign_proof(FORGER.private_key, chain.chain_id, task_id, proof),
-        "signed-invalid": sign_proof(PROVER_KEY.private_key, chain.chain_id, task_id, proof),
+        "forged": sign_proof(FORGER.private_key, chain.genesis_hash, task_id, proof),
+        "signed-invalid": sign_proof(PROVER_KEY.private_key, chain.genesis_hash, task_id, proof),
     }[case]
     evidence: list[InvalidProofEvidence] = []
     served = trio.Event()
@@ -74,9 +74,14 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
         assert (ev.task_id, ev.prover, ev.proof) == (task_id, PROVER, proof)
         # The state's own rules convict: signature, task, prover, and the proof fails.
         state = chain.state()
-        task = check_evidence_cheap(state, ev, chain.chain_id, chain.height + 1)
+        task = check_evidence_cheap(state, ev, chain.genesis_hash, chain.height + 1)
         check_proof_fails(task, ev, genesis.params.proof.profile)
-        pool = EvidencePool(chain.chain_id, lambda h: None, chain.state)  # type: ignore[arg-type,return-value]
+        pool = EvidencePool(
+            chain.chain_id,
+            lambda h: None,  # type: ignore[arg-type,return-value]
+            chain.state,
+            genesis_hash=chain.genesis_hash,
+        )
         assert pool.add_proof(ev, state, chain.height)
         assert not pool.add_proof(ev, state, chain.height)  # one per (prover, task)
         assert pool.for_block(chain.height + 1) == (ev.encode(),)

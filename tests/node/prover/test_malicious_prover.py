@@ -60,7 +60,10 @@ def test_a_malicious_provers_proof_is_rejected_and_the_next_prover_proves_the_ta
     genesis = replace(
         genesis,
         params=replace(
-            genesis.params, prover_timeout_blocks=TIMEOUT_BLOCKS, task_deadline_blocks=2_000
+            genesis.params,
+            prover_timeout_blocks=TIMEOUT_BLOCKS,
+            task_deadline_blocks=2_000,
+            unbonding_period_blocks=2_100,  # covers deadline + proof evidence age
         ),
         provers=(BAD.address, GOOD.address),
         # the bad prover adds a stake to its genesis registration (which has none)

@@ -59,7 +59,10 @@ def test_killed_prover_loses_its_task_to_the_next_in_line(cluster_factory, tmp_p
         # 0.3 s blocks: the default deadline (100 blocks) is 30 s, less than a loaded machine
         # may take to prove twice
         params=replace(
-            genesis.params, prover_timeout_blocks=TIMEOUT_BLOCKS, task_deadline_blocks=2_000
+            genesis.params,
+            prover_timeout_blocks=TIMEOUT_BLOCKS,
+            task_deadline_blocks=2_000,
+            unbonding_period_blocks=2_100,  # covers deadline + proof evidence age
         ),
         provers=(P1.address, P2.address),
     )

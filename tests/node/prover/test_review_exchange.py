@@ -37,7 +37,7 @@ async def test_a_stalling_announcer_does_not_hide_the_honest_announcement(
     sample_proof = proof_for(task_id)
     victim_chain, honest_chain = _replicas(tmp_path, chain, blocks, 2)
     task = victim_chain.state().task(task_id)
-    signature = sign_proof(PROVER_KEY.private_key, victim_chain.chain_id, task_id, sample_proof)
+    signature = sign_proof(PROVER_KEY.private_key, victim_chain.genesis_hash, task_id, sample_proof)
     verified = verify_proof(task, task_id, PROVER, sample_proof, PROFILE, signature)
     victim_pool = ProofPool.open(tmp_path / "victim")
     honest_pool = ProofPool.open(tmp_path / "honest")
