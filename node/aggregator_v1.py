@@ -114,13 +114,9 @@ def build(job: Job, say: Callable[[str], None] = lambda _m: None) -> bytes:
 
 def shape_of(task_proof: bytes) -> tuple[int, ...] | None:
     """A pooled task proof's table log heights (None if it does not parse)."""
-    from execution.zkproof.errors import ZkProofError
-    from execution.zkproof.task import TaskProof
+    from execution.universal.lift_shapes import task_proof_shape
 
-    try:
-        return tuple(t.log_n for t in TaskProof.from_bytes(task_proof).stark.tables)
-    except (ZkProofError, ValueError):
-        return None
+    return task_proof_shape(task_proof)
 
 
 class V1Builder:
