@@ -70,7 +70,7 @@ from node.aggregator import (
     tamper_enabled,
     tampered,
 )
-from node.aggregator_v1 import V1Builder
+from node.aggregator_v1 import RECURSION_KEYS_DIR, V1Builder, configure_key_store
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.evidence_pool import EvidencePool
@@ -233,10 +233,13 @@ class Node:
         self.v1_builder: V1Builder | None = None
         params = chain.genesis.params
         if params.universal_proof_version == UNIVERSAL_PROOF_V1:
+            # Recursion keys on disk: a restarted validator does not record them again.
+            configure_key_store(config.data_dir / RECURSION_KEYS_DIR)
             self.v1_builder = V1Builder(
                 config.data_dir / "universal-v1",
                 params.proof.profile,
                 params.universal_proof_lift_shapes,
+                config.data_dir / RECURSION_KEYS_DIR,
             )
         self.universal_view = NodeUniversalView(self)
         # The proving network (node/prover): proof exchange always, prover service if asked.

@@ -201,7 +201,8 @@ async def test_a_real_v1_root_is_served_and_verified_by_verify_block(
             status, out, err = await _verify_block(endpoint.url, capsys)
         if ok:
             assert status == 0, err
-            assert f"task 0x{task_id.hex()}  exit 0" in out
+            st = Statement.from_bytes(good.leaves[0].statement)
+            assert f"task 0x{task_id.hex()}  exit {st.exit_code}  " in out
             assert "block 2: 1 task proofs verified" in out
         else:
             assert status == 1
