@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 from execution.universal.proof_v0 import InvalidUniversalProof
 
-__all__ = ["LiftShapeNotAllowed", "check_lift_shape", "task_proof_shape"]
+__all__ = ["LiftShapeNotAllowed", "check_lift_shape", "run_shape", "task_proof_shape"]
 
 Shape = tuple[int, ...]
 
@@ -49,3 +49,22 @@ def check_lift_shape(task_proof: bytes, allowed: Collection[Shape], where: str) 
         raise LiftShapeNotAllowed(
             f"{where}: lift shape {list(shape)} is not in the chain's universal_proof_lift_shapes"
         )
+
+
+def run_shape(elf: bytes, task_input: bytes) -> Shape:
+    """The shape of an honest task proof of `elf` on `task_input`, from an execution and the
+    trace tables alone (no STARK proof: what a genesis allow-list is made from). Raises
+    ZkvmError / ZkProofError where proving would."""
+    import math
+
+    from execution.zkproof.prover import traces_for_run
+    from execution.zkproof.tracegen import TABLE_ORDER
+    from execution.zkvm import load_elf
+
+    _, _, traces, airs = traces_for_run(load_elf(elf), task_input)
+    # The IO table's height is the statement's, fitted by the prover (prove_traces).
+    heights = [
+        airs.io_table_air.log_height if name == "io_table" else int(math.log2(len(table)))
+        for name, table in zip(TABLE_ORDER, traces.as_list(), strict=True)
+    ]
+    return tuple(heights)
