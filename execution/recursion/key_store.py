@@ -43,6 +43,7 @@ import numpy as np
 from execution.recursion.program import ARITY, VERSION, Instruction, Op, Program, ProgramError
 from execution.recursion.prove import RecursionKey, key_of_layout
 from execution.recursion.tracegen import TABLES, Layout, Shape
+from execution.stark.poseidon2 import hash_elements
 
 __all__ = [
     "KeyStore",
@@ -94,7 +95,7 @@ def code_version() -> bytes:
 
 def program_from_encoding(words: np.ndarray) -> Program:
     """Invert `Program.encode` (ProgramError if malformed; notes are not encoded)."""
-    w = [int(v) for v in words]
+    w: list[int] = np.asarray(words, dtype=np.int64).tolist()
     if len(w) < 4 or w[0] != VERSION:
         raise ProgramError("not a program encoding of this version")
     num_inputs, num_cells, n = w[1], w[2], w[3]
@@ -102,7 +103,7 @@ def program_from_encoding(words: np.ndarray) -> Program:
     out: list[Instruction] = []
     try:
         for _ in range(n):
-            op = Op(w[pos])
+            op = _OPS[w[pos]]  # a dict: Op(...) per instruction was a third of a load
             if op == Op.BITS:
                 bits, a = w[pos + 1], w[pos + 2]
                 outs = tuple(w[pos + 3 : pos + 3 + bits])
@@ -116,11 +117,14 @@ def program_from_encoding(words: np.ndarray) -> Program:
             imm = tuple(w[pos + k_out + k_in : pos + k_out + k_in + k_imm])
             out.append(Instruction(op, outs, ins, imm))
             pos += k_out + k_in + k_imm
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, KeyError) as exc:
         raise ProgramError(f"malformed program encoding: {exc}") from exc
     if pos != len(w):
         raise ProgramError("malformed program encoding: length")
     return Program(num_inputs, num_cells, out)
+
+
+_OPS = {int(op): op for op in Op}
 
 
 class KeyStore:
@@ -197,7 +201,8 @@ def _decode(data: bytes, entry: bytes) -> RecursionKey:
         raise ValueError("payload digest mismatch")
     with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         cid = np.asarray(z["control_id"], dtype=np.uint32)
-        program = program_from_encoding(z["program"])
+        encoding = np.asarray(z["program"], dtype=np.uint32)
+        program = program_from_encoding(encoding)
         sh = [int(v) for v in z["shape"]]
         shape = Shape(tuple(sh[:-1]), sh[-1])
         rows = {t: np.asarray(z[f"rows_{t}"], dtype=np.int64) for t in TABLES}
@@ -205,12 +210,11 @@ def _decode(data: bytes, entry: bytes) -> RecursionKey:
         preps = [np.asarray(z[f"prep_{i}"], dtype=np.uint32) for i in range(count)]
         if f"prep_{count}" in z.files:
             raise ValueError("more fixed-column tables than the shape has")
-    if not np.array_equal(program.control_id(), cid):
+    # The decoder is the exact inverse of Program.encode (it consumes every word), so the
+    # stored words are the program's encoding: hash them instead of encoding it again.
+    if not np.array_equal(hash_elements(encoding), cid):
         raise ValueError("the program does not have the stored control id")
-    key = key_of_layout(Layout(program, shape, rows, preps))
-    if not np.array_equal(key.control_id, cid):
-        raise ValueError("control id mismatch")
-    return key
+    return key_of_layout(Layout(program, shape, rows, preps), control_id=cid)
 
 
 _STORE: KeyStore | None = None

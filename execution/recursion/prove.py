@@ -108,9 +108,10 @@ def program_key(program: Program, shape: Shape | None = None) -> RecursionKey:
     return key_of_layout(layout(program, shape))
 
 
-def key_of_layout(lay: Layout) -> RecursionKey:
-    """The key of a laid-out program (the disk cache, key_store.py, rebuilds keys with it)."""
-    cid = lay.program.control_id()
+def key_of_layout(lay: Layout, control_id: U32 | None = None) -> RecursionKey:
+    """The key of a laid-out program (the disk cache, key_store.py, rebuilds keys with it,
+    passing the control id it has checked against the program's encoding)."""
+    cid = lay.program.control_id() if control_id is None else control_id
     k = lay.shape.num_outputs
     airs = tuple(
         bind_air(_base_air(t, k), _instance(t, k, prep), cid)
