@@ -6,7 +6,9 @@ order, on first use and then only the blocks committed since its last use, and k
 proven block, where its Universal Proofs are (block, position); for each prover, its count of
 accepted task proofs, their cycles and its rewards (what accept_universal_proofs paid it:
 min(cycles * fee_per_cycle, escrow)). It is rebuilt after a restart, one block read per
-committed block (most blocks carry no proof and decode in microseconds).
+committed block (most blocks carry no proof and decode in microseconds). Both versions are
+read: a v0 leaf names its prover, a v1 root's leaf carries the statement whose prover the lift
+bound (`proof_info` is what the RPC serves of either).
 
 `NodeUniversalView` serves node/rpc/methods_universal.py from it and from the head state.
 """
