@@ -254,12 +254,20 @@ class V1Builder:
             break
         return packed
 
-    def rejected(self, raw: bytes) -> None:
+    def rejected(self, raw: bytes, reason: str = "") -> None:
         """The chain refused a root this builder made: do not offer or rebuild it."""
         for height, (ids, built) in list(self._ready.items()):
             if built == raw:
                 del self._ready[height]
                 self._failed.add((height, ids))
+                event(
+                    logger,
+                    "v1_root_rejected",
+                    logging.WARNING,
+                    height=height,
+                    tasks=len(ids),
+                    reason=reason,
+                )
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

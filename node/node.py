@@ -378,7 +378,7 @@ class Node:
                     # A pooled proof that no longer fits the state: leave it out (aggregator).
                     if self.v1_builder is not None:
                         for raw in proofs:
-                            self.v1_builder.rejected(raw)
+                            self.v1_builder.rejected(raw, str(exc))
                         proofs = ()
                         continue
                     proofs = drop_rejected(proofs, exc, self.proof_pool)
