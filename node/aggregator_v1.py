@@ -5,7 +5,7 @@ On a version 1 chain a Universal Proof is one recursion proof (execution/univers
 over the task proofs of one block: a lift per task proof (minutes each for a zkVM proof under
 `conjectured`: docs/benchmarks.md) and joins pairwise up to the root. That is far too long for
 the event loop, or for one block interval, so the node that holds the task proofs builds the
-tree in a worker process (`python -m node.aggregator_v1 <job> <out>`, one at a time) and the
+tree in a worker process (`python -m node.aggregator_v1 <job> <out> [<keys>]`, one at a time) and the
 proposer includes the root in its next block once the worker has written it and its tasks are
 still pending. The job and the result are files under the node's data directory, in explicit
 byte formats (the job: RLP below; the result: the v1 bytes), and the worker's progress log is
@@ -40,6 +40,19 @@ from node.logs import event
 logger = logging.getLogger("node.aggregator")
 
 MAX_JOB_LEAVES = 8
+# Under the node's data directory: the disk cache of recursion keys (execution/recursion/
+# key_store.py), shared by the node's own checks, its worker and `python -m node.warmup`.
+RECURSION_KEYS_DIR = "recursion-keys"
+
+
+def configure_key_store(directory: Path) -> None:
+    """Use the disk cache of recursion keys in `directory` in this process (imports the
+    recursion stack: a v1 chain only)."""
+    from execution.recursion import key_store
+
+    key_store.configure(directory)
+
+
 _JOB = List(
     [
         big_endian_int,
@@ -114,20 +127,23 @@ def build(job: Job, say: Callable[[str], None] = lambda _m: None) -> bytes:
 
 def shape_of(task_proof: bytes) -> tuple[int, ...] | None:
     """A pooled task proof's table log heights (None if it does not parse)."""
-    from execution.zkproof.errors import ZkProofError
-    from execution.zkproof.task import TaskProof
+    from execution.universal.lift_shapes import task_proof_shape
 
-    try:
-        return tuple(t.log_n for t in TaskProof.from_bytes(task_proof).stark.tables)
-    except (ZkProofError, ValueError):
-        return None
+    return task_proof_shape(task_proof)
 
 
 class V1Builder:
     """One worker at a time building a block's v1 root; `proofs` is what the proposer packs."""
 
-    def __init__(self, directory: Path, profile: str, shapes: Sequence[tuple[int, ...]]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        profile: str,
+        shapes: Sequence[tuple[int, ...]],
+        keys: Path | None = None,
+    ) -> None:
         self.directory = directory
+        self.keys = keys  # the recursion key cache the worker uses (None: none)
         self.profile = profile
         self.shapes = set(shapes)
         directory.mkdir(parents=True, exist_ok=True)
@@ -180,6 +196,7 @@ class V1Builder:
                 "node.aggregator_v1",
                 str(path),
                 str(self.directory / "root.bin"),
+                *([] if self.keys is None else [str(self.keys)]),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -237,12 +254,20 @@ class V1Builder:
             break
         return packed
 
-    def rejected(self, raw: bytes) -> None:
+    def rejected(self, raw: bytes, reason: str = "") -> None:
         """The chain refused a root this builder made: do not offer or rebuild it."""
         for height, (ids, built) in list(self._ready.items()):
             if built == raw:
                 del self._ready[height]
                 self._failed.add((height, ids))
+                event(
+                    logger,
+                    "v1_root_rejected",
+                    logging.WARNING,
+                    height=height,
+                    tasks=len(ids),
+                    reason=reason,
+                )
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -252,8 +277,11 @@ class V1Builder:
 
 
 def main(argv: list[str]) -> int:
-    """Worker: build the root of the job file into the output file (atomically)."""
+    """Worker: build the root of the job file into the output file (atomically); a third
+    argument names the recursion key cache."""
     job_path, out_path = Path(argv[0]), Path(argv[1])
+    if len(argv) > 2:
+        configure_key_store(Path(argv[2]))
     parent = os.getppid()
 
     def say(msg: str) -> None:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from genesis import (
@@ -32,6 +32,7 @@ from genesis import (
 )
 from genesis.home import GENESIS_FILE, describe_account
 from genesis.keys import write_key_file
+from genesis.params import UNIVERSAL_PROOF_V1, ProtocolParams
 from p2p.identity import load_or_create_identity, peer_id_of
 
 
@@ -68,11 +69,14 @@ def prepare_devnet(
     base_p2p_port: int,
     accounts: int = 10,
     chain_id: str = "ivc-devnet",
+    universal_version: int = 0,
 ) -> list[DevnetNode]:
-    """Initialize `root` if it holds no chain yet; return the validator nodes to start."""
+    """Initialize `root` if it holds no chain yet; return the validator nodes to start.
+    `universal_version` 1 makes a Universal Proof v1 chain (`devnet_v1_params`)."""
     if not (root / GENESIS_FILE).exists():
         try:
-            init_local_chain(root, chain_id, validators, accounts)
+            params = devnet_v1_params() if universal_version == 1 else None
+            init_local_chain(root, chain_id, validators, accounts, params=params)
         except GenesisError as exc:
             raise DevnetError(str(exc)) from None
         except OSError as exc:
@@ -81,6 +85,12 @@ def prepare_devnet(
         genesis = Genesis.load(root / GENESIS_FILE, verify_keys=False)
     except GenesisError as exc:
         raise DevnetError(str(exc)) from None
+    have = genesis.params.universal_proof_version
+    if have != universal_version:
+        raise DevnetError(
+            f"{root} already holds a chain with Universal Proof version {have} (asked for "
+            f"{universal_version}); use another --home or --universal-version {have}"
+        )
     count = len(genesis.validators)
     if count != validators:
         raise DevnetError(
@@ -157,6 +167,26 @@ def prover_command(
 
 DEMO_GUEST = "sha256"
 DEMO_INPUT = b"hello from the ivcnet devnet"
+
+
+# A v1 root takes minutes (a zkVM lift, and keying its program once per validator), so a v1
+# devnet's tasks get an hour of 1 s blocks before they expire.
+V1_TASK_DEADLINE_BLOCKS = 3600
+
+
+def devnet_v1_params() -> ProtocolParams:
+    """Devnet parameters on Universal Proof v1: the lift-shape allow-list holds the shape of
+    the demo task's proof (computed from its execution: a task of another shape is refused by
+    the provers and pools and expires, docs/recursion.md)."""
+    from execution.universal.lift_shapes import run_shape
+
+    shape = run_shape(demo_programs()[DEMO_GUEST], DEMO_INPUT)
+    return replace(
+        ProtocolParams(),
+        universal_proof_version=UNIVERSAL_PROOF_V1,
+        universal_proof_lift_shapes=(shape,),
+        task_deadline_blocks=V1_TASK_DEADLINE_BLOCKS,
+    )
 
 
 def demo_programs() -> dict[str, bytes]:
@@ -285,8 +315,11 @@ def run_devnet(
     extra: Sequence[str] = (),
     provers: int = 2,
     demo: bool = True,
+    universal_version: int = 0,
 ) -> int:
-    nodes = prepare_devnet(root, validators, base_rpc_port, base_p2p_port)
+    nodes = prepare_devnet(
+        root, validators, base_rpc_port, base_p2p_port, universal_version=universal_version
+    )
     prover_nodes = prepare_provers(root, provers, validators, base_rpc_port, base_p2p_port)
     stop = False
 

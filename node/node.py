@@ -70,7 +70,7 @@ from node.aggregator import (
     tamper_enabled,
     tampered,
 )
-from node.aggregator_v1 import V1Builder
+from node.aggregator_v1 import RECURSION_KEYS_DIR, V1Builder, configure_key_store
 from node.chain_view import NodeChainView
 from node.config import NodeConfig, NodeConfigError
 from node.evidence_pool import EvidencePool
@@ -235,10 +235,13 @@ class Node:
         self.v1_builder: V1Builder | None = None
         params = chain.genesis.params
         if params.universal_proof_version == UNIVERSAL_PROOF_V1:
+            # Recursion keys on disk: a restarted validator does not record them again.
+            configure_key_store(config.data_dir / RECURSION_KEYS_DIR)
             self.v1_builder = V1Builder(
                 config.data_dir / "universal-v1",
                 params.proof.profile,
                 params.universal_proof_lift_shapes,
+                config.data_dir / RECURSION_KEYS_DIR,
             )
         self.universal_view = NodeUniversalView(self)
         # The proving network (node/prover): proof exchange always, prover service if asked.
@@ -377,7 +380,7 @@ class Node:
                     # A pooled proof that no longer fits the state: leave it out (aggregator).
                     if self.v1_builder is not None:
                         for raw in proofs:
-                            self.v1_builder.rejected(raw)
+                            self.v1_builder.rejected(raw, str(exc))
                         proofs = ()
                         continue
                     proofs = drop_rejected(proofs, exc, self.proof_pool)

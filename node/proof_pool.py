@@ -53,13 +53,14 @@ from __future__ import annotations
 import logging
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from execution.state import Task
 from execution.types.hashing import keccak256
 from execution.universal import InvalidUniversalProof, ProofLeaf, verify_leaf
+from execution.universal.lift_shapes import LiftShapeNotAllowed, check_lift_shape
 from execution.zkproof import InvalidTaskProof, Statement
 
 logger = logging.getLogger("node.proof_pool")
@@ -75,6 +76,11 @@ _NO_SIGNATURE = bytes(65)
 
 class InvalidPoolProof(Exception):
     """A proof refused by the pool; the message names the failed check."""
+
+
+class ShapeNotAllowed(InvalidPoolProof):
+    """A proof that may verify but has a shape the chain's v1 roots do not take: refused, but
+    neither evidence against its prover nor a reason to stop looking for another proof."""
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,13 @@ def verify_proof(
     proof: bytes,
     profile: str,
     signature: bytes = b"",
+    lift_shapes: Collection[tuple[int, ...]] = (),
 ) -> VerifiedProof:
     """Check `proof` for `task_id` against `task`, the state's record of that task (None if
     unknown), with the leaf rules of a Universal Proof. Raises InvalidPoolProof. `signature`,
     the prover's envelope, is kept with the proof; its check is the receiver's, before this
-    one (node.prover.exchange)."""
+    one (node.prover.exchange). `lift_shapes` is a v1 chain's allow-list (empty: v0): a proof
+    of another shape raises ShapeNotAllowed, before it is verified."""
     if len(task_id) != 32:
         raise InvalidPoolProof("a task id has 32 bytes")
     if len(prover) != 20:
@@ -139,6 +147,11 @@ def verify_proof(
         raise InvalidPoolProof(f"proof of {len(proof)} bytes exceeds {MAX_PROOF_BYTES}")
     if task is None:
         raise InvalidPoolProof(f"task {task_id.hex()[:16]}: no such task")
+    # Rule: on a v1 chain, a shape its roots can take (execution/universal/lift_shapes.py).
+    try:
+        check_lift_shape(proof, lift_shapes, f"task {task_id.hex()[:16]}")
+    except LiftShapeNotAllowed as exc:
+        raise ShapeNotAllowed(str(exc)) from exc
     try:
         statement = verify_leaf(
             ProofLeaf(task_id, prover, proof),

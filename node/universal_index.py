@@ -6,7 +6,9 @@ order, on first use and then only the blocks committed since its last use, and k
 proven block, where its Universal Proofs are (block, position); for each prover, its count of
 accepted task proofs, their cycles and its rewards (what accept_universal_proofs paid it:
 min(cycles * fee_per_cycle, escrow)). It is rebuilt after a restart, one block read per
-committed block (most blocks carry no proof and decode in microseconds).
+committed block (most blocks carry no proof and decode in microseconds). Both versions are
+read: a v0 leaf names its prover, a v1 root's leaf carries the statement whose prover the lift
+bound (`proof_info` is what the RPC serves of either).
 
 `NodeUniversalView` serves node/rpc/methods_universal.py from it and from the head state.
 """
@@ -22,6 +24,7 @@ from execution.staking import prover_stake, provers_at
 from execution.state import TaskStatus
 from execution.types.transaction import TxKind
 from execution.universal import InvalidUniversalProof, UniversalProof
+from execution.universal.version import is_v1
 from node.aggregator import proven_height
 from node.rpc.methods_universal import BlockTasks, ProverInfo, UniversalProofInfo
 from storage import block_store
@@ -63,12 +66,12 @@ class UniversalIndex:
             for index, ref in enumerate(block.header.universal_proofs):
                 self.located.setdefault(ref.height, []).append((height, index))
                 try:
-                    up = UniversalProof.decode(block.universal_proofs[index])
+                    info = _decoded(block.universal_proofs[index])
                 except (InvalidUniversalProof, IndexError):
                     continue  # a committed block's proofs decoded when it was checked
-                for leaf in up.leaves:
-                    task = state.task(leaf.task_id)
-                    record = self.provers.setdefault(leaf.prover, _ProverRecord())
+                for task_id, prover, _ in info.leaves:
+                    task = state.task(task_id)
+                    record = self.provers.setdefault(prover, _ProverRecord())
                     record.tasks += 1
                     record.last_height = height
                     if task is not None and task.status is TaskStatus.PROVEN:
@@ -85,23 +88,73 @@ class UniversalIndex:
                 continue
             raw = block.universal_proofs[index]
             try:
-                up = UniversalProof.decode(raw)
+                info = proof_info(
+                    raw, included, block.hash, index, block.header.universal_proofs[index].digest
+                )
             except InvalidUniversalProof:
                 continue
-            out.append(
-                UniversalProofInfo(
-                    height=up.block_height,
-                    block_hash=up.block_hash,
-                    included_height=included,
-                    included_hash=block.hash,
-                    index=index,
-                    root=block.header.universal_proofs[index].digest,
-                    version=up.version,
-                    leaves=tuple((x.task_id, x.prover, len(x.task_proof)) for x in up.leaves),
-                    encoded=raw,
-                )
-            )
+            out.append(info)
         return out
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    version: int
+    height: int
+    block_hash: bytes
+    leaves: tuple[tuple[bytes, bytes, int], ...]  # (task id, prover, task proof bytes; v1: 0)
+    control_id: bytes = b""
+    shapes: tuple[tuple[int, ...], ...] = ()
+    statements: tuple[bytes, ...] = ()
+
+
+def _decoded(raw: bytes) -> _Decoded:
+    """Either version's leaves (InvalidUniversalProof if it does not parse). A v1 leaf's prover
+    is its statement's: the lift binds the statement, prover included, into the root."""
+    if not is_v1(raw):
+        up = UniversalProof.decode(raw)
+        leaves = tuple((x.task_id, x.prover, len(x.task_proof)) for x in up.leaves)
+        return _Decoded(up.version, up.block_height, up.block_hash, leaves)
+    from execution.universal.proof_v1 import VERSION_V1, UniversalProofV1
+    from execution.zkproof.errors import InvalidTaskProof
+    from execution.zkproof.statement import Statement
+
+    v1 = UniversalProofV1.decode(raw)
+    try:
+        provers = [Statement.from_bytes(x.statement).prover for x in v1.leaves]
+    except InvalidTaskProof as exc:
+        raise InvalidUniversalProof(str(exc)) from exc
+    return _Decoded(
+        VERSION_V1,
+        v1.block_height,
+        v1.block_hash,
+        tuple((x.task_id, p, 0) for x, p in zip(v1.leaves, provers, strict=True)),
+        v1.control_id,
+        tuple(x.shape for x in v1.leaves),
+        tuple(x.statement for x in v1.leaves),
+    )
+
+
+def proof_info(
+    raw: bytes, included_height: int, included_hash: bytes, index: int, root: bytes
+) -> UniversalProofInfo:
+    """What the RPC serves of one Universal Proof of either version, brought by block
+    `included_height` at position `index` (InvalidUniversalProof if it does not parse)."""
+    d = _decoded(raw)
+    return UniversalProofInfo(
+        height=d.height,
+        block_hash=d.block_hash,
+        included_height=included_height,
+        included_hash=included_hash,
+        index=index,
+        root=root,
+        version=d.version,
+        leaves=d.leaves,
+        encoded=raw,
+        control_id=d.control_id,
+        shapes=d.shapes,
+        statements=d.statements,
+    )
 
 
 class NodeUniversalView:

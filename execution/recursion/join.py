@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from execution.recursion import key_store
 from execution.recursion.cache import LruCache
 from execution.recursion.lift import Lifted
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
@@ -120,7 +121,9 @@ def join_key(left: RecursionKey, right: RecursionKey, params: FriParams) -> Recu
     k = (_cid(left), _cid(right), params.to_bytes())
     hit = _KEYS.get(k)
     if hit is None:
-        hit = program_key(join_recording(left, right, params).program)
+        hit = key_store.load_or_build(
+            "join", k, lambda: program_key(join_recording(left, right, params).program)
+        )
         _KEYS.put(k, hit)
     return hit
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from execution.recursion import key_store
 from execution.recursion.cache import LruCache
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
@@ -152,7 +153,7 @@ def lift_key(spec: LiftSpec) -> RecursionKey:
     k = spec.key()
     hit = _KEYS.get(k)
     if hit is None:
-        hit = program_key(lift_recording(spec).program)
+        hit = key_store.load_or_build("lift", k, lambda: program_key(lift_recording(spec).program))
         _KEYS.put(k, hit)
     return hit
 

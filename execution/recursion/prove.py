@@ -42,7 +42,15 @@ from execution.stark.prover import PhaseTimer
 from execution.stark.prover import prove as stark_prove
 from execution.stark.verifier import verify as stark_verify
 
-__all__ = ["RecursionKey", "RecursionProof", "program_key", "prove", "prove_traces", "verify"]
+__all__ = [
+    "RecursionKey",
+    "RecursionProof",
+    "key_of_layout",
+    "program_key",
+    "prove",
+    "prove_traces",
+    "verify",
+]
 
 U32 = npt.NDArray[np.uint32]
 _DIGEST_TAG = b"ivcnet-recursion-table-v1"
@@ -97,8 +105,13 @@ def bind_air(base: CompiledAir, air: ProgramTableAir, control_id: U32) -> Compil
 
 def program_key(program: Program, shape: Shape | None = None) -> RecursionKey:
     """Lay `program` out (at `shape`, or the smallest heights) and build its verifying key."""
-    lay = layout(program, shape)
-    cid = program.control_id()
+    return key_of_layout(layout(program, shape))
+
+
+def key_of_layout(lay: Layout, control_id: U32 | None = None) -> RecursionKey:
+    """The key of a laid-out program (the disk cache, key_store.py, rebuilds keys with it,
+    passing the control id it has checked against the program's encoding)."""
+    cid = lay.program.control_id() if control_id is None else control_id
     k = lay.shape.num_outputs
     airs = tuple(
         bind_air(_base_air(t, k), _instance(t, k, prep), cid)

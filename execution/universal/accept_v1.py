@@ -26,7 +26,7 @@ shape (rule 3). A task is answered once because an accepted task is no longer pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from execution.recursion.cache import LruCache
 from execution.recursion.lift import LeafStatement, LiftSpec
@@ -43,10 +43,13 @@ from execution.zkvm.elf_loader import load_elf
 from execution.zkvm.errors import ZkvmError
 from execution.zkvm.program import Program
 
-__all__ = ["ElfOf", "check_v1"]
+__all__ = ["ElfOf", "ProgramOf", "check_v1", "verify_v1_leaves"]
 
 # elf_of(record) -> the ELF bytes of a deployed program (from its deploy transaction), or None
 ElfOf = Callable[[ProgramRecord], bytes | None]
+
+# program_of(index, leaf, task) -> the task's deployed program; raises InvalidUniversalProof
+ProgramOf = Callable[[int, V1Leaf, Task], Program]
 
 _PROGRAMS: LruCache[bytes, Program] = LruCache(16)
 
@@ -105,6 +108,27 @@ def check_v1(
         if task.status is not TaskStatus.PENDING:
             raise InvalidUniversalProof(f"{_where(i, leaf)}: task is {task.status.name.lower()}")
         tasks.append(task)
+
+    def program_of(i: int, leaf: V1Leaf, task: Task) -> Program:
+        record = state.program(task.image_id)
+        if record is None:
+            raise InvalidUniversalProof(f"{_where(i, leaf)}: the task's program is not deployed")
+        return _program(record, elf_of, _where(i, leaf))
+
+    root, results = verify_v1_leaves(up, tasks, lift_shapes, fri, program_of)
+    return up, root, results
+
+
+def verify_v1_leaves(
+    up: UniversalProofV1,
+    tasks: Sequence[Task],
+    lift_shapes: Collection[tuple[int, ...]],
+    fri: FriParams,
+    program_of: ProgramOf,
+) -> tuple[bytes, list[tuple[Task, TaskResult]]]:
+    """Rules 3 to 5 for a proof whose block binding holds: `tasks[i]` is the (pending) record
+    of `up.leaves[i].task_id`. Returns the block-naming root and each task's result. Shared by
+    consensus (`check_v1`) and `ivcnet verify-block`, which reads the records over JSON-RPC."""
     # Rule: one allowed lift shape per proof, checked before any program is built.
     allowed = set(lift_shapes)
     for i, leaf in enumerate(up.leaves):
@@ -120,6 +144,8 @@ def check_v1(
     def leaf_of(i: int, leaf: V1Leaf) -> tuple[LeafStatement, LiftSpec]:
         where = _where(i, leaf)
         task = tasks[i]
+        if task.task_id != leaf.task_id:
+            raise InvalidUniversalProof(f"{where}: the record of another task")
         try:
             st = Statement.from_bytes(leaf.statement)
         except InvalidTaskProof as exc:
@@ -131,10 +157,7 @@ def check_v1(
             raise InvalidUniversalProof(f"{where}: statement was made for another task")
         if st.cycles > task.max_cycles:
             raise InvalidUniversalProof(f"{where}: {st.cycles} cycles > budget {task.max_cycles}")
-        record = state.program(task.image_id)
-        if record is None:
-            raise InvalidUniversalProof(f"{where}: the task's program is not deployed")
-        program = _program(record, elf_of, where)
+        program = program_of(i, leaf, task)
         try:
             out = zkvm_leaf(leaf.task_id, st, program, task.input, leaf.shape, fri)
         except (InvalidUniversalProof, ZkProofError, ZkvmError, ValueError) as exc:
@@ -142,9 +165,11 @@ def check_v1(
         statements.append(st)
         return out
 
+    if len(tasks) != len(up.leaves):
+        raise InvalidUniversalProof("one task record per leaf")
     root, _ = up.verify(leaf_of, fri)
     results = [
         (task, TaskResult(task.task_id, st.prover, st.exit_code, st.output, st.cycles))
         for task, st in zip(tasks, statements, strict=True)
     ]
-    return up, root, results
+    return root, results

@@ -97,6 +97,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_false",
         help="do not deploy the demo program and submit its task",
     )
+    devnet.add_argument(
+        "--universal-version",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="Universal Proof format of a new chain: 0 (proof tree, default) or 1 "
+        "(one recursion root per block; roots take minutes)",
+    )
     devnet.add_argument("--home", type=Path, default=Path(".devnet"), help="folder (./.devnet)")
     devnet.add_argument("--base-rpc-port", type=int, default=8545, help="node i: port + i")
     devnet.add_argument("--base-p2p-port", type=int, default=26656, help="node i: port + i")
@@ -201,6 +209,7 @@ def run_devnet_cmd(args: argparse.Namespace) -> int:
             _timing_argv(args),
             provers=args.provers,
             demo=args.demo,
+            universal_version=args.universal_version,
         )
     except DevnetError as exc:
         raise CliError(str(exc)) from None

@@ -2,26 +2,43 @@
 
 It fetches the Universal Proofs that answered the tasks of block HEIGHT
 (ivc_getUniversalProof), the block's hash (eth_getBlockByNumber) and each answered task's
-record (ivc_getTask), then runs the same verification a validator runs: every task proof
-against the task's image id, input digest and cycle budget under the chain's proof profile,
-and the tree root against the root the including block's header records. It prints one line
-per task (id, exit code, output, cycles, prover) and checks that the node reports the very
-results the proofs establish. Exit status 0 if everything verifies, else 1 with one `error:`
-line. What it trusts the node for: the block hash, the task records and the header's root (a
-light client would check those against the commit certificates).
+record (ivc_getTask), then runs the same verification a validator runs:
+- v0: every task proof against the task's image id, input digest and cycle budget under the
+  chain's proof profile, and the tree root against the root the including block's header
+  records;
+- v1 (one recursion root, told apart by its tag): the statements' outer checks against each
+  task's record and its deployed program (the ELF from the deploy transaction, checked against
+  the program's ELF hash: ivc_getProgram, eth_getBlockByNumber with transactions), the root
+  program's control id and its STARK proof, which must expose the commitment to exactly the
+  carried statements (execution/universal/accept_v1.py, `verify_v1_leaves`), and the
+  block-naming root against the header's. The first v1 root of a shape records and keys its
+  recursion programs here (about a minute; progress on stderr).
+It prints one line per task (id, exit code, output, cycles, prover) and checks that the node
+reports the very results the proofs establish. Exit status 0 if everything verifies, else 1
+with one `error:` line. What it trusts the node for: the block hash, the task records, the
+deploy block's transactions and the header's root (a light client would check those against the
+commit certificates). The genesis allow-list of lift shapes is not checked here: it bounds a
+validator's work, while soundness comes from the root's control id, which is recomputed.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execution.state import Task, TaskStatus
+from execution.types.hashing import keccak256
 from execution.universal import InvalidUniversalProof, TaskResult, UniversalProof
+from execution.universal.version import is_v1
 from node.cli.errors import CliError
 from node.cli.task_cmd import RpcClient
+
+if TYPE_CHECKING:
+    from execution.zkvm.program import Program
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,14 @@ def _task_before_acceptance(record: Any, task_id: bytes) -> Task:
     )
 
 
-def verify_block(rpc: RpcClient, height: str, profile: str | None = None) -> VerifiedBlock:
-    """Fetch and verify; raise CliError naming the first thing that does not hold."""
+def verify_block(
+    rpc: RpcClient,
+    height: str,
+    profile: str | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> VerifiedBlock:
+    """Fetch and verify; raise CliError naming the first thing that does not hold. `say`
+    reports long steps (recording a v1 root's programs)."""
     answer = rpc.call("ivc_getUniversalProof", _block_param(height), True)
     if answer is None:
         raise CliError(f"block {height}: not found (above the head?)")
@@ -127,8 +150,17 @@ def verify_block(rpc: RpcClient, height: str, profile: str | None = None) -> Ver
     results: list[TaskResult] = []
     for n, item in enumerate(answer["universalProofs"]):
         where = f"Universal Proof #{n} (in block {item.get('includedInBlockNumber')})"
+        raw = _hex(item.get("proof"), "proof")
+        if is_v1(raw):
+            root, answered = _verify_v1(rpc, raw, number, block_hash, chosen, where, say)
+            if root != _hex(item.get("root"), "root"):
+                raise CliError(
+                    f"{where}: its root is not the one the including block's header names"
+                )
+            results.extend(answered)
+            continue
         try:
-            up = UniversalProof.decode(_hex(item.get("proof"), "proof"))
+            up = UniversalProof.decode(raw)
         except InvalidUniversalProof as exc:
             raise CliError(f"{where}: {exc}") from None
         if up.block_height != number or up.block_hash != block_hash:
@@ -162,6 +194,83 @@ def verify_block(rpc: RpcClient, height: str, profile: str | None = None) -> Ver
     return VerifiedBlock(number, results, pending, expired, seconds)
 
 
+def _verify_v1(
+    rpc: RpcClient,
+    raw: bytes,
+    number: int,
+    block_hash: bytes,
+    profile_name: str,
+    where: str,
+    say: Callable[[str], None],
+) -> tuple[bytes, list[TaskResult]]:
+    """A v1 root: the block binding, then consensus's own leaf and root rules."""
+    from execution.stark.params import ParamsError, profile
+    from execution.universal.accept_v1 import verify_v1_leaves
+    from execution.universal.proof_v1 import UniversalProofV1
+
+    try:
+        up = UniversalProofV1.decode(raw)
+        fri = profile(profile_name)
+    except (InvalidUniversalProof, ParamsError) as exc:
+        raise CliError(f"{where}: {exc}") from None
+    if up.block_height != number or up.block_hash != block_hash:
+        raise CliError(f"{where}: names block {up.block_height}, not {number}")
+    if len({leaf.task_id for leaf in up.leaves}) != len(up.leaves):
+        raise CliError(f"{where}: a task is answered twice")
+    tasks = []
+    for leaf in up.leaves:
+        task = _task_before_acceptance(
+            rpc.call("ivc_getTask", "0x" + leaf.task_id.hex()), leaf.task_id
+        )
+        if task.submitted_height != number:
+            raise CliError(f"{where}: task {leaf.task_id.hex()} was submitted in another block")
+        tasks.append(task)
+    programs: dict[bytes, Program] = {}
+
+    def program_of(i: int, leaf: object, task: Task) -> Program:
+        if task.image_id not in programs:
+            programs[task.image_id] = _deployed_program(rpc, task.image_id)
+        return programs[task.image_id]
+
+    shapes = {leaf.shape for leaf in up.leaves}
+    say(
+        f"{where}: verifying a v1 root over {len(up.leaves)} tasks (the first of a shape "
+        "records and keys its recursion programs: about a minute)"
+    )
+    try:
+        root, pairs = verify_v1_leaves(up, tasks, shapes, fri, program_of)
+    except InvalidUniversalProof as exc:
+        raise CliError(f"{where}: {exc}") from None
+    return root, [result for _, result in pairs]
+
+
+def _deployed_program(rpc: RpcClient, image_id: bytes) -> Program:
+    """A deployed program, from the ELF its deploy transaction carries (checked against the
+    ELF hash the node reports; the image id is checked against the statement's later)."""
+    from execution.zkvm import ZkvmError, load_elf
+
+    what = f"program {image_id.hex()[:16]}"
+    record = rpc.call("ivc_getProgram", "0x" + image_id.hex())
+    if not isinstance(record, dict):
+        raise CliError(f"{what}: the node does not know it")
+    elf_hash = _hex(record.get("elfHash"), "ELF hash")
+    height = _int(record.get("deployedHeight"), "deploy height")
+    block = rpc.call("eth_getBlockByNumber", hex(height), True)
+    txs = block.get("transactions") if isinstance(block, dict) else None
+    if not isinstance(txs, list):
+        raise CliError(f"{what}: node answered a malformed deploy block")
+    for tx in txs:
+        if not isinstance(tx, dict) or not isinstance(tx.get("input"), str):
+            raise CliError(f"{what}: node answered a malformed deploy block")
+        elf = _hex(tx["input"], "transaction input")
+        if keccak256(elf) == elf_hash:
+            try:
+                return load_elf(elf)
+            except ZkvmError as exc:
+                raise CliError(f"{what}: the deployed ELF does not load: {exc}") from None
+    raise CliError(f"{what}: its deploy transaction is not in block {height}")
+
+
 def _check_reported(rpc: RpcClient, result: TaskResult) -> None:
     """The node's result for the task must be what the proof establishes."""
     reported = rpc.call("ivc_getTaskResult", "0x" + result.task_id.hex())
@@ -188,7 +297,12 @@ def _show_output(output: bytes) -> str:
 
 
 def run_verify_block(args: argparse.Namespace) -> int:
-    checked = verify_block(RpcClient(args.rpc), args.height, args.profile)
+    checked = verify_block(
+        RpcClient(args.rpc),
+        args.height,
+        args.profile,
+        lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
     for r in checked.results:
         print(
             f"task 0x{r.task_id.hex()}  exit {r.exit_code}  output {_show_output(r.output)}  "

@@ -35,7 +35,13 @@ from execution.staking import BadEnvelope, InvalidProofEvidence, check_envelope
 from execution.state import Task, TaskStatus
 from execution.types.hashing import keccak256
 from node.logs import event
-from node.proof_pool import InvalidPoolProof, ProofPool, VerifiedProof, verify_proof
+from node.proof_pool import (
+    InvalidPoolProof,
+    ProofPool,
+    ShapeNotAllowed,
+    VerifiedProof,
+    verify_proof,
+)
 from node.prover.messages import (
     Announcement,
     Claim,
@@ -82,6 +88,8 @@ class ProofExchange:
         self.pool = pool
         self.p2p = p2p
         self.profile = chain.genesis.params.proof.profile
+        # A v1 chain's allow-list (empty on v0): proofs of other shapes are not pooled.
+        self.lift_shapes = frozenset(chain.genesis.params.universal_proof_lift_shapes)
         self.on_claim: Callable[[Claim, str], None] | None = None
         self.on_pooled: Callable[[bytes], None] | None = None
         self.on_invalid_proof: Callable[[InvalidProofEvidence], None] | None = None
@@ -154,6 +162,7 @@ class ProofExchange:
             proof,
             self.profile,
             signature,
+            self.lift_shapes,
             limiter=self._verify_limiter,
         )
 
@@ -275,6 +284,11 @@ class ProofExchange:
             return False
         try:
             verified = await self.verify(task, ann.task_id, prover, proof, signature)
+        except ShapeNotAllowed as exc:
+            # Not evidence (the proof may well verify), but useless here: keep looking for a
+            # proof of an allowed shape (the next peer, a later announcement).
+            self._reject(peer, ann, str(exc))
+            return False
         except InvalidPoolProof as exc:
             self._reject(peer, ann, str(exc))
             # Signed by its prover and wrong for the task: evidence against the prover.

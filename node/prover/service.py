@@ -52,6 +52,7 @@ from execution.zkvm import ZkvmError, load_elf
 from execution.zkvm.program import Program
 from genesis.keys import AccountKey
 from node.logs import event
+from node.proof_pool import ShapeNotAllowed
 from node.prover.assignment import my_start_height
 from node.prover.exchange import ProofExchange
 from node.prover.messages import MAX_CLAIM_TASKS, Claim
@@ -282,6 +283,17 @@ class ProverService:
                 cycles=verified.statement.cycles,
                 bytes=len(proof),
                 prove_s=round(prove_s, 2),
+            )
+        except ShapeNotAllowed as exc:
+            # The run's shape is fixed by the program and input (the prover pads each table to
+            # the next power of two only): no honest proof of this task has an allowed shape,
+            # so nothing is published; the task expires and its fee is refunded.
+            event(
+                logger,
+                "prove_shape_not_allowed",
+                logging.WARNING,
+                task=tr.task_id.hex(),
+                error=str(exc),
             )
         except (ZkProofError, ZkvmError, DecodingError, LookupError) as exc:
             # This prover cannot prove it (unsupported instruction, cycle limit, program not

@@ -33,8 +33,13 @@ class UniversalProofInfo:
     index: int
     root: bytes
     version: int
-    leaves: tuple[tuple[bytes, bytes, int], ...]  # (task id, prover, proof bytes)
+    leaves: tuple[tuple[bytes, bytes, int], ...]  # (task id, prover, proof bytes; v1: 0)
     encoded: bytes
+    # Version 1 only: the root program's control id, and per leaf its lift shape (table log
+    # heights) and statement bytes (what the root commits to, in leaf order).
+    control_id: bytes = b""
+    shapes: tuple[tuple[int, ...], ...] = ()
+    statements: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,15 @@ def format_universal_proof(info: UniversalProofInfo, with_proof: bool) -> dict[s
         ],
         "provers": [encode_data(p) for p in provers],
     }
+    if info.version == 1:
+        # A v1 proof is one root proof: its leaves carry statements, not task proofs.
+        result["controlId"] = encode_data(info.control_id)
+        for leaf, shape, statement in zip(
+            result["leaves"], info.shapes, info.statements, strict=True
+        ):
+            del leaf["proofSize"]
+            leaf["shape"] = list(shape)
+            leaf["statement"] = encode_data(statement)
     if with_proof:
         result["proof"] = encode_data(info.encoded)
     return result

@@ -71,3 +71,19 @@ def test_a_worker_starts_for_pooled_proofs_of_an_allowed_shape(tmp_path: Path) -
         assert builder._proc is None
     finally:
         chain.close()
+
+
+def test_a_root_the_chain_refuses_is_logged_and_never_offered_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    builder = V1Builder(tmp_path / "v1", "conjectured", [(1, 2, 3)])
+    ids = (b"\x01" * 32,)
+    builder._ready[5] = (ids, b"root-bytes")
+    with caplog.at_level("WARNING", logger="node.aggregator"):
+        builder.rejected(b"other-bytes", "not ours")
+        assert builder._ready and not caplog.records
+        builder.rejected(b"root-bytes", "root proof rejected: x")
+    assert builder._ready == {} and (5, ids) in builder._failed
+    (record,) = caplog.records
+    assert record.getMessage() == "v1_root_rejected"
+    builder.close()

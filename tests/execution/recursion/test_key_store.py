@@ -1,0 +1,171 @@
+"""The disk cache of recursion keys (execution/recursion/key_store.py): a key built once is
+loaded by a fresh process state without recording or laying out the program again, and a
+proof made with the built key verifies with the loaded one; a corrupted, truncated, misnamed
+or inconsistent file is refused, removed and rebuilt, never used. On the Fibonacci 2^6 lift
+program under the test-fast profile (the zkVM's lift is the same code at ~100x the size)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "stark"))
+
+from stark_cases import FAST, statement
+
+import execution.recursion.join as join_mod
+import execution.recursion.lift as lift_mod
+from execution.recursion import key_store
+from execution.recursion.lift import LiftSpec, lift, lift_key
+from execution.recursion.program import ProgramError
+from execution.recursion.prove import RecursionKey
+from execution.recursion.prove import verify as recursion_verify
+
+TASK_ID = bytes(range(32))
+
+
+def _spec() -> LiftSpec:
+    return LiftSpec((statement("fibonacci", 6).airs[0],), (6,), FAST)
+
+
+def _forget() -> None:
+    for cache in (lift_mod._RECORDINGS, lift_mod._KEYS, join_mod._RECORDINGS, join_mod._KEYS):
+        cache.clear()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[key_store.KeyStore]:
+    _forget()
+    configured = key_store.configure(tmp_path / "keys")
+    assert configured is not None
+    yield configured
+    key_store.configure(None)
+    _forget()
+
+
+def _no_recording(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count recordings (a load from disk must not record)."""
+    calls: list[int] = []
+    real = lift_mod.lift_recording
+
+    def counted(spec: LiftSpec):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(spec)
+
+    monkeypatch.setattr(lift_mod, "lift_recording", counted)
+    return calls
+
+
+def _same(a: RecursionKey, b: RecursionKey) -> None:
+    assert np.array_equal(a.control_id, b.control_id)
+    assert np.array_equal(a.layout.program.encode(), b.layout.program.encode())
+    assert a.layout.shape == b.layout.shape
+    for t in a.layout.rows:
+        assert np.array_equal(a.layout.rows[t], b.layout.rows[t])
+    for x, y in zip(a.layout.preps, b.layout.preps, strict=True):
+        assert np.array_equal(x, y)
+    assert [air.digest for air in a.airs] == [air.digest for air in b.airs]
+
+
+def test_a_stored_key_is_reused_and_verifies_the_proofs_of_the_built_one(
+    store: key_store.KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _spec()
+    st = statement("fibonacci", 6)
+    built = lift_key(spec)
+    assert (store.misses, store.hits) == (1, 0)
+    (path,) = store.directory.iterdir()
+    assert path.name.startswith("lift-") and path.name.endswith(".key")
+    lifted = lift(spec, TASK_ID, st.prove(FAST), st.publics)
+
+    _forget()  # a restarted validator: nothing in memory
+    recordings = _no_recording(monkeypatch)
+    loaded = lift_key(spec)
+    assert (store.hits, recordings) == (1, [])
+    _same(built, loaded)
+    rp = lifted.proof
+    recursion_verify(rp.proof, loaded, loaded.control_id, rp.outputs, FAST)
+    # The entry names the code too: another code version is another entry (a miss).
+    monkeypatch.setattr(key_store, "code_version", lambda: b"another version")
+    assert store.load("lift", spec.key()) is None
+
+
+def _corruptions(raw: bytes, other: bytes) -> dict[str, bytes]:
+    head = len(key_store.MAGIC) + 64
+    flipped = bytearray(raw)
+    flipped[head + (len(raw) - head) // 2] ^= 0x01
+    bad_digest = bytearray(raw)
+    bad_digest[len(key_store.MAGIC) + 40] ^= 0x80
+    return {
+        "payload byte": bytes(flipped),
+        "digest byte": bytes(bad_digest),
+        "truncated": raw[: len(raw) // 2],
+        "empty": b"",
+        "another entry's file": other,
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["payload byte", "digest byte", "truncated", "empty", "another entry's file"]
+)
+def test_a_corrupt_file_is_refused_removed_and_rebuilt(
+    store: key_store.KeyStore, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    spec = _spec()
+    built = lift_key(spec)
+    (path,) = store.directory.iterdir()
+    raw = path.read_bytes()
+    # A well-formed file of another entry, copied under this entry's name.
+    other = key_store._encode(built, b"\x07" * 32)
+    path.write_bytes(_corruptions(raw, other)[case])
+    _forget()
+    recordings = _no_recording(monkeypatch)
+    rebuilt = lift_key(spec)
+    assert store.refused == 1 and len(recordings) == 1  # not trusted: recorded again
+    _same(built, rebuilt)
+    assert path.read_bytes() == raw  # written again, whole
+    _forget()
+    lift_key(spec)
+    assert store.hits == 1 and len(recordings) == 1
+
+
+def test_a_consistent_file_whose_program_is_not_its_control_id_is_refused(
+    store: key_store.KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest only shows the file is whole: the program must also hash to the stored control
+    id, and the rebuilt key must have it."""
+    spec = _spec()
+    built = lift_key(spec)
+    (path,) = store.directory.iterdir()
+    entry = bytes.fromhex(path.name[len("lift-") : -len(".key")])
+    forged_cid = built.control_id.copy()
+    forged_cid[0] = (int(forged_cid[0]) + 1) % 2013265921
+    path.write_bytes(key_store._encode(replace(built, control_id=forged_cid), entry))
+    _forget()
+    recordings = _no_recording(monkeypatch)
+    _same(built, lift_key(spec))
+    assert store.refused == 1 and len(recordings) == 1
+
+
+def test_program_encoding_round_trips_and_canonical_bytes_are_unambiguous() -> None:
+    key = lift_key(_spec())
+    program = key.layout.program
+    decoded = key_store.program_from_encoding(program.encode())
+    assert decoded == program  # notes are not compared (nor encoded)
+    with pytest.raises(ProgramError):
+        key_store.program_from_encoding(program.encode()[:-1])
+    with pytest.raises(ProgramError):
+        key_store.program_from_encoding(np.concatenate([program.encode(), [0]]))
+    c = key_store.canonical
+    parts = [1, b"1", "1", (1,), ((1,),), [b"", b""], (b"",), None, np.arange(3, dtype=np.uint32)]
+    assert len({c(p) for p in parts}) == len(parts)
+    assert c(np.arange(3, dtype=np.uint32)) != c(np.arange(3, dtype=np.uint64))
+    with pytest.raises(TypeError):
+        c(1.5)
+    _forget()
