@@ -181,11 +181,17 @@ def devnet_v1_params() -> ProtocolParams:
     from execution.universal.lift_shapes import run_shape
 
     shape = run_shape(demo_programs()[DEMO_GUEST], DEMO_INPUT)
+    base = ProtocolParams()
     return replace(
-        ProtocolParams(),
+        base,
         universal_proof_version=UNIVERSAL_PROOF_V1,
         universal_proof_lift_shapes=(shape,),
         task_deadline_blocks=V1_TASK_DEADLINE_BLOCKS,
+        # A prover must not get its stake back before evidence of its bad proof can land.
+        unbonding_period_blocks=max(
+            base.unbonding_period_blocks,
+            V1_TASK_DEADLINE_BLOCKS + base.proof_evidence_max_age_blocks,
+        ),
     )
 
 

@@ -71,7 +71,7 @@ async def test_the_exchange_refuses_a_disallowed_shape_without_evidence_and_fetc
     victim_chain, server_chain = _replicas(tmp_path, chain, blocks, 2)
     proof = proof_for(task_id)
     task = server_chain.state().task(task_id)
-    signature = sign_proof(PROVER_KEY.private_key, server_chain.chain_id, task_id, proof)
+    signature = sign_proof(PROVER_KEY.private_key, server_chain.genesis_hash, task_id, proof)
     # The serving node pools it with the v0 rules: what a node without the allow-list check did.
     verified = verify_proof(task, task_id, PROVER, proof, PROFILE, signature)
     victim_pool = ProofPool.open(tmp_path / "victim")
