@@ -39,7 +39,7 @@ from execution.stark.domain import bitrev_permutation, coset_points_bitrev
 from execution.stark.errors import ProvingError
 from execution.stark.field import GENERATOR, two_adic_generator
 from execution.stark.fri import FriProof, fri_commit, fri_open, sample_queries
-from execution.stark.merkle import MerkleTree
+from execution.stark.merkle import MerkleTree, hash_leaves
 from execution.stark.ntt import coset_lde, intt, ntt
 from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
@@ -92,13 +92,15 @@ QUOTIENT_CHUNK_ROWS = 1 << 16
 @dataclass
 class _Committed:
     """A committed matrix: its values on the trace domain H (natural order), its Merkle tree
-    (only the digest levels are kept once the LDE is released) and, if small, its LDE."""
+    (only the digest levels are kept once the LDE is released, and without the leaf level when
+    `leaves_dropped`) and, if small, its LDE."""
 
     on_h: U32
     tree: MerkleTree
     log_blowup: int
     rows_per_leaf: int = 1
     kept_lde: U32 | None = None
+    leaves_dropped: bool = False
 
     def lde(self, log_blowup: int | None = None) -> U32:
         """The LDE (bit-reversed coset order): the kept one, or recomputed (same values; the
@@ -110,16 +112,25 @@ class _Committed:
         lb = self.log_blowup if log_blowup is None else min(log_blowup, self.log_blowup)
         return coset_lde(self.on_h, lb, GENERATOR)
 
+    def _leaf_rows(self, lde: U32, leaf_idx: npt.NDArray[np.int64]) -> U32:
+        k = self.rows_per_leaf
+        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
+        return np.ascontiguousarray(rows, dtype=np.uint32)
+
     def open(self, leaf_idx: npt.NDArray[np.int64]) -> tuple[U32, U32]:
         """Rows and authentication paths of the given leaves (MerkleTree.open's layout)."""
         lde = self.lde()
-        k = self.rows_per_leaf
-        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
+        rows = self._leaf_rows(lde, leaf_idx)
         levels = self.tree.levels
+        first = 0
+        if self.leaves_dropped:
+            # The sibling leaves' digests, rehashed from their rows (43 leaves, not 2^20 kept).
+            levels = (hash_leaves(self._leaf_rows(lde, leaf_idx ^ 1)), *levels)
+            first = 1
         paths = np.empty((leaf_idx.shape[0], len(levels) - 1, 8), dtype=np.uint32)
         for h in range(len(levels) - 1):
-            paths[:, h, :] = levels[h][(leaf_idx >> h) ^ 1]
-        return np.ascontiguousarray(rows, dtype=np.uint32), paths
+            paths[:, h, :] = levels[h] if h < first else levels[h][(leaf_idx >> h) ^ 1]
+        return rows, paths
 
 
 def _lde_commit(
@@ -138,9 +149,14 @@ def _lde_commit(
             del paired
     keep = lde.size < RELEASE_LDE_ELEMENTS
     # The tree's own reference to the committed matrix would keep the LDE alive: keep only its
-    # digest levels (openings read rows from a recomputed LDE instead).
-    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=tree.levels)
-    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None)
+    # digest levels (openings read rows from a recomputed LDE instead). The leaf level is half
+    # of those digests and the openings need only the queried leaves' siblings: they are
+    # rehashed from the LDE rows at opening time instead of being held from commit to query.
+    drop = tree.height >= 1
+    levels = tree.levels[1:] if drop else tree.levels
+    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=levels)
+    del tree
+    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None, drop)
 
 
 def _check_inputs(
