@@ -88,6 +88,9 @@ RELEASE_LDE_ELEMENTS = 1 << 20
 # whole coset, so those stay one call).
 QUOTIENT_CHUNK_ROWS = 1 << 16
 
+# Committed trees keep no leaf level (see _lde_commit); tests turn it off to compare proofs.
+DROP_LEAF_LEVEL = True
+
 
 @dataclass
 class _Committed:
@@ -152,7 +155,7 @@ def _lde_commit(
     # digest levels (openings read rows from a recomputed LDE instead). The leaf level is half
     # of those digests and the openings need only the queried leaves' siblings: they are
     # rehashed from the LDE rows at opening time instead of being held from commit to query.
-    drop = tree.height >= 1
+    drop = DROP_LEAF_LEVEL and tree.height >= 1
     levels = tree.levels[1:] if drop else tree.levels
     digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=levels)
     del tree
