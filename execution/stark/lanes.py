@@ -405,6 +405,12 @@ def e_mul(a: U64, b: U64) -> U64:
     b = to64(b)
     if a.shape == (4,) and b.shape == (4,):
         return _e_mul_scalar(a, b)
+    # A vector of up to a few thousand elements times one element (the verifier's per-query
+    # values): straight to the serial kernel, without the general broadcast bookkeeping.
+    if a.ndim == 2 and a.shape[1] == 4 and b.shape == (4,) and a.shape[0] < _PARALLEL_ROWS:
+        return _e_mul_serial(np.ascontiguousarray(a), b.reshape(1, 4))  # type: ignore[no-any-return]
+    if b.ndim == 2 and b.shape[1] == 4 and a.shape == (4,) and b.shape[0] < _PARALLEL_ROWS:
+        return _e_mul_serial(a.reshape(1, 4), np.ascontiguousarray(b))  # type: ignore[no-any-return]
     shape = np.broadcast_shapes(a.shape, b.shape)
     rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
     if (a.shape == shape or a.shape == (4,)) and (b.shape == shape or b.shape == (4,)):
