@@ -115,20 +115,56 @@ class _Committed:
         lb = self.log_blowup if log_blowup is None else min(log_blowup, self.log_blowup)
         return coset_lde(self.on_h, lb, GENERATOR)
 
-    def _leaf_rows(self, lde: U32, leaf_idx: npt.NDArray[np.int64]) -> U32:
+    def lde_blocks(self) -> Iterator[tuple[int, U32]]:
+        """The LDE as (first row, block of n rows), one block at a time: a released LDE is
+        recomputed block by block, so only n rows of it are alive at once. Rows b*n .. b*n+n-1
+        of the bit-reversed LDE are the points shift * w_N^bitrev(b) * w_n^bitrev(j): the
+        size-n LDE (blowup 1) of the coset shifted by w_N^bitrev(b)."""
+        if self.kept_lde is not None:
+            yield 0, self.kept_lde
+            return
+        n = self.on_h.shape[0]
+        log_n = n.bit_length() - 1
+        lb = self.log_blowup
+        w_big = two_adic_generator(log_n + lb)
+        for b in range(1 << lb):
+            r = int(f"{b:0{lb}b}"[::-1], 2) if lb else 0
+            shift = GENERATOR * pow(w_big, r, L.P) % L.P
+            yield b * n, coset_lde(self.on_h, 0, shift)
+
+    def lde_rows(self, idx: npt.NDArray[np.int64]) -> U32:
+        """Rows idx of the LDE (computing each block that holds one of them once)."""
+        out: U32 | None = None
+        for start, block in self.lde_blocks():
+            if out is None:
+                out = np.empty((idx.shape[0], block.shape[1]), dtype=np.uint32)
+            sel = (idx >= start) & (idx < start + block.shape[0])
+            if sel.any():
+                out[sel] = block[idx[sel] - start]
+        if out is None:
+            raise ValueError("no LDE rows")
+        return out
+
+    def _leaf_rows(self, lde_rows: U32, q: int) -> tuple[U32, U32]:
+        # lde_rows holds, for j < k, the rows k*leaf + j of the q leaves then of their siblings.
         k = self.rows_per_leaf
-        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
-        return np.ascontiguousarray(rows, dtype=np.uint32)
+        parts = [lde_rows[j * 2 * q : (j + 1) * 2 * q] for j in range(k)]
+        rows = np.concatenate([p[:q] for p in parts], axis=1)
+        sib = np.concatenate([p[q:] for p in parts], axis=1)
+        return np.ascontiguousarray(rows, dtype=np.uint32), np.ascontiguousarray(sib)
 
     def open(self, leaf_idx: npt.NDArray[np.int64]) -> tuple[U32, U32]:
         """Rows and authentication paths of the given leaves (MerkleTree.open's layout)."""
-        lde = self.lde()
-        rows = self._leaf_rows(lde, leaf_idx)
+        k = self.rows_per_leaf
+        q = leaf_idx.shape[0]
+        both = np.concatenate([leaf_idx, leaf_idx ^ 1])
+        wanted = np.concatenate([k * both + j for j in range(k)]).astype(np.int64)
+        rows, sib_rows = self._leaf_rows(self.lde_rows(wanted), q)
         levels = self.tree.levels
         first = 0
         if self.leaves_dropped:
             # The sibling leaves' digests, rehashed from their rows (43 leaves, not 2^20 kept).
-            levels = (hash_leaves(self._leaf_rows(lde, leaf_idx ^ 1)), *levels)
+            levels = (hash_leaves(sib_rows), *levels)
             first = 1
         paths = np.empty((leaf_idx.shape[0], len(levels) - 1, 8), dtype=np.uint32)
         for h in range(len(levels) - 1):
@@ -593,13 +629,15 @@ def prove(
             for com, pts in openings[i]:
                 if com is None:
                     continue
-                lde = com.lde()
-                w = lde.shape[1]
+                w = com.on_h.shape[1]
                 coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
                 # The columns at the second point get the next w powers: alpha^w times these.
                 alpha_w = L.e_pow(fri_alpha, w)
-                combined = L.mat_dot_ext(lde, coeffs)
-                del lde
+                # Block by block: a released LDE is never whole again (see lde_blocks).
+                combined = np.empty((1 << log_h, 4), dtype=np.uint64)
+                for start, block in com.lde_blocks():
+                    combined[start : start + block.shape[0]] = L.mat_dot_ext(block, coeffs)
+                    del block
                 scale = np.array([1, 0, 0, 0], dtype=np.uint64)
                 for p_idx, (z, y) in enumerate(pts):
                     y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
