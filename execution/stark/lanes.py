@@ -405,6 +405,12 @@ def e_mul(a: U64, b: U64) -> U64:
     b = to64(b)
     if a.shape == (4,) and b.shape == (4,):
         return _e_mul_scalar(a, b)
+    # A vector of up to a few thousand elements times one element (the verifier's per-query
+    # values): straight to the serial kernel, without the general broadcast bookkeeping.
+    if a.ndim == 2 and a.shape[1] == 4 and b.shape == (4,) and a.shape[0] < _PARALLEL_ROWS:
+        return _e_mul_serial(np.ascontiguousarray(a), b.reshape(1, 4))  # type: ignore[no-any-return]
+    if b.ndim == 2 and b.shape[1] == 4 and a.shape == (4,) and b.shape[0] < _PARALLEL_ROWS:
+        return _e_mul_serial(a.reshape(1, 4), np.ascontiguousarray(b))  # type: ignore[no-any-return]
     shape = np.broadcast_shapes(a.shape, b.shape)
     rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
     if (a.shape == shape or a.shape == (4,)) and (b.shape == shape or b.shape == (4,)):
@@ -552,19 +558,32 @@ def powers(x: int, n: int) -> U64:
     return out[:n]
 
 
+@nb.njit(cache=True)
+def _e_powers_kernel(x: np.ndarray, n: int) -> np.ndarray:  # type: ignore[type-arg]
+    out = np.zeros((n, 4), dtype=np.uint64)
+    out[0, 0] = 1
+    wr = np.uint64(W * _R % P)
+    r2 = np.uint64(_R2)
+    b0, b1, b2, b3 = x[0], x[1], x[2], x[3]
+    for i in range(1, n):
+        a0, a1, a2, a3 = out[i - 1, 0], out[i - 1, 1], out[i - 1, 2], out[i - 1, 3]
+        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
+        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
+        t = _ma(_mm(a2, b3), _mm(a3, b2))
+        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
+        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
+        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
+        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
+        out[i, 3] = _mm(t, r2)
+    return out
+
+
 def e_powers(x: U64, n: int) -> U64:
     """[1, x, ..., x^(n-1)] of an extension element, shape (n, 4)."""
-    out = np.zeros((max(n, 1), 4), dtype=np.uint64)
-    out[0, 0] = 1
-    k = 1
-    x_k = to64(x)  # x^k
-    while k < n:
-        step = min(k, n - k)
-        out[k : k + step] = e_mul(out[:step], x_k)
-        k += step
-        if k < n:  # step == k here: k doubled
-            x_k = e_mul(x_k, x_k)
-    return out[:n]
+    # One serial kernel call: the verifier asks for a few hundred powers per opened matrix, and
+    # the doubling loop of numpy calls cost more than the products.
+    out = _e_powers_kernel(np.ascontiguousarray(to64(x).reshape(4)), max(n, 1))
+    return out[:n]  # type: ignore[no-any-return]
 
 
 @nb.njit(parallel=True, cache=True)

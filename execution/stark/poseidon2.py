@@ -32,7 +32,7 @@ from execution.stark._monty import (
     monty_mul,
     reduce36,
 )
-from execution.stark._threads import threads_for
+from execution.stark._threads import SERIAL_BELOW, threads_for
 
 WIDTH = 16
 RATE = 8
@@ -334,6 +334,11 @@ def _hash_columns_kernel(
                 out[r0 + lane, i] = np.uint32(monty_mul(np.uint64(st[i, lane]), _ONE))
 
 
+# The same sponge on the calling thread, for verifier-sized calls: switching numba's thread count
+# around a parallel kernel (threads_for) cost more than hashing 43 rows.
+_hash_columns_serial = njit(cache=True)(_hash_columns_kernel.py_func)
+
+
 @njit(cache=True)
 def _duplex_kernel(
     state: np.ndarray,
@@ -468,8 +473,9 @@ def hash_rows(matrix: np.ndarray, domain: int = SPONGE_DOMAIN_HASH) -> np.ndarra
         raise ValueError("row too long for the sponge's length field")
     cols = np.ascontiguousarray(arr.T)
     out = np.empty((arr.shape[0], DIGEST_SIZE), dtype=np.uint32)
-    with threads_for(arr.shape[0] * max(1, (arr.shape[1] + 7) // 8)):
-        _hash_columns_kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL)
+    work = arr.shape[0] * max(1, (arr.shape[1] + 7) // 8)
+    kernel = _hash_columns_serial if work < SERIAL_BELOW else _hash_columns_kernel
+    kernel(cols, out, np.uint64(domain), _RC_INIT, _RC_INT, _RC_FINAL)
     return out
 
 

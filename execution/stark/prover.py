@@ -39,7 +39,7 @@ from execution.stark.domain import bitrev_permutation, coset_points_bitrev
 from execution.stark.errors import ProvingError
 from execution.stark.field import GENERATOR, two_adic_generator
 from execution.stark.fri import FriProof, fri_commit, fri_open, sample_queries
-from execution.stark.merkle import MerkleTree
+from execution.stark.merkle import MerkleTree, hash_leaves
 from execution.stark.ntt import coset_lde, intt, ntt
 from execution.stark.params import FriParams
 from execution.stark.proof import Proof, TableProof
@@ -88,17 +88,22 @@ RELEASE_LDE_ELEMENTS = 1 << 20
 # whole coset, so those stay one call).
 QUOTIENT_CHUNK_ROWS = 1 << 16
 
+# Committed trees keep no leaf level (see _lde_commit); tests turn it off to compare proofs.
+DROP_LEAF_LEVEL = True
+
 
 @dataclass
 class _Committed:
     """A committed matrix: its values on the trace domain H (natural order), its Merkle tree
-    (only the digest levels are kept once the LDE is released) and, if small, its LDE."""
+    (only the digest levels are kept once the LDE is released, and without the leaf level when
+    `leaves_dropped`) and, if small, its LDE."""
 
     on_h: U32
     tree: MerkleTree
     log_blowup: int
     rows_per_leaf: int = 1
     kept_lde: U32 | None = None
+    leaves_dropped: bool = False
 
     def lde(self, log_blowup: int | None = None) -> U32:
         """The LDE (bit-reversed coset order): the kept one, or recomputed (same values; the
@@ -110,16 +115,61 @@ class _Committed:
         lb = self.log_blowup if log_blowup is None else min(log_blowup, self.log_blowup)
         return coset_lde(self.on_h, lb, GENERATOR)
 
+    def lde_blocks(self) -> Iterator[tuple[int, U32]]:
+        """The LDE as (first row, block of n rows), one block at a time: a released LDE is
+        recomputed block by block, so only n rows of it are alive at once. Rows b*n .. b*n+n-1
+        of the bit-reversed LDE are the points shift * w_N^bitrev(b) * w_n^bitrev(j): the
+        size-n LDE (blowup 1) of the coset shifted by w_N^bitrev(b)."""
+        if self.kept_lde is not None:
+            yield 0, self.kept_lde
+            return
+        n = self.on_h.shape[0]
+        log_n = n.bit_length() - 1
+        lb = self.log_blowup
+        w_big = two_adic_generator(log_n + lb)
+        for b in range(1 << lb):
+            r = int(f"{b:0{lb}b}"[::-1], 2) if lb else 0
+            shift = GENERATOR * pow(w_big, r, L.P) % L.P
+            yield b * n, coset_lde(self.on_h, 0, shift)
+
+    def lde_rows(self, idx: npt.NDArray[np.int64]) -> U32:
+        """Rows idx of the LDE (computing each block that holds one of them once)."""
+        out: U32 | None = None
+        for start, block in self.lde_blocks():
+            if out is None:
+                out = np.empty((idx.shape[0], block.shape[1]), dtype=np.uint32)
+            sel = (idx >= start) & (idx < start + block.shape[0])
+            if sel.any():
+                out[sel] = block[idx[sel] - start]
+        if out is None:
+            raise ValueError("no LDE rows")
+        return out
+
+    def _leaf_rows(self, lde_rows: U32, q: int) -> tuple[U32, U32]:
+        # lde_rows holds, for j < k, the rows k*leaf + j of the q leaves then of their siblings.
+        k = self.rows_per_leaf
+        parts = [lde_rows[j * 2 * q : (j + 1) * 2 * q] for j in range(k)]
+        rows = np.concatenate([p[:q] for p in parts], axis=1)
+        sib = np.concatenate([p[q:] for p in parts], axis=1)
+        return np.ascontiguousarray(rows, dtype=np.uint32), np.ascontiguousarray(sib)
+
     def open(self, leaf_idx: npt.NDArray[np.int64]) -> tuple[U32, U32]:
         """Rows and authentication paths of the given leaves (MerkleTree.open's layout)."""
-        lde = self.lde()
         k = self.rows_per_leaf
-        rows = np.concatenate([lde[k * leaf_idx + j] for j in range(k)], axis=1)
+        q = leaf_idx.shape[0]
+        both = np.concatenate([leaf_idx, leaf_idx ^ 1])
+        wanted = np.concatenate([k * both + j for j in range(k)]).astype(np.int64)
+        rows, sib_rows = self._leaf_rows(self.lde_rows(wanted), q)
         levels = self.tree.levels
+        first = 0
+        if self.leaves_dropped:
+            # The sibling leaves' digests, rehashed from their rows (43 leaves, not 2^20 kept).
+            levels = (hash_leaves(sib_rows), *levels)
+            first = 1
         paths = np.empty((leaf_idx.shape[0], len(levels) - 1, 8), dtype=np.uint32)
         for h in range(len(levels) - 1):
-            paths[:, h, :] = levels[h][(leaf_idx >> h) ^ 1]
-        return np.ascontiguousarray(rows, dtype=np.uint32), paths
+            paths[:, h, :] = levels[h] if h < first else levels[h][(leaf_idx >> h) ^ 1]
+        return rows, paths
 
 
 def _lde_commit(
@@ -138,9 +188,14 @@ def _lde_commit(
             del paired
     keep = lde.size < RELEASE_LDE_ELEMENTS
     # The tree's own reference to the committed matrix would keep the LDE alive: keep only its
-    # digest levels (openings read rows from a recomputed LDE instead).
-    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=tree.levels)
-    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None)
+    # digest levels (openings read rows from a recomputed LDE instead). The leaf level is half
+    # of those digests and the openings need only the queried leaves' siblings: they are
+    # rehashed from the LDE rows at opening time instead of being held from commit to query.
+    drop = DROP_LEAF_LEVEL and tree.height >= 1
+    levels = tree.levels[1:] if drop else tree.levels
+    digests = MerkleTree(matrix=np.zeros((0, 0), dtype=np.uint32), levels=levels)
+    del tree
+    return _Committed(on_h, digests, log_blowup, rows_per_leaf, lde if keep else None, drop)
 
 
 def _check_inputs(
@@ -574,13 +629,15 @@ def prove(
             for com, pts in openings[i]:
                 if com is None:
                     continue
-                lde = com.lde()
-                w = lde.shape[1]
+                w = com.on_h.shape[1]
                 coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
                 # The columns at the second point get the next w powers: alpha^w times these.
                 alpha_w = L.e_pow(fri_alpha, w)
-                combined = L.mat_dot_ext(lde, coeffs)
-                del lde
+                # Block by block: a released LDE is never whole again (see lde_blocks).
+                combined = np.empty((1 << log_h, 4), dtype=np.uint64)
+                for start, block in com.lde_blocks():
+                    combined[start : start + block.shape[0]] = L.mat_dot_ext(block, coeffs)
+                    del block
                 scale = np.array([1, 0, 0, 0], dtype=np.uint64)
                 for p_idx, (z, y) in enumerate(pts):
                     y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)

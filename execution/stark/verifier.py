@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from execution.stark import lanes as L
+from execution.stark import ood_check
 from execution.stark.air.compiled import CompiledAir
 from execution.stark.air.evaluate import PointInputs, fold_at_point
 from execution.stark.errors import InvalidProof
@@ -32,7 +33,7 @@ from execution.stark.protocol import (
     preprocessed_root,
     start_transcript,
 )
-from execution.stark.verifier_backend import NUMPY, VerifierBackend
+from execution.stark.verifier_backend import NUMPY, NumpyBackend, VerifierBackend
 
 __all__ = ["verify", "verify_with"]
 
@@ -230,7 +231,12 @@ def verify_with(
     for tp in proof.tables:
         ch.observe_digest(ops.hash_words([getattr(tp, k) for k in OPENING_FIELDS]))
     for air, tp, pub in zip(airs, proof.tables, publics, strict=True):
-        _check_constraints_at_zeta(ops, air, tp, zeta, pub, challenges, alpha)
+        if isinstance(ops, NumpyBackend):
+            # The same check on concrete values, compiled (ood_check.py); the generic one
+            # below is what the recursion recorder turns into the verifier program.
+            ood_check.check_constraints_at_zeta(air, tp, zeta, pub, challenges, alpha)
+        else:
+            _check_constraints_at_zeta(ops, air, tp, zeta, pub, challenges, alpha)
 
     fri_alpha = ops.sample_ext(ch)
     heights = {n + lb for n in log_ns}

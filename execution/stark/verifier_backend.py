@@ -199,7 +199,12 @@ class NumpyBackend:
 
     def bitrev_pow(self, idx: npt.NDArray[np.int64], nbits: int, gen: int) -> L.U64:
         """base gen^bitrev_nbits(idx), elementwise."""
-        return pow_vec(gen, bitrev_vec(idx, nbits))
+        if idx.size > 4096:
+            return pow_vec(gen, bitrev_vec(idx, nbits))
+        # Query-sized: Python's pow per index beats a numpy pass per exponent bit.
+        g = gen % L.P
+        flat = [pow(g, int(f"{i:0{nbits}b}"[::-1], 2) if nbits else 0, L.P) for i in idx.flat]
+        return np.array(flat, dtype=np.uint64).reshape(idx.shape)
 
     def select_low(self, values: Any, idx: npt.NDArray[np.int64], a: int) -> Any:
         """values (q, 2^a, ...) -> values[i, idx[i] mod 2^a] (q, ...)."""
