@@ -442,6 +442,8 @@ async def _run_service(config: P2PConfig) -> AsyncIterator[P2PService]:
         adaptive_gossip_enabled=False,
         # All devnet peers share 127.0.0.1; IP-diversity grafting only churns the mesh.
         eclipse_protection_enabled=False,
+        max_pending_messages_per_peer=gcfg.pending_messages_max,
+        pending_messages_ttl=gcfg.pending_messages_ttl_s,
     )
     router.flood_publish = gcfg.flood_publish
     gate = GossipGate(host.get_id(), config.topics, scores)
