@@ -35,9 +35,10 @@ topics again and follows consensus (`catch_up_on` / `catch_up_off` events). Why:
 the 20-task scenario (load ~20) held 290-590 KB of unread gossip per validator connection (every
 proposal, vote and proof announcement of a network 100+ heights ahead, from up to 6 peers), and
 their block requests, answered on the same yamux connections behind that gossip, timed out for
-~9 minutes. A head poll's answer or, at once, a gossiped height (unverified: then at most once
-per `GOSSIP_ENTRY_COOLDOWN_S` after leaving the mode, since a forged far-ahead vote could
-otherwise keep a node off consensus gossip) starts the mode; only an answered head poll ends it.
+~9 minutes. A head poll's answer or, at once, a gossiped height starts the mode (gossip is
+unverified: within `GOSSIP_ENTRY_COOLDOWN_S` of leaving the mode it counts only while our height
+stands still, since a forged far-ahead vote could otherwise keep a node off consensus gossip);
+only an answered head poll ends it.
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
@@ -208,10 +209,7 @@ class BlockSyncer:
             if p2p is None:
                 continue
             gossiped, self._gossip_height = self._gossip_height, -1
-            if (
-                gossiped >= self.node.chain.height + CATCH_UP_GAP
-                and time.monotonic() - self.catch_up_left >= GOSSIP_ENTRY_COOLDOWN_S
-            ):
+            if gossiped >= self.node.chain.height + CATCH_UP_GAP and self._gossip_may_start():
                 await self._start_catch_up(p2p, gossiped, "gossip")
             if not woken and not self._poll_due():
                 continue
@@ -245,6 +243,20 @@ class BlockSyncer:
                         # In catch-up mode nothing else wakes us: poll again at once.
                         again = self.catching_up
                         break
+
+    def _gossip_may_start(self) -> bool:
+        """Whether an unverified gossiped height may start catch-up mode: not within
+        GOSSIP_ENTRY_COOLDOWN_S of leaving it (a forged vote far ahead would keep a node off
+        consensus gossip), unless our height has stood still for a few block intervals anyway.
+        That exception is the late provers of the 20-task scenario (23:51 run): back on gossip
+        while proving, they fell behind again within seconds, every head poll timed out behind
+        the gossip, and only gossip could tell them to leave it again."""
+        now = time.monotonic()
+        if now - self.catch_up_left >= GOSSIP_ENTRY_COOLDOWN_S:
+            return True
+        config = self.node.config
+        grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
+        return now - self.node.height_started >= grace
 
     async def _start_catch_up(self, p2p: P2PService, best: int, source: str) -> None:
         if self.catching_up:

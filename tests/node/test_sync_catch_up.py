@@ -50,6 +50,7 @@ class _Syncer(BlockSyncer):
         self.fetching.set()
         await self.release.wait()
         self.node.chain.height = target
+        self.node.height_started = time.monotonic()
         return True
 
 
@@ -118,15 +119,23 @@ async def test_a_node_far_behind_leaves_gossip_until_block_sync_caught_up(tmp_pa
             assert syncer.catch_ups == 1
 
             # A node that just caught up does not leave again on gossip alone (a forged vote
-            # far ahead would keep it off consensus); a head poll showing it behind does.
-            syncer.on_gossip_height(syncer.node.chain.height + 10 * CATCH_UP_GAP)
+            # far ahead would keep it off consensus) while its height moves...
+            far = syncer.node.chain.height + 10 * CATCH_UP_GAP
+            syncer.on_gossip_height(far)
             await trio.sleep(1.0)
-            assert syncer.catch_ups == 1
+            assert syncer.catch_ups == 1 and not syncer.catching_up
+            # ... but a head poll showing it far behind does (and it catches up again) ...
             head += 2 * CATCH_UP_GAP
             syncer.last_poll = float("-inf")
+            await _wait(lambda: syncer.catch_ups == 2 and not syncer.catching_up, "second catch-up")
+            assert syncer.node.chain.height == head
+            # ... and so does gossip once its height has stood still for a while (back on gossip
+            # it may fall behind again, and its head polls then time out behind the gossip).
+            syncer.node.height_started -= 60
             syncer.release = trio.Event()
-            await _wait(lambda: syncer.catching_up, "catch-up mode from a head poll")
-            assert syncer.catch_ups == 2
+            syncer.on_gossip_height(syncer.node.chain.height + 10 * CATCH_UP_GAP)
+            await _wait(lambda: syncer.catching_up, "catch-up mode from gossip after a stall")
+            assert syncer.catch_ups == 3
             nursery.cancel_scope.cancel()
 
 
