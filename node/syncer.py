@@ -38,7 +38,10 @@ their block requests, answered on the same yamux connections behind that gossip,
 ~9 minutes. A head poll's answer or, at once, a gossiped height starts the mode (gossip is
 unverified: within `GOSSIP_ENTRY_COOLDOWN_S` of leaving the mode it counts only while our height
 stands still, since a forged far-ahead vote could otherwise keep a node off consensus gossip);
-only an answered head poll ends it.
+only an answered head poll ends it. A node that votes in none of the next height's rounds also
+starts it when no connected peer answered a head poll: the 23:51 run's provers, back on gossip
+while proving, read it so far behind that the messages they read were of their own height, and
+every head request timed out behind that backlog.
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
@@ -218,6 +221,12 @@ class BlockSyncer:
             heads, errors = await self._poll_heads(p2p)
             if not heads:
                 self._report_no_heads(errors)
+                if errors and not self._votes():
+                    # Every connected peer left a head request unanswered: our connections are
+                    # choked with gossip we read too slowly (the gossip we do read may be too
+                    # old to show that we are behind). Leave it until a head answer says where
+                    # we are; a validator keeps the votes it needs.
+                    await self._start_catch_up(p2p, self.best_head, "no_heads")
                 continue
             best = max(heads.values())
             self._level_polls = self._level_polls + 1 if best <= self.node.chain.height else 0
@@ -243,6 +252,14 @@ class BlockSyncer:
                         # In catch-up mode nothing else wakes us: poll again at once.
                         again = self.catching_up
                         break
+
+    def _votes(self) -> bool:
+        """Whether this node is a validator of its next height."""
+        signer = getattr(self.node, "signer", None)
+        if signer is None:
+            return False
+        vset = self.node.validator_set(self.node.chain.height + 1)
+        return vset.index_of(signer.public_key) is not None
 
     def _gossip_may_start(self) -> bool:
         """Whether an unverified gossiped height may start catch-up mode: not within

@@ -41,8 +41,8 @@ class _Syncer(BlockSyncer):
     """Applying blocks is the chain's business (tests/node/test_blocksync.py): here a fetch
     waits for `release`, then moves the height to the target."""
 
-    def __init__(self, node: Any) -> None:
-        super().__init__(node, head_timeout=5.0, fetch_timeout=5.0)
+    def __init__(self, node: Any, head_timeout: float = 5.0) -> None:
+        super().__init__(node, head_timeout=head_timeout, fetch_timeout=5.0)
         self.release = trio.Event()
         self.fetching = trio.Event()
 
@@ -161,5 +161,47 @@ async def test_a_node_one_or_two_heights_behind_keeps_its_gossip(tmp_path: Path)
             with trio.fail_after(20):
                 await syncer.fetching.wait()  # 2 behind: ordinary block sync
             assert not syncer.catching_up
+            assert me.joined_topics() >= set(CATCH_UP_TOPICS)
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_full_node_whose_head_polls_go_unanswered_leaves_gossip(tmp_path: Path) -> None:
+    """No peer answers a head request (answers queued behind gossip we read too slowly): a full
+    node leaves the topics until a head answer comes; a validator keeps its votes."""
+    async with AsyncExitStack() as stack:
+        me, peer = [
+            await stack.enter_async_context(
+                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
+            )
+            for name in ("me", "peer")
+        ]
+        answering = trio.Event()
+
+        async def serve_head(_peer: str, payload: bytes) -> bytes:
+            await answering.wait()
+            return SyncResponse(10, ()).encode()
+
+        peer.register_handler(PROTOCOL_BLOCKS, serve_head)
+        await me.connect(peer.listen_addrs[0])
+
+        validator = _node(me, 10)
+        validator.signer = SimpleNamespace(public_key=b"k")
+        validator.validator_set = lambda _h: SimpleNamespace(index_of=lambda _k: 0)
+        for node, leaves in ((validator, False), (_node(me, 10), True)):
+            syncer = _Syncer(node, head_timeout=1.0)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(syncer.run)
+                await _wait(lambda s=syncer: s.polls >= 2, "two head polls")
+                assert syncer.catching_up is leaves
+                assert bool(me.joined_topics() & set(CATCH_UP_TOPICS)) is not leaves
+                nursery.cancel_scope.cancel()
+        # The peer answers: at its head, the full node joins the topics again.
+        answering.set()
+        syncer = _Syncer(_node(me, 10), head_timeout=1.0)
+        syncer.catching_up = True
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(syncer.run)
+            await _wait(lambda: not syncer.catching_up, "the end of catch-up mode")
             assert me.joined_topics() >= set(CATCH_UP_TOPICS)
             nursery.cancel_scope.cancel()
