@@ -39,9 +39,10 @@ their block requests, answered on the same yamux connections behind that gossip,
 unverified: within `GOSSIP_ENTRY_COOLDOWN_S` of leaving the mode it counts only while our height
 stands still, since a forged far-ahead vote could otherwise keep a node off consensus gossip);
 only an answered head poll ends it. A node that votes in none of the next height's rounds also
-starts it when no connected peer answered a head poll: the 23:51 run's provers, back on gossip
-while proving, read it so far behind that the messages they read were of their own height, and
-every head request timed out behind that backlog.
+starts it when no connected peer answered a head poll at all (timeouts, no stream; an error
+answer shows a working link): the 23:51 run's provers, back on gossip while proving, read it so
+far behind that the messages they read were of their own height, and every head request timed
+out behind that backlog.
 
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
@@ -161,6 +162,7 @@ class BlockSyncer:
         self.catch_up_left = float("-inf")
         self._gossip_height = -1
         self.catch_ups = 0
+        self._poll_silent = 0
 
     def _enter(self, step: str, peer: str = "") -> None:
         self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
@@ -218,7 +220,7 @@ class BlockSyncer:
             heads, errors = await self._poll_heads(p2p)
             if not heads:
                 self._report_no_heads(errors)
-                if errors and not self._votes():
+                if errors and self._poll_silent == len(errors) and not self._votes():
                     # Every connected peer left a head request unanswered: our connections are
                     # choked with gossip we read too slowly (the gossip we do read may be too
                     # old to show that we are behind). Leave it until a head answer says where
@@ -327,6 +329,7 @@ class BlockSyncer:
         one `head_timeout`, not one each. Returns (heads, errors by peer)."""
         heads: dict[str, int] = {}
         errors: dict[str, str] = {}
+        self._poll_silent = 0  # peers that gave no answer at all (not an error answer)
         peers = [s.peer_id for s in p2p.peers() if s.connected and not s.banned]
         self._enter("poll_heads", f"{len(peers)} peers")
 
@@ -339,6 +342,8 @@ class BlockSyncer:
                 self._silent.pop(peer, None)
             except (P2PError, SyncError) as exc:
                 errors[peer] = f"{type(exc).__name__}: {exc}"[:120]
+                if isinstance(exc, RequestTimeout | PeerUnreachable):
+                    self._poll_silent += 1
                 await self._note_failure(p2p, peer, exc)
 
         async with trio.open_nursery() as nursery:
