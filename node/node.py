@@ -742,10 +742,10 @@ class Node:
             event(logger, "consensus_queue_full", logging.WARNING)
 
     def _note_height(self, height: int) -> None:
-        # Unverified gossip only wakes block sync; the peers' answered heads set what
-        # ivc_syncing reports (a made-up height must not make the node look behind for good).
-        if height > self.chain.height + 1:
-            self.syncer.wanted.set()
+        # Unverified gossip only wakes block sync (and may start its catch-up mode); the peers'
+        # answered heads set what ivc_syncing reports (a made-up height must not make the node
+        # look behind for good).
+        self.syncer.on_gossip_height(height)
 
     async def _on_vote_message(self, msg: GossipMessage) -> None:
         try:

@@ -27,6 +27,23 @@ Head polls: every `sync_interval` while the height stands still (doubling up to 
 while every peer answers a head no higher than ours), every `FOLLOWING_POLL_S` while it moves (the node follows consensus; gossip of a height two or more ahead still wakes
 the syncer at once).
 
+Catch-up mode (CometBFT's block sync before consensus): a node `CATCH_UP_GAP` or more heights
+behind leaves the gossip topics (`CATCH_UP_TOPICS`: proposals, votes, transactions, evidence;
+proof announcements stay), so that its connections carry only block sync, polls heads every
+`sync_interval` and fetches; once a poll shows it at most `CATCH_UP_EXIT` behind it joins the
+topics again and follows consensus (`catch_up_on` / `catch_up_off` events). Why: late provers of
+the 20-task scenario (load ~20) held 290-590 KB of unread gossip per validator connection (every
+proposal, vote and proof announcement of a network 100+ heights ahead, from up to 6 peers), and
+their block requests, answered on the same yamux connections behind that gossip, timed out for
+~9 minutes. A head poll's answer or, at once, a gossiped height starts the mode (gossip is
+unverified: within `GOSSIP_ENTRY_COOLDOWN_S` of leaving the mode it counts only while our height
+stands still, since a forged far-ahead vote could otherwise keep a node off consensus gossip);
+only an answered head poll ends it. A node that votes in none of the next height's rounds also
+starts it when no connected peer answered a head poll at all (timeouts, no stream; an error
+answer shows a working link): the 23:51 run's provers, back on gossip while proving, read it so
+far behind that the messages they read were of their own height, and every head request timed
+out behind that backlog.
+
 The syncer records the step it is in (`step`, `step_peer`, `step_since`: idle, poll_heads,
 fetch, apply) so that node/watchdog.py can say where a node that stopped following waits, and
 logs `sync_no_heads` (at most every 30 s) when no connected peer answered a head poll.
@@ -53,7 +70,17 @@ from node.blocksync import (
     verify_synced_block,
 )
 from node.logs import event
-from p2p import PROTOCOL_BLOCKS, P2PError, P2PService, PeerUnreachable, RequestTimeout
+from p2p import (
+    PROTOCOL_BLOCKS,
+    TOPIC_EVIDENCE,
+    TOPIC_PROPOSALS,
+    TOPIC_TRANSACTIONS,
+    TOPIC_VOTES,
+    P2PError,
+    P2PService,
+    PeerUnreachable,
+    RequestTimeout,
+)
 from storage import block_store
 
 if TYPE_CHECKING:
@@ -75,6 +102,16 @@ FOLLOW_GRACE_FACTOR = 3.0
 # While the height stands still and no peer is ahead (the whole network waits in one height),
 # the poll interval doubles per poll up to this many sync intervals.
 STUCK_POLL_BACKOFF_MAX = 8
+# Catch-up mode: entered this many heights behind, left at most CATCH_UP_EXIT behind (the gap
+# between them keeps a node that lags by a block or two under load from flapping).
+CATCH_UP_GAP = 5
+CATCH_UP_EXIT = 2
+# Proof announcements stay: they are small, and a prover that is catching up learns from them
+# that another prover's proof of the task it is proving exists, so it abandons the duplicate
+# (minutes of a core under load; in the 00:06 run every late prover proved the same first task,
+# since the fallback heights of a task had all passed by the time they synced past it).
+CATCH_UP_TOPICS = (TOPIC_PROPOSALS, TOPIC_VOTES, TOPIC_TRANSACTIONS, TOPIC_EVIDENCE)
+GOSSIP_ENTRY_COOLDOWN_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +156,13 @@ class BlockSyncer:
         # Connections closed for silence, and kept because the peer still gossiped.
         self.recycled = 0
         self.kept = 0
+        # Catch-up mode (module docstring): gossip topics left while far behind.
+        self.catching_up = False
+        self.catch_up_since = 0.0
+        self.catch_up_left = float("-inf")
+        self._gossip_height = -1
+        self.catch_ups = 0
+        self._poll_silent = 0
 
     def _enter(self, step: str, peer: str = "") -> None:
         self.step, self.step_peer, self.step_since = step, peer, time.monotonic()
@@ -144,11 +188,20 @@ class BlockSyncer:
             items.append((raw, commit))
         return SyncResponse(head, tuple(items)).encode()
 
+    def on_gossip_height(self, height: int) -> None:
+        """A gossip message (unverified) names `height` as committed: wake the syncer if it is
+        2 or more ahead of ours, and note it for catch-up mode."""
+        if height > self.node.chain.height + 1:
+            self._gossip_height = max(self._gossip_height, height)
+            self.wanted.set()
+
     async def run(self) -> None:
+        again = False
         while True:
             self._enter("idle")
-            with trio.move_on_after(self.node.config.sync_interval):
+            with trio.move_on_after(0 if again else self.node.config.sync_interval):
                 await self.wanted.wait()
+            again = False
             woken = self.wanted.is_set()
             if woken:
                 # Gossip showed a height 2 or more ahead of ours (node._note_height).
@@ -157,6 +210,9 @@ class BlockSyncer:
             p2p = self.node.p2p
             if p2p is None:
                 continue
+            gossiped, self._gossip_height = self._gossip_height, -1
+            if gossiped >= self.node.chain.height + CATCH_UP_GAP and self._gossip_may_start():
+                await self._start_catch_up(p2p, gossiped, "gossip")
             if not woken and not self._poll_due():
                 continue
             self.polls += 1
@@ -164,6 +220,12 @@ class BlockSyncer:
             heads, errors = await self._poll_heads(p2p)
             if not heads:
                 self._report_no_heads(errors)
+                if errors and self._poll_silent == len(errors) and not self._votes():
+                    # Every connected peer left a head request unanswered: our connections are
+                    # choked with gossip we read too slowly (the gossip we do read may be too
+                    # old to show that we are behind). Leave it until a head answer says where
+                    # we are; a validator keeps the votes it needs.
+                    await self._start_catch_up(p2p, self.best_head, "no_heads")
                 continue
             best = max(heads.values())
             self._level_polls = self._level_polls + 1 if best <= self.node.chain.height else 0
@@ -174,6 +236,10 @@ class BlockSyncer:
             self.best_head = best
             self.node.sync.highest_seen = best
             behind = best - self.node.chain.height
+            if behind >= CATCH_UP_GAP:
+                await self._start_catch_up(p2p, best, "heads")
+            elif behind <= CATCH_UP_EXIT:
+                await self._end_catch_up(p2p)
             stuck = time.monotonic() - self.node.height_started
             grace = self.node.config.block_interval + self.node.config.timeouts.propose
             if behind >= 2 or (behind == 1 and stuck > grace):
@@ -182,7 +248,60 @@ class BlockSyncer:
                     if heads[peer] <= self.node.chain.height:
                         break
                     if await self._sync_from(peer, heads[peer]):
+                        # In catch-up mode nothing else wakes us: poll again at once.
+                        again = self.catching_up
                         break
+
+    def _votes(self) -> bool:
+        """Whether this node is a validator of its next height."""
+        signer = getattr(self.node, "signer", None)
+        if signer is None:
+            return False
+        vset = self.node.validator_set(self.node.chain.height + 1)
+        return vset.index_of(signer.public_key) is not None
+
+    def _gossip_may_start(self) -> bool:
+        """Whether an unverified gossiped height may start catch-up mode: not within
+        GOSSIP_ENTRY_COOLDOWN_S of leaving it (a forged vote far ahead would keep a node off
+        consensus gossip), unless our height has stood still for a few block intervals anyway.
+        That exception is the late provers of the 20-task scenario (23:51 run): back on gossip
+        while proving, they fell behind again within seconds, every head poll timed out behind
+        the gossip, and only gossip could tell them to leave it again."""
+        now = time.monotonic()
+        if now - self.catch_up_left >= GOSSIP_ENTRY_COOLDOWN_S:
+            return True
+        config = self.node.config
+        grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
+        return now - self.node.height_started >= grace
+
+    async def _start_catch_up(self, p2p: P2PService, best: int, source: str) -> None:
+        if self.catching_up:
+            return
+        self.catching_up = True
+        self.catch_ups += 1
+        self.catch_up_since = time.monotonic()
+        event(
+            logger,
+            "catch_up_on",
+            height=self.node.chain.height,
+            best=best,
+            source=source,
+        )
+        await p2p.leave_topics(CATCH_UP_TOPICS)
+
+    async def _end_catch_up(self, p2p: P2PService) -> None:
+        if not self.catching_up:
+            return
+        self.catching_up = False
+        self.catch_up_left = time.monotonic()
+        event(
+            logger,
+            "catch_up_off",
+            height=self.node.chain.height,
+            best=self.best_head,
+            seconds=round(self.catch_up_left - self.catch_up_since, 1),
+        )
+        await p2p.join_topics(CATCH_UP_TOPICS)
 
     def _poll_due(self) -> bool:
         """Poll every `sync_interval` while the height stands still (backing off to
@@ -196,6 +315,9 @@ class BlockSyncer:
         if height != self._height:
             self._height, self._height_moved, self._level_polls = height, now, 0
         config = self.node.config
+        if self.catching_up:
+            # No gossip arrives to wake us: the polls are how a catching-up node moves.
+            return now - self.last_poll >= config.sync_interval
         grace = FOLLOW_GRACE_FACTOR * (config.block_interval + config.timeouts.propose)
         if now - self._height_moved < grace:
             return now - self.last_poll >= FOLLOWING_POLL_S
@@ -207,6 +329,7 @@ class BlockSyncer:
         one `head_timeout`, not one each. Returns (heads, errors by peer)."""
         heads: dict[str, int] = {}
         errors: dict[str, str] = {}
+        self._poll_silent = 0  # peers that gave no answer at all (not an error answer)
         peers = [s.peer_id for s in p2p.peers() if s.connected and not s.banned]
         self._enter("poll_heads", f"{len(peers)} peers")
 
@@ -219,6 +342,8 @@ class BlockSyncer:
                 self._silent.pop(peer, None)
             except (P2PError, SyncError) as exc:
                 errors[peer] = f"{type(exc).__name__}: {exc}"[:120]
+                if isinstance(exc, RequestTimeout | PeerUnreachable):
+                    self._poll_silent += 1
                 await self._note_failure(p2p, peer, exc)
 
         async with trio.open_nursery() as nursery:
@@ -242,7 +367,7 @@ class BlockSyncer:
             return
         self._silent.pop(peer, None)
         gossip_silence = p2p.gossip_silence(peer)
-        behind = time.monotonic() - self.behind_since < GOSSIP_ALIVE_S
+        behind = self.catching_up or time.monotonic() - self.behind_since < GOSSIP_ALIVE_S
         if gossip_silence < GOSSIP_ALIVE_S and not behind:
             self.kept += 1
             event(

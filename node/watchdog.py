@@ -101,6 +101,7 @@ class Watchdog:
             "sync_step_s": round(now - syncer.step_since, 1),
             "sync_polls": syncer.polls,
             "best_head": syncer.best_head,
+            "catching_up": syncer.catching_up,
             "consensus_height": node.driver.height,
             "consensus_round": node.driver.core.round,
             "peers_connected": sum(1 for p in peers if p.connected and not p.banned),

@@ -31,6 +31,14 @@ class GossipConfig:
     resubscribe_interval_s: float = 10.0
     # Peer ids (base58) treated as GossipSub direct peers (always forwarded to).
     direct_peers: tuple[str, ...] = ()
+    # libp2p queues every message for each connected peer not subscribed to its topic (meant for
+    # the moment between connecting and hearing a peer's subscriptions) and sends the queue when
+    # the subscription arrives. Its defaults (100 messages, 30 s) made a node that left the
+    # gossip topics to block-sync (node/syncer.py) receive 30 s of stale proposals on rejoining
+    # (MBs each with Universal Proofs) and logged a warning per message meanwhile. A few
+    # seconds cover the connect race; the recent-message replay on subscription does the rest.
+    pending_messages_max: int = 256
+    pending_messages_ttl_s: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -321,6 +321,32 @@ class P2PService:
                 except Exception:
                     logger.exception("gossip handler for %s failed", topic)
 
+    async def leave_topics(self, topics: Iterable[str]) -> None:
+        """Stop receiving `topics`: tell every peer we unsubscribed (they drop us from the topic,
+        so neither their own publishes nor their relays come to us) and prune our mesh. Our
+        consumers stay attached; `join_topics` brings the messages back. Publishing to a topic
+        we left still works (libp2p's fanout).
+
+        For a node far behind (node/syncer.py): consensus gossip of the network's height is of
+        no use to it, and on a loaded machine it filled the connections that carry its block
+        sync requests. Only queues writes: never waits on a slow peer."""
+        for topic in topics:
+            self._check_topic(topic)
+            await self.pubsub.unsubscribe(topic)
+
+    async def join_topics(self, topics: Iterable[str]) -> None:
+        """Subscribe again to topics left with `leave_topics` (a no-op for joined ones). Peers
+        add us back as they read the announcement and replay their recent messages to us; their
+        own publishes (flood publish) reach us from then on, relays once the mesh grafts us
+        (GossipSub's unsubscribe back-off, 10 s, delays that part)."""
+        for topic in topics:
+            self._check_topic(topic)
+            await self.pubsub.subscribe(topic)
+
+    def joined_topics(self) -> set[str]:
+        """The topics we are subscribed to now."""
+        return set(self.pubsub.topic_ids)
+
     def set_topic_validator(self, topic: str, validator: TopicValidator) -> None:
         """A cheap content check run before relaying; failing it scores the sender down."""
         self._check_topic(topic)
@@ -416,6 +442,8 @@ async def _run_service(config: P2PConfig) -> AsyncIterator[P2PService]:
         adaptive_gossip_enabled=False,
         # All devnet peers share 127.0.0.1; IP-diversity grafting only churns the mesh.
         eclipse_protection_enabled=False,
+        max_pending_messages_per_peer=gcfg.pending_messages_max,
+        pending_messages_ttl=gcfg.pending_messages_ttl_s,
     )
     router.flood_publish = gcfg.flood_publish
     gate = GossipGate(host.get_id(), config.topics, scores)

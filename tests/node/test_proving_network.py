@@ -230,12 +230,11 @@ def test_tasks_from_several_accounts_become_proven(
 @pytest.mark.timeout(3600)
 @pytest.mark.xfail(
     run=False,
-    reason="known failure, in p2p (docs/proving.md, 'The whole network stalls under load'): "
-    "since 21:13 the validators stay live at load ~20 (21:25 run: 433 heights in 18 min, no "
-    "stall), but the three provers, started 60-100 s late, got no block-sync answer for about "
-    "9 min (requests time out on connections that carry gossip, fresh ones included), then "
-    "synced at ~1.4 blocks/s, too late: 1 of 20 tasks proven within the 900 s wait. Run it "
-    "with --runxfail",
+    reason="known failure (docs/proving.md, 'Catch-up mode'): since 00:06 the late provers reach "
+    "the head by block sync (catch-up mode), but at load 25-36 a proof took 300-340 s, all three "
+    "provers proved the same first tasks (a late start passes every fallback height at once), and "
+    "the validators stalled at the first height whose proposal carried a Universal Proof (the "
+    "known liveness problem): 6 proofs in the 900 s wait. Run it with --runxfail",
 )
 def test_issue_scenario_20_tasks_3_provers(cluster_factory: Any) -> None:
     _run(cluster_factory(4, TIMINGS), tasks=20, provers=3)

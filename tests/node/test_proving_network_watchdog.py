@@ -16,7 +16,12 @@ from node.watchdog import Watchdog
 
 def _node(height: int = 7) -> Any:
     syncer = SimpleNamespace(
-        step="fetch", step_peer="QmPeer", step_since=time.monotonic(), polls=3, best_head=12
+        step="fetch",
+        step_peer="QmPeer",
+        step_since=time.monotonic(),
+        polls=3,
+        best_head=12,
+        catching_up=True,
     )
     driver = SimpleNamespace(height=height + 1, core=SimpleNamespace(round=2))
     return SimpleNamespace(
@@ -43,6 +48,7 @@ async def test_a_height_that_stops_moving_is_reported_with_the_sync_step(
     stalled, *_ = _events(caplog, "follow_stalled")
     assert stalled["height"] == 7 and stalled["sync_step"] == "fetch"
     assert stalled["sync_peer"] == "QmPeer" and stalled["best_head"] == 12
+    assert stalled["catching_up"] is True
     assert stalled["consensus_height"] == 8 and stalled["consensus_round"] == 2
     assert stalled["since_commit_s"] >= 2.0
     assert [e["height"] for e in _events(caplog, "follow_resumed")] == [8]
