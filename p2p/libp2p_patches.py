@@ -178,9 +178,9 @@ def _cached_sender_record(original: _EnvToSend) -> _EnvToSend:
     """libp2p puts our signed peer record into every pubsub RPC (`GossipSub.publish`, `send_rpc`,
     the hello packet) and rebuilds its inputs each time: `host.get_addrs()` (the listeners'
     multiaddrs, our `addrs_factory`, the /p2p suffix), the cached record's parsed addresses
-    to compare, and the envelope's serialization. That was ~45% of a publish's CPU in a 4-host
-    burst (docs/benchmarks.md, "Pubsub per-message cost"). Keep the bytes per host for
-    SENDER_RECORD_TTL_S."""
+    to compare, and the envelope's serialization. Under cProfile that was about half of
+    `Pubsub.publish` in a 4-host burst (docs/benchmarks.md, "Pubsub per-message cost"). Keep
+    the bytes per host for SENDER_RECORD_TTL_S."""
     cache: weakref.WeakKeyDictionary[IHost, tuple[float, bytes]] = weakref.WeakKeyDictionary()
 
     def env_to_send_in_rpc(host: IHost) -> tuple[bytes, bool]:
