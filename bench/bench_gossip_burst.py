@@ -1,14 +1,15 @@
 """CPU per delivered gossip message: several `open_p2p_service` hosts in one process.
 
     .venv/bin/python bench/bench_gossip_burst.py [--hosts 4] [--messages 200] [--size 100]
-                                                 [--without-patches]
+                                                 [--without 6,7,8]
 
 Every host publishes `--messages` transaction batches (one item of `--size` bytes), paced by
 2 ms, and every host must receive every other host's batches. The process's CPU time
 (`time.process_time`) divided by the deliveries is the whole per-message cost of py-libp2p's
 pubsub as ivcnet runs it (publishing, relaying, reading), independent of other processes'
-load, unlike the wall-clock rate. `--without-patches` leaves out patches 6 and 7 of
-docs/p2p.md (yamux window updates, the signed peer record) for a before/after in one tree.
+load, unlike the wall-clock rate. `--without` leaves out some of patches 6-8 of docs/p2p.md
+(6: yamux window updates, 7: the signed peer record, 8: buffered pubsub reads) for a
+before/after in one tree.
 Prints one JSON line.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import trio
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
+from libp2p.utils.varint import read_varint_prefixed_bytes_limited
 
 from p2p import DialConfig, GossipMessage, P2PConfig, libp2p_patches, open_p2p_service
 from p2p.topics import TOPIC_TRANSACTIONS
@@ -84,19 +86,23 @@ def main() -> int:
     ap.add_argument("--hosts", type=int, default=4)
     ap.add_argument("--messages", type=int, default=200)
     ap.add_argument("--size", type=int, default=100)
-    ap.add_argument("--without-patches", action="store_true")
+    ap.add_argument("--without", default="", help="patch numbers to leave out, e.g. 6,7,8")
     args = ap.parse_args()
-    if args.without_patches:
+    without = {int(n) for n in args.without.split(",") if n}
+    if 6 in without:
         libp2p_patches._batched_window_update = YamuxStream._auto_tune_and_send_window_update
+    if 7 in without:
         libp2p_patches._cached_sender_record = lambda original: original
         libp2p_patches._verified_once_sender_record = lambda original: original
+    if 8 in without:
+        libp2p_patches._buffered_read_varint_prefixed = read_varint_prefixed_bytes_limited
     with tempfile.TemporaryDirectory() as tmp:
         figures = trio.run(run, Path(tmp), args.hosts, args.messages, args.size)
     params = {
         "hosts": args.hosts,
         "messages": args.messages,
         "size": args.size,
-        "patches_6_7": not args.without_patches,
+        "without_patches": sorted(without),
         "delivered": figures.pop("delivered"),
         "expected": figures.pop("expected"),
     }

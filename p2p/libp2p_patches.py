@@ -21,7 +21,9 @@ import libp2p.pubsub.gossipsub as _gossipsub
 import libp2p.pubsub.pubsub as _pubsub
 import trio
 from libp2p.abc import IHost
-from libp2p.io.exceptions import ConnectionClosedError
+from libp2p.exceptions import ParseError
+from libp2p.io.abc import Reader
+from libp2p.io.exceptions import ConnectionClosedError, IncompleteReadError, MessageTooLarge
 from libp2p.network.connection.swarm_connection import SwarmConn
 from libp2p.network.stream.net_stream import NetStream
 from libp2p.peer.id import ID
@@ -38,6 +40,7 @@ from libp2p.stream_muxer.yamux.yamux import (
     Yamux,
     YamuxStream,
 )
+from libp2p.utils.varint import decode_uvarint
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,11 @@ ABANDON_RESET_TIMEOUT_S = 2.0
 # long a peer's identical record is accepted again without re-verifying its signature.
 # Addresses change only when a host starts listening, so a record at most this old is current.
 SENDER_RECORD_TTL_S = 30.0
+
+# Bytes asked of a pubsub stream per read: what the stream has buffered, up to this.
+PUBSUB_READ_CHUNK = 256 * 1024
+# A uvarint of a 64-bit length is at most 10 bytes.
+_MAX_VARINT_BYTES = 10
 
 _applied = False
 
@@ -250,6 +258,57 @@ async def _batched_window_update(self: YamuxStream, *, bytes_read: int = 0) -> N
         await self.send_window_update(total, skip_lock=True)
 
 
+_pubsub_read_buffers: weakref.WeakKeyDictionary[Reader, bytearray] = weakref.WeakKeyDictionary()
+
+
+async def _buffered_read_varint_prefixed(reader: Reader, max_length: int) -> bytes:
+    """`read_varint_prefixed_bytes_limited` for pubsub's read loop, reading ahead.
+
+    libp2p's version reads the length prefix one byte per `read` and then the body, so every
+    inbound RPC took 2-4 stream reads, each through the stream's state lock, yamux's streams
+    lock and its debug f-strings. This one asks for whatever the stream holds (up to
+    PUBSUB_READ_CHUNK) and keeps the surplus for the next call, so one read usually serves one
+    or several RPCs. Same checks and errors: a prefix over 10 bytes or 64 bits is ParseError,
+    a length over `max_length` is MessageTooLarge before the body is read, and a stream that
+    ends early is IncompleteReadError. Pubsub reads each stream only through this function,
+    from one task, so the per-stream buffer is never shared."""
+    if max_length <= 0:
+        raise ValueError("max_length must be greater than 0")
+    buffer = _pubsub_read_buffers.get(reader)
+    if buffer is None:
+        buffer = _pubsub_read_buffers[reader] = bytearray()
+    while True:
+        end = next((i for i, b in enumerate(buffer[:_MAX_VARINT_BYTES]) if b < 0x80), None)
+        if end is not None:
+            break
+        if len(buffer) >= _MAX_VARINT_BYTES:
+            raise ParseError("varint length prefix longer than 10 bytes")
+        chunk = await reader.read(PUBSUB_READ_CHUNK)
+        if not chunk:
+            raise IncompleteReadError(
+                "Stream ended while reading varint length prefix",
+                expected_bytes=1,
+                received_bytes=0,
+            )
+        buffer.extend(chunk)
+    length = decode_uvarint(bytes(buffer[: end + 1]))
+    if length > max_length:
+        raise MessageTooLarge(f"Message length {length} exceeds maximum allowed {max_length}")
+    del buffer[: end + 1]
+    while len(buffer) < length:
+        chunk = await reader.read(max(PUBSUB_READ_CHUNK, length - len(buffer)))
+        if not chunk:
+            raise IncompleteReadError(
+                f"Incomplete message: expected {length}, got {len(buffer)}",
+                expected_bytes=length,
+                received_bytes=len(buffer),
+            )
+        buffer.extend(chunk)
+    message = bytes(buffer[:length])
+    del buffer[:length]
+    return message
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -274,6 +333,8 @@ def apply() -> None:
     setattr(SwarmConn, "new_stream", _cancel_safe_swarm_new_stream)  # noqa: B010
     # Three yamux frames (window updates) answered every inbound pubsub RPC.
     setattr(YamuxStream, "_auto_tune_and_send_window_update", _batched_window_update)  # noqa: B010
+    # Pubsub read each RPC's length prefix one byte per stream read.
+    setattr(_pubsub, "read_varint_prefixed_bytes_limited", _buffered_read_varint_prefixed)  # noqa: B010
     # Both pubsub modules import these two names; rebind them where they are looked up.
     # `setattr`: the modules do not re-export the names for type checkers.
     send = _cached_sender_record(env_to_send_in_RPC)

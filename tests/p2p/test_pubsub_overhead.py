@@ -2,24 +2,30 @@
 
 A validator's event loop under devnet load spent most of its time in libp2p and trio, not in
 the node (docs/benchmarks.md, "Pubsub per-message cost"). Two costs were per message and
-avoidable: three yamux window updates sent back for every inbound RPC, and our signed peer
-record rebuilt for every outbound one (patches in p2p/libp2p_patches.py). A third suspicion,
+avoidable: three yamux window updates sent back for every inbound RPC, our signed peer
+record rebuilt for every outbound one, and 2-4 stream reads per inbound RPC (patches 6-8 in
+p2p/libp2p_patches.py). A third suspicion,
 pubsub streams reopened in a loop, was a cProfile artifact (it counts every resumption of a
 coroutine as a call); the first test pins down that a burst opens no stream.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
 from libp2p.abc import IHost
+from libp2p.exceptions import ParseError
+from libp2p.io.exceptions import IncompleteReadError, MessageTooLarge
+from libp2p.network.stream.net_stream import NetStream
 from libp2p.peer.id import ID
 from libp2p.pubsub import pubsub as libp2p_pubsub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
+from libp2p.utils.varint import encode_uvarint
 from multiaddr import Multiaddr
 
 from p2p import TOPIC_PROPOSALS, TOPIC_TRANSACTIONS, GossipMessage, P2PService, libp2p_patches
@@ -191,3 +197,86 @@ async def test_a_tampered_or_foreign_sender_record_is_still_checked(
         assert consume(rpc_pb2.RPC(senderRecord=record_a), b.host, a_id)
         # An RPC without a record is accepted as before.
         assert consume(rpc_pb2.RPC(), b.host, a_id)
+
+
+async def test_inbound_gossip_takes_about_one_stream_read_per_message(
+    make_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without patch 8 (docs/p2p.md) pubsub read each RPC's length prefix byte by byte: 2-4
+    stream reads per message."""
+    burst = 200
+    reads: list[int] = []
+    original = NetStream.read
+
+    async def counting(self: NetStream, n: int | None = None) -> bytes:
+        data = await original(self, n)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(NetStream, "read", counting)
+    async with open_nodes([make_config("a"), make_config("b")]) as (a, b):
+        channel = b.subscribe(TOPIC_TRANSACTIONS)
+        assert channel is not None
+        await connect_all([a, b])
+        await a.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=15)
+        await b.wait_for_topic_peers(TOPIC_TRANSACTIONS, 1, timeout=15)
+        reads.clear()
+        for k in range(burst):
+            await a.publish_transactions([b"%04d:" % k + b"t" * 100])
+        await _receive(channel, burst)
+        # Both hosts' reads (b reads the burst; a reads b's control traffic).
+        assert len(reads) <= burst * 1.2, f"{len(reads)} stream reads for {burst} messages"
+
+
+class _ChunkReader:
+    """Hands out fixed chunks, whatever size is asked, then EOF: a stream's partial reads."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.asked = 0
+
+    async def read(self, n: int | None = None) -> bytes:
+        self.asked += 1
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def _frame(body: bytes) -> bytes:
+    return encode_uvarint(len(body)) + body
+
+
+async def test_buffered_pubsub_reader_reassembles_and_splits_frames() -> None:
+    read = libp2p_patches._buffered_read_varint_prefixed
+    bodies = [b"a" * 3, b"b" * 300, b"", b"c" * 70_000]
+    wire = b"".join(_frame(x) for x in bodies)
+    rng = random.Random(5)
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(wire)), 12))
+        chunks = [wire[i:j] for i, j in zip([0, *cuts], [*cuts, len(wire)], strict=True)]
+        reader = _ChunkReader(chunks)
+        assert [await read(reader, 1 << 20) for _ in bodies] == bodies
+        with pytest.raises(IncompleteReadError):
+            await read(reader, 1 << 20)
+    # Several frames in one chunk: one read serves them all.
+    reader = _ChunkReader([wire])
+    assert [await read(reader, 1 << 20) for _ in bodies] == bodies
+    assert reader.asked == 1
+
+
+async def test_buffered_pubsub_reader_rejects_bad_prefixes_like_libp2p() -> None:
+    read = libp2p_patches._buffered_read_varint_prefixed
+    # A length over the limit fails before the body is read.
+    reader = _ChunkReader([encode_uvarint(5000), b"x" * 5000])
+    with pytest.raises(MessageTooLarge):
+        await read(reader, 4096)
+    assert reader.asked == 1
+    # Eleven continuation bytes: not a 64-bit varint.
+    with pytest.raises(ParseError):
+        await read(_ChunkReader([b"\xff" * 11 + b"\x01"]), 1 << 20)
+    # Ten bytes that overflow 64 bits.
+    with pytest.raises(ParseError):
+        await read(_ChunkReader([b"\xff" * 9 + b"\x7f"]), 1 << 80)
+    # The stream ends inside the prefix or the body.
+    with pytest.raises(IncompleteReadError):
+        await read(_ChunkReader([b"\x80"]), 1 << 20)
+    with pytest.raises(IncompleteReadError):
+        await read(_ChunkReader([_frame(b"12345")[:-1]]), 1 << 20)
