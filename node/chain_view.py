@@ -6,6 +6,7 @@ computations; a submitted transaction enters the mempool and is queued for batch
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -45,6 +46,7 @@ from node.rpc.chain_view import (
     ValidatorInfo,
 )
 from node.rpc.methods_staking import BondInfo, ProverStakeInfo, StakeInfo
+from storage import block_store
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -105,9 +107,47 @@ def rpc_transaction(
     )
 
 
+# Committed blocks whose decoded form and receipts `NodeChainView` keeps. A block and its
+# receipts never change once committed (no reorgs), and eth_getTransactionReceipt decoded both
+# for every call: 100-270 ms on the event loop for a 2,000-transfer block, while a wallet
+# polls the same recent blocks (docs/benchmarks.md, "Pubsub per-message cost").
+RECENT_BLOCKS = 8
+
+
 class NodeChainView:
     def __init__(self, node: Node) -> None:
         self.node = node
+        self._blocks: OrderedDict[bytes, Block] = OrderedDict()
+        self._receipts: OrderedDict[bytes, list[Receipt]] = OrderedDict()
+
+    def _committed_block(self, height: int) -> Block | None:
+        block_hash = block_store.hash_at(self.node.chain.db, height)
+        if block_hash is None:
+            return None
+        block = self._blocks.get(block_hash)
+        if block is None:
+            block = self.node.chain.block_by_hash(block_hash)
+            if block is None:
+                return None
+            self._blocks[block_hash] = block
+            if len(self._blocks) > RECENT_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(block_hash)
+        return block
+
+    def _committed_receipts(self, block_hash: bytes) -> list[Receipt] | None:
+        receipts = self._receipts.get(block_hash)
+        if receipts is None:
+            receipts = self.node.chain.receipts(block_hash)
+            if receipts is None:
+                return None
+            self._receipts[block_hash] = receipts
+            if len(self._receipts) > RECENT_BLOCKS:
+                self._receipts.popitem(last=False)
+        else:
+            self._receipts.move_to_end(block_hash)
+        return receipts
 
     @property
     def _base_fee(self) -> int:
@@ -179,7 +219,7 @@ class NodeChainView:
         if loc is None:
             return None
         height, index = loc
-        block = self.node.chain.block_at(height)
+        block = self._committed_block(height)
         if block is None or index >= len(block.transactions):
             return None
         return block, index
@@ -201,7 +241,7 @@ class NodeChainView:
         if found is None:
             return None
         block, index = found
-        receipts: list[Receipt] | None = self.node.chain.receipts(block.hash)
+        receipts = self._committed_receipts(block.hash)
         if receipts is None or index >= len(receipts):
             return None
         receipt = receipts[index]
