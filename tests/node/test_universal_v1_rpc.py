@@ -28,6 +28,7 @@ from test_universal_rpc import Served, _config, _holder
 import execution.recursion.join as join_mod
 import execution.recursion.lift as lift_mod
 from execution.chain import Chain
+from execution.recursion.cache import LruCache
 from execution.types import Block, Transaction
 from execution.universal.proof_v1 import UniversalProofV1, V1Leaf
 from execution.zkproof import prove
@@ -83,8 +84,14 @@ async def test_v1_proof_over_rpc_and_verify_block_refusals(
     v1_chain: tuple[Chain, Block, bytes],
     task_proof: TaskProof,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     chain, block, task_id = v1_chain
+    # Empty caches of this process (another test on this worker may have filled them), so the
+    # check at the end sees any program recorded or keyed by these refusals.
+    for mod, size in ((lift_mod, lift_mod.LIFT_CACHE_SIZE), (join_mod, join_mod.JOIN_CACHE_SIZE)):
+        monkeypatch.setattr(mod, "_RECORDINGS", LruCache(size))
+        monkeypatch.setattr(mod, "_KEYS", LruCache(size))
     st = task_proof.statement
     holder = _holder(chain)
     view = ServedV1(holder)  # type: ignore[arg-type]
