@@ -91,6 +91,7 @@ def _start_late_node(cluster: Cluster, home: Path) -> tuple[DevnetNode, subproce
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("node-processes")  # a multi-process network: the serial pass
 @pytest.mark.timeout(900)
 def test_a_late_node_catches_up_while_the_network_gossips_heavily(
     cluster_factory: Any, tmp_path: Path
