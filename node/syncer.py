@@ -103,8 +103,11 @@ FOLLOW_GRACE_FACTOR = 3.0
 # the poll interval doubles per poll up to this many sync intervals.
 STUCK_POLL_BACKOFF_MAX = 8
 # Catch-up mode: entered this many heights behind, left at most CATCH_UP_EXIT behind (the gap
-# between them keeps a node that lags by a block or two under load from flapping).
-CATCH_UP_GAP = 5
+# between them keeps a node that lags by a block or two under load from flapping). A gap one
+# fetch closes (MAX_BLOCKS) is synced with gossip on: leaving the topics costs a joining
+# validator its peers' meshes for a while (CATCH_UP_MIN_S below), and the netns test's new
+# validator, 11 heights behind at its start, stalled the chain that needed its vote.
+CATCH_UP_GAP = MAX_BLOCKS
 CATCH_UP_EXIT = 2
 # Proof announcements stay: they are small, and a prover that is catching up learns from them
 # that another prover's proof of the task it is proving exists, so it abandons the duplicate
@@ -112,6 +115,13 @@ CATCH_UP_EXIT = 2
 # since the fallback heights of a task had all passed by the time they synced past it).
 CATCH_UP_TOPICS = (TOPIC_PROPOSALS, TOPIC_VOTES, TOPIC_TRANSACTIONS, TOPIC_EVIDENCE)
 GOSSIP_ENTRY_COOLDOWN_S = 60.0
+# Leaving the topics sends each mesh peer a PRUNE; py-libp2p's gossipsub refuses a GRAFT that
+# comes within 10 s of a PRUNE (its `graft_flood_threshold`: "GRAFT flood", a score penalty
+# and a PRUNE with a 60 s backoff), so a node that left and joined again within a second was
+# kept out of its peers' meshes for a minute (the netns test at 01:30: a new validator that
+# caught up 11 heights in 0.07 s; the chain, needing its vote, stood still 60 s). Stay out
+# longer than that threshold.
+CATCH_UP_MIN_S = 12.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,8 +300,8 @@ class BlockSyncer:
         await p2p.leave_topics(CATCH_UP_TOPICS)
 
     async def _end_catch_up(self, p2p: P2PService) -> None:
-        if not self.catching_up:
-            return
+        if not self.catching_up or time.monotonic() - self.catch_up_since < CATCH_UP_MIN_S:
+            return  # (polls go on every sync_interval in the mode: a later one ends it)
         self.catching_up = False
         self.catch_up_left = time.monotonic()
         event(

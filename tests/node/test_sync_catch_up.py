@@ -78,7 +78,7 @@ async def test_a_node_far_behind_leaves_gossip_until_block_sync_caught_up(tmp_pa
             )
             for name in ("me", "peer")
         ]
-        head = 40
+        head = 2 * CATCH_UP_GAP
 
         async def serve_head(_peer: str, payload: bytes) -> bytes:
             SyncRequest.decode(payload)
@@ -120,6 +120,7 @@ async def test_a_node_far_behind_leaves_gossip_until_block_sync_caught_up(tmp_pa
 
             # A node that just caught up does not leave again on gossip alone (a forged vote
             # far ahead would keep it off consensus) while its height moves...
+            syncer.node.height_started = time.monotonic()  # its height moves (consensus)
             far = syncer.node.chain.height + 10 * CATCH_UP_GAP
             syncer.on_gossip_height(far)
             await trio.sleep(1.0)
