@@ -302,16 +302,20 @@ class Chain:
         """Everything commit_block checks, without writing: for a validator judging a proposal."""
         self.validate_next(block)
         if self._recall(block) is None:
-            state, receipts = apply_block(
-                self._state,
-                block,
-                self.chain_id,
-                self.genesis.params,
-                self._hash_at,
-                self._elf_of,
-                self.genesis_hash,
-            )
+            state, receipts = self._apply(block)
             self._remember(block, state, receipts)
+
+    def _apply(self, block: Block) -> tuple[State, list[Receipt]]:
+        """The state and receipts of `block` on the head (nothing written)."""
+        return apply_block(
+            self._state,
+            block,
+            self.chain_id,
+            self.genesis.params,
+            self._hash_at,
+            self._elf_of,
+            self.genesis_hash,
+        )
 
     def commit_block(self, block: Block, commit: bytes | None = None) -> list[Receipt]:
         """Validate and apply `block` on the head and write it, all or nothing.
@@ -320,15 +324,7 @@ class Chain:
         self.validate_next(block)
         recalled = self._recall(block)
         if recalled is None:
-            recalled = apply_block(
-                self._state,
-                block,
-                self.chain_id,
-                self.genesis.params,
-                self._hash_at,
-                self._elf_of,
-                self.genesis_hash,
-            )
+            recalled = self._apply(block)
         new_state, receipts = recalled
         self._executed = None
         with self.db.batch() as batch:
