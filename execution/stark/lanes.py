@@ -331,6 +331,32 @@ def e_mul_base(a: U64, b: npt.ArrayLike) -> U64:
     return (a * b64[..., None]) % _P64  # type: ignore[no-any-return]
 
 
+@nb.njit(inline="always", cache=True)
+def _e_mul_into(
+    out: np.ndarray,  # type: ignore[type-arg]
+    i: int,
+    a: np.ndarray,  # type: ignore[type-arg]
+    ia: int,
+    b: np.ndarray,  # type: ignore[type-arg]
+    ib: int,
+    wr: np.uint64,
+    r2: np.uint64,
+) -> None:
+    """out[i] = a[ia] * b[ib] in the extension (rows of 4 canonical limbs; `out` may be
+    `a` with i != ia). wr = W*R and r2 = R^2 mod P: the products come out divided by R, and
+    one final multiplication by R^2 restores them."""
+    a0, a1, a2, a3 = a[ia, 0], a[ia, 1], a[ia, 2], a[ia, 3]
+    b0, b1, b2, b3 = b[ib, 0], b[ib, 1], b[ib, 2], b[ib, 3]
+    t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
+    out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
+    t = _ma(_mm(a2, b3), _mm(a3, b2))
+    out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
+    t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
+    out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
+    t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
+    out[i, 3] = _mm(t, r2)
+
+
 @nb.njit(parallel=True, cache=True)
 def _e_mul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     m = max(a.shape[0], b.shape[0])
@@ -342,17 +368,7 @@ def _e_mul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[t
     for i in nb.prange(m):
         ia = i * da
         ib = i * db
-        a0, a1, a2, a3 = a[ia, 0], a[ia, 1], a[ia, 2], a[ia, 3]
-        b0, b1, b2, b3 = b[ib, 0], b[ib, 1], b[ib, 2], b[ib, 3]
-        # Products come out divided by R; one final multiplication by R^2 restores them.
-        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
-        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
-        t = _ma(_mm(a2, b3), _mm(a3, b2))
-        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
-        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
-        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
-        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
-        out[i, 3] = _mm(t, r2)
+        _e_mul_into(out, i, a, ia, b, ib, wr, r2)
     return out
 
 
@@ -367,17 +383,7 @@ def _e_mul_serial(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[t
     for i in range(m):
         ia = i * da
         ib = i * db
-        a0, a1, a2, a3 = a[ia, 0], a[ia, 1], a[ia, 2], a[ia, 3]
-        b0, b1, b2, b3 = b[ib, 0], b[ib, 1], b[ib, 2], b[ib, 3]
-        # Products come out divided by R; one final multiplication by R^2 restores them.
-        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
-        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
-        t = _ma(_mm(a2, b3), _mm(a3, b2))
-        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
-        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
-        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
-        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
-        out[i, 3] = _mm(t, r2)
+        _e_mul_into(out, i, a, ia, b, ib, wr, r2)
     return out
 
 
@@ -564,17 +570,9 @@ def _e_powers_kernel(x: np.ndarray, n: int) -> np.ndarray:  # type: ignore[type-
     out[0, 0] = 1
     wr = np.uint64(W * _R % P)
     r2 = np.uint64(_R2)
-    b0, b1, b2, b3 = x[0], x[1], x[2], x[3]
+    b = x.reshape(1, 4)
     for i in range(1, n):
-        a0, a1, a2, a3 = out[i - 1, 0], out[i - 1, 1], out[i - 1, 2], out[i - 1, 3]
-        t = _ma(_ma(_mm(a1, b3), _mm(a2, b2)), _mm(a3, b1))
-        out[i, 0] = _mm(_ma(_mm(a0, b0), _mm(t, wr)), r2)
-        t = _ma(_mm(a2, b3), _mm(a3, b2))
-        out[i, 1] = _mm(_ma(_ma(_mm(a0, b1), _mm(a1, b0)), _mm(t, wr)), r2)
-        t = _ma(_ma(_mm(a0, b2), _mm(a1, b1)), _mm(a2, b0))
-        out[i, 2] = _mm(_ma(t, _mm(_mm(a3, b3), wr)), r2)
-        t = _ma(_ma(_mm(a0, b3), _mm(a1, b2)), _ma(_mm(a2, b1), _mm(a3, b0)))
-        out[i, 3] = _mm(t, r2)
+        _e_mul_into(out, i, out, i - 1, b, 0, wr, r2)
     return out
 
 

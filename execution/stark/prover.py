@@ -35,7 +35,7 @@ from execution.stark.air.evaluate import (
     evaluate_on_domain,
     fold_on_domain,
 )
-from execution.stark.domain import bitrev_permutation, coset_points_bitrev
+from execution.stark.domain import bitrev, bitrev_permutation, coset_points_bitrev
 from execution.stark.errors import ProvingError
 from execution.stark.field import GENERATOR, two_adic_generator
 from execution.stark.fri import FriProof, fri_commit, fri_open, sample_queries
@@ -128,7 +128,7 @@ class _Committed:
         lb = self.log_blowup
         w_big = two_adic_generator(log_n + lb)
         for b in range(1 << lb):
-            r = int(f"{b:0{lb}b}"[::-1], 2) if lb else 0
+            r = bitrev(b, lb)
             shift = GENERATOR * pow(w_big, r, L.P) % L.P
             yield b * n, coset_lde(self.on_h, 0, shift)
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from execution.stark import lanes as L
 from execution.stark.air.evaluate import ExtOps, IntExtOps
 from execution.stark.challenger import Challenger
-from execution.stark.domain import bitrev_vec, pow_vec
+from execution.stark.domain import bitrev, bitrev_vec, pow_vec
 from execution.stark.errors import InvalidProof
 from execution.stark.fri import sample_queries
 from execution.stark.merkle import verify_batch
@@ -203,7 +203,7 @@ class NumpyBackend:
             return pow_vec(gen, bitrev_vec(idx, nbits))
         # Query-sized: Python's pow per index beats a numpy pass per exponent bit.
         g = gen % L.P
-        flat = [pow(g, int(f"{i:0{nbits}b}"[::-1], 2) if nbits else 0, L.P) for i in idx.flat]
+        flat = [pow(g, bitrev(int(i), nbits), L.P) for i in idx.flat]
         return np.array(flat, dtype=np.uint64).reshape(idx.shape)
 
     def select_low(self, values: Any, idx: npt.NDArray[np.int64], a: int) -> Any:
