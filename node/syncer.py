@@ -36,9 +36,10 @@ the 20-task scenario (load ~20) held 290-590 KB of unread gossip per validator c
 proposal, vote and proof announcement of a network 100+ heights ahead, from up to 6 peers), and
 their block requests, answered on the same yamux connections behind that gossip, timed out for
 ~9 minutes. A head poll's answer or, at once, a gossiped height starts the mode (gossip is
-unverified: within `GOSSIP_ENTRY_COOLDOWN_S` of leaving the mode it counts only while our height
-stands still, since a forged far-ahead vote could otherwise keep a node off consensus gossip);
-only an answered head poll ends it. A node that votes in none of the next height's rounds also
+unverified: never for a validator of the next height, and within `GOSSIP_ENTRY_COOLDOWN_S` of
+leaving the mode only while our height stands still, since a forged far-ahead vote could
+otherwise keep a node off consensus gossip); an answered head poll or a fetch that reaches the
+peer's named head ends it, no sooner than `CATCH_UP_MIN_S` after it began. A node that votes in none of the next height's rounds also
 starts it when no connected peer answered a head poll at all (timeouts, no stream; an error
 answer shows a working link): the 23:51 run's provers, back on gossip while proving, read it so
 far behind that the messages they read were of their own height, and every head request timed
@@ -211,7 +212,7 @@ class BlockSyncer:
             self._enter("idle")
             with trio.move_on_after(0 if again else self.node.config.sync_interval):
                 await self.wanted.wait()
-            again = False
+            forced, again = again, False
             woken = self.wanted.is_set()
             if woken:
                 # Gossip showed a height 2 or more ahead of ours (node._note_height).
@@ -221,9 +222,15 @@ class BlockSyncer:
             if p2p is None:
                 continue
             gossiped, self._gossip_height = self._gossip_height, -1
-            if gossiped >= self.node.chain.height + CATCH_UP_GAP and self._gossip_may_start():
+            if (
+                gossiped >= self.node.chain.height + CATCH_UP_GAP
+                and not self._votes()
+                and self._gossip_may_start()
+            ):
+                # Not for a validator: one forged far-ahead vote would take every validator off
+                # consensus gossip; its head poll (below, at once) decides instead.
                 await self._start_catch_up(p2p, gossiped, "gossip")
-            if not woken and not self._poll_due():
+            if not (woken or forced) and not self._poll_due():
                 continue
             self.polls += 1
             self.last_poll = time.monotonic()

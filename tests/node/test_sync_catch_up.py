@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import trio
 
+import node.syncer
 from consensus.state_machine import TimeoutConfig
 from node.blocksync import SyncRequest, SyncResponse
 from node.syncer import CATCH_UP_GAP, CATCH_UP_TOPICS, BlockSyncer, SyncProgress
@@ -67,6 +68,13 @@ async def _delivered(votes: trio.MemoryReceiveChannel[Any], wait: float) -> int:
             await votes.receive()
             count += 1
     return count
+
+
+@pytest.fixture(autouse=True)
+def _short_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mode's minimum length (12 s, against py-libp2p's GRAFT flood rule) would make each
+    entry and exit here take that long; what it guards is the netns test's business."""
+    monkeypatch.setattr(node.syncer, "CATCH_UP_MIN_S", 0.2)
 
 
 @pytest.mark.trio
@@ -207,3 +215,35 @@ async def test_a_full_node_whose_head_polls_go_unanswered_leaves_gossip(tmp_path
             await _wait(lambda: not syncer.catching_up, "the end of catch-up mode")
             assert me.joined_topics() >= set(CATCH_UP_TOPICS)
             nursery.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_forged_far_ahead_vote_takes_no_validator_off_gossip(tmp_path: Path) -> None:
+    """Gossip far ahead while the peer's head is ours: a full node leaves the topics on gossip
+    alone (unverified, it is all a lagging node may get); a validator asks for heads first and
+    stays."""
+    async with AsyncExitStack() as stack:
+        me, peer = [
+            await stack.enter_async_context(
+                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
+            )
+            for name in ("me", "peer")
+        ]
+
+        async def serve_head(_peer: str, payload: bytes) -> bytes:
+            return SyncResponse(10, ()).encode()
+
+        peer.register_handler(PROTOCOL_BLOCKS, serve_head)
+        await me.connect(peer.listen_addrs[0])
+        validator = _node(me, 10)
+        validator.signer = SimpleNamespace(public_key=b"k")
+        validator.validator_set = lambda _h: SimpleNamespace(index_of=lambda _k: 0)
+        for node_, leaves in ((validator, False), (_node(me, 10), True)):
+            syncer = _Syncer(node_)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(syncer.run)
+                polls = syncer.polls
+                syncer.on_gossip_height(10 + 10 * CATCH_UP_GAP)
+                await _wait(lambda s=syncer, p=polls: s.polls > p, "a head poll")
+                assert (syncer.catch_ups == 1) is leaves
+                nursery.cancel_scope.cancel()
