@@ -35,6 +35,7 @@ from execution.staking import (
     InvalidProofEvidence,
     RejectedEvidence,
     check_evidence_cheap,
+    check_evidence_envelope,
     check_evidence_state,
     is_proof_evidence,
 )
@@ -46,6 +47,7 @@ from execution.staking.proof_evidence import (
 from execution.state import State
 from execution.types.block import Block
 from genesis.params import PROOF_EVIDENCE_MAX_AGE
+from p2p import NotRelayed
 
 EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
@@ -189,22 +191,25 @@ class EvidencePool:
     def admits(self, raw: bytes, state: State, head_height: int) -> bool:
         """Whether gossiped bytes may be relayed (node.evidence_gossip): invalid-proof evidence
         that every rule but the proof verification accepts and that was not refused here, or
-        an item this pool holds already."""
+        an item this pool holds already. False (the sender is scored down) only for what is
+        wrong in the bytes themselves; NotRelayed for rules that read this node's state, which
+        an honest relay behind or ahead of us may see otherwise."""
         if not is_proof_evidence(raw):
             return False
         try:
             ev = InvalidProofEvidence.decode(raw)
+            check_evidence_envelope(ev, self.genesis_hash)
         except RejectedEvidence:
             return False
         key = (ev.prover, ev.task_id)
         if key in self._proofs:
             return True
         if _refusal_key(ev) in self._refused:
-            return False
+            raise NotRelayed("refused here: its proof verified")
         try:
-            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.proof_max_age)
-        except RejectedEvidence:
-            return False
+            check_evidence_state(state, ev, head_height + 1, self.proof_max_age)
+        except RejectedEvidence as exc:
+            raise NotRelayed(str(exc)) from exc
         return True
 
     def knows(self, ev: InvalidProofEvidence) -> bool:

@@ -15,7 +15,7 @@ from p2p.errors import (
     UnknownProtocol,
     UnknownTopic,
 )
-from p2p.gossip import GossipMessage
+from p2p.gossip import GossipMessage, NotRelayed
 from p2p.identity import identity_path, load_or_create_identity
 from p2p.logs import quiet_libp2p_logs
 from p2p.reqresp import ReqRespLimits, RequestHandler
@@ -52,6 +52,7 @@ __all__ = [
     "GossipMessage",
     "MalformedBatch",
     "MessageTooLarge",
+    "NotRelayed",
     "Offence",
     "P2PConfig",
     "P2PConfigError",

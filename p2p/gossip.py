@@ -42,8 +42,15 @@ _forwarder: contextvars.ContextVar[ID | None] = contextvars.ContextVar(
     "ivcnet_gossip_forwarder", default=None
 )
 
-# Content check for a topic: raise or return False to reject the bytes.
+# Content check for a topic: raise or return False to reject the bytes (the forwarder is
+# scored down), or raise NotRelayed to drop them without blaming it.
 TopicValidator = Callable[[bytes], bool]
+
+
+class NotRelayed(Exception):
+    """A topic validator's verdict: well-formed bytes this node does not relay for a reason of
+    its own state (a task it has not seen yet, an item it just convicted or refused), which
+    an honest forwarder could not know: dropped, nobody scored down."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class GateStats:
     rejected: int = 0
     ignored_banned: int = 0
     ignored_repeat: int = 0  # a rejected message the same peer sent again
+    not_relayed: int = 0  # dropped for this node's own state (NotRelayed): nobody's fault
 
 
 # Rejected messages remembered per (forwarder, origin, seqno), so that the same message sent
@@ -165,6 +173,9 @@ class GossipGate:
         if validator is not None:
             try:
                 ok = validator(msg.data)
+            except NotRelayed:
+                self.stats.not_relayed += 1
+                return False
             except MalformedBatch:
                 ok = False
             except Exception as exc:  # a consumer's check must never crash the node
