@@ -584,23 +584,19 @@ class Node:
             )
         if (
             vset is None
-            or p.chain_id != self.chain_id
             or p.height != height
             or p.height != self.chain.height + 1
             or not round_ <= p.round <= round_ + 1
-            or p.proposer_index >= len(vset)
-            or p.proposer_index != vset.proposer_index(p.round)
         ):
             return
         slot = (p.height, p.round, p.proposer_index)
         key = keccak256(bundle.value)
         if slot in self._prechecked or key in self._own_values:
             return
-        block = self._decode(bundle.value)
-        if block is None or block.hash != p.block_hash:
+        if not self.driver.signed_by_proposer(bundle, vset):
             return
-        public_key = vset.validators[p.proposer_index].public_key
-        if not self.driver.signatures.verify(public_key, p.sign_bytes(), p.signature):
+        block = self._decode(bundle.value)  # decoded and cached by the check above
+        if block is None:
             return
         self._prechecked.add(slot)
         async with self.chain_lock:
