@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import signal
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from devnet_process import kill_tree
 from node_cluster import (
     FAST_TIMINGS,
     STARTUP_TIMEOUT,
@@ -36,19 +36,6 @@ def _devnet(home: Path, rpc_base: int, p2p_base: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
     )
-
-
-def _kill_tree(proc: subprocess.Popen[str]) -> None:
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    for p in [*children]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=10)
 
 
 def _garbage_to_p2p(port: int, rng: random.Random) -> None:
@@ -124,4 +111,4 @@ def test_devnet_commits_transfers_and_survives_bad_input(tmp_path: Path) -> None
         _gone, alive = psutil.wait_procs(children, timeout=30)
         assert not alive
     finally:
-        _kill_tree(proc)
+        kill_tree(proc)

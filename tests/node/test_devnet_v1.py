@@ -71,52 +71,15 @@ def test_a_v1_devnet_proves_its_demo_task_through_a_root(
 ) -> None:
     """`ivcnet devnet --universal-version 1` (1 validator, 1 prover, real processes): the demo
     task becomes proven through a v1 root, which verify-block checks over RPC."""
-    import hashlib
-    import random
-    import re
     import signal
-    import subprocess
-    import sys
-    import threading
 
-    from node_cluster import free_port_range, rpc, try_rpc, wait_for
-    from test_proving_network_devnet import _kill_tree
+    from devnet_process import demo_task, devnet_process, proven_demo_result
+    from node_cluster import rpc
 
-    rng = random.Random(11)
-    rpc_base = free_port_range(2, rng)
-    p2p_base = free_port_range(2, rng)
-    while abs(p2p_base - rpc_base) < 2:
-        p2p_base = free_port_range(2, rng)
-    argv = [sys.executable, "-m", "node.cli.main", "devnet", "--home", str(tmp_path / "d")]
-    argv += ["--validators", "1", "--provers", "1", "--universal-version", "1"]
-    argv += ["--base-rpc-port", str(rpc_base), "--base-p2p-port", str(p2p_base)]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
-    )
-    lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.extend(iter(proc.stdout.readline, "")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
-    try:
-        status_line = wait_for(
-            lambda: next((ln for ln in lines if "ivcnet task status" in ln), None),
-            600,
-            "the demo task",
-        )
-        found = re.search(r"--rpc (\S+) (0x[0-9a-f]{64})", status_line)
-        assert found is not None, status_line
-        url, task_id = found.groups()
-        result = wait_for(
-            lambda: (
-                (r := try_rpc(url, "ivc_getTaskResult", task_id)) and r["status"] == "proven" and r
-            ),
-            3000,
-            "the demo task proven through a v1 root",
-            5.0,
-        )
-        assert result["output"] == "0x" + hashlib.sha256(DEMO_INPUT).hexdigest()
+    options = ["--validators", "1", "--provers", "1", "--universal-version", "1"]
+    with devnet_process(tmp_path / "d", 2, 11, options) as (proc, lines):
+        url, task_id = demo_task(lines, 600)
+        proven_demo_result(url, task_id, 3000, 5.0)
         height = int(rpc(url, "ivc_getTask", task_id)["submittedHeight"], 16)
         (up,) = rpc(url, "ivc_getUniversalProof", hex(height), False)["universalProofs"]
         assert up["version"] == "0x1" and up["leaves"][0]["taskId"] == task_id
@@ -125,5 +88,3 @@ def test_a_v1_devnet_proves_its_demo_task_through_a_root(
         assert task_id in capsys.readouterr().out
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
-    finally:
-        _kill_tree(proc)
