@@ -188,8 +188,9 @@ async def test_a_tampered_or_foreign_sender_record_is_still_checked(
         assert consume(rpc_pb2.RPC(senderRecord=record_a), b.host, a_id)  # the cached path
         # a's record presented as c's (a relay lying about its origin).
         assert not consume(rpc_pb2.RPC(senderRecord=record_a), b.host, c_id)
-        # Every single-byte flip in the signed part is rejected, after a valid one was cached.
-        for index in range(len(record_a) - 64, len(record_a), 7):
+        # A byte flipped anywhere in the envelope (payload, addresses, signature) is rejected,
+        # after a valid one was cached.
+        for index in range(0, len(record_a), 5):
             forged = bytearray(record_a)
             forged[index] ^= 0x01
             assert not consume(rpc_pb2.RPC(senderRecord=bytes(forged)), b.host, a_id)

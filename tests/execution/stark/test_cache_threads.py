@@ -38,6 +38,8 @@ def _hammer(work: Callable[[int], None], threads: int = 8) -> list[BaseException
         t.start()
     for t in pool:
         t.join(timeout=120)
+    if any(t.is_alive() for t in pool):
+        errors.append(TimeoutError("a thread still runs after 120 s (a lock held for good?)"))
     return errors
 
 
