@@ -4,7 +4,7 @@ Two kinds (docs/staking.md, Slashing):
 
 - duplicate-vote evidence (consensus.evidence), gossiped on the evidence topic: accepted only if
   it verifies against the validator set of its height and is at most `max_age` blocks old
-  (genesis `evidence_max_age_blocks`, default EVIDENCE_MAX_AGE); each piece goes into at most
+  (genesis `evidence_max_age_blocks`); each piece goes into at most
   one block (blocks of the last `max_age` heights are scanned at start, committed blocks are
   added as they come);
 - invalid-proof evidence (execution.staking.proof_evidence), made by this node's own proof
@@ -46,10 +46,9 @@ from execution.staking.proof_evidence import (
 )
 from execution.state import State
 from execution.types.block import Block
-from genesis.params import PROOF_EVIDENCE_MAX_AGE
+from genesis.params import ProtocolParams
 from p2p import NotRelayed
 
-EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
 MAX_PENDING_PROOF_EVIDENCE_BYTES = 32 << 20
@@ -63,14 +62,13 @@ class EvidencePool:
         self,
         chain_id: int,
         validator_set: Callable[[int], ValidatorSet],
+        params: ProtocolParams,
+        genesis_hash: bytes,
         head_state: Callable[[], State] | None = None,
-        max_age: int = EVIDENCE_MAX_AGE,
-        proof_max_age: int = PROOF_EVIDENCE_MAX_AGE,
-        genesis_hash: bytes = b"",
     ) -> None:
         self.chain_id = chain_id
-        self.max_age = max_age
-        self.proof_max_age = proof_max_age  # genesis proof_evidence_max_age_blocks
+        self.params = params  # the invalid-proof rules read it as the state transition does
+        self.max_age = params.evidence_max_age_blocks
         self.genesis_hash = genesis_hash  # which proof envelopes bind
         self._validator_set = validator_set
         self._head_state = head_state
@@ -114,7 +112,7 @@ class EvidencePool:
         size = 0
         for key, (ev, raw) in list(self._proofs.items()):
             try:
-                check_evidence_state(state, ev, height, self.proof_max_age)
+                check_evidence_state(state, ev, height, self.params)
             except RejectedEvidence:
                 self._forget(key)  # slashed meanwhile (duplicate), or too old
                 continue
@@ -175,7 +173,7 @@ class EvidencePool:
         if key in self._proofs:
             return False
         try:
-            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.proof_max_age)
+            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.params)
         except RejectedEvidence:
             return False
         raw = ev.encode()
@@ -207,7 +205,7 @@ class EvidencePool:
         if _refusal_key(ev) in self._refused:
             raise NotRelayed("refused here: its proof verified")
         try:
-            check_evidence_state(state, ev, head_height + 1, self.proof_max_age)
+            check_evidence_state(state, ev, head_height + 1, self.params)
         except RejectedEvidence as exc:
             raise NotRelayed(str(exc)) from exc
         return True

@@ -198,12 +198,7 @@ class Node:
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
         self.evidence = EvidencePool(
-            self.chain_id,
-            self.validator_set,
-            chain.state,
-            chain.genesis.params.evidence_max_age_blocks,
-            chain.genesis.params.proof_evidence_max_age_blocks,
-            chain.genesis_hash,
+            self.chain_id, self.validator_set, chain.genesis.params, chain.genesis_hash, chain.state
         )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()

@@ -26,6 +26,7 @@ from execution.staking import (
     prover_stake,
     provers_at,
     sign_proof,
+    slash_invalid_proofs,
     unbondings,
 )
 from execution.staking.proof_evidence import (
@@ -289,6 +290,48 @@ def test_a_prover_with_nothing_left_at_stake_is_no_evidence(setup: Setup) -> Non
     assert info.value.reason == "nothing_at_stake"
 
 
+def test_a_prover_that_left_before_the_task_is_no_evidence(setup: Setup) -> None:
+    from execution.staking.records import ProverStake, Unbonding, set_prover_stake
+    from node.evidence_pool import EvidencePool
+
+    # CAROL's funds still unbond, but she took them out in block 1, before the task's block 2:
+    # they were never at stake for it, the slash would burn nothing, and the item would only
+    # cost every validator a proof verification. The pool and the block refuse it alike.
+    chain = setup.chain
+    task = chain.state().task(setup.task_id)
+    assert task is not None and task.submitted_height == 2
+    raw = setup.evidence(setup.bad)
+    ev = InvalidProofEvidence.decode(raw)
+
+    def left_in(block: int) -> State:
+        state = chain.state().copy()
+        set_prover_stake(state, ProverStake(CAROL.address, 0, ProverStatus.UNREGISTERED, 0, 0))
+        set_unbondings(state, CAROL.address, [Unbonding(ETHER, block + 300)])
+        return state
+
+    for block, at_stake in ((1, False), (2, True)):
+        state = left_in(block)
+        pool = EvidencePool(
+            CHAIN_ID,
+            lambda h: None,  # type: ignore[arg-type,return-value]
+            PARAMS,
+            GENESIS_HASH,
+        )
+        assert pool.add_proof(ev, state, chain.height) is at_stake
+        if at_stake:
+            judge_proof_evidence(state, raw, GENESIS_HASH, chain.height + 1, PARAMS)
+            continue
+        with pytest.raises(RejectedEvidence) as info:
+            judge_proof_evidence(state, raw, GENESIS_HASH, chain.height + 1, PARAMS)
+        assert info.value.reason == "nothing_at_stake"
+    # Funds that left in the task's block are slashed (the block's judgement, then the slash).
+    state = left_in(2)
+    assert slash_invalid_proofs(state, [raw], GENESIS_HASH, chain.height + 1, PARAMS) == [
+        CAROL.address
+    ]
+    assert [e.amount for e in unbondings(state, CAROL.address)] == [ETHER - CUT]
+
+
 def test_a_prover_that_registers_again_starts_a_new_miss_count(setup: Setup) -> None:
     from execution.staking import StakingOp, StakingOpKind, apply_staking
     from execution.staking.records import ProverStake, set_prover_stake
@@ -373,8 +416,9 @@ def test_the_pool_proposes_a_large_item_alone_when_it_fits(setup: Setup) -> None
     pool = EvidencePool(
         CHAIN_ID,
         lambda h: None,  # type: ignore[arg-type,return-value]
+        PARAMS,
+        GENESIS_HASH,
         chain.state,
-        genesis_hash=GENESIS_HASH,
     )
     large = InvalidProofEvidence.decode(_large(setup))
     small = InvalidProofEvidence.decode(setup.evidence(setup.bad, signer=DAVE))

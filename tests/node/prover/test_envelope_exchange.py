@@ -74,13 +74,14 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
         assert (ev.task_id, ev.prover, ev.proof) == (task_id, PROVER, proof)
         # The state's own rules convict: signature, task, prover, and the proof fails.
         state = chain.state()
-        task = check_evidence_cheap(state, ev, chain.genesis_hash, chain.height + 1)
+        task = check_evidence_cheap(state, ev, chain.genesis_hash, chain.height + 1, genesis.params)
         check_proof_fails(task, ev, genesis.params.proof.profile)
         pool = EvidencePool(
             chain.chain_id,
             lambda h: None,  # type: ignore[arg-type,return-value]
+            genesis.params,
+            chain.genesis_hash,
             chain.state,
-            genesis_hash=chain.genesis_hash,
         )
         assert pool.add_proof(ev, state, chain.height)
         assert not pool.add_proof(ev, state, chain.height)  # one per (prover, task)
