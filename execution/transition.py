@@ -58,10 +58,11 @@ class BlockContext:
     height: int
     proposer: bytes
     params: ProtocolParams
+    # The chain's genesis hash, which proof envelopes bind (execution.staking.proof_envelope).
+    # No default: with a wrong one every invalid-proof item fails bad_signature, so a node
+    # that forgot it would reject blocks every other node accepts.
+    genesis_hash: bytes
     fee_recipient: bytes = b""  # the proposer's reward address; empty burns the tips
-    # The chain's genesis hash, which proof envelopes bind (execution.staking.proof_envelope);
-    # without it invalid-proof evidence convicts nobody (bad_signature).
-    genesis_hash: bytes = b""
 
 
 def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
@@ -369,9 +370,9 @@ def apply_block(
     block: Block,
     chain_id: int,
     params: ProtocolParams,
+    genesis_hash: bytes,
     block_hash_at: Callable[[int], bytes | None] = lambda height: None,
     elf_of: ElfOf = _no_elf,
-    genesis_hash: bytes = b"",
 ) -> tuple[State, list[Receipt]]:
     """Apply `block` to a copy of `state`; return the new state and the receipts.
 
@@ -389,9 +390,7 @@ def apply_block(
     if keccak256(block.last_commit) != header.last_commit_hash:
         raise InvalidBlock("bad_last_commit_hash")
     new_state = state.copy()
-    ctx = BlockContext(
-        header.chain_id, header.height, header.proposer, params, genesis_hash=genesis_hash
-    )
+    ctx = BlockContext(header.chain_id, header.height, header.proposer, params, genesis_hash)
     refs, receipts = execute_body(
         new_state,
         block.transactions,

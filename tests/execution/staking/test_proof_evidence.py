@@ -480,3 +480,16 @@ async def test_a_proposal_with_a_large_item_crosses_real_gossip_and_slashes(
     chain.commit_block(Block.decode(bundle.value))
     record = prover_stake(chain.state(), CAROL.address)
     assert record is not None and record.slashed == CUT
+
+
+def test_every_judge_of_evidence_must_be_told_the_genesis_hash() -> None:
+    import inspect
+
+    from execution.transition import BlockContext, apply_block
+    from node.evidence_pool import EvidencePool
+
+    # A judge with a wrong genesis hash refuses every valid item (bad_signature), so a node that
+    # forgot it would reject blocks every other node accepts: no default anywhere.
+    for judge in (apply_block, BlockContext, EvidencePool):
+        parameter = inspect.signature(judge).parameters["genesis_hash"]
+        assert parameter.default is inspect.Parameter.empty, judge
