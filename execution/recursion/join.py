@@ -119,13 +119,9 @@ def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -
 
 def join_key(left: RecursionKey, right: RecursionKey, params: FriParams) -> RecursionKey:
     k = (_cid(left), _cid(right), params.to_bytes())
-    hit = _KEYS.get(k)
-    if hit is None:
-        hit = key_store.load_or_build(
-            "join", k, lambda: program_key(join_recording(left, right, params).program)
-        )
-        _KEYS.put(k, hit)
-    return hit
+    return key_store.key_for(
+        "join", k, _KEYS, lambda: program_key(join_recording(left, right, params).program)
+    )
 
 
 def node_publics(node: Node) -> list[list[int]]:

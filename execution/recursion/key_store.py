@@ -10,8 +10,10 @@ Entry name: sha256 over the kind ("lift" / "join"), a canonical byte encoding of
 program depends on (`LiftSpec.key()`; the children's control ids and the FRI parameters) and
 the code version (sha256 of the sources of execution/recursion and execution/stark: the
 recorder runs the verifier, the layout places the program), so a changed recorder, verifier or
-AIR never meets a key of the old code. File `<kind>-<entry hex>.key`, written to a temporary
-name, fsynced and renamed (a crash leaves the whole file or none). Layout:
+AIR never meets a key of the old code. File `<kind>-<version tag>-<entry hex>.key` (the tag:
+the code version's first 8 bytes, hex), written to a temporary name, fsynced and renamed (a
+crash leaves the whole file or none). Each write removes the files of other code versions (a
+key file is ~10-100 MB and an upgraded node never reads its old ones again). Layout:
 
     magic    8 bytes  b"IVCRKEY1"
     entry   32 bytes  the entry the file answers (a file copied under another name is refused)
@@ -23,7 +25,10 @@ name, fsynced and renamed (a crash leaves the whole file or none). Layout:
 On load the program is decoded from its encoding and its control id recomputed (it must be the
 stored one) and the key's AIRs are rebuilt from the layout (`prove.key_of_layout`), as
 `program_key` builds them. A file that fails any check is ignored and removed, and the key is
-rebuilt and written again. What the digest does not give: protection against someone who may
+rebuilt and written again: whatever the failure (numpy's zip reader alone raises BadZipFile,
+EOFError or zlib.error on a damaged payload), a file is a cache entry, never a reason to stop.
+A key is built once per process even when several threads ask for it at once (`key_for`: one
+lock per key; a lift key costs a minute). What the digest does not give: protection against someone who may
 write the node's home (they could as well edit its database); the cache is as trusted as that.
 """
 
@@ -34,12 +39,15 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from execution.recursion.cache import LruCache
 from execution.recursion.program import ARITY, VERSION, Instruction, Op, Program, ProgramError
 from execution.recursion.prove import RecursionKey, key_of_layout
 from execution.recursion.tracegen import TABLES, Layout, Shape
@@ -51,6 +59,7 @@ __all__ = [
     "code_version",
     "configure",
     "current",
+    "key_for",
     "load_or_build",
     "program_from_encoding",
 ]
@@ -138,7 +147,7 @@ class KeyStore:
         return hashlib.sha256(canonical((kind, parts, code_version()))).digest()
 
     def path(self, kind: str, entry: bytes) -> Path:
-        return self.directory / f"{kind}-{entry.hex()}{SUFFIX}"
+        return self.directory / f"{kind}-{_version_tag()}-{entry.hex()}{SUFFIX}"
 
     def load(self, kind: str, parts: object) -> RecursionKey | None:
         entry = self.entry(kind, parts)
@@ -150,7 +159,7 @@ class KeyStore:
             return None
         try:
             key = _decode(data, entry)
-        except (ValueError, KeyError, OSError, ProgramError) as exc:
+        except Exception as exc:  # any damage means rebuild (the module doc)
             self.refused += 1
             logger.warning("recursion key cache: %s refused (%s); rebuilding", path.name, exc)
             path.unlink(missing_ok=True)
@@ -171,7 +180,19 @@ class KeyStore:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+        self.prune()
         return path
+
+    def prune(self) -> None:
+        """Remove the key files of other code versions (never read again)."""
+        current = f"-{_version_tag()}-"
+        for old in self.directory.glob(f"*{SUFFIX}"):
+            if current not in old.name:
+                old.unlink(missing_ok=True)
+
+
+def _version_tag() -> str:
+    return code_version()[:8].hex()
 
 
 def _encode(key: RecursionKey, entry: bytes) -> bytes:
@@ -229,6 +250,51 @@ def configure(directory: Path | str | None) -> KeyStore | None:
 
 def current() -> KeyStore | None:
     return _STORE
+
+
+class _KeyLocks:
+    """One lock per key being built, dropped when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users = self._locks[key][1] - 1
+                if users:
+                    self._locks[key] = (lock, users)
+                else:
+                    del self._locks[key]
+
+
+_BUILDING = _KeyLocks()
+K = TypeVar("K", bound=Hashable)
+
+
+def key_for(
+    kind: str, parts: K, memory: LruCache[K, RecursionKey], build: Callable[[], RecursionKey]
+) -> RecursionKey:
+    """The key of (`kind`, `parts`) from `memory`, else the configured store, else `build()`;
+    kept in `memory`. Threads asking for one key at once build it once: the others wait for
+    it (a lift key takes a minute to build and hundreds of MB to hold)."""
+    hit = memory.get(parts)
+    if hit is not None:
+        return hit
+    with _BUILDING.hold((kind, parts)):
+        hit = memory.get(parts)  # built by the thread this one waited for
+        if hit is None:
+            hit = load_or_build(kind, parts, build)
+            memory.put(parts, hit)
+    return hit
 
 
 def load_or_build(kind: str, parts: object, build: Callable[[], RecursionKey]) -> RecursionKey:

@@ -150,12 +150,9 @@ def lift_recording(spec: LiftSpec) -> Recording:
 
 def lift_key(spec: LiftSpec) -> RecursionKey:
     """The verifying key of `spec`'s lift program (built once per process and spec)."""
-    k = spec.key()
-    hit = _KEYS.get(k)
-    if hit is None:
-        hit = key_store.load_or_build("lift", k, lambda: program_key(lift_recording(spec).program))
-        _KEYS.put(k, hit)
-    return hit
+    return key_store.key_for(
+        "lift", spec.key(), _KEYS, lambda: program_key(lift_recording(spec).program)
+    )
 
 
 def lift_inputs(
