@@ -22,7 +22,7 @@ key file is ~10-100 MB and an upgraded node never reads its old ones again). Lay
                       encoding, u32), shape (table log heights, then the number of outputs),
                       rows_<table> (i64 instruction index per row), prep_<i> (u32 fixed columns)
 
-On load the program is decoded from its encoding and its control id recomputed (it must be the
+On load the program is decoded from its encoding (`Program.decode`) and its control id recomputed (it must be the
 stored one) and the key's AIRs are rebuilt from the layout (`prove.key_of_layout`), as
 `program_key` builds them. A file that fails any check is ignored and removed, and the key is
 rebuilt and written again: whatever the failure (numpy's zip reader alone raises BadZipFile,
@@ -48,7 +48,7 @@ from typing import TypeVar
 import numpy as np
 
 from execution.recursion.cache import LruCache
-from execution.recursion.program import ARITY, VERSION, Instruction, Op, Program, ProgramError
+from execution.recursion.program import Program
 from execution.recursion.prove import RecursionKey, key_of_layout
 from execution.recursion.tracegen import TABLES, Layout, Shape
 from execution.stark.poseidon2 import hash_elements
@@ -61,7 +61,6 @@ __all__ = [
     "current",
     "key_for",
     "load_or_build",
-    "program_from_encoding",
 ]
 
 logger = logging.getLogger("execution.recursion")
@@ -100,40 +99,6 @@ def code_version() -> bytes:
         for path in sorted((root / package).rglob("*.py")):
             h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return h.digest()
-
-
-def program_from_encoding(words: np.ndarray) -> Program:
-    """Invert `Program.encode` (ProgramError if malformed; notes are not encoded)."""
-    w: list[int] = np.asarray(words, dtype=np.int64).tolist()
-    if len(w) < 4 or w[0] != VERSION:
-        raise ProgramError("not a program encoding of this version")
-    num_inputs, num_cells, n = w[1], w[2], w[3]
-    pos = 4
-    out: list[Instruction] = []
-    try:
-        for _ in range(n):
-            op = _OPS[w[pos]]  # a dict: Op(...) per instruction was a third of a load
-            if op == Op.BITS:
-                bits, a = w[pos + 1], w[pos + 2]
-                outs = tuple(w[pos + 3 : pos + 3 + bits])
-                out.append(Instruction(op, outs, (a,), (bits,)))
-                pos += 3 + bits
-                continue
-            k_out, k_in, k_imm = ARITY[op]
-            pos += 1
-            outs = tuple(w[pos : pos + k_out])
-            ins = tuple(w[pos + k_out : pos + k_out + k_in])
-            imm = tuple(w[pos + k_out + k_in : pos + k_out + k_in + k_imm])
-            out.append(Instruction(op, outs, ins, imm))
-            pos += k_out + k_in + k_imm
-    except (ValueError, IndexError, KeyError) as exc:
-        raise ProgramError(f"malformed program encoding: {exc}") from exc
-    if pos != len(w):
-        raise ProgramError("malformed program encoding: length")
-    return Program(num_inputs, num_cells, out)
-
-
-_OPS = {int(op): op for op in Op}
 
 
 class KeyStore:
@@ -223,7 +188,7 @@ def _decode(data: bytes, entry: bytes) -> RecursionKey:
     with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         cid = np.asarray(z["control_id"], dtype=np.uint32)
         encoding = np.asarray(z["program"], dtype=np.uint32)
-        program = program_from_encoding(encoding)
+        program = Program.decode(encoding)
         sh = [int(v) for v in z["shape"]]
         shape = Shape(tuple(sh[:-1]), sh[-1])
         rows = {t: np.asarray(z[f"rows_{t}"], dtype=np.int64) for t in TABLES}
