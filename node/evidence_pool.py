@@ -26,7 +26,6 @@ average 18 on 2 cores: with 64 items held, seconds of event loop before every pr
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
@@ -48,6 +47,7 @@ from execution.state import State
 from execution.types.block import Block
 from genesis.params import ProtocolParams
 from p2p import NotRelayed
+from storage.lru_cache import LruCache
 
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
@@ -79,7 +79,7 @@ class EvidencePool:
         # Gossiped "evidence" whose proof verifies (_refusal_key): never verified again. Keyed
         # by the proof too: refusing a (prover, task) for good would let anyone who gossips
         # the prover's valid proof first block the evidence of a bad one it also signed.
-        self._refused: OrderedDict[bytes, None] = OrderedDict()
+        self._refused: LruCache[bytes, bool] = LruCache(MAX_REFUSED_PROOF_EVIDENCE)
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
@@ -216,9 +216,7 @@ class EvidencePool:
 
     def refuse(self, ev: InvalidProofEvidence) -> None:
         """Its proof verified: this item is junk, now and when it comes again."""
-        self._refused[_refusal_key(ev)] = None
-        while len(self._refused) > MAX_REFUSED_PROOF_EVIDENCE:
-            self._refused.popitem(last=False)
+        self._refused.put(_refusal_key(ev), True)
 
     @property
     def proof_evidence(self) -> list[InvalidProofEvidence]:

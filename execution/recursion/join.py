@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from execution.recursion import key_store
-from execution.recursion.cache import LruCache
 from execution.recursion.lift import Lifted
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
@@ -40,6 +39,7 @@ from execution.recursion.record import (
 )
 from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
+from storage.lru_cache import LruCache
 
 __all__ = [
     "JOIN_TAG",

@@ -47,11 +47,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from execution.recursion.cache import LruCache
 from execution.recursion.program import Program
 from execution.recursion.prove import RecursionKey, key_of_layout
 from execution.recursion.tracegen import TABLES, Layout, Shape
 from execution.stark.poseidon2 import hash_elements
+from storage.lru_cache import LruCache
 
 __all__ = [
     "KeyStore",

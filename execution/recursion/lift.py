@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from execution.recursion import key_store
-from execution.recursion.cache import LruCache
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
     ProgramInputError,
@@ -42,6 +41,7 @@ from execution.stark.air.compiled import CompiledAir
 from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
 from execution.stark.proof import Proof
+from storage.lru_cache import LruCache
 
 __all__ = [
     "LIFT_TAG",

@@ -28,7 +28,6 @@ from test_universal_rpc import Served, _config, _holder
 import execution.recursion.join as join_mod
 import execution.recursion.lift as lift_mod
 from execution.chain import Chain
-from execution.recursion.cache import LruCache
 from execution.types import Block, Transaction
 from execution.universal.proof_v1 import UniversalProofV1, V1Leaf
 from execution.zkproof import prove
@@ -39,6 +38,7 @@ from node.cli.main import main
 from node.rpc import open_rpc_server
 from node.rpc.methods_universal import UniversalProofInfo
 from node.universal_index import NodeUniversalView, proof_info
+from storage.lru_cache import LruCache
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "execution" / "universal"))
 

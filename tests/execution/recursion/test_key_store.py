@@ -26,11 +26,11 @@ from stark_cases import FAST, statement
 import execution.recursion.join as join_mod
 import execution.recursion.lift as lift_mod
 from execution.recursion import key_store
-from execution.recursion.cache import LruCache
 from execution.recursion.lift import LiftSpec, lift, lift_key
 from execution.recursion.program import Program
 from execution.recursion.prove import RecursionKey
 from execution.recursion.prove import verify as recursion_verify
+from storage.lru_cache import LruCache
 
 TASK_ID = bytes(range(32))
 
