@@ -253,7 +253,9 @@ def accept_universal_proofs(
                     answered.append((task, result))
                 proven_height = proof.block_height
         except InvalidUniversalProof as exc:
-            raise InvalidBlock("invalid_universal_proof", f"#{index}: {exc}") from exc
+            raise InvalidBlock(
+                "invalid_universal_proof", f"#{index}: {exc}", index=index, leaf=exc.leaf
+            ) from exc
         for task, result in answered:
             _enter_result(state, task, result, height, params, block_hash_at)
         refs.append(UniversalProofRef(proven_height, root, keccak256(raw)))
@@ -314,10 +316,10 @@ def execute_transactions(
             gas_used, fee, created = apply_transaction(state, tx, ctx)
         except DecodingError as exc:
             raise InvalidBlock(
-                "invalid_transaction", f"#{index}: malformed_transaction: {exc}"
+                "invalid_transaction", f"#{index}: malformed_transaction: {exc}", index=index
             ) from exc
         except InvalidTransaction as exc:
-            raise InvalidBlock("invalid_transaction", f"#{index}: {exc}") from exc
+            raise InvalidBlock("invalid_transaction", f"#{index}: {exc}", index=index) from exc
         cumulative += gas_used
         if cumulative > ctx.params.block_gas_limit:
             raise InvalidBlock("block_gas_limit", f"exceeded at transaction #{index}")

@@ -25,7 +25,6 @@ average 18 on 2 cores: with 64 items held, seconds of event loop before every pr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
@@ -45,6 +44,7 @@ from execution.staking.proof_evidence import (
 )
 from execution.state import State
 from execution.types.block import Block
+from execution.types.errors import InvalidBlock
 from genesis.params import ProtocolParams
 from p2p import NotRelayed
 from storage.lru_cache import LruCache
@@ -53,8 +53,6 @@ MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
 MAX_PENDING_PROOF_EVIDENCE_BYTES = 32 << 20
 MAX_REFUSED_PROOF_EVIDENCE = 4096
-# How the state transition names a rejected invalid-proof item (execution.staking.proof_evidence).
-_NAMED_ITEM = re.compile(r"proof evidence #(\d+):")
 
 
 class EvidencePool:
@@ -133,16 +131,17 @@ class EvidencePool:
         if item is not None:
             self._proof_bytes -= len(item[1])
 
-    def drop_proof_evidence(self, evidence: tuple[bytes, ...], error: str) -> tuple[bytes, ...]:
-        """A block holding `evidence` did not build (`error`, the InvalidBlock's detail): a rule
+    def drop_proof_evidence(
+        self, evidence: tuple[bytes, ...], error: InvalidBlock
+    ) -> tuple[bytes, ...]:
+        """A block holding `evidence` did not build (`error`, reason invalid_evidence): a rule
         this pool does not re-run before a block (the proof verification) disagreed, and a
-        proposer must not stall on it. Forget the invalid-proof item the error names ("proof
-        evidence #i", i counting invalid-proof items only), or all of them when it names none,
-        and return `evidence` without what was forgotten."""
+        proposer must not stall on it. Forget the invalid-proof item the error names (its
+        `index` counts invalid-proof items only), or all of them when it names none, and
+        return `evidence` without what was forgotten."""
         items = [raw for raw in evidence if is_proof_evidence(raw)]
-        named = _NAMED_ITEM.search(error)
-        index = int(named.group(1)) if named else None
-        drop = [items[index]] if index is not None and index < len(items) else items
+        index = error.index
+        drop = [items[index]] if index is not None and 0 <= index < len(items) else items
         for raw in drop:
             try:
                 ev = InvalidProofEvidence.decode(raw)

@@ -131,11 +131,8 @@ class _BlockInputs:
 
 
 def _failed_index(exc: InvalidBlock) -> int | None:
-    """The index of the transaction an "invalid_transaction" InvalidBlock names ("#i: ...")."""
-    if exc.reason != "invalid_transaction" or not exc.detail.startswith("#"):
-        return None
-    digits = exc.detail[1:].split(":", 1)[0]
-    return int(digits) if digits.isdigit() else None
+    """The index of the transaction an "invalid_transaction" InvalidBlock names."""
+    return exc.index if exc.reason == "invalid_transaction" else None
 
 
 def _stake_applies(
@@ -383,7 +380,7 @@ class Node:
                 if isinstance(exc, InvalidBlock) and exc.reason == "invalid_evidence":
                     # Pooled invalid-proof evidence the state rejects: leave it out
                     # (node.evidence_pool); duplicate-vote evidence was verified when pooled.
-                    fewer = self.evidence.drop_proof_evidence(evidence, str(exc))
+                    fewer = self.evidence.drop_proof_evidence(evidence, exc)
                     if fewer != evidence:
                         evidence = fewer
                         continue

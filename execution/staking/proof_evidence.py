@@ -300,11 +300,15 @@ def slash_invalid_proofs(
         try:
             ev = judge_proof_evidence(state, raw, genesis_hash, height, params)
         except RejectedEvidence as exc:
-            raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: {exc}") from exc
+            raise InvalidBlock(
+                "invalid_evidence", f"proof evidence #{index}: {exc}", index=index
+            ) from exc
         task = state.task(ev.task_id)
         record = prover_stake(state, ev.prover)
         if task is None or record is None:  # judge_proof_evidence checked both
-            raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: state changed")
+            raise InvalidBlock(
+                "invalid_evidence", f"proof evidence #{index}: state changed", index=index
+            )
         state.set_record(proof_slash_key(ev.prover, ev.task_id), b"\x01")
         slash_prover(state, record, task.submitted_height, params, height)
         convicted.append(ev.prover)

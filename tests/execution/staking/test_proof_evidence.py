@@ -134,7 +134,7 @@ def _rejected(setup: Setup, raw: bytes, reason: str) -> None:
     assert info.value.reason == reason
     with pytest.raises(InvalidBlock, match=f"proof evidence #0: {reason}") as block_info:
         _commit(setup.chain, evidence=(raw,))
-    assert block_info.value.reason == "invalid_evidence"
+    assert (block_info.value.reason, block_info.value.index) == ("invalid_evidence", 0)
 
 
 # ---- the envelope --------------------------------------------------------------------------
