@@ -55,7 +55,13 @@ def emit_phases(chain: Chain, block: Block) -> None:
         _ = tx.sender
     t2 = clock()
     state = chain.state()
-    ctx = BlockContext(chain.chain_id, block.height, block.header.proposer, chain.genesis.params)
+    ctx = BlockContext(
+        chain.chain_id,
+        block.height,
+        block.header.proposer,
+        chain.genesis.params,
+        chain.genesis_hash,
+    )
     t3 = clock()
     execute_body(state, raws, (), ctx, lambda height: None)  # decodes and recovers again
     t4 = clock()

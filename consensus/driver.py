@@ -17,7 +17,6 @@ validators)` once it has applied the decided block of h.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +45,7 @@ from consensus.state_machine import (
     keccak256,
 )
 from consensus.validator_set import ValidatorSet
+from storage.lru_cache import LruCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +88,17 @@ class SignatureCache:
 
     def __init__(self, capacity: int = 65536) -> None:
         self.capacity = capacity
-        self._ok: OrderedDict[bytes, None] = OrderedDict()
+        self._ok: LruCache[bytes, bool] = LruCache(capacity)
         self.verifications = 0
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         key = keccak256(public_key + signature + message)
-        if key in self._ok:
-            self._ok.move_to_end(key)
+        if self._ok.get(key):
             return True
         self.verifications += 1
         if not bls.verify(public_key, message, signature):
             return False
-        self._ok[key] = None
-        if len(self._ok) > self.capacity:
-            self._ok.popitem(last=False)
+        self._ok.put(key, True)
         return True
 
 

@@ -231,9 +231,7 @@ class Chain:
         (for a proposer). Raises InvalidBlock if any of them is invalid."""
         state = self.state()
         height = self.height + 1
-        ctx = BlockContext(
-            self.chain_id, height, proposer, self.genesis.params, genesis_hash=self.genesis_hash
-        )
+        ctx = BlockContext(self.chain_id, height, proposer, self.genesis.params, self.genesis_hash)
         refs, receipts = execute_body(
             state, transactions, universal_proofs, ctx, self._hash_at, evidence, self._elf_of
         )
@@ -312,9 +310,9 @@ class Chain:
             block,
             self.chain_id,
             self.genesis.params,
+            self.genesis_hash,
             self._hash_at,
             self._elf_of,
-            self.genesis_hash,
         )
 
     def commit_block(self, block: Block, commit: bytes | None = None) -> list[Receipt]:

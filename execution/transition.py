@@ -58,10 +58,11 @@ class BlockContext:
     height: int
     proposer: bytes
     params: ProtocolParams
+    # The chain's genesis hash, which proof envelopes bind (execution.staking.proof_envelope).
+    # No default: with a wrong one every invalid-proof item fails bad_signature, so a node
+    # that forgot it would reject blocks every other node accepts.
+    genesis_hash: bytes
     fee_recipient: bytes = b""  # the proposer's reward address; empty burns the tips
-    # The chain's genesis hash, which proof envelopes bind (execution.staking.proof_envelope);
-    # without it invalid-proof evidence convicts nobody (bad_signature).
-    genesis_hash: bytes = b""
 
 
 def intrinsic_gas(tx: Transaction, params: ProtocolParams) -> int:
@@ -252,7 +253,9 @@ def accept_universal_proofs(
                     answered.append((task, result))
                 proven_height = proof.block_height
         except InvalidUniversalProof as exc:
-            raise InvalidBlock("invalid_universal_proof", f"#{index}: {exc}") from exc
+            raise InvalidBlock(
+                "invalid_universal_proof", f"#{index}: {exc}", index=index, leaf=exc.leaf
+            ) from exc
         for task, result in answered:
             _enter_result(state, task, result, height, params, block_hash_at)
         refs.append(UniversalProofRef(proven_height, root, keccak256(raw)))
@@ -313,10 +316,10 @@ def execute_transactions(
             gas_used, fee, created = apply_transaction(state, tx, ctx)
         except DecodingError as exc:
             raise InvalidBlock(
-                "invalid_transaction", f"#{index}: malformed_transaction: {exc}"
+                "invalid_transaction", f"#{index}: malformed_transaction: {exc}", index=index
             ) from exc
         except InvalidTransaction as exc:
-            raise InvalidBlock("invalid_transaction", f"#{index}: {exc}") from exc
+            raise InvalidBlock("invalid_transaction", f"#{index}: {exc}", index=index) from exc
         cumulative += gas_used
         if cumulative > ctx.params.block_gas_limit:
             raise InvalidBlock("block_gas_limit", f"exceeded at transaction #{index}")
@@ -369,9 +372,9 @@ def apply_block(
     block: Block,
     chain_id: int,
     params: ProtocolParams,
+    genesis_hash: bytes,
     block_hash_at: Callable[[int], bytes | None] = lambda height: None,
     elf_of: ElfOf = _no_elf,
-    genesis_hash: bytes = b"",
 ) -> tuple[State, list[Receipt]]:
     """Apply `block` to a copy of `state`; return the new state and the receipts.
 
@@ -389,9 +392,7 @@ def apply_block(
     if keccak256(block.last_commit) != header.last_commit_hash:
         raise InvalidBlock("bad_last_commit_hash")
     new_state = state.copy()
-    ctx = BlockContext(
-        header.chain_id, header.height, header.proposer, params, genesis_hash=genesis_hash
-    )
+    ctx = BlockContext(header.chain_id, header.height, header.proposer, params, genesis_hash)
     refs, receipts = execute_body(
         new_state,
         block.transactions,

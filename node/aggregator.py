@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -51,8 +50,6 @@ _LEAF_OVERHEAD = 64
 # every Universal Proof it proposes (after building the block), so that tests can show the
 # other validators reject such a block.
 TAMPER_ENV = "IVCNET_TEST_TAMPER_UNIVERSAL_PROOF"
-
-_LEAF_IN_DETAIL = re.compile(r"^#(\d+): leaf (\d+) ")
 
 
 class ProofSource(Protocol):
@@ -140,18 +137,17 @@ def drop_rejected(
     """After the chain refused `proofs` (reason invalid_universal_proof), discard from the pool
     the task proof it names and return the proofs without it (without the whole Universal
     Proof when the error names no leaf)."""
-    match = _LEAF_IN_DETAIL.match(exc.detail)
-    index = int(exc.detail[1:].split(":", 1)[0]) if exc.detail[1:2].isdigit() else 0
+    index = 0 if exc.index is None else exc.index
     if not 0 <= index < len(proofs):
         return ()
     try:
         up = UniversalProof.decode(proofs[index])
     except InvalidUniversalProof:
         return proofs[:index] + proofs[index + 1 :]
-    if match is None:
+    leaf_index = exc.leaf
+    if leaf_index is None:
         pool.discard([leaf.task_id for leaf in up.leaves])
         return proofs[:index] + proofs[index + 1 :]
-    leaf_index = int(match.group(2))
     if not 0 <= leaf_index < len(up.leaves):
         return proofs[:index] + proofs[index + 1 :]
     bad = up.leaves[leaf_index]

@@ -34,6 +34,7 @@ from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 
 from execution.chain import Chain
 from execution.universal import ProofLeaf
+from execution.universal.lift_shapes import task_proof_shape
 from node.aggregator import ProofSource, pending_blocks
 from node.logs import event
 
@@ -125,13 +126,6 @@ def build(job: Job, say: Callable[[str], None] = lambda _m: None) -> bytes:
     return up.encode()
 
 
-def shape_of(task_proof: bytes) -> tuple[int, ...] | None:
-    """A pooled task proof's table log heights (None if it does not parse)."""
-    from execution.universal.lift_shapes import task_proof_shape
-
-    return task_proof_shape(task_proof)
-
-
 class V1Builder:
     """One worker at a time building a block's v1 root; `proofs` is what the proposer packs."""
 
@@ -209,7 +203,7 @@ class V1Builder:
 
     def _shape(self, leaf: ProofLeaf) -> tuple[int, ...] | None:
         if leaf.task_id not in self._shapes:
-            self._shapes[leaf.task_id] = shape_of(leaf.task_proof)
+            self._shapes[leaf.task_id] = task_proof_shape(leaf.task_proof)
         return self._shapes[leaf.task_id]
 
     def proofs(self, chain: Chain, pool: ProofSource) -> tuple[bytes, ...]:

@@ -6,7 +6,6 @@ computations; a submitted transaction enters the mempool and is queued for batch
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -48,6 +47,7 @@ from node.rpc.chain_view import (
 from node.rpc.methods_staking import BondInfo, ProverStakeInfo, StakeInfo
 from storage import block_store
 from storage.errors import StorageError
+from storage.lru_cache import LruCache
 
 if TYPE_CHECKING:
     from node.node import Node
@@ -117,8 +117,8 @@ RECENT_BLOCKS = 8
 class NodeChainView:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._blocks: OrderedDict[bytes, Block] = OrderedDict()
-        self._receipts: OrderedDict[bytes, list[Receipt]] = OrderedDict()
+        self._blocks: LruCache[bytes, Block] = LruCache(RECENT_BLOCKS)
+        self._receipts: LruCache[bytes, list[Receipt]] = LruCache(RECENT_BLOCKS)
 
     def _committed_block(self, height: int) -> Block | None:
         block_hash = block_store.hash_at(self.node.chain.db, height)
@@ -129,11 +129,7 @@ class NodeChainView:
             block = self.node.chain.block_by_hash(block_hash)
             if block is None:
                 return None
-            self._blocks[block_hash] = block
-            if len(self._blocks) > RECENT_BLOCKS:
-                self._blocks.popitem(last=False)
-        else:
-            self._blocks.move_to_end(block_hash)
+            self._blocks.put(block_hash, block)
         return block
 
     def _committed_receipts(self, block_hash: bytes) -> list[Receipt] | None:
@@ -142,11 +138,7 @@ class NodeChainView:
             receipts = self.node.chain.receipts(block_hash)
             if receipts is None:
                 return None
-            self._receipts[block_hash] = receipts
-            if len(self._receipts) > RECENT_BLOCKS:
-                self._receipts.popitem(last=False)
-        else:
-            self._receipts.move_to_end(block_hash)
+            self._receipts.put(block_hash, receipts)
         return receipts
 
     @property

@@ -4,7 +4,7 @@ Two kinds (docs/staking.md, Slashing):
 
 - duplicate-vote evidence (consensus.evidence), gossiped on the evidence topic: accepted only if
   it verifies against the validator set of its height and is at most `max_age` blocks old
-  (genesis `evidence_max_age_blocks`, default EVIDENCE_MAX_AGE); each piece goes into at most
+  (genesis `evidence_max_age_blocks`); each piece goes into at most
   one block (blocks of the last `max_age` heights are scanned at start, committed blocks are
   added as they come);
 - invalid-proof evidence (execution.staking.proof_evidence), made by this node's own proof
@@ -25,8 +25,6 @@ average 18 on 2 cores: with 64 items held, seconds of event loop before every pr
 
 from __future__ import annotations
 
-import re
-from collections import OrderedDict
 from collections.abc import Callable
 
 from consensus import ConsensusError, DuplicateVoteEvidence, ValidatorSet, keccak256
@@ -46,16 +44,15 @@ from execution.staking.proof_evidence import (
 )
 from execution.state import State
 from execution.types.block import Block
-from genesis.params import PROOF_EVIDENCE_MAX_AGE
+from execution.types.errors import InvalidBlock
+from genesis.params import ProtocolParams
 from p2p import NotRelayed
+from storage.lru_cache import LruCache
 
-EVIDENCE_MAX_AGE = 100
 MAX_EVIDENCE_PER_BLOCK = 16
 MAX_PENDING_PROOF_EVIDENCE = 64
 MAX_PENDING_PROOF_EVIDENCE_BYTES = 32 << 20
 MAX_REFUSED_PROOF_EVIDENCE = 4096
-# How the state transition names a rejected invalid-proof item (execution.staking.proof_evidence).
-_NAMED_ITEM = re.compile(r"proof evidence #(\d+):")
 
 
 class EvidencePool:
@@ -63,14 +60,13 @@ class EvidencePool:
         self,
         chain_id: int,
         validator_set: Callable[[int], ValidatorSet],
+        params: ProtocolParams,
+        genesis_hash: bytes,
         head_state: Callable[[], State] | None = None,
-        max_age: int = EVIDENCE_MAX_AGE,
-        proof_max_age: int = PROOF_EVIDENCE_MAX_AGE,
-        genesis_hash: bytes = b"",
     ) -> None:
         self.chain_id = chain_id
-        self.max_age = max_age
-        self.proof_max_age = proof_max_age  # genesis proof_evidence_max_age_blocks
+        self.params = params  # the invalid-proof rules read it as the state transition does
+        self.max_age = params.evidence_max_age_blocks
         self.genesis_hash = genesis_hash  # which proof envelopes bind
         self._validator_set = validator_set
         self._head_state = head_state
@@ -81,7 +77,7 @@ class EvidencePool:
         # Gossiped "evidence" whose proof verifies (_refusal_key): never verified again. Keyed
         # by the proof too: refusing a (prover, task) for good would let anyone who gossips
         # the prover's valid proof first block the evidence of a bad one it also signed.
-        self._refused: OrderedDict[bytes, None] = OrderedDict()
+        self._refused: LruCache[bytes, bool] = LruCache(MAX_REFUSED_PROOF_EVIDENCE)
         self.committed: set[bytes] = set()
 
     def scan(self, chain: Chain) -> None:
@@ -114,7 +110,7 @@ class EvidencePool:
         size = 0
         for key, (ev, raw) in list(self._proofs.items()):
             try:
-                check_evidence_state(state, ev, height, self.proof_max_age)
+                check_evidence_state(state, ev, height, self.params)
             except RejectedEvidence:
                 self._forget(key)  # slashed meanwhile (duplicate), or too old
                 continue
@@ -135,16 +131,17 @@ class EvidencePool:
         if item is not None:
             self._proof_bytes -= len(item[1])
 
-    def drop_proof_evidence(self, evidence: tuple[bytes, ...], error: str) -> tuple[bytes, ...]:
-        """A block holding `evidence` did not build (`error`, the InvalidBlock's detail): a rule
+    def drop_proof_evidence(
+        self, evidence: tuple[bytes, ...], error: InvalidBlock
+    ) -> tuple[bytes, ...]:
+        """A block holding `evidence` did not build (`error`, reason invalid_evidence): a rule
         this pool does not re-run before a block (the proof verification) disagreed, and a
-        proposer must not stall on it. Forget the invalid-proof item the error names ("proof
-        evidence #i", i counting invalid-proof items only), or all of them when it names none,
-        and return `evidence` without what was forgotten."""
+        proposer must not stall on it. Forget the invalid-proof item the error names (its
+        `index` counts invalid-proof items only), or all of them when it names none, and
+        return `evidence` without what was forgotten."""
         items = [raw for raw in evidence if is_proof_evidence(raw)]
-        named = _NAMED_ITEM.search(error)
-        index = int(named.group(1)) if named else None
-        drop = [items[index]] if index is not None and index < len(items) else items
+        index = error.index
+        drop = [items[index]] if index is not None and 0 <= index < len(items) else items
         for raw in drop:
             try:
                 ev = InvalidProofEvidence.decode(raw)
@@ -175,7 +172,7 @@ class EvidencePool:
         if key in self._proofs:
             return False
         try:
-            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.proof_max_age)
+            check_evidence_cheap(state, ev, self.genesis_hash, head_height + 1, self.params)
         except RejectedEvidence:
             return False
         raw = ev.encode()
@@ -207,7 +204,7 @@ class EvidencePool:
         if _refusal_key(ev) in self._refused:
             raise NotRelayed("refused here: its proof verified")
         try:
-            check_evidence_state(state, ev, head_height + 1, self.proof_max_age)
+            check_evidence_state(state, ev, head_height + 1, self.params)
         except RejectedEvidence as exc:
             raise NotRelayed(str(exc)) from exc
         return True
@@ -218,9 +215,7 @@ class EvidencePool:
 
     def refuse(self, ev: InvalidProofEvidence) -> None:
         """Its proof verified: this item is junk, now and when it comes again."""
-        self._refused[_refusal_key(ev)] = None
-        while len(self._refused) > MAX_REFUSED_PROOF_EVIDENCE:
-            self._refused.popitem(last=False)
+        self._refused.put(_refusal_key(ev), True)
 
     @property
     def proof_evidence(self) -> list[InvalidProofEvidence]:

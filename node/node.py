@@ -131,11 +131,8 @@ class _BlockInputs:
 
 
 def _failed_index(exc: InvalidBlock) -> int | None:
-    """The index of the transaction an "invalid_transaction" InvalidBlock names ("#i: ...")."""
-    if exc.reason != "invalid_transaction" or not exc.detail.startswith("#"):
-        return None
-    digits = exc.detail[1:].split(":", 1)[0]
-    return int(digits) if digits.isdigit() else None
+    """The index of the transaction an "invalid_transaction" InvalidBlock names."""
+    return exc.index if exc.reason == "invalid_transaction" else None
 
 
 def _stake_applies(
@@ -198,12 +195,7 @@ class Node:
         self._decoded: OrderedDict[bytes, Block | None] = OrderedDict()
         self._own_values: set[bytes] = set()
         self.evidence = EvidencePool(
-            self.chain_id,
-            self.validator_set,
-            chain.state,
-            chain.genesis.params.evidence_max_age_blocks,
-            chain.genesis.params.proof_evidence_max_age_blocks,
-            chain.genesis_hash,
+            self.chain_id, self.validator_set, chain.genesis.params, chain.genesis_hash, chain.state
         )
         self._tx_out: list[bytes] = []
         self._tx_out_event = trio.Event()
@@ -388,7 +380,7 @@ class Node:
                 if isinstance(exc, InvalidBlock) and exc.reason == "invalid_evidence":
                     # Pooled invalid-proof evidence the state rejects: leave it out
                     # (node.evidence_pool); duplicate-vote evidence was verified when pooled.
-                    fewer = self.evidence.drop_proof_evidence(evidence, str(exc))
+                    fewer = self.evidence.drop_proof_evidence(evidence, exc)
                     if fewer != evidence:
                         evidence = fewer
                         continue

@@ -14,18 +14,19 @@ Tree rule (the same as Universal Proof v0's): the leaves in block order; each le
 neighbours left to right, and an odd last node is promoted to the next level unchanged (no
 padding: a tree over n leaves has n − 1 joins, and one leaf is its own root, the lift proof).
 The root's program is a function of the leaves' lift programs and their number, which the
-verifier recomputes (`root_key`).
+verifier recomputes (`root_key`). `pair_up` is the rule, once: the digests, the keys, the
+proofs and the jobs of a tree (execution.universal.tree_jobs) all follow it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from execution.recursion import key_store
-from execution.recursion.cache import LruCache
 from execution.recursion.lift import Lifted
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
@@ -38,6 +39,7 @@ from execution.recursion.record import (
 )
 from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
+from storage.lru_cache import LruCache
 
 __all__ = [
     "JOIN_TAG",
@@ -49,6 +51,7 @@ __all__ = [
     "join_key",
     "join_recording",
     "node_publics",
+    "pair_up",
     "root_key",
 ]
 
@@ -61,6 +64,24 @@ DIGEST_CELLS = 8
 Node = Lifted  # a proof and its program's key: a lift or a join
 
 
+T = TypeVar("T")
+
+
+def pair_up(leaves: Sequence[T], join: Callable[[T, T], T]) -> T:
+    """The root of the tree over `leaves` by the tree rule: each level joins neighbours left
+    to right, an odd last node goes up unchanged. `join` runs level by level, left to right,
+    so both children of a node are made before it."""
+    if not leaves:
+        raise ValueError("a tree has at least one leaf")
+    level = list(leaves)
+    while len(level) > 1:
+        nxt = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
 def join_digest(left: npt.ArrayLike, right: npt.ArrayLike) -> U32:
     words = [*JOIN_TAG, *(int(v) for v in np.asarray(left)), *(int(v) for v in np.asarray(right))]
     return hash_elements(np.array(words, dtype=np.uint32))
@@ -68,15 +89,7 @@ def join_digest(left: npt.ArrayLike, right: npt.ArrayLike) -> U32:
 
 def commitment(digests: list[U32]) -> U32:
     """The root digest of the tree over leaf digests (the tree rule above)."""
-    if not digests:
-        raise ValueError("a tree has at least one leaf")
-    level = list(digests)
-    while len(level) > 1:
-        nxt = [join_digest(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+    return pair_up(digests, join_digest)
 
 
 def _cid(key: RecursionKey) -> bytes:
@@ -119,13 +132,9 @@ def join_recording(left: RecursionKey, right: RecursionKey, params: FriParams) -
 
 def join_key(left: RecursionKey, right: RecursionKey, params: FriParams) -> RecursionKey:
     k = (_cid(left), _cid(right), params.to_bytes())
-    hit = _KEYS.get(k)
-    if hit is None:
-        hit = key_store.load_or_build(
-            "join", k, lambda: program_key(join_recording(left, right, params).program)
-        )
-        _KEYS.put(k, hit)
-    return hit
+    return key_store.key_for(
+        "join", k, _KEYS, lambda: program_key(join_recording(left, right, params).program)
+    )
 
 
 def node_publics(node: Node) -> list[list[int]]:
@@ -158,35 +167,21 @@ def build_tree(
     share their proven nodes (the benchmark's 1, 2, 7, 16 trees); `on_join(span)` is called
     after each join proven (progress logs).
     """
-    if not leaves:
-        raise ValueError("a tree has at least one leaf")
-    memo = {} if memo is None else memo
-    level = [((i, i + 1), n) for i, n in enumerate(leaves)]
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            (span_l, left), (span_r, right) = level[i], level[i + 1]
-            span = (span_l[0], span_r[1])
-            if span not in memo:
-                memo[span] = join(left, right, params)
-                if on_join is not None:
-                    on_join(span)
-            nxt.append((span, memo[span]))
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0][1]
+    proven = {} if memo is None else memo
+    Spanned = tuple[tuple[int, int], Node]
+
+    def join_spans(a: Spanned, b: Spanned) -> Spanned:
+        span = (a[0][0], b[0][1])
+        if span not in proven:
+            proven[span] = join(a[1], b[1], params)
+            if on_join is not None:
+                on_join(span)
+        return span, proven[span]
+
+    return pair_up([((i, i + 1), n) for i, n in enumerate(leaves)], join_spans)[1]
 
 
 def root_key(leaf_keys: list[RecursionKey], params: FriParams) -> RecursionKey:
     """The key of the root program of a tree whose leaves are proofs of `leaf_keys`' programs:
     the only root program a verifier accepts for those leaves."""
-    if not leaf_keys:
-        raise ValueError("a tree has at least one leaf")
-    level = list(leaf_keys)
-    while len(level) > 1:
-        nxt = [join_key(level[i], level[i + 1], params) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+    return pair_up(leaf_keys, lambda left, right: join_key(left, right, params))

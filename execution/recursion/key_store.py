@@ -10,8 +10,10 @@ Entry name: sha256 over the kind ("lift" / "join"), a canonical byte encoding of
 program depends on (`LiftSpec.key()`; the children's control ids and the FRI parameters) and
 the code version (sha256 of the sources of execution/recursion and execution/stark: the
 recorder runs the verifier, the layout places the program), so a changed recorder, verifier or
-AIR never meets a key of the old code. File `<kind>-<entry hex>.key`, written to a temporary
-name, fsynced and renamed (a crash leaves the whole file or none). Layout:
+AIR never meets a key of the old code. File `<kind>-<version tag>-<entry hex>.key` (the tag:
+the code version's first 8 bytes, hex), written to a temporary name, fsynced and renamed (a
+crash leaves the whole file or none). Each write removes the files of other code versions (a
+key file is ~10-100 MB and an upgraded node never reads its old ones again). Layout:
 
     magic    8 bytes  b"IVCRKEY1"
     entry   32 bytes  the entry the file answers (a file copied under another name is refused)
@@ -20,10 +22,13 @@ name, fsynced and renamed (a crash leaves the whole file or none). Layout:
                       encoding, u32), shape (table log heights, then the number of outputs),
                       rows_<table> (i64 instruction index per row), prep_<i> (u32 fixed columns)
 
-On load the program is decoded from its encoding and its control id recomputed (it must be the
+On load the program is decoded from its encoding (`Program.decode`) and its control id recomputed (it must be the
 stored one) and the key's AIRs are rebuilt from the layout (`prove.key_of_layout`), as
 `program_key` builds them. A file that fails any check is ignored and removed, and the key is
-rebuilt and written again. What the digest does not give: protection against someone who may
+rebuilt and written again: whatever the failure (numpy's zip reader alone raises BadZipFile,
+EOFError or zlib.error on a damaged payload), a file is a cache entry, never a reason to stop.
+A key is built once per process even when several threads ask for it at once (`key_for`: one
+lock per key; a lift key costs a minute). What the digest does not give: protection against someone who may
 write the node's home (they could as well edit its database); the cache is as trusted as that.
 """
 
@@ -34,16 +39,19 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from execution.recursion.program import ARITY, VERSION, Instruction, Op, Program, ProgramError
+from execution.recursion.program import Program
 from execution.recursion.prove import RecursionKey, key_of_layout
 from execution.recursion.tracegen import TABLES, Layout, Shape
 from execution.stark.poseidon2 import hash_elements
+from storage.lru_cache import LruCache
 
 __all__ = [
     "KeyStore",
@@ -51,8 +59,8 @@ __all__ = [
     "code_version",
     "configure",
     "current",
+    "key_for",
     "load_or_build",
-    "program_from_encoding",
 ]
 
 logger = logging.getLogger("execution.recursion")
@@ -93,40 +101,6 @@ def code_version() -> bytes:
     return h.digest()
 
 
-def program_from_encoding(words: np.ndarray) -> Program:
-    """Invert `Program.encode` (ProgramError if malformed; notes are not encoded)."""
-    w: list[int] = np.asarray(words, dtype=np.int64).tolist()
-    if len(w) < 4 or w[0] != VERSION:
-        raise ProgramError("not a program encoding of this version")
-    num_inputs, num_cells, n = w[1], w[2], w[3]
-    pos = 4
-    out: list[Instruction] = []
-    try:
-        for _ in range(n):
-            op = _OPS[w[pos]]  # a dict: Op(...) per instruction was a third of a load
-            if op == Op.BITS:
-                bits, a = w[pos + 1], w[pos + 2]
-                outs = tuple(w[pos + 3 : pos + 3 + bits])
-                out.append(Instruction(op, outs, (a,), (bits,)))
-                pos += 3 + bits
-                continue
-            k_out, k_in, k_imm = ARITY[op]
-            pos += 1
-            outs = tuple(w[pos : pos + k_out])
-            ins = tuple(w[pos + k_out : pos + k_out + k_in])
-            imm = tuple(w[pos + k_out + k_in : pos + k_out + k_in + k_imm])
-            out.append(Instruction(op, outs, ins, imm))
-            pos += k_out + k_in + k_imm
-    except (ValueError, IndexError, KeyError) as exc:
-        raise ProgramError(f"malformed program encoding: {exc}") from exc
-    if pos != len(w):
-        raise ProgramError("malformed program encoding: length")
-    return Program(num_inputs, num_cells, out)
-
-
-_OPS = {int(op): op for op in Op}
-
-
 class KeyStore:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -138,7 +112,7 @@ class KeyStore:
         return hashlib.sha256(canonical((kind, parts, code_version()))).digest()
 
     def path(self, kind: str, entry: bytes) -> Path:
-        return self.directory / f"{kind}-{entry.hex()}{SUFFIX}"
+        return self.directory / f"{kind}-{_version_tag()}-{entry.hex()}{SUFFIX}"
 
     def load(self, kind: str, parts: object) -> RecursionKey | None:
         entry = self.entry(kind, parts)
@@ -150,7 +124,7 @@ class KeyStore:
             return None
         try:
             key = _decode(data, entry)
-        except (ValueError, KeyError, OSError, ProgramError) as exc:
+        except Exception as exc:  # any damage means rebuild (the module doc)
             self.refused += 1
             logger.warning("recursion key cache: %s refused (%s); rebuilding", path.name, exc)
             path.unlink(missing_ok=True)
@@ -171,7 +145,19 @@ class KeyStore:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+        self.prune()
         return path
+
+    def prune(self) -> None:
+        """Remove the key files of other code versions (never read again)."""
+        current = f"-{_version_tag()}-"
+        for old in self.directory.glob(f"*{SUFFIX}"):
+            if current not in old.name:
+                old.unlink(missing_ok=True)
+
+
+def _version_tag() -> str:
+    return code_version()[:8].hex()
 
 
 def _encode(key: RecursionKey, entry: bytes) -> bytes:
@@ -202,7 +188,7 @@ def _decode(data: bytes, entry: bytes) -> RecursionKey:
     with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         cid = np.asarray(z["control_id"], dtype=np.uint32)
         encoding = np.asarray(z["program"], dtype=np.uint32)
-        program = program_from_encoding(encoding)
+        program = Program.decode(encoding)
         sh = [int(v) for v in z["shape"]]
         shape = Shape(tuple(sh[:-1]), sh[-1])
         rows = {t: np.asarray(z[f"rows_{t}"], dtype=np.int64) for t in TABLES}
@@ -229,6 +215,51 @@ def configure(directory: Path | str | None) -> KeyStore | None:
 
 def current() -> KeyStore | None:
     return _STORE
+
+
+class _KeyLocks:
+    """One lock per key being built, dropped when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users = self._locks[key][1] - 1
+                if users:
+                    self._locks[key] = (lock, users)
+                else:
+                    del self._locks[key]
+
+
+_BUILDING = _KeyLocks()
+K = TypeVar("K", bound=Hashable)
+
+
+def key_for(
+    kind: str, parts: K, memory: LruCache[K, RecursionKey], build: Callable[[], RecursionKey]
+) -> RecursionKey:
+    """The key of (`kind`, `parts`) from `memory`, else the configured store, else `build()`;
+    kept in `memory`. Threads asking for one key at once build it once: the others wait for
+    it (a lift key takes a minute to build and hundreds of MB to hold)."""
+    hit = memory.get(parts)
+    if hit is not None:
+        return hit
+    with _BUILDING.hold((kind, parts)):
+        hit = memory.get(parts)  # built by the thread this one waited for
+        if hit is None:
+            hit = load_or_build(kind, parts, build)
+            memory.put(parts, hit)
+    return hit
 
 
 def load_or_build(kind: str, parts: object, build: Callable[[], RecursionKey]) -> RecursionKey:

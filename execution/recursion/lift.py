@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from execution.recursion import key_store
-from execution.recursion.cache import LruCache
 from execution.recursion.prove import RecursionKey, RecursionProof, program_key, prove
 from execution.recursion.record import (
     ProgramInputError,
@@ -42,6 +41,7 @@ from execution.stark.air.compiled import CompiledAir
 from execution.stark.params import FriParams
 from execution.stark.poseidon2 import hash_elements
 from execution.stark.proof import Proof
+from storage.lru_cache import LruCache
 
 __all__ = [
     "LIFT_TAG",
@@ -150,12 +150,9 @@ def lift_recording(spec: LiftSpec) -> Recording:
 
 def lift_key(spec: LiftSpec) -> RecursionKey:
     """The verifying key of `spec`'s lift program (built once per process and spec)."""
-    k = spec.key()
-    hit = _KEYS.get(k)
-    if hit is None:
-        hit = key_store.load_or_build("lift", k, lambda: program_key(lift_recording(spec).program))
-        _KEYS.put(k, hit)
-    return hit
+    return key_store.key_for(
+        "lift", spec.key(), _KEYS, lambda: program_key(lift_recording(spec).program)
+    )
 
 
 def lift_inputs(

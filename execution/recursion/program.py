@@ -101,6 +101,7 @@ ARITY: dict[Op, tuple[int, int, int]] = {
     Op.SELECT: (1, 3, 0),
     Op.OUTPUT: (0, 1, 0),
 }
+_OPS = {int(op): op for op in Op}
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,37 @@ class Program:
         for ins in self.instructions:
             words.extend(ins.encode())
         return np.array(words, dtype=np.uint32)
+
+    @classmethod
+    def decode(cls, words: npt.NDArray[np.integer]) -> Program:
+        """Invert `encode` (ProgramError if malformed; notes are not encoded)."""
+        w: list[int] = np.asarray(words, dtype=np.int64).tolist()
+        if len(w) < 4 or w[0] != VERSION:
+            raise ProgramError("not a program encoding of this version")
+        num_inputs, num_cells, n = w[1], w[2], w[3]
+        pos = 4
+        out: list[Instruction] = []
+        try:
+            for _ in range(n):
+                op = _OPS[w[pos]]  # a dict: Op(...) per instruction was a third of a load
+                if op == Op.BITS:
+                    bits, a = w[pos + 1], w[pos + 2]
+                    outs = tuple(w[pos + 3 : pos + 3 + bits])
+                    out.append(Instruction(op, outs, (a,), (bits,)))
+                    pos += 3 + bits
+                    continue
+                k_out, k_in, k_imm = ARITY[op]
+                pos += 1
+                outs = tuple(w[pos : pos + k_out])
+                ins = tuple(w[pos + k_out : pos + k_out + k_in])
+                imm = tuple(w[pos + k_out + k_in : pos + k_out + k_in + k_imm])
+                out.append(Instruction(op, outs, ins, imm))
+                pos += k_out + k_in + k_imm
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            raise ProgramError(f"malformed program encoding: {exc}") from exc
+        if pos != len(w):
+            raise ProgramError("malformed program encoding: length")
+        return cls(num_inputs, num_cells, out)
 
     def control_id(self) -> npt.NDArray[np.uint32]:
         """Poseidon2 digest (8 field elements) of the encoding."""

@@ -17,9 +17,11 @@ judgement needs the task record and the prover stake in the state:
    past the task's deadline (the genesis makes unbonding_period_blocks cover deadline + age,
    so a prover that unregisters when the task is assigned is still slashable then);
 6. `not_prover`: the prover never registered (it has no stake to slash);
-   `nothing_at_stake`: it registered once, but is no longer registered and has no prover funds
-   still unbonding (an ex-prover whose funds came back could otherwise sign bad proofs for
-   free: each item costs every validator a proof verification and convicts nobody);
+   `nothing_at_stake`: it registered once, but is no longer registered and the slash would
+   burn nothing: no prover funds it took out at or after the task's block are still unbonding
+   (an ex-prover that left before the task, or whose funds came back, could otherwise sign bad
+   proofs for free: each item costs every validator a proof verification and burns nothing).
+   The rule and the slash read one function (`_unbonding_cut`), so they cannot disagree;
 7. `duplicate`: this prover was already slashed for a proof of this task (one slash per
    (prover, task), whatever proof bytes it signed);
 8. `proof_valid`: the proof passes the leaf rules of a Universal Proof for that task
@@ -57,6 +59,7 @@ from execution.staking.proof_envelope import BadEnvelope, check_envelope
 from execution.staking.records import (
     ProverStake,
     ProverStatus,
+    Unbonding,
     prover_stake,
     set_prover_stake,
     set_unbondings,
@@ -65,7 +68,7 @@ from execution.staking.records import (
 from execution.state import State, Task, TaskStatus
 from execution.types.errors import InvalidBlock
 from execution.types.hashing import keccak256
-from genesis.params import PROOF_EVIDENCE_MAX_AGE, ProtocolParams
+from genesis.params import ProtocolParams
 
 EVIDENCE_KIND_INVALID_PROOF = 1
 MAX_PROOF_EVIDENCE_PER_BLOCK = 4
@@ -162,13 +165,12 @@ def check_evidence_cheap(
     ev: InvalidProofEvidence,
     genesis_hash: bytes,
     height: int,
-    max_age: int = PROOF_EVIDENCE_MAX_AGE,
+    params: ProtocolParams,
 ) -> Task:
     """Every rule but the proof verification (rules 2-7); return the task. Cheap: the node's
-    pool runs it on its event loop when an item arrives. `max_age`: the genesis
-    proof_evidence_max_age_blocks."""
+    pool runs it on its event loop when an item arrives."""
     check_evidence_envelope(ev, genesis_hash)
-    return check_evidence_state(state, ev, height, max_age)
+    return check_evidence_state(state, ev, height, params)
 
 
 def check_evidence_envelope(ev: InvalidProofEvidence, genesis_hash: bytes) -> None:
@@ -185,22 +187,23 @@ def check_evidence_envelope(ev: InvalidProofEvidence, genesis_hash: bytes) -> No
 
 
 def check_evidence_state(
-    state: State, ev: InvalidProofEvidence, height: int, max_age: int = PROOF_EVIDENCE_MAX_AGE
+    state: State, ev: InvalidProofEvidence, height: int, params: ProtocolParams
 ) -> Task:
-    """Rules 4-7, against `state` for a block at `height` (a few trie reads); return the task."""
+    """Rules 4-7, against `state` for a block at `height` (a few trie reads); return the task.
+    The pool and the block's judgement both call this, so every node agrees on them."""
     task = state.task(ev.task_id)
     # Rule: the task is in the state.
     if task is None:
         raise RejectedEvidence("unknown_task", ev.task_id.hex())
     # Rule: not more than proof_evidence_max_age_blocks past the task's deadline.
-    if height > task.deadline_height + max_age:
+    if height > task.deadline_height + params.proof_evidence_max_age_blocks:
         raise RejectedEvidence("too_old", f"task deadline {task.deadline_height}")
     # Rule: the prover has (or had) a prover stake.
     record = prover_stake(state, ev.prover)
     if record is None:
         raise RejectedEvidence("not_prover", ev.prover.hex())
-    # Rule: it still has something to lose (a stake, or prover funds still unbonding).
-    if not _at_stake(state, record):
+    # Rule: the conviction takes something (it unregisters the prover, or burns unbonding funds).
+    if not _at_stake(state, record, task.submitted_height, params):
         raise RejectedEvidence("nothing_at_stake", ev.prover.hex())
     # Rule: one slash per (prover, task).
     if state.record(proof_slash_key(ev.prover, ev.task_id)):
@@ -208,11 +211,21 @@ def check_evidence_state(
     return task
 
 
-def _at_stake(state: State, record: ProverStake) -> bool:
+def _at_stake(state: State, record: ProverStake, task_height: int, params: ProtocolParams) -> bool:
     if record.status is ProverStatus.REGISTERED:
         return True  # even with no stake (a genesis prover): conviction unregisters it
-    # Prover funds unbond without a BLS key (a validator's carry theirs).
-    return any(not e.bls_public_key and e.amount > 0 for e in unbondings(state, record.address))
+    return any(_unbonding_cut(e, task_height, params) for e in unbondings(state, record.address))
+
+
+def _unbonding_cut(e: Unbonding, task_height: int, params: ProtocolParams) -> int:
+    """What a conviction for a task of block `task_height` burns from an ex-prover's unbonding
+    entry `e`: a fraction of prover funds (no BLS key: a validator's carry theirs) taken out
+    at or after that block; 0 for any other entry. Funds that left before the task were never
+    at stake for it."""
+    unbonded_at = e.release_height - params.unbonding_period_blocks
+    if e.bls_public_key or unbonded_at < task_height:
+        return 0
+    return e.amount * params.invalid_proof_slash_ppm // PPM
 
 
 def check_proof_fails(task: Task, ev: InvalidProofEvidence, profile: str) -> None:
@@ -236,9 +249,7 @@ def judge_proof_evidence(
     """The evidence if it convicts its prover in a block at `height`; RejectedEvidence
     naming the first failed rule otherwise."""
     ev = InvalidProofEvidence.decode(raw)
-    task = check_evidence_cheap(
-        state, ev, genesis_hash, height, params.proof_evidence_max_age_blocks
-    )
+    task = check_evidence_cheap(state, ev, genesis_hash, height, params)
     check_proof_fails(task, ev, params.proof.profile)
     return ev
 
@@ -289,11 +300,15 @@ def slash_invalid_proofs(
         try:
             ev = judge_proof_evidence(state, raw, genesis_hash, height, params)
         except RejectedEvidence as exc:
-            raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: {exc}") from exc
+            raise InvalidBlock(
+                "invalid_evidence", f"proof evidence #{index}: {exc}", index=index
+            ) from exc
         task = state.task(ev.task_id)
         record = prover_stake(state, ev.prover)
         if task is None or record is None:  # judge_proof_evidence checked both
-            raise InvalidBlock("invalid_evidence", f"proof evidence #{index}: state changed")
+            raise InvalidBlock(
+                "invalid_evidence", f"proof evidence #{index}: state changed", index=index
+            )
         state.set_record(proof_slash_key(ev.prover, ev.task_id), b"\x01")
         slash_prover(state, record, task.submitted_height, params, height)
         convicted.append(ev.prover)
@@ -316,12 +331,9 @@ def slash_prover(
     total = 0
     out = []
     for e in unbondings(state, record.address):
-        unbonded_at = e.release_height - params.unbonding_period_blocks
-        if not e.bls_public_key and unbonded_at >= task_height:
-            cut = e.amount * ppm // PPM
-            total += cut
-            e = replace(e, amount=e.amount - cut)
-        out.append(e)
+        cut = _unbonding_cut(e, task_height, params)
+        total += cut
+        out.append(replace(e, amount=e.amount - cut))
     if total:
         set_unbondings(state, record.address, out)
     set_prover_stake(state, replace(record, slashed=record.slashed + total))

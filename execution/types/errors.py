@@ -21,9 +21,18 @@ class InvalidTransaction(ExecutionError):
 
 
 class InvalidBlock(ExecutionError):
-    """A block that must not be committed; nothing of it is applied."""
+    """A block that must not be committed; nothing of it is applied.
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    `index` names the refused item among those of its kind (the transaction, the Universal
+    Proof, the invalid-proof evidence item) and `leaf` the refused leaf of that Universal
+    Proof, when the failure is in one: a proposer leaves that item out and builds again. The
+    text says the same for humans; code reads these fields, never the text."""
+
+    def __init__(
+        self, reason: str, detail: str = "", index: int | None = None, leaf: int | None = None
+    ) -> None:
         self.reason = reason
         self.detail = detail
+        self.index = index
+        self.leaf = leaf
         super().__init__(f"{reason}: {detail}" if detail else reason)

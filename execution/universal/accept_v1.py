@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from execution.recursion.cache import LruCache
 from execution.recursion.lift import LeafStatement, LiftSpec
 from execution.stark.params import FriParams
 from execution.state import Program as ProgramRecord
@@ -42,6 +41,7 @@ from execution.zkproof.statement import Statement
 from execution.zkvm.elf_loader import load_elf
 from execution.zkvm.errors import ZkvmError
 from execution.zkvm.program import Program
+from storage.lru_cache import LruCache
 
 __all__ = ["ElfOf", "ProgramOf", "check_v1", "verify_v1_leaves"]
 

@@ -39,7 +39,12 @@ _SEDES = List(
 
 
 class InvalidUniversalProof(ExecutionError):
-    """A Universal Proof that must not be accepted; the message names the failed check."""
+    """A Universal Proof that must not be accepted; the message names the failed check and
+    `leaf` the index of the leaf it failed in, when the failure is in one."""
+
+    def __init__(self, message: str, leaf: int | None = None) -> None:
+        self.leaf = leaf
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -183,9 +188,12 @@ class UniversalProof:
         for i, (leaf, task) in enumerate(zip(self.leaves, tasks, strict=True)):
             where = f"leaf {i} (task {leaf.task_id.hex()[:16]})"
             if leaf.task_id in seen:
-                raise InvalidUniversalProof(f"{where}: task answered twice")
+                raise InvalidUniversalProof(f"{where}: task answered twice", leaf=i)
             seen.add(leaf.task_id)
-            statement = verify_leaf(leaf, task, self.block_height, profile, where)
+            try:
+                statement = verify_leaf(leaf, task, self.block_height, profile, where)
+            except InvalidUniversalProof as exc:
+                raise type(exc)(str(exc), leaf=i) from exc
             statements.append(statement.to_bytes())
             results.append(
                 TaskResult(

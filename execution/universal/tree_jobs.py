@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execution.recursion.join import Node, commitment, root_key
+from execution.recursion.join import Node, commitment, pair_up, root_key
 from execution.recursion.lift import LeafStatement, LiftSpec, lift_digest, lift_key
 from execution.recursion.prove import RecursionKey, RecursionProof
 from execution.recursion.prove import verify as recursion_verify
@@ -45,17 +45,13 @@ def tree_jobs(n: int) -> list[tuple[Span, Span, Span]]:
     """The joins of a tree over n leaves: (span, left child, right child), children first."""
     if not 1 <= n <= MAX_LEAVES:
         raise ValueError(f"a tree has 1 to {MAX_LEAVES} leaves")
-    level: list[Span] = [(i, i + 1) for i in range(n)]
     jobs: list[tuple[Span, Span, Span]] = []
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            left, right = level[i], level[i + 1]
-            jobs.append(((left[0], right[1]), left, right))
-            nxt.append((left[0], right[1]))
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
+
+    def job(left: Span, right: Span) -> Span:
+        jobs.append(((left[0], right[1]), left, right))
+        return jobs[-1][0]
+
+    pair_up([(i, i + 1) for i in range(n)], job)
     return jobs
 
 

@@ -18,8 +18,6 @@ process, a program table tens of ms, and `initial_ram_words` 20 ms per call). So
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +30,7 @@ from execution.zkproof.air import ProgramAir, RamImageAir
 from execution.zkproof.isa import program_table, ram_image_table
 from execution.zkvm.image import image_id
 from execution.zkvm.program import Program
+from storage.lru_cache import LruCache
 
 __all__ = [
     "FIXED_ROOTS",
@@ -55,28 +54,22 @@ class ProgramKey:
     ram_image: CompiledAir
 
 
-_KEYS: OrderedDict[bytes, ProgramKey] = OrderedDict()
-# Lookups and inserts come from several threads of a node (proof exchange, block execution).
-_KEYS_LOCK = threading.Lock()
+# Looked up from several threads of a node (proof exchange, block execution).
+_KEYS: LruCache[bytes, ProgramKey] = LruCache(PROGRAM_KEY_CACHE_SIZE)
 
 
 def program_key(program: Program, image: bytes | None = None) -> ProgramKey:
     """The program's compiled program-ROM and RAM-image AIRs, from the cache when its image id
     was seen. `image` is image_id(program) when the caller has computed it already."""
     img = image if image is not None else image_id(program).astype("<u4").tobytes()
-    with _KEYS_LOCK:
-        hit = _KEYS.get(img)
-        if hit is not None:
-            _KEYS.move_to_end(img)
-            return hit
+    hit = _KEYS.get(img)
+    if hit is not None:
+        return hit
     img_hex = img.hex()
     pa = ProgramAir(program_table(program, P), img_hex)
     ra = RamImageAir(ram_image_table(program), img_hex)
     key = ProgramKey(img, pa, compile_air(pa), ra, compile_air(ra))
-    with _KEYS_LOCK:
-        _KEYS[img] = key
-        while len(_KEYS) > PROGRAM_KEY_CACHE_SIZE:
-            _KEYS.popitem(last=False)
+    _KEYS.put(img, key)
     return key
 
 

@@ -107,6 +107,7 @@ def test_invalid_transaction_rejects_block_atomically(chain: Chain, make, reason
     with pytest.raises(InvalidBlock) as err:
         commit(chain, good, make())
     assert f"#1: {reason}" in str(err.value)
+    assert (err.value.index, err.value.leaf) == (1, None)  # what a proposer reads to drop it
     # Nothing of the block applied, not even the valid first transaction.
     assert chain.height == height and chain.head.header.state_root == root
     assert chain.state().account(KEYS[2].address).nonce == 0
@@ -224,11 +225,18 @@ def test_unproven_task_expires_at_its_deadline_and_is_refunded(tmp_path: Path) -
         commit(chain, transfer(to=b"", value=0, data=FIB_ELF, gas_limit=50_000_000))
         request = TaskRequest(image_id_bytes_of_elf(FIB_ELF), b"\x05\x00\x00\x00", 1000, 3)
         start = chain.state().account(BOB.address).balance
-        (receipt,) = commit(chain, transfer(key=BOB, to=TASK_SYSTEM_ADDRESS, value=0, data=request.encode(), gas_limit=100_000))
+        (receipt,) = commit(
+            chain,
+            transfer(
+                key=BOB, to=TASK_SYSTEM_ADDRESS, value=0, data=request.encode(), gas_limit=100_000
+            ),
+        )
         submitted = chain.height
         commit(chain)  # deadline - 1: still pending
         task = chain.state().task(receipt.created)
-        assert task is not None and task.status is TaskStatus.PENDING and chain.height == submitted + 1
+        assert (
+            task is not None and task.status is TaskStatus.PENDING and chain.height == submitted + 1
+        )
         commit(chain)  # the deadline block: expired at its end, escrow back
         task = chain.state().task(receipt.created)
         assert task is not None and task.status is TaskStatus.EXPIRED
@@ -248,7 +256,9 @@ def test_validator_without_reward_address_burns_tips(tmp_path: Path) -> None:
     from dataclasses import replace as dc_replace
 
     genesis = make_genesis()
-    genesis = dc_replace(genesis, validators=(dc_replace(genesis.validators[0], reward_address=b""),))
+    genesis = dc_replace(
+        genesis, validators=(dc_replace(genesis.validators[0], reward_address=b""),)
+    )
     chain = Chain.open(tmp_path / "c", genesis)
     try:
         supply = sum(a.balance for a in genesis.accounts)

@@ -21,6 +21,7 @@ from execution.types.transaction import Transaction
 from genesis.params import GWEI
 from node import chain_view
 from node.chain_view import NodeChainView
+from node.rpc.chain_view import RpcReceipt
 
 pytestmark = pytest.mark.trio
 
@@ -45,6 +46,24 @@ def _transfers(first_nonce: int) -> list[bytes]:
     ]
 
 
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the chain decodes from the database from now on: "block" or "receipts" per read."""
+    decoded: list[str] = []
+    receipts, by_hash = Chain.receipts, Chain.block_by_hash
+
+    def counting_receipts(self: Chain, block_hash: bytes) -> object:
+        decoded.append("receipts")
+        return receipts(self, block_hash)
+
+    def counting_block(self: Chain, block_hash: bytes) -> object:
+        decoded.append("block")
+        return by_hash(self, block_hash)
+
+    monkeypatch.setattr(Chain, "receipts", counting_receipts)
+    monkeypatch.setattr(Chain, "block_by_hash", counting_block)
+    return decoded
+
+
 async def test_receipts_of_one_block_decode_it_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,25 +71,17 @@ async def test_receipts_of_one_block_decode_it_once(
     try:
         blocks = [_commit(chain, _transfers(0)), _commit(chain, _transfers(4))]
         view = NodeChainView(SimpleNamespace(chain=chain))  # type: ignore[arg-type]
-        # What an uncached lookup returns, before counting starts.
+        # What each receipt must say, from the blocks and the test's own transfers (not
+        # through the view, whose cache is under test): all 21,000-gas transfers that succeed.
+        price = min(10 * GWEI, chain.genesis.params.base_fee_per_gas + GWEI)
         expected = {}
         for block in blocks:
-            for tx in map(Transaction.decode, block.transactions):
-                expected[tx.hash] = await view.receipt_by_hash(tx.hash)
-        view = NodeChainView(SimpleNamespace(chain=chain))  # type: ignore[arg-type]
-        decoded: list[str] = []
-        receipts, by_hash = Chain.receipts, Chain.block_by_hash
-
-        def counting_receipts(self: Chain, block_hash: bytes) -> object:
-            decoded.append("receipts")
-            return receipts(self, block_hash)
-
-        def counting_block(self: Chain, block_hash: bytes) -> object:
-            decoded.append("block")
-            return by_hash(self, block_hash)
-
-        monkeypatch.setattr(Chain, "receipts", counting_receipts)
-        monkeypatch.setattr(Chain, "block_by_hash", counting_block)
+            for index, tx in enumerate(map(Transaction.decode, block.transactions)):
+                expected[tx.hash] = RpcReceipt(
+                    tx.hash, index, block.hash, block.height, tx.sender, TO, True,
+                    21_000, 21_000 * (index + 1), price, 2,
+                )  # fmt: skip
+        decoded = _count_decodes(monkeypatch)
         for _ in range(3):  # a wallet polling
             for tx_hash, want in expected.items():
                 got = await view.receipt_by_hash(tx_hash)
@@ -91,11 +102,21 @@ async def test_only_the_most_recent_blocks_stay_decoded(
     try:
         blocks = [_commit(chain, _transfers(4 * i)) for i in range(3)]
         view = NodeChainView(SimpleNamespace(chain=chain))  # type: ignore[arg-type]
-        for block in blocks:
+        decoded = _count_decodes(monkeypatch)
+
+        async def look_up(block: Block) -> None:
             tx_hash = Transaction.decode(block.transactions[0]).hash
             receipt = await view.receipt_by_hash(tx_hash)
             assert receipt is not None and receipt.block_hash == block.hash
-        assert list(view._blocks) == [b.hash for b in blocks[1:]]
-        assert list(view._receipts) == [b.hash for b in blocks[1:]]
+
+        for block in blocks:
+            await look_up(block)
+        assert len(decoded) == 2 * 3
+        # The two most recent are kept; the first was dropped and is decoded again.
+        for block in (blocks[2], blocks[1]):
+            await look_up(block)
+        assert len(decoded) == 2 * 3
+        await look_up(blocks[0])
+        assert sorted(decoded[6:]) == ["block", "receipts"]
     finally:
         chain.close()

@@ -175,6 +175,7 @@ def test_a_bad_pooled_proof_is_dropped_and_the_others_enter(
     proofs = pack_universal_proofs(chain, pool, 4 * len(bad))  # all three leaves
     with pytest.raises(InvalidBlock) as info:
         _commit(chain, proofs=proofs)
+    assert (info.value.index, info.value.leaf) == (0, 1)  # the Universal Proof and its leaf
     proofs = drop_rejected(proofs, info.value, pool)
     assert pool.discarded == [ids[1]]
     block = _commit(chain, proofs=proofs)

@@ -28,10 +28,8 @@ from test_universal_rpc import Served, _config, _holder
 import execution.recursion.join as join_mod
 import execution.recursion.lift as lift_mod
 from execution.chain import Chain
-from execution.recursion.cache import LruCache
-from execution.types import Block, Transaction
+from execution.types import Block
 from execution.universal.proof_v1 import UniversalProofV1, V1Leaf
-from execution.zkproof import prove
 from execution.zkproof.statement import Statement
 from execution.zkproof.task import TaskProof
 from node.chain_view import NodeChainView
@@ -39,16 +37,15 @@ from node.cli.main import main
 from node.rpc import open_rpc_server
 from node.rpc.methods_universal import UniversalProofInfo
 from node.universal_index import NodeUniversalView, proof_info
+from storage.lru_cache import LruCache
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "execution" / "universal"))
 
-from test_accept_v1 import ELF, PROVER, commit, open_chain, shape_of, task_tx, v1_params
+import test_accept_v1
+from test_accept_v1 import PROVER, commit, open_chain, shape_of, v1_params
 
-
-@pytest.fixture(scope="module")
-def task_proof() -> TaskProof:
-    task_id = bytes(Transaction.decode(task_tx()).hash)
-    return prove(ELF, b"", "conjectured", prover=PROVER, task_id=task_id)
+# The accept tests' module-scoped fixture: one proof of their task per module.
+task_proof = test_accept_v1.task_proof
 
 
 @pytest.fixture

@@ -41,7 +41,9 @@ def test_recursion_key_options_go_together() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-def test_warmup_fills_the_recursion_key_cache_a_node_then_loads(tmp_path: Path) -> None:
+def test_warmup_fills_the_recursion_key_cache_a_node_then_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`--task-proof` keys the lift program of that proof's shape into the node home's cache,
     in its own process; a later process loads it from there without recording it."""
     import execution.recursion.lift as lift_mod
@@ -53,6 +55,7 @@ def test_warmup_fills_the_recursion_key_cache_a_node_then_loads(tmp_path: Path) 
     from execution.zkproof.prover import airs_for
     from execution.zkproof.samples import fib_loop_program, program_elf
     from node.aggregator_v1 import RECURSION_KEYS_DIR
+    from storage.lru_cache import LruCache
 
     tp = prove(program_elf(fib_loop_program(5)), b"", "conjectured")
     proof_file = tmp_path / "task.proof"
@@ -81,15 +84,13 @@ def test_warmup_fills_the_recursion_key_cache_a_node_then_loads(tmp_path: Path) 
     directory = tmp_path / "home" / "data" / RECURSION_KEYS_DIR
     assert [p.name[:5] for p in directory.iterdir()] == ["lift-"]
 
+    # Empty lift caches and this store for the load; monkeypatch puts the process's back.
+    for name in ("_KEYS", "_RECORDINGS"):
+        monkeypatch.setattr(lift_mod, name, LruCache(getattr(lift_mod, name).capacity))
+    monkeypatch.setattr(key_store, "_STORE", None)
     store = key_store.configure(directory)
     assert store is not None
-    try:
-        lift_mod._KEYS.clear()
-        lift_mod._RECORDINGS.clear()
-        airs = airs_for(tp.program, tp.input, tp.statement.output).as_list()
-        shape = tuple(t.log_n for t in tp.stark.tables)
-        lift_key(zkvm_spec(airs, shape, profile("conjectured")))
-        assert (store.hits, store.refused, len(lift_mod._RECORDINGS)) == (1, 0, 0)
-    finally:
-        key_store.configure(None)
-        lift_mod._KEYS.clear()
+    airs = airs_for(tp.program, tp.input, tp.statement.output).as_list()
+    shape = tuple(t.log_n for t in tp.stark.tables)
+    lift_key(zkvm_spec(airs, shape, profile("conjectured")))
+    assert (store.hits, store.refused, len(lift_mod._RECORDINGS)) == (1, 0, 0)

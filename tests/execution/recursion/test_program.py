@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from execution.recursion.program import Instruction, Op, Program, ProgramError
@@ -38,6 +39,22 @@ def test_control_id_binds_every_operand() -> None:
     noted = _tiny()
     noted.instructions[2] = Instruction(Op.MUL, (2,), (0, 1), note="x")
     assert (base.control_id() == noted.control_id()).all()
+
+
+def test_decode_inverts_encode_and_refuses_malformed_words() -> None:
+    prog = _tiny()
+    words = prog.encode()
+    assert Program.decode(words) == prog
+    for bad in (
+        words[:-1],  # cut inside the last instruction
+        np.concatenate([words, [0]]),  # a word after the last
+        np.concatenate([[2], words[1:]]),  # another version
+        np.concatenate([words[:4], [99], words[5:]]),  # no such opcode
+        words[:3],  # no header
+        words.reshape(1, -1),  # not a flat list of words
+    ):
+        with pytest.raises(ProgramError):
+            Program.decode(bad)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from execution.staking import (
     prover_stake,
     provers_at,
     sign_proof,
+    slash_invalid_proofs,
     unbondings,
 )
 from execution.staking.proof_evidence import (
@@ -133,7 +134,7 @@ def _rejected(setup: Setup, raw: bytes, reason: str) -> None:
     assert info.value.reason == reason
     with pytest.raises(InvalidBlock, match=f"proof evidence #0: {reason}") as block_info:
         _commit(setup.chain, evidence=(raw,))
-    assert block_info.value.reason == "invalid_evidence"
+    assert (block_info.value.reason, block_info.value.index) == ("invalid_evidence", 0)
 
 
 # ---- the envelope --------------------------------------------------------------------------
@@ -289,6 +290,48 @@ def test_a_prover_with_nothing_left_at_stake_is_no_evidence(setup: Setup) -> Non
     assert info.value.reason == "nothing_at_stake"
 
 
+def test_a_prover_that_left_before_the_task_is_no_evidence(setup: Setup) -> None:
+    from execution.staking.records import ProverStake, Unbonding, set_prover_stake
+    from node.evidence_pool import EvidencePool
+
+    # CAROL's funds still unbond, but she took them out in block 1, before the task's block 2:
+    # they were never at stake for it, the slash would burn nothing, and the item would only
+    # cost every validator a proof verification. The pool and the block refuse it alike.
+    chain = setup.chain
+    task = chain.state().task(setup.task_id)
+    assert task is not None and task.submitted_height == 2
+    raw = setup.evidence(setup.bad)
+    ev = InvalidProofEvidence.decode(raw)
+
+    def left_in(block: int) -> State:
+        state = chain.state().copy()
+        set_prover_stake(state, ProverStake(CAROL.address, 0, ProverStatus.UNREGISTERED, 0, 0))
+        set_unbondings(state, CAROL.address, [Unbonding(ETHER, block + 300)])
+        return state
+
+    for block, at_stake in ((1, False), (2, True)):
+        state = left_in(block)
+        pool = EvidencePool(
+            CHAIN_ID,
+            lambda h: None,  # type: ignore[arg-type,return-value]
+            PARAMS,
+            GENESIS_HASH,
+        )
+        assert pool.add_proof(ev, state, chain.height) is at_stake
+        if at_stake:
+            judge_proof_evidence(state, raw, GENESIS_HASH, chain.height + 1, PARAMS)
+            continue
+        with pytest.raises(RejectedEvidence) as info:
+            judge_proof_evidence(state, raw, GENESIS_HASH, chain.height + 1, PARAMS)
+        assert info.value.reason == "nothing_at_stake"
+    # Funds that left in the task's block are slashed (the block's judgement, then the slash).
+    state = left_in(2)
+    assert slash_invalid_proofs(state, [raw], GENESIS_HASH, chain.height + 1, PARAMS) == [
+        CAROL.address
+    ]
+    assert [e.amount for e in unbondings(state, CAROL.address)] == [ETHER - CUT]
+
+
 def test_a_prover_that_registers_again_starts_a_new_miss_count(setup: Setup) -> None:
     from execution.staking import StakingOp, StakingOpKind, apply_staking
     from execution.staking.records import ProverStake, set_prover_stake
@@ -373,8 +416,9 @@ def test_the_pool_proposes_a_large_item_alone_when_it_fits(setup: Setup) -> None
     pool = EvidencePool(
         CHAIN_ID,
         lambda h: None,  # type: ignore[arg-type,return-value]
+        PARAMS,
+        GENESIS_HASH,
         chain.state,
-        genesis_hash=GENESIS_HASH,
     )
     large = InvalidProofEvidence.decode(_large(setup))
     small = InvalidProofEvidence.decode(setup.evidence(setup.bad, signer=DAVE))
@@ -436,3 +480,16 @@ async def test_a_proposal_with_a_large_item_crosses_real_gossip_and_slashes(
     chain.commit_block(Block.decode(bundle.value))
     record = prover_stake(chain.state(), CAROL.address)
     assert record is not None and record.slashed == CUT
+
+
+def test_every_judge_of_evidence_must_be_told_the_genesis_hash() -> None:
+    import inspect
+
+    from execution.transition import BlockContext, apply_block
+    from node.evidence_pool import EvidencePool
+
+    # A judge with a wrong genesis hash refuses every valid item (bad_signature), so a node that
+    # forgot it would reject blocks every other node accepts: no default anywhere.
+    for judge in (apply_block, BlockContext, EvidencePool):
+        parameter = inspect.signature(judge).parameters["genesis_hash"]
+        assert parameter.default is inspect.Parameter.empty, judge

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from execution.recursion.cache import LruCache
 from execution.stark import protocol
+from storage.lru_cache import LruCache
 
 
 @pytest.fixture

@@ -16,13 +16,42 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from v1_cases import leaf, leaf_of, spec_of
 
-from execution.recursion.join import commitment, join_digest
+from execution.recursion.join import commitment, join_digest, pair_up
 from execution.recursion.lift import LeafStatement, LiftSpec, lift_digest
 from execution.stark.params import FriParams
 from execution.universal.proof_v0 import InvalidUniversalProof
 from execution.universal.tree_jobs import SpanProof, tree_jobs, verify_span
 
 FAST: FriParams = spec_of((6,)).params
+
+
+@pytest.mark.parametrize(
+    ("leaves", "root"),
+    [
+        ("a", "a"),
+        ("ab", "(ab)"),
+        ("abc", "((ab)c)"),
+        ("abcde", "(((ab)(cd))e)"),
+        ("abcdef", "(((ab)(cd))(ef))"),
+        ("abcdefg", "(((ab)(cd))((ef)g))"),
+    ],
+)
+def test_the_tree_rule_pairs_neighbours_and_promotes_an_odd_last_node(
+    leaves: str, root: str
+) -> None:
+    # Known answers, independent of the digests, keys and jobs that all follow pair_up.
+    order: list[str] = []
+
+    def join(left: str, right: str) -> str:
+        order.append(f"({left}{right})")
+        return order[-1]
+
+    assert pair_up(list(leaves), join) == root
+    assert len(order) == len(leaves) - 1
+    for i, node in enumerate(order):  # children joined before their parent
+        assert all(order.index(sub) < i for sub in order if sub != node and sub in node)
+    with pytest.raises(ValueError):
+        pair_up([], join)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 16, 17])

@@ -16,6 +16,7 @@ from execution.stark.protocol import combine_ext_columns, preprocessed_root
 from execution.zkproof import InvalidTaskProof, verify, vkey
 from execution.zkproof.air import RangeAir
 from execution.zkproof.samples import fib_loop_program
+from storage.lru_cache import LruCache
 
 
 def test_fixed_roots_are_the_committed_roots_of_todays_tables() -> None:
@@ -64,19 +65,20 @@ def test_the_verifier_keeps_roots_only_and_its_caches_are_bounded() -> None:
 def test_program_keys_are_cached_by_image_id_and_bounded(
     honest: Honest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An empty cache: other tests in this worker may have keyed these programs already.
-    monkeypatch.setattr(vkey, "_KEYS", type(vkey._KEYS)())
+    # An empty cache of two: other tests in this worker may have keyed these programs already.
+    monkeypatch.setattr(vkey, "_KEYS", LruCache(2))
     a, b = fib_loop_program(3), fib_loop_program(4)
     ka = vkey.program_key(a)
     assert vkey.program_key(fib_loop_program(3)) is ka  # an equal program: the same key
     kb = vkey.program_key(b)
     assert kb.image_id != ka.image_id and kb.program.digest != ka.program.digest
-    monkeypatch.setattr(vkey, "PROGRAM_KEY_CACHE_SIZE", 1)
-    kc = vkey.program_key(fib_loop_program(5))  # a miss trims the cache to its bound
-    assert list(vkey._KEYS) == [kc.image_id]
+    kc = vkey.program_key(fib_loop_program(5))  # a miss past the bound drops the oldest
+    assert len(vkey._KEYS) == 2
+    assert vkey.program_key(fib_loop_program(5)) is kc and vkey.program_key(b) is kb
+    assert vkey.program_key(a) is not ka  # it was the least recent: rebuilt
     # After eviction the honest proof's key is rebuilt and still verifies.
     verify(honest.data, honest.program)
-    assert len(vkey._KEYS) == 1
+    assert len(vkey._KEYS) == 2
 
 
 def test_climb_paths_equals_compressing_level_by_level() -> None:

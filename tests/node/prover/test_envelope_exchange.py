@@ -21,6 +21,7 @@ from execution.staking import (
     check_proof_fails,
     sign_proof,
 )
+from execution.types.errors import InvalidBlock
 from execution.types.hashing import keccak256
 from genesis import AccountKey
 from node.evidence_pool import EvidencePool
@@ -74,13 +75,14 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
         assert (ev.task_id, ev.prover, ev.proof) == (task_id, PROVER, proof)
         # The state's own rules convict: signature, task, prover, and the proof fails.
         state = chain.state()
-        task = check_evidence_cheap(state, ev, chain.genesis_hash, chain.height + 1)
+        task = check_evidence_cheap(state, ev, chain.genesis_hash, chain.height + 1, genesis.params)
         check_proof_fails(task, ev, genesis.params.proof.profile)
         pool = EvidencePool(
             chain.chain_id,
             lambda h: None,  # type: ignore[arg-type,return-value]
+            genesis.params,
+            chain.genesis_hash,
             chain.state,
-            genesis_hash=chain.genesis_hash,
         )
         assert pool.add_proof(ev, state, chain.height)
         assert not pool.add_proof(ev, state, chain.height)  # one per (prover, task)
@@ -88,11 +90,12 @@ async def test_the_envelope_is_checked_first_and_a_signed_bad_proof_is_evidence(
         # A block that did not build names the item it refused: only that one is forgotten
         # (other evidence kinds stay); an error naming none forgets every invalid-proof item.
         vote_like = b"\xc2\xc1\xc0"  # a list whose first item is a list: not proof evidence
-        error = f"invalid_evidence: proof evidence #0: proof_valid: {task_id.hex()}"
+        error = InvalidBlock("invalid_evidence", "proof evidence #0: proof_valid", index=0)
         assert pool.drop_proof_evidence((vote_like, ev.encode()), error) == (vote_like,)
         assert pool.proof_evidence == []
         assert pool.add_proof(ev, state, chain.height)
-        assert pool.drop_proof_evidence((ev.encode(),), "invalid_evidence: too_many: 5") == ()
+        too_many = InvalidBlock("invalid_evidence", "too_many: 5")
+        assert pool.drop_proof_evidence((ev.encode(),), too_many) == ()
         assert pool.proof_evidence == []
     finally:
         chain.close()

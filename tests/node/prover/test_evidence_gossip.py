@@ -26,8 +26,9 @@ def _pool(chain: Chain) -> EvidencePool:
     return EvidencePool(
         chain.chain_id,
         lambda h: None,  # type: ignore[arg-type,return-value]
+        chain.genesis.params,
+        chain.genesis_hash,
         chain.state,
-        genesis_hash=chain.genesis_hash,
     )
 
 

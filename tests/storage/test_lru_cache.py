@@ -1,11 +1,12 @@
-"""The bounded LRU map that holds recursion programs and keys: never more than its capacity,
-the least recently used entry dropped first, a hit refreshing an entry."""
+"""The bounded LRU map every in-memory cache uses (storage/lru_cache.py): never more than its
+capacity, the least recently used entry dropped first, a hit refreshing an entry. Its use from
+many threads at once: tests/execution/stark/test_cache_threads.py (slow)."""
 
 from __future__ import annotations
 
 import pytest
 
-from execution.recursion.cache import LruCache
+from storage.lru_cache import LruCache
 
 
 def test_lru_keeps_at_most_capacity_and_drops_the_least_recent() -> None:
@@ -19,6 +20,9 @@ def test_lru_keeps_at_most_capacity_and_drops_the_least_recent() -> None:
     cache.put("a", 4)  # replacing counts as a use
     cache.put("d", 5)
     assert "c" not in cache and cache.get("a") == 4
+    seen: LruCache[str, bool] = LruCache(1)  # a bounded set
+    seen.put("x", True)
+    assert seen.get("x") and not seen.get("y") and "x" in seen
     cache.clear()
     assert len(cache) == 0
     with pytest.raises(ValueError):

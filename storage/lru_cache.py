@@ -1,9 +1,10 @@
-"""A bounded least-recently-used map for recursion programs and keys.
+"""A bounded least-recently-used map: the one in-memory cache every package uses.
 
-A zkVM lift program is ~630k instructions and its key holds the layout and the committed fixed
-columns: hundreds of MB per entry. Unbounded per-process caches let a stream of proofs of new
-shapes grow a validator's memory without limit (docs/recursion.md, review finding), so every
-cache of programs and keys is one of these, with a small capacity.
+Node caches (decoded blocks, receipts, verified signatures, refused evidence) and proof caches
+(program keys, recursion programs and keys: hundreds of MB per entry) must all stay bounded
+whatever peers send, and several are read from more than one thread (block execution, proof
+exchange), so each is one of these: a capacity, a hit refreshing its entry, an insert past the
+capacity dropping the least recent, every operation under a lock.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ V = TypeVar("V")
 
 class LruCache(Generic[K, V]):
     """At most `capacity` entries; a hit makes an entry the most recent, an insert past the
-    capacity drops the least recent."""
+    capacity drops the least recent. A set is a cache of `True` values."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("a cache holds at least one entry")
         self.capacity = capacity
         self._items: OrderedDict[K, V] = OrderedDict()
-        # A node looks entries up from several threads (block execution, proof exchange).
+        # A move_to_end after another thread's eviction raised KeyError: every step locks.
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
@@ -53,4 +54,5 @@ class LruCache(Generic[K, V]):
         return len(self._items)
 
     def __contains__(self, key: object) -> bool:
+        """Whether `key` is held (without refreshing it)."""
         return key in self._items
