@@ -65,7 +65,7 @@ def _warm_kernels() -> None:
         prove(_program(i), _input(i), "conjectured")
 
 
-def _relax(cluster: Cluster, provers: int) -> None:
+def _relax(cluster: Cluster, provers: int, timeout_blocks: int) -> None:
     """Deadlines a loaded machine meets, and the provers listed in the genesis: the open set
     (each prover ranks those it has heard claims from) left one of two provers idle in a run
     (4 proofs and 0), which measures the discovery, not the proving."""
@@ -74,7 +74,7 @@ def _relax(cluster: Cluster, provers: int) -> None:
     params = replace(
         genesis.params,
         task_deadline_blocks=5000,
-        prover_timeout_blocks=400,
+        prover_timeout_blocks=timeout_blocks,
         unbonding_period_blocks=5100,
     )
     homes = prepare_provers(cluster.root, provers, len(cluster.nodes), 0, 0)
@@ -84,10 +84,12 @@ def _relax(cluster: Cluster, provers: int) -> None:
         relaxed.write(node.home / "genesis.json")
 
 
-def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, Any]:
+def run_one(
+    root: Path, validators: int, provers: int, tasks: int, timeout_blocks: int = 400
+) -> dict[str, Any]:
     cluster = Cluster(root, validators)
     try:
-        _relax(cluster, provers)
+        _relax(cluster, provers, timeout_blocks)
         # Provers first, validators once the provers answer: a prover that starts late must
         # catch up by block sync, which stalls under load (docs/proving.md, "A follower that
         # stops following"); started first, they follow by consensus from block 1.
@@ -127,11 +129,14 @@ def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, 
         latencies = [proven[t] - submitted[t] for t in submitted]
         done = [e for p in prover_nodes for e in log_events(p.home, "proof_done")]
         per_prover = [len(log_events(p.home, "proof_done")) for p in prover_nodes]
+        starts = [len(log_events(p.home, "prove_start")) for p in prover_nodes]
+        abandoned = [len(log_events(p.home, "prove_abandoned")) for p in prover_nodes]
         return {
             "bench": "proving_network",
             "validators": validators,
             "provers": provers,
             "tasks": tasks,
+            "timeout_blocks": timeout_blocks,
             "wall_s": round(wall, 1),
             "proven_cycles": cycles,
             "proven_cycles_per_s": round(cycles / wall, 1),
@@ -139,6 +144,8 @@ def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, 
             "latency_max_s": round(max(latencies), 1),
             "proofs_made": len(done),
             "proofs_per_prover": per_prover,
+            "starts_per_prover": starts,
+            "abandoned_per_prover": abandoned,
             "prove_s_sum": round(sum(float(e.get("prove_s", 0)) for e in done), 1),
             "head": int(rpc(url, "eth_blockNumber"), 16),
             "prover_heads": [
@@ -157,13 +164,21 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=6)
     parser.add_argument("--provers", default="1,2,3", help="prover counts, comma-separated")
     parser.add_argument("--validators", type=int, default=1)
+    parser.add_argument(
+        "--timeout-blocks",
+        type=int,
+        default=400,
+        help="prover_timeout_blocks (0.3 s blocks); 60 is the 20-task scenario's",
+    )
     args = parser.parse_args()
     counts = [int(x) for x in args.provers.split(",")]
     _warm_kernels()
     walls: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in counts:
-            line = run_one(Path(tmp) / f"provers{n}", args.validators, n, args.tasks)
+            line = run_one(
+                Path(tmp) / f"provers{n}", args.validators, n, args.tasks, args.timeout_blocks
+            )
             walls[n] = line["wall_s"]
             print(json.dumps(line), flush=True)
     if 1 in walls and 3 in walls:
