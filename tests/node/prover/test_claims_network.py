@@ -52,9 +52,7 @@ async def _claims_every(
 
 
 def _task_chain(tmp: Path, first: bytes):  # type: ignore[no-untyped-def]
-    genesis = replace(
-        make_genesis(params=ProtocolParams(prover_timeout_blocks=1)), provers=(A, B)
-    )
+    genesis = replace(make_genesis(params=ProtocolParams(prover_timeout_blocks=1)), provers=(A, B))
     return build_task_chain(
         tmp / "chain",
         genesis,

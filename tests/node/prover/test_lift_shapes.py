@@ -107,9 +107,10 @@ async def test_the_prover_skips_a_task_of_a_disallowed_shape_before_proving(
     the proof; it now runs the task's shape (`run_shape`, an execution) first and skips it."""
     import logging
 
+    from prover_helpers import ELF
+
     from execution.universal.lift_shapes import run_shape
     from node.prover import ProverService
-    from prover_helpers import ELF
 
     caplog.set_level(logging.INFO, logger="node.prover")
     shape = run_shape(ELF, b"")
@@ -132,7 +133,7 @@ async def test_the_prover_skips_a_task_of_a_disallowed_shape_before_proving(
                         fields = [getattr(r, "fields", {}) for r in caplog.records]
                         return [f for f in fields if f.get("event") == name]
 
-                    await _until(lambda: bool(seen(expected)), 60)
+                    await _until(lambda e=expected: bool(seen(e)), 60)  # type: ignore[misc]
                     nursery.cancel_scope.cancel()
             if expected == "prove_skipped_shape":
                 assert not seen("prove_start")

@@ -62,11 +62,10 @@ def test_prover_options_in_node_json(tmp_path: Path) -> None:
 
 
 def test_prover_set_from_genesis_or_from_claims(tmp_path: Path) -> None:
+    import time
     from dataclasses import replace
 
     from node.proof_pool import ProofPool
-    import time
-
     from node.prover import ProofExchange, ProverService, sign_claim
     from node.prover.service import PRESENCE_BLOCKS
 
