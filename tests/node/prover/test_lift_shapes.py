@@ -133,7 +133,7 @@ async def test_the_prover_skips_a_task_of_a_disallowed_shape_before_proving(
                         fields = [getattr(r, "fields", {}) for r in caplog.records]
                         return [f for f in fields if f.get("event") == name]
 
-                    await _until(lambda e=expected: bool(seen(e)), 60)  # type: ignore[misc]
+                    await _until(lambda e=expected: bool(seen(e)), 60)
                     nursery.cancel_scope.cancel()
             if expected == "prove_skipped_shape":
                 assert not seen("prove_start")
