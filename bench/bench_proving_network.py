@@ -2,8 +2,9 @@
 
 For each prover count: a fresh network of real processes on loopback (`--validators`, default
 1, and the prover full nodes with one proving worker each, started first; the cluster helpers
-of tests/node: 0.3 s blocks, a 400-block prover timeout so that a slow proof is not redone by
-the next in line, a 5,000-block task deadline, the provers listed in the genesis so that
+of tests/node: 0.3 s blocks, a 400-block prover timeout (`--timeout-blocks`; 60 is the 20-task
+scenario's, short enough that proofs outlast it: what signed claims are for), a 5,000-block
+task deadline, the provers listed in the genesis so that
 the assignment spreads tasks over all of them), the example guests deployed, a pause, then
 `--tasks` tasks submitted at once (sha256 and fibonacci alternating, each on its own input).
 One validator by default: with four, on a loaded 2-core machine, late prover full nodes could
@@ -14,7 +15,10 @@ until every task reads `proven` over RPC (polled every 0.5 s):
 - `wall_s`: submission to all proven; `latency_mean_s` / `latency_max_s` per task;
 - `proven_cycles_per_s`: the batch's proven cycles over `wall_s`: the whole devnet's rate;
 - `proofs_made` (from the provers' `proof_done` events: more than `tasks` when two provers
-  proved one task) and `prove_s_sum`, the provers' summed proving time.
+  proved one task) and `prove_s_sum`, the provers' summed proving time; per prover,
+  `proofs_per_prover`, `starts_per_prover` (`prove_start`: proofs begun, duplicates included)
+  and `abandoned_per_prover` (`prove_abandoned`: a proof or a queued task dropped because
+  another prover's proof arrived).
 
 A last line gives `ratio_1_vs_3` = wall_s(1 prover) / wall_s(3 provers) with the machine's core
 count: each proof takes a whole core, and the validators need CPU too, so on 2 cores the ratio
@@ -22,7 +26,7 @@ cannot exceed 2 whatever the number of provers. Load averages are printed beside
 is shared; compare ratios within one run).
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_proving_network.py [--tasks 6] [--provers 1,2,3]
-        [--validators 1]
+        [--validators 1] [--timeout-blocks 400]
 
 One JSON line per prover count, then the ratio line.
 """
