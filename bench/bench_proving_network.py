@@ -2,8 +2,9 @@
 
 For each prover count: a fresh network of real processes on loopback (`--validators`, default
 1, and the prover full nodes with one proving worker each, started first; the cluster helpers
-of tests/node: 0.3 s blocks, a 400-block prover timeout so that a slow proof is not redone by
-the next in line, a 5,000-block task deadline, the provers listed in the genesis so that
+of tests/node: 0.3 s blocks, a 400-block prover timeout (`--timeout-blocks`; 60 is the 20-task
+scenario's, short enough that proofs outlast it: what signed claims are for), a 5,000-block
+task deadline, the provers listed in the genesis so that
 the assignment spreads tasks over all of them), the example guests deployed, a pause, then
 `--tasks` tasks submitted at once (sha256 and fibonacci alternating, each on its own input).
 One validator by default: with four, on a loaded 2-core machine, late prover full nodes could
@@ -14,7 +15,10 @@ until every task reads `proven` over RPC (polled every 0.5 s):
 - `wall_s`: submission to all proven; `latency_mean_s` / `latency_max_s` per task;
 - `proven_cycles_per_s`: the batch's proven cycles over `wall_s`: the whole devnet's rate;
 - `proofs_made` (from the provers' `proof_done` events: more than `tasks` when two provers
-  proved one task) and `prove_s_sum`, the provers' summed proving time.
+  proved one task) and `prove_s_sum`, the provers' summed proving time; per prover,
+  `proofs_per_prover`, `starts_per_prover` (`prove_start`: proofs begun, duplicates included)
+  and `abandoned_per_prover` (`prove_abandoned`: a proof or a queued task dropped because
+  another prover's proof arrived).
 
 A last line gives `ratio_1_vs_3` = wall_s(1 prover) / wall_s(3 provers) with the machine's core
 count: each proof takes a whole core, and the validators need CPU too, so on 2 cores the ratio
@@ -22,7 +26,7 @@ cannot exceed 2 whatever the number of provers. Load averages are printed beside
 is shared; compare ratios within one run).
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_proving_network.py [--tasks 6] [--provers 1,2,3]
-        [--validators 1]
+        [--validators 1] [--timeout-blocks 400]
 
 One JSON line per prover count, then the ratio line.
 """
@@ -65,7 +69,7 @@ def _warm_kernels() -> None:
         prove(_program(i), _input(i), "conjectured")
 
 
-def _relax(cluster: Cluster, provers: int) -> None:
+def _relax(cluster: Cluster, provers: int, timeout_blocks: int) -> None:
     """Deadlines a loaded machine meets, and the provers listed in the genesis: the open set
     (each prover ranks those it has heard claims from) left one of two provers idle in a run
     (4 proofs and 0), which measures the discovery, not the proving."""
@@ -74,7 +78,7 @@ def _relax(cluster: Cluster, provers: int) -> None:
     params = replace(
         genesis.params,
         task_deadline_blocks=5000,
-        prover_timeout_blocks=400,
+        prover_timeout_blocks=timeout_blocks,
         unbonding_period_blocks=5100,
     )
     homes = prepare_provers(cluster.root, provers, len(cluster.nodes), 0, 0)
@@ -84,10 +88,12 @@ def _relax(cluster: Cluster, provers: int) -> None:
         relaxed.write(node.home / "genesis.json")
 
 
-def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, Any]:
+def run_one(
+    root: Path, validators: int, provers: int, tasks: int, timeout_blocks: int = 400
+) -> dict[str, Any]:
     cluster = Cluster(root, validators)
     try:
-        _relax(cluster, provers)
+        _relax(cluster, provers, timeout_blocks)
         # Provers first, validators once the provers answer: a prover that starts late must
         # catch up by block sync, which stalls under load (docs/proving.md, "A follower that
         # stops following"); started first, they follow by consensus from block 1.
@@ -127,11 +133,14 @@ def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, 
         latencies = [proven[t] - submitted[t] for t in submitted]
         done = [e for p in prover_nodes for e in log_events(p.home, "proof_done")]
         per_prover = [len(log_events(p.home, "proof_done")) for p in prover_nodes]
+        starts = [len(log_events(p.home, "prove_start")) for p in prover_nodes]
+        abandoned = [len(log_events(p.home, "prove_abandoned")) for p in prover_nodes]
         return {
             "bench": "proving_network",
             "validators": validators,
             "provers": provers,
             "tasks": tasks,
+            "timeout_blocks": timeout_blocks,
             "wall_s": round(wall, 1),
             "proven_cycles": cycles,
             "proven_cycles_per_s": round(cycles / wall, 1),
@@ -139,6 +148,8 @@ def run_one(root: Path, validators: int, provers: int, tasks: int) -> dict[str, 
             "latency_max_s": round(max(latencies), 1),
             "proofs_made": len(done),
             "proofs_per_prover": per_prover,
+            "starts_per_prover": starts,
+            "abandoned_per_prover": abandoned,
             "prove_s_sum": round(sum(float(e.get("prove_s", 0)) for e in done), 1),
             "head": int(rpc(url, "eth_blockNumber"), 16),
             "prover_heads": [
@@ -157,13 +168,21 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=6)
     parser.add_argument("--provers", default="1,2,3", help="prover counts, comma-separated")
     parser.add_argument("--validators", type=int, default=1)
+    parser.add_argument(
+        "--timeout-blocks",
+        type=int,
+        default=400,
+        help="prover_timeout_blocks (0.3 s blocks); 60 is the 20-task scenario's",
+    )
     args = parser.parse_args()
     counts = [int(x) for x in args.provers.split(",")]
     _warm_kernels()
     walls: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in counts:
-            line = run_one(Path(tmp) / f"provers{n}", args.validators, n, args.tasks)
+            line = run_one(
+                Path(tmp) / f"provers{n}", args.validators, n, args.tasks, args.timeout_blocks
+            )
             walls[n] = line["wall_s"]
             print(json.dumps(line), flush=True)
     if 1 in walls and 3 in walls:

@@ -19,12 +19,15 @@ Every node runs one `ProofExchange` (provers and validators alike):
   `on_invalid_proof` as invalid-proof evidence (execution.staking.proof_evidence), which the
   node pools for a block that slashes the prover (node.evidence_pool).
 
-Claims (node.prover.messages.Claim) are handed to `on_claim`, which the prover service uses.
+Claims (node.prover.messages.Claim) are handed to `on_claim`, which the prover service uses;
+one not signed by the prover it names is refused before relaying (its forwarder scored down),
+and one whose time is more than a minute off this node's clock is not relayed (nobody blamed).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -42,10 +45,12 @@ from node.proof_pool import (
     VerifiedProof,
     verify_proof,
 )
+from node.prover.claims import DEFAULT_TIMING
 from node.prover.messages import (
     Announcement,
     Claim,
     MalformedMessage,
+    check_claim,
     decode_gossip,
     decode_request,
     decode_response,
@@ -56,6 +61,7 @@ from p2p import (
     PROTOCOL_PROOF,
     TOPIC_PROOF_ANNOUNCEMENTS,
     GossipMessage,
+    NotRelayed,
     Offence,
     P2PError,
     P2PService,
@@ -73,6 +79,7 @@ MAX_FETCH_PEERS = 16  # peers tried in turn for one task's proof
 # cut off, learns of them too.
 REANNOUNCE_INTERVAL_S = 30.0
 REANNOUNCE_MAX = 64
+MAX_CLAIM_SKEW_MS = DEFAULT_TIMING.max_age_s * 1000
 
 
 class ProofExchange:
@@ -115,7 +122,7 @@ class ProofExchange:
         """Subscribe to announcements and serve proofs; fetches run in `nursery`."""
         self._nursery = nursery
         # Checked before relaying too: a malformed claim or announcement goes no further.
-        self.p2p.set_topic_validator(TOPIC_PROOF_ANNOUNCEMENTS, _well_formed)
+        self.p2p.set_topic_validator(TOPIC_PROOF_ANNOUNCEMENTS, self._well_formed)
         self.p2p.subscribe(TOPIC_PROOF_ANNOUNCEMENTS, self._on_message)
         self.p2p.register_handler(PROTOCOL_PROOF, self._serve)
         nursery.start_soon(self._reannounce_loop)
@@ -325,10 +332,18 @@ class ProofExchange:
         )
         self.p2p.report_peer(peer, Offence.INVALID)
 
-
-def _well_formed(data: bytes) -> bool:
-    try:
-        decode_gossip(data)
-    except MalformedMessage:
-        return False
-    return True
+    def _well_formed(self, data: bytes) -> bool:
+        try:
+            decoded = decode_gossip(data)
+            if isinstance(decoded, Claim):
+                check_claim(decoded, self.genesis_hash)  # BadClaim is a MalformedMessage
+        except MalformedMessage:
+            return False
+        # Rule: a claim off our clock by more than its max age holds nothing anywhere
+        # (node.prover.claims): not relayed, but an honest relay may be behind, so no blame.
+        if (
+            isinstance(decoded, Claim)
+            and abs(decoded.time_ms - time.time() * 1000) > MAX_CLAIM_SKEW_MS
+        ):
+            raise NotRelayed("claim time off this node's clock")
+        return True

@@ -16,14 +16,20 @@ slashed), verified like any other (node.proof_pool.verify_proof), pooled and ann
 exchange serves it in its envelope. The key is the account's whose address is the prover
 address (the one that registered), read from `config/prover_key.json` (node.prover.role).
 
-Claims: when it starts tasks the service gossips a `Claim` (prover, block height, task ids),
-and every 10 s an empty one as a presence beacon. Claims are not signed and grant nothing: the
-fallback order is driven by the absence of a valid proof in the pool, never by a claim, and the
-reward goes to the prover named with the proof; so a forged claim can neither delay a task nor
-redirect a reward, and a signature would only force a hot secp256k1 key onto prover machines.
-They let provers see who is working and, while no prover is registered on chain (genesis
-`provers` or registration transactions, execution.staking), learn the set (every prover heard
-from within the last `PRESENCE_BLOCKS` blocks, plus this one).
+Claims (node.prover.claims): when it starts a task, and every 10 s, the service gossips a
+`Claim` signed with the prover key, listing the tasks it is proving and those whose proof it
+holds while they are pending (an empty list is a presence beacon). A task whose start height has
+come is still not started while another prover entitled to it holds a fresh claim of it; silence
+passes it on, and no claim holds it past half the task deadline. The check is made again when a
+worker frees, so a busy prover leaves its queued tasks to an entitled prover that took them.
+Claims also give the prover set while no prover is registered on chain (genesis `provers` or
+registration transactions, execution.staking): every prover heard from within the last
+`PRESENCE_BLOCKS` blocks, plus this one.
+
+On a v1 chain, a task whose run has a shape outside the genesis allow-list
+(`universal_proof_lift_shapes`) is skipped before proving (`prove_skipped_shape`): its shape
+comes from an execution and the trace tables (`run_shape`, seconds), its proof from minutes of
+proving, and the pool would refuse that proof anyway.
 
 `fault` (test only) makes a malicious prover: "other-input" proves the task's program on
 another input, "tampered-statement" changes the exit code in the proof's statement; both
@@ -35,18 +41,22 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import trio
 
 from execution.chain import Chain
 from execution.staking import provers_at, sign_proof
+from execution.staking.assignment import rank_provers
 from execution.state import Task, TaskStatus
 from execution.types.block import Block
 from execution.types.errors import DecodingError
 from execution.types.hashing import keccak256
 from execution.types.transaction import Transaction, TxKind
+from execution.universal.lift_shapes import run_shape
 from execution.zkproof import ZkProofError, prove_async
 from execution.zkvm import ZkvmError, load_elf
 from execution.zkvm.program import Program
@@ -54,14 +64,14 @@ from genesis.keys import AccountKey
 from node.logs import event
 from node.proof_pool import ShapeNotAllowed
 from node.prover.assignment import my_start_height
+from node.prover.claims import DEFAULT_TIMING, ClaimBook, ClaimTiming, may_start, starts_for
 from node.prover.exchange import ProofExchange
-from node.prover.messages import MAX_CLAIM_TASKS, Claim
+from node.prover.messages import MAX_CLAIM_TASKS, BadClaim, Claim, check_claim, sign_claim
 from p2p import TOPIC_PROOF_ANNOUNCEMENTS, P2PError
 
 logger = logging.getLogger("node.prover")
 
 FAULTS = ("other-input", "tampered-statement")
-PRESENCE_INTERVAL_S = 10.0
 PRESENCE_BLOCKS = 60
 MAX_KNOWN_PROVERS = 256
 _PROGRAM_CACHE = 32
@@ -77,6 +87,10 @@ class _Tracked:
     # pooled, or the task expired): the worker process is killed, its core freed.
     scope: trio.CancelScope | None = None
     done: bool = False  # proven, or failed here: not tried again by this prover
+    # When this prover began to hear claims for the task (time.monotonic): before fresh_s has
+    # passed it cannot tell the provers ahead of it silent.
+    since: float = field(default_factory=time.monotonic)
+    held_logged: bool = False
 
 
 def default_workers() -> int:
@@ -91,6 +105,7 @@ class ProverService:
         key: AccountKey,
         workers: int = 0,
         fault: str = "",
+        timing: ClaimTiming = DEFAULT_TIMING,
     ) -> None:
         if fault and fault not in FAULTS:
             raise ValueError(f"unknown prover fault {fault!r}")
@@ -102,10 +117,19 @@ class ProverService:
         self.fault = fault
         params = chain.genesis.params
         self.timeout_blocks = params.prover_timeout_blocks
+        self.deadline_blocks = params.task_deadline_blocks
         self.profile = params.proof.profile
+        self.timing = timing
+        self.claims = ClaimBook(timing)
+        self._clock: Callable[[], float] = time.monotonic
         self._heard: dict[bytes, int] = {}  # prover -> chain height when last heard
+        # What this prover's claims name: the tasks it is proving, then those whose proof it
+        # made and holds while they are pending (peers may still be fetching it).
+        self._proving: dict[bytes, None] = {}
+        self._delivered: OrderedDict[bytes, None] = OrderedDict()
+        self._last_claim_ms = 0
         self._tracked: dict[bytes, _Tracked] = {}
-        self._programs: OrderedDict[bytes, Program] = OrderedDict()
+        self._programs: OrderedDict[bytes, tuple[bytes, Program]] = OrderedDict()
         self._limiter = trio.CapacityLimiter(self.workers)
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
@@ -128,6 +152,15 @@ class ProverService:
 
     def _on_claim(self, claim: Claim, origin: str) -> None:
         if claim.prover == self.address:
+            return
+        try:
+            # The exchange refuses forged claims before relaying; checked again here, as the
+            # claim book trusts what it is given.
+            check_claim(claim, self.exchange.genesis_hash)
+        except BadClaim as exc:
+            event(logger, "claim_refused", logging.DEBUG, peer=origin, error=str(exc))
+            return
+        if not self.claims.add(claim, self._clock(), int(time.time() * 1000)):
             return
         if claim.prover not in self._heard and len(self._heard) >= MAX_KNOWN_PROVERS:
             oldest = min(self._heard, key=self._heard.__getitem__)
@@ -175,30 +208,51 @@ class ProverService:
         )
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            nursery.start_soon(self._presence_loop)
+            nursery.start_soon(self._claim_loop)
+            nursery.start_soon(self._tick_loop)
             while True:
                 await self._schedule()
                 await self._wake.wait()
                 self._wake = trio.Event()
 
-    async def _presence_loop(self) -> None:
+    async def _claim_loop(self) -> None:
+        """The heartbeat: the tasks this prover is proving or holds a proof of, every
+        interval (an empty claim is a presence beacon)."""
         while True:
-            await self._publish_claim(self.chain.height, [])
-            await trio.sleep(PRESENCE_INTERVAL_S)
+            await self._publish_claim()
+            await trio.sleep(self.timing.interval_s)
 
-    async def _publish_claim(self, height: int, task_ids: list[bytes]) -> None:
-        for i in range(0, max(1, len(task_ids)), MAX_CLAIM_TASKS):
-            claim = Claim(self.address, height, tuple(task_ids[i : i + MAX_CLAIM_TASKS]))
-            try:
-                await self.exchange.p2p.publish(TOPIC_PROOF_ANNOUNCEMENTS, claim.encode())
-            except P2PError as exc:
-                event(logger, "prover_claim_failed", logging.WARNING, error=str(exc))
+    async def _tick_loop(self) -> None:
+        # Claims age by the clock, not by blocks: look again while no block comes.
+        while True:
+            await trio.sleep(min(1.0, self.timing.fresh_s / 8))
+            self._wake.set()
+
+    def _claimed(self) -> tuple[bytes, ...]:
+        state = self.chain.state()
+        for task_id in list(self._delivered):
+            task = state.task(task_id)
+            if task is None or task.status is not TaskStatus.PENDING:
+                del self._delivered[task_id]
+        named = [*self._proving, *reversed(self._delivered)]
+        return tuple(dict.fromkeys(named))[:MAX_CLAIM_TASKS]
+
+    async def _publish_claim(self) -> None:
+        # Strictly increasing per prover: receivers ignore a claim not newer than the last.
+        time_ms = max(int(time.time() * 1000), self._last_claim_ms + 1)
+        self._last_claim_ms = time_ms
+        claim = sign_claim(
+            self.key, self.exchange.genesis_hash, self.chain.height, time_ms, self._claimed()
+        )
+        try:
+            await self.exchange.p2p.publish(TOPIC_PROOF_ANNOUNCEMENTS, claim.encode())
+        except P2PError as exc:
+            event(logger, "prover_claim_failed", logging.WARNING, error=str(exc))
 
     async def _schedule(self) -> None:
         head = self.chain.height
         state = self.chain.state()
         by_height: dict[int, tuple[bytes, ...]] = {}
-        claims: dict[int, list[bytes]] = {}
         for task_id, tr in list(self._tracked.items()):
             task = state.task(task_id)
             resolved = task is None or task.status is not TaskStatus.PENDING
@@ -213,16 +267,45 @@ class ProverService:
                 continue
             if tr.height not in by_height:
                 by_height[tr.height] = self.provers(tr.height)
-            start = self.start_height(tr, by_height[tr.height])
-            if start is None or start > head:
+            if not self._may_start(tr, by_height[tr.height], head):
                 continue
             tr.running = True
-            claims.setdefault(tr.height, []).append(task_id)
             if self._nursery is None:
                 raise RuntimeError("ProverService.run is not running")
             self._nursery.start_soon(self._prove, tr, task)
-        for height, ids in claims.items():
-            await self._publish_claim(height, ids)
+
+    def _may_start(self, tr: _Tracked, provers: tuple[bytes, ...], head: int) -> bool:
+        """Whether this prover's turn has come and no entitled prover holds the task
+        (node.prover.claims.may_start)."""
+        order = rank_provers(tr.block_hash, tr.task_id, provers)
+        if self.address not in order:
+            return False
+        starts = starts_for(order, tr.height, self.timeout_blocks, self._latest_offset())
+        ok = may_start(
+            order=order,
+            me=self.address,
+            task_id=tr.task_id,
+            task_height=tr.height,
+            head=head,
+            starts=starts,
+            deadline_blocks=self.deadline_blocks,
+            book=self.claims,
+            now=self._clock(),
+            listening_since=tr.since,
+        )
+        if not ok and not tr.held_logged and head >= starts[order.index(self.address)]:
+            tr.held_logged = True  # once per task: the postponement is visible in the logs
+            event(
+                logger,
+                "prove_held",
+                task=tr.task_id.hex(),
+                height=tr.height,
+                claimers=[p.hex() for p in self.claims.claimers(tr.task_id)],
+            )
+        return ok
+
+    def _latest_offset(self) -> int:
+        return max(0, self.deadline_blocks - 2 * self.timeout_blocks)
 
     def start_height(self, tr: _Tracked, provers: tuple[bytes, ...]) -> int | None:
         """When this prover starts on a tracked task (None: not in the set). Never later than
@@ -234,35 +317,58 @@ class ProverService:
         )
         if start is None:
             return None
-        latest = max(0, self.chain.genesis.params.task_deadline_blocks - 2 * self.timeout_blocks)
-        return min(start, tr.height + latest)
+        return min(start, tr.height + self._latest_offset())
 
     # ---- proving -----------------------------------------------------------------------
     async def _prove(self, tr: _Tracked, task: Task) -> None:
         tr.scope = trio.CancelScope()
+        deferred = False
         try:
             with tr.scope:
-                await self._prove_once(tr, task)
+                deferred = await self._prove_once(tr, task)
             if tr.scope.cancelled_caught:
                 event(logger, "prove_abandoned", task=tr.task_id.hex(), height=tr.height)
         finally:
+            self._proving.pop(tr.task_id, None)
             tr.scope = None
             tr.running = False
-            tr.done = True
+            tr.done = not deferred
             self._wake.set()
 
-    async def _prove_once(self, tr: _Tracked, task: Task) -> None:
+    async def _prove_once(self, tr: _Tracked, task: Task) -> bool:
+        """Prove the task (or find it needs no proof from here); True if it was left to an
+        entitled prover that claimed it while this one waited for a worker."""
         try:
             async with self._limiter:
                 current = self.chain.state().task(tr.task_id)
                 if tr.task_id in self.exchange.pool or (
                     current is None or current.status is not TaskStatus.PENDING
                 ):
-                    return  # resolved while this waited for a worker
+                    return False  # resolved while this waited for a worker
+                # Rule: a worker that frees late looks at the claims again: an entitled
+                # prover may have taken the task meanwhile.
+                if not self._may_start(tr, self.provers(tr.height), self.chain.height):
+                    event(logger, "prove_deferred", task=tr.task_id.hex(), height=tr.height)
+                    return True
                 started = trio.current_time()
-                program = self._program(task.image_id)
+                elf, program = self._program(task.image_id)
                 inp = task.input + b"\x01" if self.fault == "other-input" else task.input
+                if self.exchange.lift_shapes:
+                    # Rule (v1): no root can lift a proof of a shape outside the allow-list;
+                    # the run's shape costs an execution, its proof minutes.
+                    shape = await trio.to_thread.run_sync(run_shape, elf, inp)
+                    if shape not in self.exchange.lift_shapes:
+                        event(
+                            logger,
+                            "prove_skipped_shape",
+                            logging.WARNING,
+                            task=tr.task_id.hex(),
+                            shape=list(shape),
+                        )
+                        return False
+                self._proving[tr.task_id] = None
                 event(logger, "prove_start", task=tr.task_id.hex(), height=tr.height)
+                await self._publish_claim()
                 proved = await prove_async(
                     program, inp, self.profile, prover=self.address, task_id=tr.task_id
                 )
@@ -270,9 +376,12 @@ class ProverService:
                 prove_s = trio.current_time() - started
             if self.fault:
                 await self._publish_bad(tr.task_id, proof)
-                return
+                return False
             signature = self._sign(tr.task_id, proof)
             verified = await self.exchange.verify(task, tr.task_id, self.address, proof, signature)
+            self._delivered[tr.task_id] = None
+            while len(self._delivered) > MAX_CLAIM_TASKS:
+                self._delivered.popitem(last=False)
             await self.exchange.add_and_announce(verified)
             self.proven += 1
             event(
@@ -302,12 +411,13 @@ class ProverService:
         except Exception as exc:  # a bug must not take the node down; leave it to the others
             logger.exception("proving task %s failed", tr.task_id.hex())
             event(logger, "prove_failed", logging.ERROR, task=tr.task_id.hex(), error=repr(exc))
+        return False
 
     def _sign(self, task_id: bytes, proof: bytes) -> bytes:
         return sign_proof(self.key.private_key, self.exchange.genesis_hash, task_id, proof)
 
-    def _program(self, image_id: bytes) -> Program:
-        """The deployed program of an image id, from its deploy transaction (the state keeps
+    def _program(self, image_id: bytes) -> tuple[bytes, Program]:
+        """The ELF and program of an image id, from its deploy transaction (the state keeps
         only the ELF's hash and the deploy height)."""
         cached = self._programs.get(image_id)
         if cached is not None:
@@ -320,11 +430,11 @@ class ProverService:
         for raw in block.transactions if block is not None else ():
             tx = Transaction.decode(raw)
             if tx.kind is TxKind.DEPLOY and keccak256(tx.data) == record.elf_hash:
-                program = load_elf(tx.data)
-                self._programs[image_id] = program
+                entry = (tx.data, load_elf(tx.data))
+                self._programs[image_id] = entry
                 if len(self._programs) > _PROGRAM_CACHE:
                     self._programs.popitem(last=False)
-                return program
+                return entry
         raise LookupError(f"the deploy of program {image_id.hex()} is not in block {record.height}")
 
     async def _publish_bad(self, task_id: bytes, proof: bytes) -> None:

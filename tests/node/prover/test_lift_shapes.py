@@ -98,3 +98,46 @@ async def test_the_exchange_refuses_a_disallowed_shape_without_evidence_and_fetc
     finally:
         victim_chain.close()
         server_chain.close()
+
+
+async def test_the_prover_skips_a_task_of_a_disallowed_shape_before_proving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review finding: the prover proved such a task for minutes before its own pool refused
+    the proof; it now runs the task's shape (`run_shape`, an execution) first and skips it."""
+    import logging
+
+    from prover_helpers import ELF
+
+    from execution.universal.lift_shapes import run_shape
+    from node.prover import ProverService
+
+    caplog.set_level(logging.INFO, logger="node.prover")
+    shape = run_shape(ELF, b"")
+    other = (shape[0] + 1, *shape[1:])
+    for i, (allowed, expected) in enumerate(
+        (((other,), "prove_skipped_shape"), ((shape, other), "prove_start"))
+    ):
+        chain, _, task_id = build_task_chain(tmp_path / f"c{i}", make_genesis(params=_v1(allowed)))
+        caplog.clear()
+        try:
+            async with AsyncExitStack() as stack:
+                (host,) = await _open_nodes(stack, tmp_path / f"h{i}", 1)
+                async with trio.open_nursery() as nursery:
+                    exchange = ProofExchange(chain, ProofPool.open(tmp_path / f"p{i}"), host)
+                    exchange.attach(nursery)
+                    service = ProverService(chain, exchange, PROVER_KEY, workers=1)
+                    nursery.start_soon(service.run)
+
+                    def seen(name: str) -> list[dict[str, object]]:
+                        fields = [getattr(r, "fields", {}) for r in caplog.records]
+                        return [f for f in fields if f.get("event") == name]
+
+                    await _until(lambda e=expected: bool(seen(e)), 60)
+                    nursery.cancel_scope.cancel()
+            if expected == "prove_skipped_shape":
+                assert not seen("prove_start")
+                assert seen(expected)[0]["task"] == task_id.hex()
+                assert seen(expected)[0]["shape"] == list(shape)
+        finally:
+            chain.close()

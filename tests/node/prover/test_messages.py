@@ -5,26 +5,34 @@ from __future__ import annotations
 import random
 
 import pytest
+import rlp
 
+from genesis.keys import AccountKey
 from node.prover.messages import (
     MAX_CLAIM_TASKS,
     Announcement,
+    BadClaim,
     Claim,
     MalformedMessage,
+    check_claim,
     decode_gossip,
     decode_request,
     decode_response,
     encode_request,
     encode_response,
+    sign_claim,
 )
 
-CLAIM = Claim(b"\x07" * 20, 12, (b"\x01" * 32, b"\x02" * 32))
+KEY = AccountKey((0x07).to_bytes(32, "big"))
+GENESIS = b"\x0a" * 32
+CLAIM = sign_claim(KEY, GENESIS, 12, 1_700_000_000_000, (b"\x01" * 32, b"\x02" * 32))
 ANN = Announcement(b"\x01" * 32, b"\x07" * 20, b"\x0d" * 32, 570_000)
 
 
 def test_round_trips() -> None:
     assert decode_gossip(CLAIM.encode()) == CLAIM
-    assert decode_gossip(Claim(b"\x07" * 20, 0, ()).encode()) == Claim(b"\x07" * 20, 0, ())
+    beacon = sign_claim(KEY, GENESIS, 0, 1, ())
+    assert decode_gossip(beacon.encode()) == beacon
     assert decode_gossip(ANN.encode()) == ANN
     assert decode_request(encode_request(b"\x05" * 32)) == b"\x05" * 32
     sig = b"\x05" * 65
@@ -47,9 +55,11 @@ def test_everything_else_is_malformed() -> None:
         ANN.encode()[:-3],
         Announcement(b"\x01" * 32, b"\x07" * 20, b"\x0d" * 32, 0).encode(),
         Announcement(b"\x01" * 32, b"\x07" * 20, b"\x0d" * 32, 1 << 40).encode(),
-        Claim(
-            b"\x07" * 20, 1, tuple(i.to_bytes(32, "big") for i in range(MAX_CLAIM_TASKS + 1))
+        sign_claim(
+            KEY, GENESIS, 1, 1, tuple(i.to_bytes(32, "big") for i in range(MAX_CLAIM_TASKS + 1))
         ).encode(),
+        # the unsigned claim of before (kind 1) is an unknown kind now
+        rlp.encode([1, b"\x07" * 20, 12, []]),
     ]
     # every single-byte change of a valid message is refused or decodes to a different message
     for data in (CLAIM.encode(), ANN.encode()):
@@ -75,3 +85,33 @@ def test_everything_else_is_malformed() -> None:
     ):
         with pytest.raises(MalformedMessage):
             decode_response(data)
+
+
+def test_a_claim_is_signed_by_the_prover_it_names() -> None:
+    check_claim(CLAIM, GENESIS)
+    other = AccountKey((0x08).to_bytes(32, "big"))
+    forged = sign_claim(other, GENESIS, 12, CLAIM.time_ms, CLAIM.task_ids)
+    refused = [
+        # signed by another key, naming the victim
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids, forged.signature),
+        # any signed field changed
+        Claim(CLAIM.prover, 13, CLAIM.time_ms, CLAIM.task_ids, CLAIM.signature),
+        Claim(CLAIM.prover, 12, CLAIM.time_ms + 1, CLAIM.task_ids, CLAIM.signature),
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids[:1], CLAIM.signature),
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids[::-1], CLAIM.signature),
+        # unsigned, and malformed signatures
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids, b"\x00" * 65),
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids, b"\xff" * 65),
+        Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids, CLAIM.signature[:64] + b"\x05"),
+    ]
+    for claim in refused:
+        with pytest.raises(BadClaim):
+            check_claim(claim, GENESIS)
+    with pytest.raises(BadClaim):  # another chain
+        check_claim(CLAIM, b"\x0b" * 32)
+    # a high-s twin of a valid signature (malleability) is refused too
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    r, s = CLAIM.signature[:32], int.from_bytes(CLAIM.signature[32:64], "big")
+    twin = r + (n - s).to_bytes(32, "big") + bytes([CLAIM.signature[64] ^ 1])
+    with pytest.raises(BadClaim):
+        check_claim(Claim(CLAIM.prover, 12, CLAIM.time_ms, CLAIM.task_ids, twin), GENESIS)

@@ -1,7 +1,8 @@
 """Review: forged presence beacons cannot push an honest prover's start past the deadline.
 
-Claims are unsigned by design (docs/proving.md). Without a genesis prover list, each address
-heard counts in the set, up to MAX_KNOWN_PROVERS. Before the fix an attacker that gossiped
+Without a genesis prover list, each address heard in a claim counts in the set, up to
+MAX_KNOWN_PROVERS. Claims are signed now (node.prover.claims), but a key costs nothing, so the
+attacker signs each beacon with a fresh one. Before the fix an attacker that gossiped
 255 beacons of random addresses ranked the honest prover ~128th on average, i.e. starting
 ~1,280 blocks after the task's block with the default 10-block timeout: past the 100-block
 deadline, so every task expired unproven (task denial for the price of a few KB of gossip).
@@ -10,6 +11,7 @@ deadline, so every task expired unproven (task denial for the price of a few KB 
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 from chain_helpers import make_genesis
@@ -17,7 +19,7 @@ from chain_helpers import make_genesis
 from execution.chain import Chain
 from genesis import AccountKey
 from node.proof_pool import ProofPool
-from node.prover import Claim, ProofExchange, ProverService
+from node.prover import ProofExchange, ProverService, sign_claim
 from node.prover.service import MAX_KNOWN_PROVERS, _Tracked
 
 
@@ -32,7 +34,9 @@ def test_forged_beacons_cannot_rank_the_honest_prover_past_the_deadline(tmp_path
         # the set and the schedule never touch the network: no host is needed
         service = ProverService(chain, ProofExchange(chain, pool, None), key)  # type: ignore[arg-type]
         for _ in range(MAX_KNOWN_PROVERS + 10):
-            service._on_claim(Claim(rng.randbytes(20), 0, ()), "attacker")
+            attacker = AccountKey(rng.randbytes(31).rjust(32, b"\x00"))
+            beacon = sign_claim(attacker, chain.genesis_hash, 0, int(time.time() * 1000), ())
+            service._on_claim(beacon, "attacker")
         provers = service.provers()
         assert len(provers) == MAX_KNOWN_PROVERS + 1
         latest = []

@@ -62,14 +62,16 @@ def test_prover_options_in_node_json(tmp_path: Path) -> None:
 
 
 def test_prover_set_from_genesis_or_from_claims(tmp_path: Path) -> None:
+    import time
     from dataclasses import replace
 
     from node.proof_pool import ProofPool
-    from node.prover import Claim, ProofExchange, ProverService
+    from node.prover import ProofExchange, ProverService, sign_claim
     from node.prover.service import PRESENCE_BLOCKS
 
     key = AccountKey((0x01).to_bytes(32, "big"))
-    me, other, listed = key.address, b"\x02" * 20, b"\x03" * 20
+    other_key = AccountKey((0x02).to_bytes(32, "big"))
+    me, other, listed = key.address, other_key.address, b"\x03" * 20
     open_chain = Chain.open(tmp_path / "open", make_genesis())
     listed_chain = Chain.open(tmp_path / "listed", replace(make_genesis(), provers=(listed, me)))
     try:
@@ -77,14 +79,19 @@ def test_prover_set_from_genesis_or_from_claims(tmp_path: Path) -> None:
         # the set logic never touches the network: no host is needed to exercise it
         service = ProverService(open_chain, ProofExchange(open_chain, pool, None), key)  # type: ignore[arg-type]
         assert service.provers() == (me,)
-        service._on_claim(Claim(other, 0, ()), "peer")
+        # a beacon signed by its prover (claims are signed: node.prover.claims)
+        beacon = sign_claim(other_key, open_chain.genesis_hash, 0, int(time.time() * 1000), ())
+        service._on_claim(beacon, "peer")
         assert service.provers() == tuple(sorted((me, other)))
         for i in range(PRESENCE_BLOCKS + 1):  # silent for longer than PRESENCE_BLOCKS: forgotten
             block = open_chain.build_block([], validator_key()[0].address, 2_000 + i)
             open_chain.commit_block(block)
         assert service.provers() == (me,)
         fixed = ProverService(listed_chain, ProofExchange(listed_chain, pool, None), key)  # type: ignore[arg-type]
-        fixed._on_claim(Claim(other, 0, ()), "peer")
+        fixed._on_claim(
+            sign_claim(other_key, listed_chain.genesis_hash, 0, int(time.time() * 1000), ()),
+            "peer",
+        )
         assert fixed.provers() == (listed, me)  # a genesis list is the set, whatever is heard
     finally:
         open_chain.close()
