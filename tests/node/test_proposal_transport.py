@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 from libp2p.io.trio import TrioTCPStream
-from proposal_fixtures import block_with, bundle_of, leaf, lookup_of
+from proposal_fixtures import block_with, bundle_of, leaf
 
 from consensus import ProposalBundle
 from execution.types.block import Block
