@@ -59,6 +59,7 @@ from execution.types.errors import (
 )
 from execution.types.receipt import Receipt
 from execution.types.transaction import Transaction, TxKind
+from execution.universal import ProofLeaf
 from genesis import Genesis, GenesisError, ValidatorKey, read_key_file
 from genesis.params import UNIVERSAL_PROOF_V1, ProtocolParams
 from node.admin_rpc import admin_methods
@@ -72,11 +73,13 @@ from node.aggregator import (
 )
 from node.aggregator_v1 import RECURSION_KEYS_DIR, V1Builder, configure_key_store
 from node.chain_view import NodeChainView
+from node.compact_proposal import is_compact
 from node.config import NodeConfig, NodeConfigError
 from node.evidence_pool import EvidencePool
 from node.logs import event
 from node.mempool import Mempool, MempoolRejected
 from node.proof_pool import ProofPool
+from node.proposal_transport import ProposalTransport
 from node.prover.role import Proving, prover_settings, start_proving
 from node.rpc import RpcConfig, RpcEndpoint, serve_rpc
 from node.rpc.methods_staking import staking_methods
@@ -238,6 +241,8 @@ class Node:
         self.universal_view = NodeUniversalView(self)
         # The proving network (node/prover): proof exchange always, prover service if asked.
         self.proving: Proving | None = None
+        # Proposals travel compact (their pooled task proofs by hash) once p2p runs.
+        self.proposals: ProposalTransport | None = None
         self.prover_settings = prover_settings(config, chain, self.validator_address)
 
     # ---- opening ------------------------------------------------------------------------
@@ -718,6 +723,14 @@ class Node:
 
     def _attach_p2p(self, p2p: P2PService) -> None:
         p2p.subscribe(TOPIC_VOTES, self._on_vote_message)
+        if self._nursery is not None:
+            self.proposals = ProposalTransport(
+                p2p,
+                self._pooled_leaf,
+                self._deliver_proposal,
+                wanted=lambda height: height >= self.driver.height,
+            )
+            self.proposals.attach(self._nursery)
         p2p.subscribe(TOPIC_PROPOSALS, self._on_proposal_message)
         p2p.subscribe(TOPIC_EVIDENCE, self._on_evidence_message)
         p2p.subscribe(TOPIC_TRANSACTIONS, self._on_tx_message)
@@ -745,6 +758,9 @@ class Node:
         self.deliver(vote)
 
     async def _on_proposal_message(self, msg: GossipMessage) -> None:
+        if self.proposals is not None and is_compact(msg.data):
+            await self.proposals.on_message(msg)  # rebuilt or fetched: _deliver_proposal
+            return
         try:
             bundle = ProposalBundle.decode(msg.data)
         except ConsensusError:
@@ -752,6 +768,24 @@ class Node:
             return
         self._note_height(bundle.height - 1)
         self.deliver(bundle)
+
+    def _deliver_proposal(self, bundle: ProposalBundle, block: Block | None) -> None:
+        if block is not None:  # rebuilt from the pool: consensus need not decode it again
+            self._decoded[keccak256(bundle.value)] = block
+            while len(self._decoded) > 32:
+                self._decoded.popitem(last=False)
+        self._note_height(bundle.height - 1)
+        self.deliver(bundle)
+
+    def _pooled_leaf(self, task_id: bytes) -> ProofLeaf | None:
+        pooled = self.proof_pool.get(task_id)
+        return None if pooled is None else pooled.leaf
+
+    def _proposal_wire(self, bundle: ProposalBundle) -> bytes:
+        """The gossip form of our proposal: compact when its block names pooled proofs."""
+        if self.proposals is None:
+            return bundle.encode()
+        return self.proposals.wire(bundle, self._decode(bundle.value))
 
     async def _on_evidence_message(self, msg: GossipMessage) -> None:
         try:
@@ -853,7 +887,7 @@ class Node:
             if isinstance(out, SendVote):
                 await self._publish(TOPIC_VOTES, out.vote.encode())
             elif isinstance(out, SendProposal):
-                await self._publish(TOPIC_PROPOSALS, out.bundle.encode())
+                await self._publish(TOPIC_PROPOSALS, self._proposal_wire(out.bundle))
             elif isinstance(out, ScheduleTimeout):
                 self._spawn(self._fire_timeout, out)
             elif isinstance(out, Decided):
@@ -947,7 +981,9 @@ class Node:
                     if isinstance(msg, SendVote):
                         await self._publish(TOPIC_VOTES, msg.vote.encode())
                     else:
-                        await self._publish(TOPIC_PROPOSALS, msg.bundle.encode())
+                        # compact: re-sending a block's proofs every few seconds flooded a
+                        # stalled round (docs/proving.md, "Proposal transport")
+                        await self._publish(TOPIC_PROPOSALS, self._proposal_wire(msg.bundle))
                 repeats += 1
             elif now != last:
                 repeats = 0
