@@ -131,4 +131,5 @@ HYPERCORN_TCP_SERVER = TCPServer
 
 def use(lean: bool) -> None:
     """Choose the connection handler of hypercorn trio servers started from now on."""
-    setattr(hypercorn_trio_run, "TCPServer", LeanTCPServer if lean else HYPERCORN_TCP_SERVER)
+    handler = LeanTCPServer if lean else HYPERCORN_TCP_SERVER
+    hypercorn_trio_run.TCPServer = handler  # type: ignore[attr-defined]
