@@ -1,6 +1,7 @@
 """eth_getBalance requests per second from one client process, and where the time goes.
 
     .venv/bin/python bench/bench_rpc.py [--requests 3000] [--servers app,trivial,node]
+        [--clients single_http.client,threads4_http.client] [--rounds 2]
 
 Servers (`bench_rpc_servers.py`, each in its own process): `app` is the real JSON-RPC app on
 hypercorn/trio over an in-memory chain view; `trivial` is hypercorn/trio answering a constant
@@ -276,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=8, help="pipelined requests per burst")
     parser.add_argument("--batch", type=int, default=100, help="calls per JSON-RPC batch")
     parser.add_argument("--compare-asyncio", action="store_true")
+    parser.add_argument("--clients", default="", help="comma-separated client names (all)")
+    parser.add_argument("--rounds", type=int, default=1, help="times through the servers")
     args = parser.parse_args(argv)
     n = args.requests
 
@@ -288,10 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"batch{args.batch}_http.client", batched(args.batch), 10 * n),
         (f"batch{args.batch}_web3", web3_batched(args.batch), n),
     ]
-    for kind in args.servers.split(","):
+    if args.clients:
+        wanted = set(args.clients.split(","))
+        clients = [c for c in clients if c[0] in wanted]
+    # Alternating the servers round by round lets each see the same background load.
+    for kind in args.servers.split(",") * args.rounds:
         if kind == "node":
             context = node_server()
-        elif kind in ("app", "trivial"):
+        elif kind in ("app", "trivial", "app-hypercorn", "trivial-hypercorn"):
             context = in_process_server(kind)
         else:
             parser.error(f"unknown server {kind!r}")
@@ -302,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             for name, client, requests in clients:
-                if kind == "trivial" and ("batch" in name or "web3" in name):
+                if kind.startswith("trivial") and ("batch" in name or "web3" in name):
                     continue  # one constant answer: not a batch, and web3 checks the id
                 measure(server, name, client, requests)
     line = {"name": "rpc_eth_getBalance_app_only", "value": round(app_only_us(n)), "unit": "us"}

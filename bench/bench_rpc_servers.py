@@ -1,7 +1,9 @@
 """The servers `bench_rpc.py` measures, each in its own process.
 
 - `app`: the real JSON-RPC app on hypercorn/trio (`serve_rpc`) over a small in-memory chain
-  view: the RPC layer's cost without LevelDB or a busy node loop.
+  view: the RPC layer's cost without LevelDB or a busy node loop. `app-hypercorn` is the same
+  with hypercorn's own connection handler instead of the lean one (node/rpc/hypercorn_tcp.py);
+  `trivial-hypercorn` likewise.
 - `trivial`: hypercorn/trio with the same settings serving a constant answer from a minimal
   ASGI app: the floor any JSON-RPC app on this stack pays per request.
 - `asyncio`: the real app on hypercorn's asyncio worker, for the trio-versus-asyncio figure.
@@ -27,7 +29,7 @@ import httpx
 import psutil
 import trio
 
-from node.rpc import ChainView, RpcConfig, build_app, serve_rpc
+from node.rpc import ChainView, RpcConfig, build_app, hypercorn_tcp, serve_rpc
 from node.rpc.server import _hypercorn_config
 
 # The eth_getBalance answer of the in-memory view, as the trivial server returns it verbatim.
@@ -100,14 +102,18 @@ def _serve(kind: str, port_queue: multiprocessing.Queue[int]) -> None:
         _serve_asyncio(port_queue)
         return
 
+    lean = not kind.endswith("-hypercorn")
+
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            if kind == "app":
-                endpoint = await nursery.start(serve_rpc, RpcConfig(port=0), BalanceOnlyView())
+            if kind.startswith("app"):
+                config = RpcConfig(port=0, lean_connections=lean)
+                endpoint = await nursery.start(serve_rpc, config, BalanceOnlyView())
                 port_queue.put(endpoint.port)
             else:
                 from hypercorn.trio import serve
 
+                hypercorn_tcp.use(lean)
                 port = _free_port()
                 config = _hypercorn_config(RpcConfig(port=port))
                 nursery.start_soon(serve, _trivial_app, config)
@@ -136,7 +142,7 @@ def _serve_asyncio(port_queue: multiprocessing.Queue[int]) -> None:
 
 @contextlib.contextmanager
 def in_process_server(kind: str) -> Iterator[Server]:
-    """`app`, `trivial` or `asyncio`, served from a child process."""
+    """`app`, `trivial` (each also with `-hypercorn`) or `asyncio`, from a child process."""
     ctx = multiprocessing.get_context("spawn")
     port_queue: multiprocessing.Queue[int] = ctx.Queue()
     child = ctx.Process(target=_serve, args=(kind, port_queue), daemon=True)

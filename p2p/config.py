@@ -9,6 +9,7 @@ import multiaddr
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 
 from p2p.errors import P2PConfigError
+from p2p.ratebound import RateBound
 from p2p.reqresp import ReqRespLimits
 from p2p.scoring import ScoreConfig
 from p2p.topics import DEFAULT_TOPICS, TopicSpec
@@ -39,6 +40,8 @@ class GossipConfig:
     # seconds cover the connect race; the recent-message replay on subscription does the rest.
     pending_messages_max: int = 256
     pending_messages_ttl_s: float = 3.0
+    # Per-peer bound on transaction gossip, checked before decoding (p2p/ratebound.py).
+    tx_rate: RateBound = field(default_factory=RateBound)
 
 
 @dataclass(frozen=True)

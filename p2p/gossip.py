@@ -27,6 +27,7 @@ from libp2p.pubsub.gossipsub import GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
+from p2p.ratebound import PeerRateBound, RateBound
 from p2p.scoring import Offence, PeerScores
 from p2p.topics import TOPIC_TRANSACTIONS, TopicSpec
 from p2p.txbatch import MalformedBatch, decode_tx_batch
@@ -77,6 +78,7 @@ class GateStats:
     ignored_banned: int = 0
     ignored_repeat: int = 0  # a rejected message the same peer sent again
     not_relayed: int = 0  # dropped for this node's own state (NotRelayed): nobody's fault
+    rate_dropped: int = 0  # transaction batches past their forwarder's rate bound
 
 
 # Rejected messages remembered per (forwarder, origin, seqno), so that the same message sent
@@ -94,6 +96,7 @@ class GossipGate:
         topics: dict[str, TopicSpec],
         scores: PeerScores,
         on_ban: Callable[[ID], None] | None = None,
+        tx_rate: RateBound | None = None,
     ) -> None:
         self.my_id = my_id
         self.topics = topics
@@ -103,6 +106,7 @@ class GossipGate:
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self.stats = GateStats()
         self._rejected: OrderedDict[bytes, None] = OrderedDict()
+        self.tx_rate = PeerRateBound(tx_rate)
         # time.monotonic() of the last gossip message each peer sent us (duplicates count:
         # they show the link carries data). Block sync reads it to tell a peer whose requests
         # time out on a loaded machine from a dead connection (node/syncer.py).
@@ -169,6 +173,14 @@ class GossipGate:
         # Rule: per-topic size limit.
         if len(msg.data) > spec.max_size:
             return self._reject(forwarder, msg, Offence.OVERSIZED)
+        # Rule: transaction gossip within the forwarder's rate bound, before any decoding.
+        if topic == TOPIC_TRANSACTIONS:
+            verdict = self.tx_rate.charge(forwarder.to_base58(), len(msg.data))
+            if not verdict.admitted:
+                self.stats.rate_dropped += 1
+                if verdict.offence:
+                    self.penalize(forwarder, Offence.FLOOD)
+                return False
         validator = self._validators.get(topic)
         if validator is not None:
             try:

@@ -22,6 +22,7 @@ class Offence(Enum):
     INVALID = "invalid"  # decodes, but the consumer rejected it (bad signature, ...)
     UNKNOWN_TOPIC = "unknown_topic"
     PROTOCOL = "protocol"  # request/response framing violation
+    FLOOD = "flood"  # kept sending transaction gossip past its rate bound (p2p/ratebound.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ScoreConfig:
             Offence.INVALID: 20.0,
             Offence.UNKNOWN_TOPIC: 5.0,
             Offence.PROTOCOL: 10.0,
+            Offence.FLOOD: 10.0,
         }
     )
     good_message_reward: float = 0.05

@@ -446,7 +446,7 @@ async def _run_service(config: P2PConfig) -> AsyncIterator[P2PService]:
         pending_messages_ttl=gcfg.pending_messages_ttl_s,
     )
     router.flood_publish = gcfg.flood_publish
-    gate = GossipGate(host.get_id(), config.topics, scores)
+    gate = GossipGate(host.get_id(), config.topics, scores, tx_rate=gcfg.tx_rate)
     pubsub = IvcPubsub(host, router, gate=gate, max_inbound_rpc_size=gcfg.max_rpc_size)
     responder = RequestResponder(host, config.reqresp, gate.penalize, gate.is_banned)
 

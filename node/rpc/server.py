@@ -25,6 +25,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
+from node.rpc import hypercorn_tcp
 from node.rpc.app import RpcApp
 from node.rpc.block_tags import BUILTIN_TAGS
 from node.rpc.chain_view import ChainView
@@ -76,6 +77,9 @@ class RpcConfig:
     read_timeout: int = 60
     extra_methods: Mapping[str, Handler] = field(default_factory=dict)
     extra_block_tags: Mapping[str, TagResolver] = field(default_factory=dict)
+    # hypercorn's connection handler without its per-request idle-timer task and with one
+    # send per response (node/rpc/hypercorn_tcp.py); False serves with hypercorn's own.
+    lean_connections: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ async def serve_rpc(
             task_status.started(endpoint)
 
     relay = _Relay()
+    hypercorn_tcp.use(config.lean_connections)
     try:
         await serve(app, _hypercorn_config(config), task_status=relay, mode="asgi")  # type: ignore[arg-type]
     except BaseException as exc:
