@@ -88,8 +88,18 @@ RELEASE_LDE_ELEMENTS = 1 << 20
 # whole coset, so those stay one call).
 QUOTIENT_CHUNK_ROWS = 1 << 16
 
+# A released LDE's block is recomputed this many columns at a time (DEEP, openings).
+LDE_COLUMN_CHUNK = 16
+
 # Committed trees keep no leaf level (see _lde_commit); tests turn it off to compare proofs.
 DROP_LEAF_LEVEL = True
+
+
+def _block_shift(log_n: int, log_blowup: int, b: int) -> int:
+    """The coset shift of block b of a bit-reversed LDE of 2^log_n rows at this blowup: its row
+    b*n + j is the point GENERATOR * w_N^bitrev(b) * w_n^bitrev(j)."""
+    w_big = two_adic_generator(log_n + log_blowup)
+    return GENERATOR * pow(w_big, bitrev(b, log_blowup), L.P) % L.P
 
 
 @dataclass
@@ -124,25 +134,38 @@ class _Committed:
             yield 0, self.kept_lde
             return
         n = self.on_h.shape[0]
-        log_n = n.bit_length() - 1
-        lb = self.log_blowup
-        w_big = two_adic_generator(log_n + lb)
-        for b in range(1 << lb):
-            r = bitrev(b, lb)
-            shift = GENERATOR * pow(w_big, r, L.P) % L.P
-            yield b * n, coset_lde(self.on_h, 0, shift)
+        for b in range(1 << self.log_blowup):
+            yield b * n, self.lde_block(b)
+
+    def lde_block(self, b: int, cols: slice = slice(None)) -> U32:
+        """Block b (rows b*n .. b*n+n-1) of the LDE, columns `cols`, sliced from a kept one or
+        recomputed (a column range at a time keeps the recomputation's arrays small: a whole
+        block of the CPU table is as large as its trace, twice with coset_lde's transpose)."""
+        n = self.on_h.shape[0]
+        if self.kept_lde is not None:
+            return self.kept_lde[b * n : (b + 1) * n, cols]
+        shift = _block_shift(n.bit_length() - 1, self.log_blowup, b)
+        return coset_lde(self.on_h[:, cols], 0, shift)
+
+    def column_ranges(self) -> list[slice]:
+        """The column ranges a phase recomputes a released LDE's block in (one for a kept one)."""
+        w = self.on_h.shape[1]
+        if self.kept_lde is not None or w <= LDE_COLUMN_CHUNK:
+            return [slice(0, w)]
+        return [slice(c, min(w, c + LDE_COLUMN_CHUNK)) for c in range(0, w, LDE_COLUMN_CHUNK)]
 
     def lde_rows(self, idx: npt.NDArray[np.int64]) -> U32:
         """Rows idx of the LDE (computing each block that holds one of them once)."""
-        out: U32 | None = None
-        for start, block in self.lde_blocks():
-            if out is None:
-                out = np.empty((idx.shape[0], block.shape[1]), dtype=np.uint32)
-            sel = (idx >= start) & (idx < start + block.shape[0])
-            if sel.any():
-                out[sel] = block[idx[sel] - start]
-        if out is None:
-            raise ValueError("no LDE rows")
+        n = self.on_h.shape[0]
+        out = np.empty((idx.shape[0], self.on_h.shape[1]), dtype=np.uint32)
+        for b in range(1 << self.log_blowup):
+            sel = (idx >= b * n) & (idx < (b + 1) * n)
+            if not sel.any():
+                continue
+            at = np.nonzero(sel)[0]
+            local = idx[at] - b * n
+            for cols in self.column_ranges():
+                out[at, cols] = self.lde_block(b, cols)[local]
         return out
 
     def _leaf_rows(self, lde_rows: U32, q: int) -> tuple[U32, U32]:
@@ -464,6 +487,81 @@ def _open_at(c: _Committed | None, weights: L.U64) -> U32:
     return L.mat_dot_ext(np.ascontiguousarray(c.on_h.T), weights).astype(np.uint32)
 
 
+def _deep_codeword(
+    per_matrix: list[tuple[_Committed | None, list[tuple[L.U64, U32]]]],
+    log_n: int,
+    log_blowup: int,
+    zeta: L.U64,
+    fri_alpha: L.U64,
+    power: L.U64,
+) -> tuple[L.U64, L.U64]:
+    """One table's DEEP quotient sum_k a^k (p_k(X) - p_k(z)) / (X - z) over its LDE (bit-reversed
+    rows), and the next unused power of a. Column k of the batch (matrices prep/main/perm/
+    quotient, points zeta then zeta*g, columns in order) gets fri_alpha^k; the verifier assigns
+    the same powers.
+
+    Computed one LDE block of n rows at a time: the block's rows of every matrix (a released LDE
+    is recomputed block by block, see lde_blocks), their combination, the numerators and the
+    inverses. Whole-height extension arrays (points, combined columns, numerators, two inverse
+    arrays, products: 32 bytes per LDE row each) were the DEEP phase's peak.
+    """
+    n = 1 << log_n
+    one = np.array([1, 0, 0, 0], dtype=np.uint64)
+    # Per matrix: its coefficients a^k and per opening point the scale of its second w powers;
+    # per point the sum over matrices of the opened values times their coefficients.
+    plans: list[tuple[_Committed, L.U64, list[L.U64]]] = []
+    y_sums: list[L.U64] = []
+    for com, pts in per_matrix:
+        if com is None:
+            continue
+        w = com.on_h.shape[1]
+        coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
+        # The columns at the second point get the next w powers: alpha^w times these.
+        alpha_w = L.e_pow(fri_alpha, w)
+        scale = one
+        scales: list[L.U64] = []
+        for p_idx, (_, y) in enumerate(pts):
+            y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
+            if p_idx < len(y_sums):
+                y_sums[p_idx] = L.e_add(y_sums[p_idx], y_sum)
+            else:
+                y_sums.append(y_sum)
+            scales.append(scale)
+            scale = L.e_mul(scale, alpha_w)
+            power = L.e_mul(power, alpha_w)
+        plans.append((com, coeffs, scales))
+    out = np.empty((n << log_blowup, 4), dtype=np.uint64)
+    # 1/(x - zeta*g) = g^-1 / (x*g^-1 - zeta), and x*g^-1 is the point of another row of the same
+    # block (row j's exponent bitrev(j) minus one): a permuted copy of the first inverses.
+    br = bitrev_permutation(log_n)
+    prev_row = br[(br - 1) % n]
+    g_inv = np.uint64(pow(two_adic_generator(log_n), L.P - 2, L.P))
+    for b in range(1 << log_blowup):
+        nums = [np.zeros((n, 4), dtype=np.uint64) for _ in y_sums]
+        for com, coeffs, scales in plans:
+            combined = np.zeros((n, 4), dtype=np.uint64)
+            for cols in com.column_ranges():
+                block = com.lde_block(b, cols)
+                combined = L.e_add(combined, L.mat_dot_ext(block, coeffs[cols]))
+                del block
+            for p_idx, scale in enumerate(scales):
+                term = combined if p_idx == 0 else L.e_mul(combined, scale)
+                nums[p_idx] = L.e_add(nums[p_idx], term)
+                del term
+            del combined
+        x = L.e_from_base(coset_points_bitrev(log_n, _block_shift(log_n, log_blowup, b)))
+        inv_zeta = L.e_inv(L.e_sub(x, zeta))
+        del x
+        acc = L.e_mul(L.e_sub(nums[0], y_sums[0][None, :]), inv_zeta)
+        if len(nums) > 1:
+            inv_next = L.e_mul_base(inv_zeta[prev_row], g_inv)
+            acc = L.e_add(acc, L.e_mul(L.e_sub(nums[1], y_sums[1][None, :]), inv_next))
+            del inv_next
+        out[b * n : (b + 1) * n] = acc
+        del nums, inv_zeta, acc
+    return out, power
+
+
 def prove(
     airs: list[CompiledAir],
     traces: list[U32],
@@ -623,52 +721,18 @@ def prove(
         power = np.array([1, 0, 0, 0], dtype=np.uint64)
         for i in range(len(airs)):
             log_h = log_ns[i] + lb
-            x = L.e_from_base(coset_points_bitrev(log_h, GENERATOR))
-            nums: list[L.U64] = []
-            points: list[L.U64] = []
-            for com, pts in openings[i]:
-                if com is None:
-                    continue
-                w = com.on_h.shape[1]
-                coeffs = L.e_mul(L.e_powers(fri_alpha, w), power)
-                # The columns at the second point get the next w powers: alpha^w times these.
-                alpha_w = L.e_pow(fri_alpha, w)
-                # Block by block: a released LDE is never whole again (see lde_blocks).
-                combined = np.empty((1 << log_h, 4), dtype=np.uint64)
-                for start, block in com.lde_blocks():
-                    combined[start : start + block.shape[0]] = L.mat_dot_ext(block, coeffs)
-                    del block
-                scale = np.array([1, 0, 0, 0], dtype=np.uint64)
-                for p_idx, (z, y) in enumerate(pts):
-                    y_sum = L.e_mul(L.e_mul(L.to64(y), coeffs).sum(axis=0) % L.P, scale)
-                    num = combined if p_idx == 0 else L.e_mul(combined, scale)
-                    num = L.e_sub(num, y_sum[None, :])
-                    if p_idx < len(nums):
-                        nums[p_idx] = L.e_add(nums[p_idx], num)
-                    else:
-                        nums.append(num)
-                        points.append(z)
-                    scale = L.e_mul(scale, alpha_w)
-                    power = L.e_mul(power, alpha_w)
-            acc = inputs.get(log_h, np.zeros((1 << log_h, 4), dtype=np.uint64))
-            inv_zeta = L.e_inv(L.e_sub(x, zeta))
-            acc = L.e_add(acc, L.e_mul(nums[0], inv_zeta))
-            if len(nums) > 1:
-                # 1/(x - zeta*g) = g^-1 / (x*g^-1 - zeta), and x*g^-1 is another point of the same
-                # coset (g = w_N^B): a permuted copy of the first inverses, no second inversion.
-                big = 1 << log_h
-                br = bitrev_permutation(log_h)
-                shift_rows = br[(br - (1 << lb)) % big]
-                g_inv = pow(two_adic_generator(log_ns[i]), L.P - 2, L.P)
-                inv_next = L.e_mul_base(inv_zeta[shift_rows], np.uint64(g_inv))
-                acc = L.e_add(acc, L.e_mul(nums[1], inv_next))
-            inputs[log_h] = acc
+            word, power = _deep_codeword(openings[i], log_ns[i], lb, zeta, fri_alpha, power)
+            inputs[log_h] = L.e_add(inputs[log_h], word) if log_h in inputs else word
+            del word
 
     with tm.phase("fri"):
         fri_com, roots = fri_commit(inputs, params, ch)
+        # The codewords (32 bytes per LDE row) are in the FRI trees now; the openings read none.
+        input_logs = set(inputs)
+        del inputs
         nonce = int(ch.grind(params.pow_bits))
     with tm.phase("query"):
-        log_max = max(inputs)
+        log_max = max(input_logs)
         indices = np.array(sample_queries(ch, params, log_max), dtype=np.int64)
         for i, tp in enumerate(tables):
             local_idx = indices >> (log_max - (log_ns[i] + lb))
@@ -684,7 +748,7 @@ def prove(
                 rows, paths = com.open(local_idx // per_leaf)
                 setattr(tp, f"{name}_rows", np.ascontiguousarray(rows, dtype=np.uint32))
                 setattr(tp, f"{name}_paths", np.ascontiguousarray(paths, dtype=np.uint32))
-        q_rows, q_paths = fri_open(fri_com, set(inputs), params, indices)
+        q_rows, q_paths = fri_open(fri_com, input_logs, params, indices)
     fri = FriProof(
         commit_roots=roots,
         final_poly=fri_com.final_poly,
