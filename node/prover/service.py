@@ -309,8 +309,8 @@ class ProverService:
 
     def start_height(self, tr: _Tracked, provers: tuple[bytes, ...]) -> int | None:
         """When this prover starts on a tracked task (None: not in the set). Never later than
-        `task_deadline_blocks - 2 * prover_timeout_blocks` after the task's block: unsigned
-        beacons can fill an open prover set with fake addresses, and a rank past the deadline
+        `task_deadline_blocks - 2 * prover_timeout_blocks` after the task's block: beacons
+        signed with throwaway keys can fill an open prover set with fake addresses, and a rank past the deadline
         would let them deny every task; at worst the honest provers then duplicate work."""
         start = my_start_height(
             tr.block_hash, tr.task_id, tr.height, provers, self.address, self.timeout_blocks
