@@ -179,6 +179,11 @@ class GossipGate:
             if not verdict.admitted:
                 self.stats.rate_dropped += 1
                 if verdict.offence:
+                    logger.warning(
+                        "peer %s over its transaction gossip rate bound (%d batches dropped)",
+                        forwarder,
+                        self.stats.rate_dropped,
+                    )
                     self.penalize(forwarder, Offence.FLOOD)
                 return False
         validator = self._validators.get(topic)

@@ -79,14 +79,15 @@ def test_default_burst_covers_the_topic_limit() -> None:
 # connected only to the victim, so that all the observer gets of the flood is what the victim
 # relayed. A small bound keeps the test short; the code path is the production one.
 BOUND = RateBound(
-    bytes_per_s=32 * 1024,
-    burst_bytes=64 * 1024,
+    bytes_per_s=8 * 1024,
+    burst_bytes=32 * 1024,
     messages_per_s=20,
     burst_messages=20,
-    drops_per_offence=16,
+    drops_per_offence=8,
 )
 FLOOD_BATCH = 8 * 1024
-FLOOD_COUNT = 300
+# The flooder sends until the victim bans it; this many at most.
+MAX_FLOOD = 5000
 
 
 @pytest.mark.trio
@@ -94,8 +95,10 @@ async def test_flooding_peer_is_bounded_and_honest_transactions_get_through(
     make_config: ConfigFactory,
 ) -> None:
     gossip = GossipConfig(tx_rate=BOUND)
-    names = ("victim", "flooder", "honest", "observer")
-    async with open_nodes([make_config(n, gossip=gossip) for n in names]) as nodes:
+    # The observer keeps the default (larger) bound: it must see all the victim relays, the
+    # honest batches among them, not drop them under a bound of its own.
+    configs = [make_config(n, gossip=gossip) for n in ("victim", "flooder", "honest")]
+    async with open_nodes([*configs, make_config("observer")]) as nodes:
         victim, flooder, honest, observer = nodes
         at_victim = victim.subscribe(TOPIC_TRANSACTIONS)
         at_observer = observer.subscribe(TOPIC_TRANSACTIONS)
@@ -107,18 +110,20 @@ async def test_flooding_peer_is_bounded_and_honest_transactions_get_through(
         await victim.wait_for_topic_peers(TOPIC_TRANSACTIONS, 3, timeout=15)
 
         honest_sent: set[bytes] = set()
+        flood_sent = 0
         start = time.monotonic()
-        with trio.fail_after(60):
+        with trio.fail_after(90):
             # Well-formed batches of junk: they pass the framing check, so only the rate bound
-            # stands between them and every node's relay and mempool.
-            for i in range(FLOOD_COUNT):
-                junk = [b"junk-%d-" % i + bytes(FLOOD_BATCH - 16)]
-                if victim.is_connected(flooder.peer_id):
-                    await flooder.publish_transactions(junk)
-                if i % 15 == 0:
-                    tx = b"honest-%d" % i
+            # stands between them and every node's relay and mempool. As fast as the flooder
+            # can, until the victim bans it (how fast that is depends on the machine's load).
+            while not victim.scores.is_banned(flooder.peer_id) and flood_sent < MAX_FLOOD:
+                junk = [b"junk-%d-" % flood_sent + bytes(FLOOD_BATCH - 16)]
+                await flooder.publish_transactions(junk)
+                if flood_sent % 15 == 0:
+                    tx = b"honest-%d" % flood_sent
                     honest_sent.add(tx)
                     await honest.publish_transactions([tx])
+                flood_sent += 1
                 await trio.sleep(0)
             # Everything the honest peer sent reaches the victim and, relayed, the observer.
             await _collect_until(at_victim, honest_sent)
@@ -133,7 +138,7 @@ async def test_flooding_peer_is_bounded_and_honest_transactions_get_through(
         relayed = len(flood_at_observer)
         assert relayed <= allowed_msgs
         assert relayed * FLOOD_BATCH <= allowed_bytes + FLOOD_BATCH
-        assert relayed < FLOOD_COUNT // 3  # the bound, not the flooder, set the figure
+        assert relayed < flood_sent
         assert honest_at_observer == honest_sent
         assert victim.gate.stats.rate_dropped > 0
         # The excess persisted: the flooder was scored down for it and banned; not the honest.
