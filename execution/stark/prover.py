@@ -84,9 +84,11 @@ class PhaseTimer:
 # each later phase that reads it (quotient, DEEP, query openings): the LDEs are blowup times the
 # traces and were most of a proof's peak memory, while an LDE costs a few % of proving time.
 RELEASE_LDE_ELEMENTS = 1 << 20
-# The quotient is evaluated over this many coset rows at a time (a multiple of the small tables'
-# whole coset, so those stay one call).
-QUOTIENT_CHUNK_ROWS = 1 << 16
+# The quotient is evaluated over this many coset rows at a time. The constraint DAG's live
+# intermediates are a few KB per chunk row (sha256 2^14, numpy-tracked peak above the phase's
+# start: 158 MB at 2^16 rows, 101 MB at 2^15, 74 MB at 2^14); 2^15 cost ~5% of the quotient's
+# time over 2^16, 2^14 ~40% (more calls per DAG node).
+QUOTIENT_CHUNK_ROWS = 1 << 15
 
 # A released LDE's block is recomputed this many columns at a time (DEEP, openings).
 LDE_COLUMN_CHUNK = 16
@@ -366,48 +368,54 @@ def _quotient(
     log_qd = air.log_quotient_degree
     n = 1 << log_n
     big = n << log_qd
-    nat = bitrev_permutation(log_n + log_qd)
     qd = 1 << log_qd
-    # This table's LDEs (recomputed if released) live through its own quotient only.
-    ldes = [
-        (None if c is None else c.lde(max(1, log_qd)), ext)
-        for c, ext in ((main, False), (prep, False), (perm, True))
-    ]
     first, last, trans, inv_zh = _selectors_on_coset(log_n, log_qd)
     alpha_pows = L.e_powers(alpha, len(air.constraints))
     publics = np.array([v % L.P for v in pub], dtype=np.uint64)
     folded = np.empty((big, 4), dtype=np.uint64)
-    # In row chunks: every DAG intermediate is a chunk long, not the whole coset.
-    for lo in range(0, big, QUOTIENT_CHUNK_ROWS):
-        hi = min(big, lo + QUOTIENT_CHUNK_ROWS)
-        win = slice(lo, hi)
-        cols: list[RolledColumns] = []
-        for lde, ext in ldes:
-            if lde is None:
-                e = np.zeros((0, hi - lo, 4) if ext else (0, hi - lo), dtype=np.uint64)
-                cols += [RolledColumns(e, 0), RolledColumns(e, 0)]
-            else:
-                cols += [
-                    _CosetColumns(lde, nat, 0, ext, win),
-                    _CosetColumns(lde, nat, qd, ext, win),
-                ]
-        inputs = DomainInputs(
-            main=cols[0],
-            main_next=cols[1],
-            prep=cols[2],
-            prep_next=cols[3],
-            perm=cols[4],
-            perm_next=cols[5],
-            publics=publics,
-            challenges=challenges,
-            final_sum=final_sum,
-            is_first_row=first[win],
-            is_last_row=last[win],
-            is_transition=trans[win],
-        )
-        folded[win] = fold_on_domain(air, inputs, alpha_pows, hi - lo)
-        del inputs, cols
-    del ldes
+    # One LDE block of n rows at a time (blocks 0..qd-1 of the bit-reversed LDE are the quotient
+    # coset): block b holds the coset points of natural index r + qd*m (r = bitrev(b)), row
+    # bitrev(m) for point m, and its next-row points (x*g = x*w_n) in the same block. The whole
+    # coset's columns (2n rows of every matrix, recomputed) were this phase's peak.
+    nat = bitrev_permutation(log_n)
+    for b in range(qd):
+        r = bitrev(b, log_qd)
+        blocks = [
+            (None if c is None else c.lde_block(b), ext)
+            for c, ext in ((main, False), (prep, False), (perm, True))
+        ]
+        # In row chunks: every DAG intermediate is a chunk long, not the whole block.
+        for lo in range(0, n, QUOTIENT_CHUNK_ROWS):
+            hi = min(n, lo + QUOTIENT_CHUNK_ROWS)
+            win = slice(lo, hi)
+            at = slice(r + qd * lo, r + qd * hi, qd)
+            cols: list[RolledColumns] = []
+            for lde, ext in blocks:
+                if lde is None:
+                    e = np.zeros((0, hi - lo, 4) if ext else (0, hi - lo), dtype=np.uint64)
+                    cols += [RolledColumns(e, 0), RolledColumns(e, 0)]
+                else:
+                    cols += [
+                        _CosetColumns(lde, nat, 0, ext, win),
+                        _CosetColumns(lde, nat, 1, ext, win),
+                    ]
+            inputs = DomainInputs(
+                main=cols[0],
+                main_next=cols[1],
+                prep=cols[2],
+                prep_next=cols[3],
+                perm=cols[4],
+                perm_next=cols[5],
+                publics=publics,
+                challenges=challenges,
+                final_sum=final_sum,
+                is_first_row=np.ascontiguousarray(first[at]),
+                is_last_row=np.ascontiguousarray(last[at]),
+                is_transition=np.ascontiguousarray(trans[at]),
+            )
+            folded[at] = fold_on_domain(air, inputs, alpha_pows, hi - lo)
+            del inputs, cols
+        del blocks
     q = L.e_mul_base(folded, inv_zh)
     # Coefficients of Q(GENERATOR * y) in y, then undo the shift: c_k = c'_k * GENERATOR^-k.
     coeffs = L.to64(intt(q.astype(np.uint32), axis=0))

@@ -327,7 +327,9 @@ def prove(
     t0 = time.perf_counter()
     c0 = time.process_time()
     say("executing and generating the trace")
-    _, st, traces, airs = traces_for_run(prog, input_bytes)
+    run, st, traces, airs = traces_for_run(prog, input_bytes)
+    # The executor's trace (tens of bytes per cycle) is not needed once the AIR traces exist.
+    del run
     # tracegen builds int64 tables; the STARK prover takes uint32. Converting here, the int64
     # copies (twice the traces' size) are freed before proving instead of living through it.
     traces = replace(

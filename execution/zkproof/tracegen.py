@@ -290,19 +290,24 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
         "lt": lt,
         "is_halt": ((f["is_ecall"] == 1) & (a == 0)).astype(np.int64),
     }
-    cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.int64)
+    # Built as uint32, each column reduced as it is written: an int64 table (8 bytes per cell)
+    # and its reduced copy, alive with every per-cycle column and the chips' arrays below, were
+    # the trace phase's peak.
+    cpu = np.zeros((height, len(CPU_COLUMNS)), dtype=np.uint32)
     for name, col in cols.items():
-        cpu[:n, cpu_col(name)] = col
+        cpu[:n, cpu_col(name)] = col % P
+    del cols
     # Padding rows: clk keeps counting, pc = 0 and next_pc = 4 satisfy the next-pc rule.
-    cpu[:, cpu_col("clk")] = np.arange(height)
+    cpu[:, cpu_col("clk")] = np.arange(height) % P
     cpu[n:, cpu_col("next_pc")] = 4
-    s = cpu[:, cpu_col("c0")] + cpu[:, cpu_col("c1")]
+    s = cpu[:, cpu_col("c0")].astype(np.int64) + cpu[:, cpu_col("c1")]
     nz = s != 0
-    cpu[:, cpu_col("is_eq")] = (~nz).astype(np.int64)
+    cpu[:, cpu_col("is_eq")] = ~nz
     inv = np.zeros(height, dtype=np.int64)
     if nz.any():
         inv[nz] = batch_inv((s[nz] % P).astype(np.uint32)).astype(np.int64)
     cpu[:, cpu_col("eq_inv")] = inv
+    del s, nz, inv
 
     # Multiplicities of the lookup tables.
     prog_mult = np.bincount(idx, minlength=prog_table.shape[0]).astype(np.int64)
@@ -348,7 +353,7 @@ def build_traces(program: Program, prog_table: U32, trace: ExecutionTrace) -> Zk
     mpair = _counts(np.concatenate([mul_pairs, ram.pairs, io_pairs]), 1 << 16)
     rng = np.stack([m16, m8, m15, mop, mpair], axis=1)
     return ZkvmTraces(
-        cpu=_field(cpu),
+        cpu=cpu,
         program=_field(prog_mult.reshape(-1, 1)),
         registers=_field(reg_final),
         range=_field(rng),
