@@ -729,6 +729,7 @@ class Node:
                 self._pooled_leaf,
                 self._deliver_proposal,
                 wanted=lambda height: height >= self.driver.height,
+                heard=lambda height: self._note_height(height - 1),
             )
             self.proposals.attach(self._nursery)
         p2p.subscribe(TOPIC_PROPOSALS, self._on_proposal_message)
@@ -774,7 +775,6 @@ class Node:
             self._decoded[keccak256(bundle.value)] = block
             while len(self._decoded) > 32:
                 self._decoded.popitem(last=False)
-        self._note_height(bundle.height - 1)
         self.deliver(bundle)
 
     def _pooled_leaf(self, task_id: bytes) -> ProofLeaf | None:

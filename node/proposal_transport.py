@@ -160,6 +160,7 @@ class ProposalTransport:
         lookup: LeafLookup,
         deliver: Callable[[ProposalBundle, Block | None], None],
         wanted: Callable[[int], bool] = lambda height: True,
+        heard: Callable[[int], None] = lambda height: None,
         request_timeout: float = REQUEST_TIMEOUT_S,
         fetch_timeout: float = FETCH_TIMEOUT_S,
     ) -> None:
@@ -167,6 +168,7 @@ class ProposalTransport:
         self.lookup = lookup
         self.deliver = deliver
         self.wanted = wanted  # whether a proposal of this height is still worth a fetch
+        self.heard = heard  # the height of every well-formed proposal (wakes block sync)
         self.request_timeout = request_timeout
         self.fetch_timeout = fetch_timeout
         self.stats = TransportStats()
@@ -235,6 +237,7 @@ class ProposalTransport:
             event(logger, "proposal_malformed", logging.WARNING, peer=msg.from_peer, error=str(exc))
             self._blame(msg.from_peer, Offence.MALFORMED)
             return
+        self.heard(compact.height)  # as for a full bundle: even one we cannot complete
         known = self._values.get(compact.value_key)
         if known is not None:  # re-gossip of a value we already completed
             self.deliver(ProposalBundle(compact.proposal, known), None)

@@ -43,6 +43,7 @@ class Peer:
     held: dict[bytes, ProofLeaf]
     got: list[tuple[ProposalBundle, Block | None]] = field(default_factory=list)
     full: list[bytes] = field(default_factory=list)  # full bundles (the old form)
+    heard: list[int] = field(default_factory=list)
 
     async def on_message(self, msg: GossipMessage) -> None:
         if is_compact(msg.data):
@@ -66,6 +67,7 @@ async def _peers(tmp: Path, n: int) -> AsyncIterator[list[Peer]]:
                 p2p,
                 held.get,
                 lambda b, blk, peer=peer: peer.got.append((b, blk)),
+                heard=peer.heard.append,
                 request_timeout=2.0,
                 fetch_timeout=6.0,
             )
@@ -174,6 +176,7 @@ async def test_a_proposal_nobody_can_complete_is_not_delivered(tmp_path: Path) -
         await a.p2p.publish(TOPIC_PROPOSALS, data)
         await _until(lambda: b.transport.stats.not_delivered and c.transport.stats.not_delivered)
         assert not b.got and not c.got
+        assert b.heard == [5] and c.heard == [5]  # block sync still hears the height
         # "not held" is nobody's fault
         assert _score(b, a) >= 0 and _score(c, a) >= 0
         # the transports still work afterwards
