@@ -39,11 +39,16 @@ from genesis.params import ProtocolParams
 
 
 class MempoolRejected(Exception):
-    """A transaction was refused; `reason` is shown to the submitter."""
+    """A transaction was refused; `reason` is shown to the submitter.
 
-    def __init__(self, reason: str) -> None:
+    `invalid`: refused for the transaction's own bytes (undecodable, bad signature, wrong
+    chain, the static fee and gas rules), which no state or timing can make acceptable; the
+    others (known, nonce, funds, a full pool) can happen to an honest relay."""
+
+    def __init__(self, reason: str, *, invalid: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.invalid = invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +155,18 @@ class Mempool:
         try:
             tx = Transaction.decode(raw)
         except DecodingError as exc:
-            raise MempoolRejected(f"invalid transaction: {exc}") from None
+            raise MempoolRejected(f"invalid transaction: {exc}", invalid=True) from None
         try:
             check_transaction_static(tx, self.chain_id, self.params)
         except InvalidTransaction as exc:
             if exc.reason == "wrong_chain":
                 raise MempoolRejected(
-                    f"invalid chain id: have {tx.chain_id}, want {self.chain_id}"
+                    f"invalid chain id: have {tx.chain_id}, want {self.chain_id}", invalid=True
                 ) from None
             words = _STATIC_REASONS.get(exc.reason, exc.reason.replace("_", " "))
-            raise MempoolRejected(f"{words}: {exc.detail}" if exc.detail else words) from None
+            raise MempoolRejected(
+                f"{words}: {exc.detail}" if exc.detail else words, invalid=True
+            ) from None
         sender = tx.sender
         state = self.head_state()
         # Rule: a task names a deployed program and a deploy a new one; otherwise the proposer

@@ -96,6 +96,7 @@ from p2p import (
     TOPIC_VOTES,
     GossipMessage,
     MalformedBatch,
+    Offence,
     P2PConfig,
     P2PConfigError,
     P2PError,
@@ -801,11 +802,21 @@ class Node:
         except MalformedBatch:
             self._report(msg)
             return
+        invalid = False
         for raw in raws:
-            # Stale or already known transactions are normal under gossip.
-            with contextlib.suppress(MempoolRejected):
+            try:
                 self.mempool.add(raw)
+            except MempoolRejected as exc:
+                # Stale or already known transactions are normal under gossip.
+                invalid = invalid or exc.invalid
             await trio.lowlevel.checkpoint()
+        # Rule: a node publishes only transactions its mempool admitted, and an invalid one
+        # (undecodable, bad signature, wrong chain, static fee/gas rules) is invalid whatever
+        # the state: the batch's signed author made it, not the peers that relayed it. Scoring
+        # the author lets every node ban it, and then ignore its batches relayed by others.
+        if invalid and self.p2p is not None:
+            with contextlib.suppress(P2PError):
+                self.p2p.report_peer(msg.origin, Offence.INVALID)
 
     def _report(self, msg: GossipMessage) -> None:
         if self.p2p is not None:
