@@ -88,8 +88,9 @@ RELEASE_LDE_ELEMENTS = 1 << 20
 # intermediates are a few KB per chunk row (sha256 2^14, numpy-tracked peak above the phase's
 # start: 158 MB at 2^16 rows, 101 MB at 2^15, 74 MB at 2^14): a fixed cost per proof. Smaller
 # chunks mean more calls per DAG node: 2^14 cost ~40% more quotient time at 2^14 cycles; at
-# 2^18 cycles (single runs under load 19-22) 2^15 took 13.5 s CPU against 10.4 s at 2^16.
-QUOTIENT_CHUNK_ROWS = 1 << 15
+# 2^18 cycles (single runs under load 19-22) 2^15 took 13.5 s CPU against 10.4 s at 2^16, so the
+# chunk is 2^16: at 2^18 cycles 3,771 B/cycle peak against 3,621 with 2^15 (lead, 04:30).
+QUOTIENT_CHUNK_ROWS = 1 << 16
 
 # A released LDE's block is recomputed this many columns at a time (DEEP, openings).
 LDE_COLUMN_CHUNK = 16
