@@ -174,8 +174,18 @@ def main() -> None:
         default=400,
         help="prover_timeout_blocks (0.3 s blocks); 60 is the 20-task scenario's",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="numba threads of every node and proving worker (NUMBA_NUM_THREADS); 1 gives each "
+        "prover one core, as if each ran on its own 1-core machine (0: numba's default, all "
+        "cores: then one prover alone already uses both cores of this machine)",
+    )
     args = parser.parse_args()
     counts = [int(x) for x in args.provers.split(",")]
+    if args.threads > 0:
+        os.environ["NUMBA_NUM_THREADS"] = str(args.threads)  # inherited by every spawned node
     _warm_kernels()
     walls: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,6 +204,7 @@ def main() -> None:
                     "ratio_1_vs_3": round(walls[1] / walls[3], 2),
                     "ratio_1_vs_2": round(walls[1] / walls[2], 2) if 2 in walls else None,
                     "cores": os.cpu_count(),
+                    "threads": args.threads or None,
                     "note": "each proof takes a core and the validators share them: "
                     "the ratio is bounded by the core count",
                 }
