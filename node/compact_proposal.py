@@ -45,6 +45,7 @@ from execution.types.rlp_fast import check_canonical
 from execution.types.rlp_fast import encode as rlp_encode
 from execution.universal import InvalidUniversalProof, ProofLeaf, UniversalProof
 from execution.universal.version import is_v1
+from p2p.topics import DEFAULT_TOPICS, TOPIC_PROPOSALS
 
 TAG = b"\x01ivc-cp1"  # first byte 0x01: never the first byte of an RLP list (>= 0xc0)
 ENTRY_INLINE = 0
@@ -55,6 +56,10 @@ MAX_ENTRIES = 64
 MAX_REFS = 4096
 MAX_TXS = 100_000
 MAX_EVIDENCE = 1024
+# A delivered proposal, however it travelled, is one a full bundle could have been: its encoding
+# within the proposal topic's limit (p2p.topics). Without this a value too big for gossip would be
+# accepted by nodes that rebuild it and refused by those that must fetch it.
+MAX_BUNDLE_BYTES = DEFAULT_TOPICS[TOPIC_PROPOSALS].max_size
 
 _ID = Binary.fixed_length(32)
 _ADDR = Binary.fixed_length(20)
@@ -220,6 +225,7 @@ def decode_compact(data: bytes) -> CompactProposal:
         )
     entries: list[Entry] = []
     total = 0
+    named: set[bytes] = set()
     for kind, body in wire_entries:
         if kind == ENTRY_INLINE:
             entries.append(body)
@@ -231,6 +237,12 @@ def decode_compact(data: bytes) -> CompactProposal:
         total += len(refs)
         if not refs or total > MAX_REFS:
             raise MalformedCompact(f"a compact proposal names 1 to {MAX_REFS} leaves per entry")
+        # Rule: a task is named once (a block answers a task at most once); repeats would make
+        # a receiver read and copy one pooled proof thousands of times.
+        for task_id, _, _ in refs:
+            if task_id in named:
+                raise MalformedCompact("a task is named twice")
+            named.add(task_id)
         entries.append(
             RefsEntry(cast(int, height), cast(bytes, block_hash), tuple(LeafRef(*r) for r in refs))
         )
@@ -271,6 +283,7 @@ def rebuild(compact: CompactProposal, lookup: LeafLookup) -> Rebuilt | None:
     Raises InconsistentCompact when every named proof is at hand and the value still does not
     hash to `value_key` (the author's references do not describe its value)."""
     bodies: list[bytes] = []
+    size = sum(len(e) for e in compact.entries if not isinstance(e, RefsEntry))
     for entry in compact.entries:
         if not isinstance(entry, RefsEntry):
             bodies.append(entry)
@@ -280,6 +293,9 @@ def rebuild(compact: CompactProposal, lookup: LeafLookup) -> Rebuilt | None:
             leaf = _held(ref, lookup)
             if leaf is None:
                 return None
+            size += len(leaf.task_proof)
+            if size > MAX_BUNDLE_BYTES:
+                raise InconsistentCompact("the named proofs exceed what a proposal may carry")
             leaves.append(leaf)
         bodies.append(UniversalProof(entry.block_height, entry.block_hash, tuple(leaves)).encode())
     block = Block(
@@ -289,7 +305,14 @@ def rebuild(compact: CompactProposal, lookup: LeafLookup) -> Rebuilt | None:
     # Rule: the rebuilt value is byte for byte the one the proposer hashed.
     if keccak256(value) != compact.value_key:
         raise InconsistentCompact("the rebuilt block does not hash to the announced value key")
-    return Rebuilt(ProposalBundle(compact.proposal, value), block)
+    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block))
+
+
+def _bounded(rebuilt: Rebuilt) -> Rebuilt:
+    # Rule: within what the proposal topic carries as a full bundle (MAX_BUNDLE_BYTES).
+    if len(rebuilt.bundle.encode()) > MAX_BUNDLE_BYTES:
+        raise InconsistentCompact("the proposal is larger than a full bundle may be")
+    return rebuilt
 
 
 def check_fetched(compact: CompactProposal, value: bytes) -> Rebuilt:
@@ -304,7 +327,7 @@ def check_fetched(compact: CompactProposal, value: bytes) -> Rebuilt:
         raise InconsistentCompact(f"the announced value does not decode: {exc}") from exc
     if block.hash != compact.proposal.block_hash:
         raise InconsistentCompact("the announced value is not the block the proposal signs")
-    return Rebuilt(ProposalBundle(compact.proposal, value), block)
+    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block))
 
 
 class InvalidServed(Exception):

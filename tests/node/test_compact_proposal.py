@@ -162,3 +162,59 @@ def test_mutations_decode_or_raise_the_typed_error() -> None:
         decoded += 1
         assert compact.header.hash == compact.proposal.block_hash
     assert decoded < 1_000
+
+
+def test_a_task_named_twice_is_refused_before_any_pool_read() -> None:
+    """Review finding: 4,096 references to one pooled proof made every receiver read and copy it
+    4,096 times (one unsigned message, relayed by all)."""
+    rng = random.Random(7)
+    one = leaf(rng, 2_000, task=1)
+    block = block_with([one, one])
+    data = encode_compact(bundle_of(block), block)
+    assert data is not None
+    reads: list[bytes] = []
+
+    def counting(task_id: bytes):  # type: ignore[no-untyped-def]
+        reads.append(task_id)
+        return lookup_of([one])(task_id)
+
+    with pytest.raises(MalformedCompact, match="named twice"):
+        compact = decode_compact(data)
+        rebuild(compact, counting)
+    assert reads == []
+    # across two Universal Proofs of one block too
+    fields = _fields(data)
+    entry = fields[6][0]  # type: ignore[index]
+    two = _reencode([*fields[:6], [entry, entry]])
+    with pytest.raises(MalformedCompact):
+        decode_compact(two)
+
+
+def test_a_value_larger_than_a_full_bundle_may_be_is_not_delivered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review finding: a rebuilt or fetched value had no size bound, a full bundle the topic's
+    4 MiB: nodes holding the proofs would accept a block the others refuse. Both paths now refuse
+    what a full bundle could not carry (the bound lowered here to keep the test small)."""
+    import node.compact_proposal as cp
+
+    rng = random.Random(8)
+    leaves = [leaf(rng, 30_000, task=1), leaf(rng, 30_000, task=2)]
+    block = block_with(leaves)
+    bundle = bundle_of(block)
+    data = encode_compact(bundle, block)
+    assert data is not None
+    compact = decode_compact(data)
+    assert rebuild(compact, lookup_of(leaves)) is not None
+    assert check_fetched(compact, bundle.value).block == block
+    monkeypatch.setattr(cp, "MAX_BUNDLE_BYTES", 45_000)  # the proofs alone: 60,000
+    with pytest.raises(InconsistentCompact, match="exceed"):
+        rebuild(compact, lookup_of(leaves))
+    with pytest.raises(InconsistentCompact, match="larger than a full bundle"):
+        check_fetched(compact, bundle.value)
+    monkeypatch.setattr(cp, "MAX_BUNDLE_BYTES", len(bundle.encode()) - 1)  # the whole bundle
+    with pytest.raises(InconsistentCompact, match="larger than a full bundle"):
+        rebuild(compact, lookup_of(leaves))
+    # a server's bytes that are not the key's are still the server's fault, whatever the size
+    with pytest.raises(InvalidServed):
+        check_fetched(compact, bundle.value + b"\x00")
