@@ -178,7 +178,9 @@ class GossipGate:
             verdict = self.tx_rate.charge(forwarder.to_base58(), len(msg.data))
             if not verdict.admitted:
                 self.stats.rate_dropped += 1
-                if verdict.offence:
+                # Only a peer over the bound with its own batches is blamed: an honest relay
+                # forwards what several peers each sent within their bounds to it.
+                if verdict.offence and forwarder == ID(msg.from_id):
                     logger.warning(
                         "peer %s over its transaction gossip rate bound (%d batches dropped)",
                         forwarder,
