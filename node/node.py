@@ -35,6 +35,7 @@ from consensus import (
     FileSignerStore,
     Output,
     PrivValidator,
+    Proposal,
     ProposalBundle,
     ScheduleTimeout,
     SendProposal,
@@ -122,6 +123,9 @@ PROFILE_ENV = "IVCNET_PROFILE"
 
 
 ConsensusEvent = Vote | ProposalBundle | TimeoutEvent | StartHeight
+# A compact proposal more rounds ahead of ours than this is not completed (node.proposal_transport):
+# its proposer re-gossips it while the round stands still.
+COMPACT_ROUNDS_AHEAD = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,6 +735,7 @@ class Node:
                 self._deliver_proposal,
                 wanted=lambda height: height >= self.driver.height,
                 heard=lambda height: self._note_height(height - 1),
+                authentic=self._proposal_signed,
             )
             self.proposals.attach(self._nursery)
         p2p.subscribe(TOPIC_PROPOSALS, self._on_proposal_message)
@@ -777,6 +782,27 @@ class Node:
             while len(self._decoded) > 32:
                 self._decoded.popitem(last=False)
         self.deliver(bundle)
+
+    def _proposal_signed(self, p: Proposal) -> bool:
+        """Whether a compact proposal is worth a pool read or a fetch: of our height (a round at
+        most COMPACT_ROUNDS_AHEAD ahead) or round 0 of the next, signed by its round's proposer.
+        Picking the proposer of round r costs r steps, hence the bound."""
+        height = self.driver.height
+        if p.chain_id != self.chain_id or p.height not in (height, height + 1):
+            return False
+        base = self.driver.core.round if p.height == height else 0
+        if p.round > base + COMPACT_ROUNDS_AHEAD:
+            return False
+        try:
+            vset = self.driver.validators if p.height == height else self.validator_set(p.height)
+        except ValueError:
+            vset = None
+        if vset is None:
+            return True  # the set is not known here yet: consensus judges it, as a full bundle
+        if p.proposer_index != vset.proposer_index(p.round):
+            return False
+        key = vset.validators[p.proposer_index].public_key
+        return self.driver.signatures.verify(key, p.sign_bytes(), p.signature)
 
     def _pooled_leaf(self, task_id: bytes) -> ProofLeaf | None:
         pooled = self.proof_pool.get(task_id)

@@ -40,7 +40,7 @@ import trio
 from rlp.exceptions import RLPException
 from rlp.sedes import Binary, List, binary
 
-from consensus import ProposalBundle
+from consensus import Proposal, ProposalBundle
 from execution.types.block import Block
 from execution.types.hashing import keccak256
 from node.compact_proposal import (
@@ -141,6 +141,7 @@ class TransportStats:
     fetched: int = 0  # completed by a value fetch
     not_delivered: int = 0  # could not be completed
     inconsistent: int = 0  # the author's references did not describe its value
+    unauthentic: int = 0  # not signed by the round's proposer at a height being decided
     served: int = 0
     serve_misses: int = 0
 
@@ -161,6 +162,7 @@ class ProposalTransport:
         deliver: Callable[[ProposalBundle, Block | None], None],
         wanted: Callable[[int], bool] = lambda height: True,
         heard: Callable[[int], None] = lambda height: None,
+        authentic: Callable[[Proposal], bool] = lambda proposal: True,
         request_timeout: float = REQUEST_TIMEOUT_S,
         fetch_timeout: float = FETCH_TIMEOUT_S,
     ) -> None:
@@ -169,6 +171,9 @@ class ProposalTransport:
         self.deliver = deliver
         self.wanted = wanted  # whether a proposal of this height is still worth a fetch
         self.heard = heard  # the height of every well-formed proposal (wakes block sync)
+        # Whether a proposal is signed by its round's proposer at a height we are deciding:
+        # checked before any pool read, fetch or kept value, so unsigned junk costs a decode.
+        self.authentic = authentic
         self.request_timeout = request_timeout
         self.fetch_timeout = fetch_timeout
         self.stats = TransportStats()
@@ -241,6 +246,12 @@ class ProposalTransport:
         known = self._values.get(compact.value_key)
         if known is not None:  # re-gossip of a value we already completed
             self.deliver(ProposalBundle(compact.proposal, known), None)
+            return
+        if not self.authentic(compact.proposal):
+            # Not signed by the round's proposer, or of a height/round we are not at: the
+            # receiver's own state decides the latter, so nobody is blamed; a full bundle
+            # would be dropped by consensus the same way.
+            self.stats.unauthentic += 1
             return
         try:
             rebuilt = rebuild(compact, self.lookup)

@@ -186,6 +186,44 @@ async def test_a_proposal_nobody_can_complete_is_not_delivered(tmp_path: Path) -
         await _until(lambda: b.got and c.got)
 
 
+async def test_an_unsigned_proposal_costs_no_pool_read_fetch_or_kept_value(
+    tmp_path: Path,
+) -> None:
+    """Review finding: junk compacts (any peer can make one: the header need only hash to the
+    unsigned proposal's block hash) took the two fetch slots and evicted the proposer's own
+    kept value. A receiver now completes only what `authentic` accepts (the node: signed by the
+    round's proposer at its height)."""
+    rng = random.Random(14)
+    proof = leaf(rng, 50_000, task=3)
+    block = block_with([proof], height=5)
+    data = encode_compact(bundle_of(block), block)
+    assert data is not None
+    async with _peers(tmp_path, 3) as (a, b, c):
+        reads: list[bytes] = []
+
+        def counting(task_id: bytes) -> ProofLeaf | None:
+            reads.append(task_id)
+            return None
+
+        for p in (b, c):
+            p.transport.lookup = counting
+            p.transport.authentic = lambda proposal: False
+        await a.p2p.publish(TOPIC_PROPOSALS, data)
+        await _until(lambda: b.transport.stats.unauthentic and c.transport.stats.unauthentic)
+        await trio.sleep(0.5)
+        assert reads == [] and not b.got and not c.got
+        assert b.heard == [5] and c.heard == [5]  # block sync still hears the height
+        for p in (b, c):
+            assert p.transport.stats.not_delivered == 0 and not p.transport._fetching
+            assert p.transport.stats.served == p.transport.stats.serve_misses == 0
+        # authentic again: the same message is completed
+        for p in (b, c):
+            p.transport.lookup = {proof.task_id: proof}.get
+            p.transport.authentic = lambda proposal: True
+        await a.p2p.publish(TOPIC_PROPOSALS, data)
+        await _until(lambda: b.got and c.got)
+
+
 async def test_hostile_compact_messages_and_servers_are_blamed(tmp_path: Path) -> None:
     rng = random.Random(13)
     proof = leaf(rng, 20_000, task=3)
