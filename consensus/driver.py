@@ -224,14 +224,18 @@ class ConsensusDriver:
         """Whether `bundle` is signed by the proposer of its round in `vset`, for its value.
 
         The caller bounds the round first: picking the proposer of round r costs r steps."""
-        p = bundle.proposal
+        # Rule: the value is the one the proposer signed.
+        if self.value_hash(bundle.value) != bundle.proposal.block_hash:
+            return False
+        return self.proposal_signed(bundle.proposal, vset)
+
+    def proposal_signed(self, p: Proposal, vset: ValidatorSet) -> bool:
+        """Whether `p` is of this chain and signed by the proposer of its round in `vset` (its
+        value not looked at: the compact proposal transport checks this before it has one)."""
         if p.chain_id != self.chain_id:
             return False
         # Rule: only proposer(h, r) proposes in round r.
         if p.proposer_index != vset.proposer_index(p.round):
-            return False
-        # Rule: the value is the one the proposer signed.
-        if self.value_hash(bundle.value) != p.block_hash:
             return False
         key = vset.validators[p.proposer_index].public_key
         return self.signatures.verify(key, p.sign_bytes(), p.signature)

@@ -788,7 +788,7 @@ class Node:
         most COMPACT_ROUNDS_AHEAD ahead) or round 0 of the next, signed by its round's proposer.
         Picking the proposer of round r costs r steps, hence the bound."""
         height = self.driver.height
-        if p.chain_id != self.chain_id or p.height not in (height, height + 1):
+        if p.height not in (height, height + 1):
             return False
         base = self.driver.core.round if p.height == height else 0
         if p.round > base + COMPACT_ROUNDS_AHEAD:
@@ -799,10 +799,7 @@ class Node:
             vset = None
         if vset is None:
             return True  # the set is not known here yet: consensus judges it, as a full bundle
-        if p.proposer_index != vset.proposer_index(p.round):
-            return False
-        key = vset.validators[p.proposer_index].public_key
-        return self.driver.signatures.verify(key, p.sign_bytes(), p.signature)
+        return self.driver.proposal_signed(p, vset)
 
     def _pooled_leaf(self, task_id: bytes) -> ProofLeaf | None:
         pooled = self.proof_pool.get(task_id)
