@@ -263,6 +263,7 @@ class Rebuilt:
 
     bundle: ProposalBundle
     block: Block
+    key: bytes  # keccak256 of the value (checked equal to the announced value key)
 
 
 def missing_refs(compact: CompactProposal, lookup: LeafLookup) -> list[LeafRef]:
@@ -305,7 +306,7 @@ def rebuild(compact: CompactProposal, lookup: LeafLookup) -> Rebuilt | None:
     # Rule: the rebuilt value is byte for byte the one the proposer hashed.
     if keccak256(value) != compact.value_key:
         raise InconsistentCompact("the rebuilt block does not hash to the announced value key")
-    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block))
+    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block, compact.value_key))
 
 
 def _bounded(rebuilt: Rebuilt) -> Rebuilt:
@@ -327,7 +328,7 @@ def check_fetched(compact: CompactProposal, value: bytes) -> Rebuilt:
         raise InconsistentCompact(f"the announced value does not decode: {exc}") from exc
     if block.hash != compact.proposal.block_hash:
         raise InconsistentCompact("the announced value is not the block the proposal signs")
-    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block))
+    return _bounded(Rebuilt(ProposalBundle(compact.proposal, value), block, compact.value_key))
 
 
 class InvalidServed(Exception):

@@ -42,7 +42,9 @@ from rlp.sedes import Binary, List, binary
 
 from consensus import Proposal, ProposalBundle
 from execution.types.block import Block
+from execution.types.errors import DecodingError
 from execution.types.hashing import keccak256
+from execution.types.rlp_fast import check_canonical
 from node.compact_proposal import (
     CompactProposal,
     InconsistentCompact,
@@ -111,12 +113,10 @@ def decode_value_response(data: bytes) -> bytes | None:
 
 def _decode(data: bytes, sedes: List, what: str) -> bytes:
     try:
+        check_canonical(data, what)  # as every message of ours (execution.types.rlp_fast)
         (item,) = rlp.decode(data, sedes=sedes, strict=True)
-        canonical = rlp.encode([item], sedes) == data
-    except (RLPException, TypeError, ValueError) as exc:
-        raise MalformedValueMessage(f"malformed {what}: {exc}") from exc
-    if not canonical:
-        raise MalformedValueMessage(f"non-canonical {what}")
+    except (DecodingError, RLPException, TypeError, ValueError) as exc:
+        raise MalformedValueMessage(str(exc)) from exc
     return bytes(item)
 
 
@@ -265,7 +265,7 @@ class ProposalTransport:
         self._want(compact, msg)
 
     def _complete(self, rebuilt: Rebuilt) -> None:
-        self.remember(keccak256(rebuilt.bundle.value), rebuilt.bundle.value)
+        self.remember(rebuilt.key, rebuilt.bundle.value)  # hashed once, by the check
         self.deliver(rebuilt.bundle, rebuilt.block)
 
     def _inconsistent(self, compact: CompactProposal, origin: str, reason: str) -> None:
