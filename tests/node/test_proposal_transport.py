@@ -178,6 +178,7 @@ async def test_a_proposal_nobody_can_complete_is_not_delivered(tmp_path: Path) -
         assert not b.got and not c.got
         assert b.heard == [5] and c.heard == [5]  # block sync still hears the height
         # "not held" is nobody's fault
+        assert b.p2p.is_connected(a.p2p.peer_id) and c.p2p.is_connected(a.p2p.peer_id)
         assert _score(b, a) >= 0 and _score(c, a) >= 0
         # the transports still work afterwards
         for p in (b, c):

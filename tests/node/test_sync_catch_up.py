@@ -38,6 +38,23 @@ def _node(p2p: P2PService, height: int) -> Any:
     )
 
 
+def _validator(p2p: P2PService, height: int) -> Any:
+    """A node that is a validator of every height."""
+    node_ = _node(p2p, height)
+    node_.signer = SimpleNamespace(public_key=b"k")
+    node_.validator_set = lambda _h: SimpleNamespace(index_of=lambda _k: 0)
+    return node_
+
+
+async def _pair(stack: AsyncExitStack, tmp_path: Path) -> tuple[P2PService, P2PService]:
+    """This node's host and one peer's (real libp2p hosts on 127.0.0.1), not yet connected."""
+    me, peer = [
+        await stack.enter_async_context(open_p2p_service(P2PConfig(home=tmp_path / n, dial=DIAL)))
+        for n in ("me", "peer")
+    ]
+    return me, peer
+
+
 class _Syncer(BlockSyncer):
     """Applying blocks is the chain's business (tests/node/test_blocksync.py): here a fetch
     waits for `release`, then moves the height to the target."""
@@ -80,12 +97,7 @@ def _short_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.trio
 async def test_a_node_far_behind_leaves_gossip_until_block_sync_caught_up(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        me, peer = [
-            await stack.enter_async_context(
-                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
-            )
-            for name in ("me", "peer")
-        ]
+        me, peer = await _pair(stack, tmp_path)
         head = 2 * CATCH_UP_GAP
 
         async def serve_head(_peer: str, payload: bytes) -> bytes:
@@ -152,12 +164,7 @@ async def test_a_node_far_behind_leaves_gossip_until_block_sync_caught_up(tmp_pa
 @pytest.mark.trio
 async def test_a_node_one_or_two_heights_behind_keeps_its_gossip(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        me, peer = [
-            await stack.enter_async_context(
-                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
-            )
-            for name in ("me", "peer")
-        ]
+        me, peer = await _pair(stack, tmp_path)
 
         async def serve_head(_peer: str, payload: bytes) -> bytes:
             return SyncResponse(12, ()).encode()
@@ -180,12 +187,7 @@ async def test_a_full_node_whose_head_polls_go_unanswered_leaves_gossip(tmp_path
     """No peer answers a head request (answers queued behind gossip we read too slowly): a full
     node leaves the topics until a head answer comes; a validator keeps its votes."""
     async with AsyncExitStack() as stack:
-        me, peer = [
-            await stack.enter_async_context(
-                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
-            )
-            for name in ("me", "peer")
-        ]
+        me, peer = await _pair(stack, tmp_path)
         answering = trio.Event()
 
         async def serve_head(_peer: str, payload: bytes) -> bytes:
@@ -195,9 +197,7 @@ async def test_a_full_node_whose_head_polls_go_unanswered_leaves_gossip(tmp_path
         peer.register_handler(PROTOCOL_BLOCKS, serve_head)
         await me.connect(peer.listen_addrs[0])
 
-        validator = _node(me, 10)
-        validator.signer = SimpleNamespace(public_key=b"k")
-        validator.validator_set = lambda _h: SimpleNamespace(index_of=lambda _k: 0)
+        validator = _validator(me, 10)
         for node, leaves in ((validator, False), (_node(me, 10), True)):
             syncer = _Syncer(node, head_timeout=1.0)
             async with trio.open_nursery() as nursery:
@@ -223,21 +223,14 @@ async def test_a_forged_far_ahead_vote_takes_no_validator_off_gossip(tmp_path: P
     alone (unverified, it is all a lagging node may get); a validator asks for heads first and
     stays."""
     async with AsyncExitStack() as stack:
-        me, peer = [
-            await stack.enter_async_context(
-                open_p2p_service(P2PConfig(home=tmp_path / name, dial=DIAL))
-            )
-            for name in ("me", "peer")
-        ]
+        me, peer = await _pair(stack, tmp_path)
 
         async def serve_head(_peer: str, payload: bytes) -> bytes:
             return SyncResponse(10, ()).encode()
 
         peer.register_handler(PROTOCOL_BLOCKS, serve_head)
         await me.connect(peer.listen_addrs[0])
-        validator = _node(me, 10)
-        validator.signer = SimpleNamespace(public_key=b"k")
-        validator.validator_set = lambda _h: SimpleNamespace(index_of=lambda _k: 0)
+        validator = _validator(me, 10)
         for node_, leaves in ((validator, False), (_node(me, 10), True)):
             syncer = _Syncer(node_)
             async with trio.open_nursery() as nursery:
